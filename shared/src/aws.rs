@@ -1,0 +1,26 @@
+//! AWS SDK set-up shared by every function and the local runner.
+
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Loads the SDK configuration with the region and the credentials provider set explicitly, so
+/// nothing probes instance metadata (which takes seconds when it hangs). Lambda provides both
+/// as environment variables; locally the scripts export them. Endpoint overrides such as
+/// `AWS_ENDPOINT_URL_DYNAMODB` (DynamoDB Local) are honoured by the SDK itself.
+pub async fn sdk_config() -> SdkConfig {
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|_| "us-east-1".to_owned());
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .load()
+        .await
+}
+
+/// A DynamoDB store on the table named by `FORESIGHT_TABLE`.
+pub async fn dynamo_store() -> crate::store::DynamoStore {
+    let config = sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    crate::store::DynamoStore::new(client, crate::config::table_name())
+}

@@ -1,0 +1,413 @@
+//! The account record: one per customer account, merged from every source.
+//!
+//! It is stored as a flat set of named attributes (see [`attr`]) so that each event writes only
+//! what it owns, in one atomic update, and is read back into [`AccountRecord`], the JSON shape
+//! of `GET /accounts/{id}`.
+
+use super::billing::{
+    self, DisputeMark, InvoiceMark, MrrMovement, MrrPoint, PaymentFailure, RefundMark,
+    SubscriptionState, UpcomingInvoice,
+};
+use super::EventVersion;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Attribute names of the stored record. Prefixed names carry a key after the `#`.
+pub mod attr {
+    /// Guarded group: the billing customer (name, deletion, delinquency).
+    pub const CUSTOMER: &str = "customer";
+    /// Guarded group per subscription: `sub#<subscription id>`.
+    pub const SUBSCRIPTION: &str = "sub#";
+    /// Guarded group: the next invoice announced by the billing system.
+    pub const UPCOMING: &str = "upcoming";
+    /// Fact: `mrr#<subscription id>#<event version>`.
+    pub const MRR_POINT: &str = "mrr#";
+    /// Fact: `pf#<invoice id>#<attempt>`.
+    pub const PAYMENT_FAILED: &str = "pf#";
+    /// Fact: `pa#<invoice id>`.
+    pub const PAYMENT_ACTION_REQUIRED: &str = "pa#";
+    /// Fact: `pp#<invoice id>`.
+    pub const INVOICE_PAID: &str = "pp#";
+    /// Fact: `rf#<charge id>#<refunded total>`.
+    pub const REFUND: &str = "rf#";
+    /// Fact: `dp#<dispute id>`.
+    pub const DISPUTE: &str = "dp#";
+    /// Fact: the Stripe customer this account is billed as.
+    pub const STRIPE_CUSTOMER: &str = "link_stripe";
+}
+
+/// An account as the stores keep it: its id and its named attributes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoredAccount {
+    pub account_id: String,
+    pub attributes: BTreeMap<String, Value>,
+}
+
+/// Guarded group `customer`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomerState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub delinquent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+}
+
+/// Touch tier: how much human attention an account gets, by contract value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    HighTouch,
+    LowTouch,
+    TechTouch,
+}
+
+impl Segment {
+    /// Default tiers by ARR in minor units: high touch from 50,000.00 a year, low touch from
+    /// 5,000.00, tech touch below. The health-model configuration will make these editable.
+    pub fn from_arr(arr: i64) -> Self {
+        match arr {
+            a if a >= 5_000_000 => Segment::HighTouch,
+            a if a >= 500_000 => Segment::LowTouch,
+            _ => Segment::TechTouch,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Segment::HighTouch => "high_touch",
+            Segment::LowTouch => "low_touch",
+            Segment::TechTouch => "tech_touch",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    Onboarding,
+    Adoption,
+    Expansion,
+    Renewal,
+    Churned,
+}
+
+/// Where a value came from: the event that last set it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub event_id: String,
+    pub at: String,
+}
+
+impl From<&EventVersion> for Provenance {
+    fn from(v: &EventVersion) -> Self {
+        Provenance {
+            event_id: v.event_id().to_owned(),
+            at: rfc3339(v.created()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Links {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stripe_customer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zendesk_organization_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analytics_group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hubspot_company_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub salesforce_account_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionView {
+    #[serde(flatten)]
+    pub state: SubscriptionState,
+    pub source: Provenance,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub count: u32,
+    pub total: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_at: Option<String>,
+}
+
+/// The billing part of the record, derived from the stored groups and facts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BillingView {
+    pub status: Option<billing::SubscriptionStatus>,
+    pub mrr: i64,
+    pub arr: i64,
+    pub currency: Option<String>,
+    pub plan: Option<String>,
+    pub quantity: u64,
+    pub renewal_at: Option<String>,
+    pub cancel_at_period_end: bool,
+    pub trial_end: Option<String>,
+    /// Failed attempts on invoices that are still unpaid (the current dunning episode).
+    pub failed_payments: u32,
+    pub last_payment_failed_at: Option<String>,
+    pub payment_action_required: bool,
+    pub last_paid_at: Option<String>,
+    pub upcoming_invoice: Option<UpcomingInvoice>,
+    pub refunds: Tally,
+    pub disputes: Tally,
+    pub customer_deleted: bool,
+    pub delinquent: bool,
+    pub subscriptions: Vec<SubscriptionView>,
+    pub mrr_movements: Vec<MrrMovement>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SupportView {
+    pub open_tickets: u32,
+    pub urgent_open_tickets: u32,
+    pub tickets_30d: u32,
+    pub csat_good_30d: u32,
+    pub csat_bad_30d: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageView {
+    pub last_seen_at: Option<String>,
+    pub active_users_7d: u32,
+    pub events_7d: u64,
+    pub events_30d: u64,
+    pub features_used_30d: Vec<String>,
+}
+
+/// The account record as users, tests and the sweeps see it (`GET /accounts/{id}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub account_id: String,
+    pub name: Option<String>,
+    pub segment: Segment,
+    pub lifecycle: Lifecycle,
+    pub links: Links,
+    pub billing: BillingView,
+    pub support: SupportView,
+    pub usage: UsageView,
+    /// Filled by the health sweep.
+    pub health: Option<Value>,
+}
+
+pub fn rfc3339(ts: i64) -> String {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
+    serde_json::from_value(value.clone()).ok()
+}
+
+fn version_of(value: &Value) -> Option<EventVersion> {
+    let v = super::AccountChange::stored_version(value)?;
+    let (t, id) = v.split_once('#')?;
+    Some(EventVersion::new(t.parse().ok()?, id))
+}
+
+impl AccountRecord {
+    /// Builds the record from what a store keeps. Attributes that do not parse are skipped
+    /// (never a panic): a record written by a newer version stays readable.
+    pub fn from_stored(stored: &StoredAccount) -> Self {
+        let mut customer = CustomerState::default();
+        let mut subs = Vec::new();
+        let mut points = Vec::new();
+        let mut failures: BTreeMap<&str, Vec<PaymentFailure>> = BTreeMap::new();
+        let mut paid: BTreeMap<&str, InvoiceMark> = BTreeMap::new();
+        let mut action: BTreeMap<&str, InvoiceMark> = BTreeMap::new();
+        let mut refunds: BTreeMap<&str, RefundMark> = BTreeMap::new();
+        let mut disputes = Vec::<DisputeMark>::new();
+        let mut upcoming = None;
+        let mut links = Links::default();
+
+        for (name, value) in &stored.attributes {
+            let (prefix, key) = match name.find('#') {
+                Some(i) => name.split_at(i + 1),
+                None => (name.as_str(), ""),
+            };
+            match prefix {
+                attr::CUSTOMER => customer = parse(value).unwrap_or_default(),
+                attr::UPCOMING => upcoming = parse(value),
+                attr::STRIPE_CUSTOMER => links.stripe_customer_id = value.as_str().map(Into::into),
+                attr::SUBSCRIPTION => {
+                    if let (Some(state), Some(v)) = (parse::<SubscriptionState>(value), version_of(value)) {
+                        subs.push(SubscriptionView { state, source: (&v).into() });
+                    }
+                }
+                attr::MRR_POINT => {
+                    // key = <subscription>#<created>#<event id>
+                    let mut parts = key.splitn(3, '#');
+                    if let (Some(sub), Some(t), Some(id), Some(mrr)) =
+                        (parts.next(), parts.next(), parts.next(), value.as_i64())
+                    {
+                        if let Ok(t) = t.parse() {
+                            points.push(MrrPoint {
+                                subscription_id: sub.into(),
+                                version: EventVersion::new(t, id),
+                                mrr,
+                            });
+                        }
+                    }
+                }
+                attr::PAYMENT_FAILED => {
+                    let invoice = key.rsplit_once('#').map(|(i, _)| i).unwrap_or(key);
+                    if let Some(f) = parse(value) {
+                        failures.entry(invoice).or_default().push(f);
+                    }
+                }
+                attr::INVOICE_PAID => {
+                    if let Some(m) = parse(value) {
+                        paid.insert(key, m);
+                    }
+                }
+                attr::PAYMENT_ACTION_REQUIRED => {
+                    if let Some(m) = parse(value) {
+                        action.insert(key, m);
+                    }
+                }
+                attr::REFUND => {
+                    let charge = key.rsplit_once('#').map(|(c, _)| c).unwrap_or(key);
+                    if let Some(r) = parse::<RefundMark>(value) {
+                        let entry = refunds.entry(charge).or_insert_with(|| r.clone());
+                        if r.amount > entry.amount {
+                            *entry = r;
+                        }
+                    }
+                }
+                attr::DISPUTE => disputes.extend(parse(value)),
+                _ => {}
+            }
+        }
+
+        // Live subscriptions first, most recently set first: the first one names the plan.
+        subs.sort_by(|a, b| {
+            (b.state.status.is_live(), &b.source.at, &b.state.id)
+                .cmp(&(a.state.status.is_live(), &a.source.at, &a.state.id))
+        });
+        let states: Vec<SubscriptionState> = subs.iter().map(|s| s.state.clone()).collect();
+        let live: Vec<&SubscriptionState> = states.iter().filter(|s| s.status.is_live()).collect();
+        let mrr: i64 = states.iter().map(|s| s.mrr).sum();
+
+        let unpaid_failures = failures.iter().filter(|(inv, _)| !paid.contains_key(*inv));
+        let failed_payments = unpaid_failures.clone().map(|(_, f)| f.len() as u32).sum();
+        let last_failure = failures.values().flatten().map(|f| f.at).max();
+        let refund_tally = Tally {
+            count: refunds.len() as u32,
+            total: refunds.values().map(|r| r.amount).sum(),
+            last_at: refunds.values().map(|r| r.at).max().map(rfc3339),
+        };
+        let dispute_tally = Tally {
+            count: disputes.len() as u32,
+            total: disputes.iter().map(|d| d.amount).sum(),
+            last_at: disputes.iter().map(|d| d.at).max().map(rfc3339),
+        };
+
+        let billing = BillingView {
+            status: billing::account_status(&states),
+            mrr,
+            arr: mrr * 12,
+            currency: states.iter().find_map(|s| s.currency.clone()),
+            plan: live.first().and_then(|s| s.plan.clone()),
+            quantity: live.iter().map(|s| s.quantity).sum(),
+            renewal_at: live.iter().filter_map(|s| s.renewal_at).min().map(rfc3339),
+            cancel_at_period_end: !live.is_empty() && live.iter().all(|s| s.cancel_at_period_end),
+            trial_end: live.iter().filter_map(|s| s.trial_end).max().map(rfc3339),
+            failed_payments,
+            last_payment_failed_at: last_failure.map(rfc3339),
+            payment_action_required: action.keys().any(|inv| !paid.contains_key(inv)),
+            last_paid_at: paid.values().map(|m| m.at).max().map(rfc3339),
+            upcoming_invoice: upcoming,
+            refunds: refund_tally,
+            disputes: dispute_tally,
+            customer_deleted: customer.deleted,
+            delinquent: customer.delinquent,
+            subscriptions: subs,
+            mrr_movements: billing::mrr_movements(&points),
+        };
+
+        let lifecycle = if !states.is_empty() && live.is_empty() {
+            Lifecycle::Churned
+        } else if live.iter().any(|s| s.status == billing::SubscriptionStatus::Trialing) && mrr == 0 {
+            Lifecycle::Onboarding
+        } else {
+            Lifecycle::Adoption
+        };
+
+        AccountRecord {
+            account_id: stored.account_id.clone(),
+            name: customer.name,
+            segment: Segment::from_arr(billing.arr),
+            lifecycle,
+            links,
+            billing,
+            support: SupportView::default(),
+            usage: UsageView::default(),
+            health: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builds_billing_from_groups_and_facts() {
+        let mut stored = StoredAccount { account_id: "acct_1".into(), ..Default::default() };
+        let a = &mut stored.attributes;
+        a.insert("customer".into(), json!({"name": "Acme", "v": "000000000100#evt_c"}));
+        a.insert(
+            "sub#sub_1".into(),
+            json!({"id": "sub_1", "status": "past_due", "mrr": 4000, "currency": "usd",
+                   "plan": "Pro", "quantity": 4, "renewal_at": 1_800_000_000,
+                   "v": "000000000200#evt_s"}),
+        );
+        a.insert("mrr#sub_1#000000000200#evt_s".into(), json!(4000));
+        a.insert("pf#in_1#1".into(), json!({"at": 300, "amount": 4000}));
+        a.insert("pf#in_1#2".into(), json!({"at": 400, "amount": 4000}));
+        a.insert("pf#in_0#1".into(), json!({"at": 100, "amount": 4000}));
+        a.insert("pp#in_0".into(), json!({"at": 150, "amount": 4000}));
+        a.insert("rf#ch_1#500".into(), json!({"at": 10, "amount": 500}));
+        a.insert("rf#ch_1#900".into(), json!({"at": 20, "amount": 900}));
+        a.insert("dp#dp_1".into(), json!({"at": 30, "amount": 900, "reason": "fraudulent"}));
+        a.insert("link_stripe".into(), json!("cus_1"));
+        a.insert("junk#x".into(), json!("ignored"));
+        a.insert("sub#broken".into(), json!({"no": "shape"}));
+
+        let r = AccountRecord::from_stored(&stored);
+        assert_eq!(r.name.as_deref(), Some("Acme"));
+        assert_eq!(r.billing.status, Some(billing::SubscriptionStatus::PastDue));
+        assert_eq!(r.billing.mrr, 4000);
+        assert_eq!(r.billing.failed_payments, 2);
+        assert_eq!(r.billing.last_payment_failed_at.as_deref(), Some("1970-01-01T00:06:40Z"));
+        assert_eq!(r.billing.refunds.count, 1);
+        assert_eq!(r.billing.refunds.total, 900);
+        assert_eq!(r.billing.disputes.count, 1);
+        assert_eq!(r.billing.renewal_at.as_deref(), Some("2027-01-15T08:00:00Z"));
+        assert_eq!(r.billing.subscriptions[0].source.event_id, "evt_s");
+        assert_eq!(r.billing.mrr_movements.len(), 1);
+        assert_eq!(r.links.stripe_customer_id.as_deref(), Some("cus_1"));
+        assert_eq!(r.segment, Segment::TechTouch);
+        assert_eq!(r.lifecycle, Lifecycle::Adoption);
+    }
+
+    #[test]
+    fn segments_by_arr() {
+        assert_eq!(Segment::from_arr(6_000_000), Segment::HighTouch);
+        assert_eq!(Segment::from_arr(500_000), Segment::LowTouch);
+        assert_eq!(Segment::from_arr(499_999), Segment::TechTouch);
+    }
+}

@@ -1,0 +1,451 @@
+//! Billing rules: subscription state, MRR normalisation and MRR movements. Source-neutral: the
+//! Stripe adapter translates Stripe objects into these types.
+
+use serde::{Deserialize, Serialize};
+
+/// Subscription statuses (Stripe's set, which is also what every billing system models).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Incomplete,
+    IncompleteExpired,
+    Trialing,
+    Active,
+    PastDue,
+    Canceled,
+    Unpaid,
+    Paused,
+    #[serde(other)]
+    Unknown,
+}
+
+impl SubscriptionStatus {
+    /// Whether the subscription contributes recurring revenue. Trials, pauses, unpaid and ended
+    /// subscriptions count 0, as in ChartMogul and Baremetrics; past_due still counts because
+    /// the customer has not churned yet (dunning is in progress).
+    pub fn counts_for_mrr(self) -> bool {
+        matches!(self, Self::Active | Self::PastDue)
+    }
+
+    /// Whether the subscription is still alive (not ended).
+    pub fn is_live(self) -> bool {
+        !matches!(self, Self::Canceled | Self::IncompleteExpired)
+    }
+
+    /// Which status speaks for an account with several subscriptions: payment trouble first,
+    /// then paying, then the rest. Higher wins.
+    fn precedence(self) -> u8 {
+        match self {
+            Self::Unpaid => 9,
+            Self::PastDue => 8,
+            Self::Active => 7,
+            Self::Trialing => 6,
+            Self::Paused => 5,
+            Self::Incomplete => 4,
+            Self::Unknown => 3,
+            Self::IncompleteExpired => 2,
+            Self::Canceled => 1,
+        }
+    }
+}
+
+/// A billing period unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingInterval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl BillingInterval {
+    /// How many of this interval make one month, on average over a year.
+    fn per_month(self) -> f64 {
+        match self {
+            Self::Day => 365.0 / 12.0,
+            Self::Week => 52.0 / 12.0,
+            Self::Month => 1.0,
+            Self::Year => 1.0 / 12.0,
+        }
+    }
+}
+
+/// One priced line of a subscription (a subscription item), in minor units per billing period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriceLine {
+    /// Amount per unit per `interval_count` intervals; `None` when the price has no flat unit
+    /// amount (tiered without tiers in the payload).
+    pub unit_amount: Option<f64>,
+    pub quantity: u64,
+    pub interval: BillingInterval,
+    pub interval_count: u32,
+    /// Usage-based (metered) lines are billed in arrears from usage: not recurring revenue.
+    pub metered: bool,
+    /// Package pricing: bill `ceil|floor(quantity / divide_by)` units.
+    pub transform_quantity: Option<QuantityTransform>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuantityTransform {
+    pub divide_by: u64,
+    pub round_up: bool,
+}
+
+/// A discount applied to the whole subscription or to one line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Discount {
+    pub percent_off: Option<f64>,
+    /// Fixed amount off each invoice, in minor units.
+    pub amount_off: Option<i64>,
+    /// One-off discounts (`duration: once`) do not lower recurring revenue.
+    pub once: bool,
+}
+
+/// The MRR of a subscription, in minor units per month. Lines are normalised to a month
+/// (yearly / 12, weekly * 52 / 12, multi-interval / count), quantity and discounts applied,
+/// rounded to the nearest minor unit at the end. Also returns notes for anything that could not
+/// be priced, so the record can say why a figure may be low.
+pub fn monthly_recurring_revenue(
+    status: SubscriptionStatus,
+    lines: &[(PriceLine, Vec<Discount>)],
+    discounts: &[Discount],
+) -> (i64, Vec<String>) {
+    let mut notes = Vec::new();
+    if !status.counts_for_mrr() {
+        return (0, notes);
+    }
+    let mut total = 0.0_f64;
+    // Subscription-level amount_off discounts are per invoice: normalise them with the
+    // interval of the subscription (all lines of a Stripe subscription share one interval).
+    let mut per_month_of_invoice = None;
+    for (line, line_discounts) in lines {
+        if line.metered {
+            continue;
+        }
+        let Some(unit_amount) = line.unit_amount else {
+            notes.push("a price without a flat unit amount (tiered) is counted as 0".into());
+            continue;
+        };
+        let units = match line.transform_quantity {
+            Some(t) if t.divide_by > 1 => {
+                let whole = line.quantity / t.divide_by;
+                let rest = line.quantity % t.divide_by;
+                if t.round_up && rest > 0 {
+                    whole + 1
+                } else {
+                    whole
+                }
+            }
+            _ => line.quantity,
+        };
+        let per_month = line.interval.per_month() / f64::from(line.interval_count.max(1));
+        per_month_of_invoice.get_or_insert(per_month);
+        let line_total = apply_discounts(unit_amount * units as f64, line_discounts);
+        total += line_total * per_month;
+    }
+    let total = match per_month_of_invoice {
+        Some(per_month) => apply_discounts(total / per_month, discounts) * per_month,
+        None => 0.0,
+    };
+    (total.round().max(0.0) as i64, notes)
+}
+
+/// Applies discounts in order to an amount for one billing period.
+fn apply_discounts(mut amount: f64, discounts: &[Discount]) -> f64 {
+    for d in discounts.iter().filter(|d| !d.once) {
+        if let Some(p) = d.percent_off {
+            amount *= 1.0 - (p.clamp(0.0, 100.0) / 100.0);
+        }
+        if let Some(off) = d.amount_off {
+            amount -= off as f64;
+        }
+        amount = amount.max(0.0);
+    }
+    amount
+}
+
+/// The stored state of one subscription: the guarded group `sub#<id>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionState {
+    pub id: String,
+    pub status: SubscriptionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub quantity: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    pub mrr: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_at: Option<i64>,
+    #[serde(default)]
+    pub cancel_at_period_end: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canceled_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_end: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Fact: one failed attempt to pay an invoice (`pf#<invoice>#<attempt>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentFailure {
+    pub at: i64,
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<i64>,
+}
+
+/// Fact: an invoice was paid (`pp#<invoice>`), or needs customer action (`pa#<invoice>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceMark {
+    pub at: i64,
+    #[serde(default)]
+    pub amount: i64,
+}
+
+/// Fact: a charge's refunded total reached `amount` (`rf#<charge>#<amount>`). Refunded totals
+/// only grow, so the largest fact per charge is the charge's refunded amount.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefundMark {
+    pub at: i64,
+    pub amount: i64,
+}
+
+/// Fact: a dispute was opened (`dp#<dispute>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DisputeMark {
+    pub at: i64,
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Guarded group `upcoming`: the next invoice Stripe announced (`invoice.upcoming`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpcomingInvoice {
+    pub amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+/// Fact: the MRR of one subscription right after an event (`mrr#<subscription>#<version>`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MrrPoint {
+    pub subscription_id: String,
+    pub version: super::EventVersion,
+    pub mrr: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MovementKind {
+    New,
+    Expansion,
+    Contraction,
+    Churn,
+    Reactivation,
+}
+
+/// A change of the account's total MRR, classified as the subscription-analytics tools do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MrrMovement {
+    pub at: i64,
+    pub kind: MovementKind,
+    /// Signed change in minor units per month.
+    pub amount: i64,
+    pub mrr_after: i64,
+    pub event_id: String,
+}
+
+/// Derives the account's MRR movements from the MRR points of all its subscriptions. Points
+/// are facts, so this history is the same whatever order the events arrived in.
+pub fn mrr_movements(points: &[MrrPoint]) -> Vec<MrrMovement> {
+    let mut ordered: Vec<&MrrPoint> = points.iter().collect();
+    ordered.sort_by(|a, b| a.version.cmp(&b.version).then(a.subscription_id.cmp(&b.subscription_id)));
+    let mut current: std::collections::BTreeMap<&str, i64> = Default::default();
+    let mut total = 0_i64;
+    let mut ever_paid = false;
+    let mut movements = Vec::new();
+    for point in ordered {
+        let before = total;
+        let previous = current.insert(&point.subscription_id, point.mrr).unwrap_or(0);
+        total += point.mrr - previous;
+        let kind = match (before, total) {
+            (b, a) if a == b => None,
+            (0, _) if ever_paid => Some(MovementKind::Reactivation),
+            (0, _) => Some(MovementKind::New),
+            (_, 0) => Some(MovementKind::Churn),
+            (b, a) if a > b => Some(MovementKind::Expansion),
+            _ => Some(MovementKind::Contraction),
+        };
+        if total > 0 {
+            ever_paid = true;
+        }
+        if let Some(kind) = kind {
+            movements.push(MrrMovement {
+                at: point.version.created(),
+                kind,
+                amount: total - before,
+                mrr_after: total,
+                event_id: point.version.event_id().to_owned(),
+            });
+        }
+    }
+    movements
+}
+
+/// The subscription whose status speaks for the account.
+pub fn account_status(subs: &[SubscriptionState]) -> Option<SubscriptionStatus> {
+    subs.iter().map(|s| s.status).max_by_key(|s| s.precedence())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::EventVersion;
+
+    fn line(amount: f64, quantity: u64, interval: BillingInterval, count: u32) -> PriceLine {
+        PriceLine {
+            unit_amount: Some(amount),
+            quantity,
+            interval,
+            interval_count: count,
+            metered: false,
+            transform_quantity: None,
+        }
+    }
+
+    fn percent(p: f64) -> Discount {
+        Discount { percent_off: Some(p), amount_off: None, once: false }
+    }
+
+    #[test]
+    fn normalises_intervals_to_a_month() {
+        let active = SubscriptionStatus::Active;
+        let mrr = |l: PriceLine| monthly_recurring_revenue(active, &[(l, vec![])], &[]).0;
+        assert_eq!(mrr(line(4000.0, 1, BillingInterval::Month, 1)), 4000);
+        assert_eq!(mrr(line(120_000.0, 3, BillingInterval::Year, 1)), 30_000);
+        assert_eq!(mrr(line(9000.0, 1, BillingInterval::Month, 3)), 3000);
+        assert_eq!(mrr(line(1200.0, 1, BillingInterval::Week, 1)), 5200);
+        assert_eq!(mrr(line(100.0, 1, BillingInterval::Day, 1)), 3042);
+        assert_eq!(mrr(line(240_000.0, 1, BillingInterval::Year, 2)), 10_000);
+    }
+
+    #[test]
+    fn applies_discounts_and_status() {
+        let l = vec![(line(5000.0, 2, BillingInterval::Month, 1), vec![])];
+        let active = SubscriptionStatus::Active;
+        assert_eq!(monthly_recurring_revenue(active, &l, &[percent(20.0)]).0, 8000);
+        assert_eq!(monthly_recurring_revenue(active, &l, &[percent(100.0)]).0, 0);
+        let off = Discount { percent_off: None, amount_off: Some(1500), once: false };
+        assert_eq!(monthly_recurring_revenue(active, &l, &[off.clone()]).0, 8500);
+        let once = Discount { once: true, ..off };
+        assert_eq!(monthly_recurring_revenue(active, &l, &[once]).0, 10_000);
+        for status in [
+            SubscriptionStatus::Canceled,
+            SubscriptionStatus::Trialing,
+            SubscriptionStatus::IncompleteExpired,
+            SubscriptionStatus::Paused,
+        ] {
+            assert_eq!(monthly_recurring_revenue(status, &l, &[]).0, 0, "{status:?}");
+        }
+        assert_eq!(monthly_recurring_revenue(SubscriptionStatus::PastDue, &l, &[]).0, 10_000);
+    }
+
+    #[test]
+    fn yearly_amount_off_is_spread_over_twelve_months() {
+        let l = vec![(line(120_000.0, 1, BillingInterval::Year, 1), vec![])];
+        let off = Discount { percent_off: None, amount_off: Some(12_000), once: false };
+        let (mrr, _) = monthly_recurring_revenue(SubscriptionStatus::Active, &l, &[off]);
+        assert_eq!(mrr, 9000);
+    }
+
+    #[test]
+    fn metered_tiered_and_package_lines() {
+        let mut metered = line(100.0, 1, BillingInterval::Month, 1);
+        metered.metered = true;
+        let mut tiered = line(0.0, 1, BillingInterval::Month, 1);
+        tiered.unit_amount = None;
+        let mut package = line(1000.0, 250, BillingInterval::Month, 1);
+        package.transform_quantity = Some(QuantityTransform { divide_by: 100, round_up: true });
+        let (mrr, notes) = monthly_recurring_revenue(
+            SubscriptionStatus::Active,
+            &[(metered, vec![]), (tiered, vec![]), (package, vec![percent(50.0)])],
+            &[],
+        );
+        assert_eq!(mrr, 1500);
+        assert_eq!(notes.len(), 1);
+    }
+
+    fn point(sub: &str, t: i64, mrr: i64) -> MrrPoint {
+        MrrPoint {
+            subscription_id: sub.into(),
+            version: EventVersion::new(t, &format!("evt_{t}")),
+            mrr,
+        }
+    }
+
+    #[test]
+    fn movements_classify_every_kind_in_any_input_order() {
+        let mut points = vec![
+            point("sub_a", 10, 0),      // trial: nothing
+            point("sub_a", 20, 5000),   // new
+            point("sub_b", 30, 2000),   // expansion (second subscription)
+            point("sub_a", 40, 3000),   // contraction
+            point("sub_a", 50, 0),      // contraction (b still pays)
+            point("sub_b", 60, 0),      // churn
+            point("sub_b", 70, 2500),   // reactivation
+        ];
+        let expected = [
+            (MovementKind::New, 5000, 5000),
+            (MovementKind::Expansion, 2000, 7000),
+            (MovementKind::Contraction, -2000, 5000),
+            (MovementKind::Contraction, -3000, 2000),
+            (MovementKind::Churn, -2000, 0),
+            (MovementKind::Reactivation, 2500, 2500),
+        ];
+        let forward = mrr_movements(&points);
+        points.reverse();
+        assert_eq!(mrr_movements(&points), forward);
+        let got: Vec<_> = forward.iter().map(|m| (m.kind, m.amount, m.mrr_after)).collect();
+        assert_eq!(got, expected);
+        assert_eq!(forward[0].at, 20);
+        assert_eq!(forward[0].event_id, "evt_20");
+    }
+
+    #[test]
+    fn account_status_prefers_payment_trouble() {
+        let sub = |status| SubscriptionState {
+            id: "s".into(),
+            status,
+            plan: None,
+            quantity: 1,
+            currency: None,
+            interval: None,
+            mrr: 0,
+            renewal_at: None,
+            cancel_at_period_end: false,
+            cancel_at: None,
+            canceled_at: None,
+            trial_end: None,
+            started_at: None,
+            notes: vec![],
+        };
+        let subs = [sub(SubscriptionStatus::Active), sub(SubscriptionStatus::PastDue)];
+        assert_eq!(account_status(&subs), Some(SubscriptionStatus::PastDue));
+        let subs = [sub(SubscriptionStatus::Canceled), sub(SubscriptionStatus::Active)];
+        assert_eq!(account_status(&subs), Some(SubscriptionStatus::Active));
+        assert_eq!(account_status(&[]), None);
+    }
+}

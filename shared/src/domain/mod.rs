@@ -1,0 +1,10 @@
+//! The customer-success model: pure types and rules, no I/O.
+
+pub mod account;
+pub mod billing;
+pub mod change;
+pub mod version;
+
+pub use account::{AccountRecord, Segment};
+pub use change::{AccountChange, GuardedGroup};
+pub use version::EventVersion;

@@ -1,0 +1,62 @@
+//! Use cases run by the webhook functions and the local runner alike. Framework-neutral: they
+//! take the raw body and the headers they need and return a [`WebhookResponse`], which the
+//! Lambda binary and the runner encode as HTTP.
+
+pub mod stripe;
+
+use crate::store::StoreError;
+use serde_json::{json, Value};
+
+/// Webhook bodies larger than this are refused with 413 (Stripe events are a few KB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{0} is not configured: set it to the endpoint's webhook signing secret")]
+    MissingSecret(&'static str),
+    #[error("payload of {0} bytes is over the {MAX_BODY_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("signature rejected: {0}")]
+    Signature(#[from] crate::sources::stripe::SignatureError),
+    #[error("invalid payload: {0}")]
+    Payload(String),
+    #[error("storage failed, retry later: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl IngestError {
+    /// The HTTP status the sender understands: 4xx means "do not retry as is", 5xx "retry".
+    pub fn status(&self) -> u16 {
+        match self {
+            IngestError::MissingSecret(_) => 503,
+            IngestError::TooLarge(_) => 413,
+            IngestError::Signature(_) | IngestError::Payload(_) => 400,
+            IngestError::Store(_) => 500,
+        }
+    }
+}
+
+/// What the sender gets back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookResponse {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl WebhookResponse {
+    pub fn error(err: &IngestError) -> Self {
+        WebhookResponse { status: err.status(), body: json!({ "error": err.to_string() }) }
+    }
+}
+
+/// What happened to an accepted event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It changed the record.
+    Applied,
+    /// A redelivery or an older event: the record already held this or newer state.
+    Duplicate,
+    /// A type Foresight does not use, or an object with no customer to attribute it to.
+    Ignored,
+}

@@ -1,0 +1,150 @@
+//! Stripe webhook: verify, parse, resolve the account, apply — shared by
+//! `functions/stripe-webhook` and `foresight dev`.
+
+use super::{IngestError, Outcome, WebhookResponse, MAX_BODY_BYTES};
+use crate::config;
+use crate::sources::stripe::{self, StripeSecrets, StripeUpdate, DEFAULT_TOLERANCE_SECS};
+use crate::store::{AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError};
+use serde_json::json;
+
+/// The Stripe webhook endpoint's configuration, loaded once per cold start.
+#[derive(Clone, Debug)]
+pub struct StripeWebhook {
+    secrets: Option<StripeSecrets>,
+    metadata_key: String,
+    tolerance: i64,
+}
+
+/// An accepted event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accepted {
+    pub event_id: String,
+    pub event_type: String,
+    pub account_id: Option<String>,
+    pub outcome: Outcome,
+}
+
+impl StripeWebhook {
+    pub fn new(secrets: Option<StripeSecrets>, metadata_key: impl Into<String>) -> Self {
+        StripeWebhook { secrets, metadata_key: metadata_key.into(), tolerance: DEFAULT_TOLERANCE_SECS }
+    }
+
+    pub fn from_env() -> Self {
+        Self::new(config::stripe_secrets(), config::stripe_metadata_key())
+    }
+
+    /// All the CPU work of an event, no I/O: size limit, signature, parsing, normalisation.
+    pub fn prepare(&self, signature: Option<&str>, body: &[u8], now: i64) -> Result<StripeUpdate, IngestError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(IngestError::TooLarge(body.len()));
+        }
+        let secrets = self.secrets.as_ref().ok_or(IngestError::MissingSecret(config::STRIPE_SECRET_VAR))?;
+        stripe::verify(signature, body, secrets, now, self.tolerance)?;
+        stripe::parse_event(body, &self.metadata_key).map_err(|e| IngestError::Payload(e.to_string()))
+    }
+
+    /// Handles one delivery end to end.
+    pub async fn handle(
+        &self,
+        accounts: &dyn AccountStore,
+        links: &dyn LinkStore,
+        signature: Option<&str>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Accepted, IngestError> {
+        let update = self.prepare(signature, body, now)?;
+        let mut accepted = Accepted {
+            event_id: update.event_id.clone(),
+            event_type: update.event_type.clone(),
+            account_id: None,
+            outcome: Outcome::Ignored,
+        };
+        let Some(mut change) = update.change.clone() else {
+            return Ok(accepted);
+        };
+        let Some(account_id) = resolve_account(accounts, links, &update).await? else {
+            return Ok(accepted);
+        };
+        change.account_id = account_id.clone();
+        accepted.outcome = match accounts.apply(&change).await? {
+            ApplyOutcome::Applied => Outcome::Applied,
+            ApplyOutcome::Stale => Outcome::Duplicate,
+        };
+        accepted.account_id = Some(account_id);
+        Ok(accepted)
+    }
+
+    /// [`Self::handle`], logged and encoded as a response.
+    pub async fn respond(
+        &self,
+        accounts: &dyn AccountStore,
+        links: &dyn LinkStore,
+        signature: Option<&str>,
+        body: &[u8],
+        now: i64,
+    ) -> WebhookResponse {
+        match self.handle(accounts, links, signature, body, now).await {
+            Ok(a) => {
+                tracing::info!(
+                    source = "stripe",
+                    event_id = %a.event_id,
+                    event_type = %a.event_type,
+                    account_id = a.account_id.as_deref().unwrap_or(""),
+                    outcome = ?a.outcome,
+                    "event accepted"
+                );
+                WebhookResponse {
+                    status: 200,
+                    body: json!({
+                        "received": true,
+                        "event_id": a.event_id,
+                        "type": a.event_type,
+                        "account_id": a.account_id,
+                        "outcome": a.outcome,
+                    }),
+                }
+            }
+            Err(err) => {
+                match &err {
+                    IngestError::Store(e) => tracing::error!(source = "stripe", error = %e, "event not stored"),
+                    e => tracing::warn!(source = "stripe", status = e.status(), error = %e, "event rejected"),
+                }
+                WebhookResponse::error(&err)
+            }
+        }
+    }
+}
+
+/// Finds the account an event belongs to. Metadata naming our account id wins and is
+/// remembered as a link, so later events carrying only the customer id reach the same account;
+/// data kept under the bare customer id before the link existed is merged in.
+async fn resolve_account(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    update: &StripeUpdate,
+) -> Result<Option<String>, StoreError> {
+    let identity = &update.identity;
+    match (&identity.account_id, &identity.customer_id) {
+        (Some(account), Some(customer)) => {
+            let known = links.resolve(LinkSource::Stripe, customer).await?;
+            let is_new = known.as_deref() != Some(account.as_str());
+            if is_new {
+                links.link(LinkSource::Stripe, customer, account).await?;
+            }
+            // Customer events are rare: re-checking for a provisional record on each one makes
+            // the merge complete even if an earlier attempt stopped half-way.
+            if is_new || update.event_type.starts_with("customer.") && !update.event_type.starts_with("customer.subscription.") {
+                if accounts.merge(customer, account).await? {
+                    tracing::info!(customer, account, "merged provisional billing record into account");
+                }
+            }
+            Ok(Some(account.clone()))
+        }
+        (Some(account), None) => Ok(Some(account.clone())),
+        (None, Some(customer)) => Ok(Some(links.resolve(LinkSource::Stripe, customer).await?.unwrap_or_else(|| customer.clone()))),
+        (None, None) => match &identity.fallback_id {
+            Some(fallback) => Ok(Some(links.resolve(LinkSource::Stripe, fallback).await?.unwrap_or_else(|| fallback.clone()))),
+            None => Ok(None),
+        },
+    }
+}

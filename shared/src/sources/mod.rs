@@ -1,0 +1,4 @@
+//! Inbound source adapters: each verifies its sender's signature and turns payloads into
+//! domain changes. No I/O here.
+
+pub mod stripe;

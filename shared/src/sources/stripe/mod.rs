@@ -1,0 +1,325 @@
+//! Stripe adapter: signature check, parsing, and normalisation of billing events into
+//! [`AccountChange`]s.
+
+pub mod event;
+pub mod signature;
+
+use crate::domain::account::{attr, CustomerState};
+use crate::domain::billing::{
+    self, BillingInterval, Discount, InvoiceMark, PaymentFailure, PriceLine, QuantityTransform,
+    RefundMark, SubscriptionState, UpcomingInvoice,
+};
+use crate::domain::{AccountChange, EventVersion, GuardedGroup};
+use event::{CouponRef, DiscountObject, DiscountRef, Envelope, Metadata};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+pub use signature::{verify, SignatureError, StripeSecrets, DEFAULT_TOLERANCE_SECS};
+
+/// How an event finds its account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Identity {
+    /// The Stripe customer the object belongs to.
+    pub customer_id: Option<String>,
+    /// Our account id, when the object's metadata names it (`metadata.account_id` by default).
+    pub account_id: Option<String>,
+    /// For objects that carry neither (a dispute names only its charge): the id under which
+    /// the data is kept until a link says which account it belongs to.
+    pub fallback_id: Option<String>,
+}
+
+/// A verified, parsed Stripe event and what it does to its account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StripeUpdate {
+    pub event_id: String,
+    pub event_type: String,
+    pub created: i64,
+    pub livemode: bool,
+    pub identity: Identity,
+    /// `None` for event types Foresight ignores on purpose. The account id is filled in once
+    /// the identity is resolved.
+    pub change: Option<AccountChange>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("body is not a Stripe event: {0}")]
+    Envelope(serde_json::Error),
+    #[error("{event_type} object does not have the expected shape: {source}")]
+    Object {
+        event_type: String,
+        source: serde_json::Error,
+    },
+}
+
+fn object<T: DeserializeOwned>(envelope: &Envelope<'_>) -> Result<T, ParseError> {
+    serde_json::from_str(envelope.data.object.get()).map_err(|source| ParseError::Object {
+        event_type: envelope.kind.clone(),
+        source,
+    })
+}
+
+fn metadata_value(metadata: &Metadata, key: &str) -> Option<String> {
+    metadata
+        .as_ref()?
+        .get(key)?
+        .as_str()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// Field names in `previous_attributes` whose change can move a subscription's MRR.
+const PRICING_FIELDS: [&str; 7] = ["items", "quantity", "plan", "status", "discount", "discounts", "pause_collection"];
+
+/// Parses an event body (already verified) into an update. `metadata_key` names the metadata
+/// field that carries our account id.
+pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, ParseError> {
+    let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(ParseError::Envelope)?;
+    let version = EventVersion::new(envelope.created, &envelope.id);
+    let at = envelope.created;
+    let kind = envelope.kind.as_str();
+    let mut identity = Identity::default();
+
+    let change = match kind {
+        "customer.created" | "customer.updated" | "customer.deleted" => {
+            let c: event::Customer = object(&envelope)?;
+            identity.customer_id = Some(c.id.clone());
+            identity.account_id = metadata_value(&c.metadata, metadata_key);
+            let state = CustomerState {
+                name: c.name.filter(|n| !n.is_empty()),
+                deleted: kind == "customer.deleted" || c.deleted.unwrap_or(false),
+                delinquent: c.delinquent.unwrap_or(false),
+                created_at: c.created,
+            };
+            Some(AccountChange::new("").with_guarded(GuardedGroup::new(attr::CUSTOMER, version, to_value(&state))))
+        }
+        k if k.starts_with("customer.subscription.") => {
+            let s: event::Subscription = object(&envelope)?;
+            identity.customer_id = s.customer.as_ref().map(|c| c.id().to_owned());
+            identity.account_id = metadata_value(&s.metadata, metadata_key);
+            let state = subscription_state(&s, at);
+            let moves_mrr = match (k, envelope.data.previous_attributes) {
+                ("customer.subscription.trial_will_end", _) => false,
+                ("customer.subscription.updated", Some(previous)) => {
+                    let previous: Value = serde_json::from_str(previous.get()).unwrap_or(Value::Null);
+                    PRICING_FIELDS.iter().any(|f| previous.get(f).is_some())
+                }
+                _ => true,
+            };
+            let mut change = AccountChange::new("");
+            if moves_mrr {
+                let point = format!("{}{}#{}", attr::MRR_POINT, state.id, version);
+                change = change.with_fact(point, json!(state.mrr));
+            }
+            let group = format!("{}{}", attr::SUBSCRIPTION, state.id);
+            Some(change.with_guarded(GuardedGroup::new(group, version, to_value(&state))))
+        }
+        "invoice.paid" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.upcoming" => {
+            let inv: event::Invoice = object(&envelope)?;
+            identity.customer_id = inv.customer.as_ref().map(|c| c.id().to_owned());
+            let details = inv.parent.as_ref().and_then(|p| p.subscription_details.as_ref());
+            identity.account_id = metadata_value(&inv.metadata, metadata_key)
+                .or_else(|| details.and_then(|d| metadata_value(&d.metadata, metadata_key)));
+            invoice_change(kind, &inv, version)
+        }
+        "charge.refunded" => {
+            let ch: event::Charge = object(&envelope)?;
+            identity.customer_id = ch.customer.as_ref().map(|c| c.id().to_owned());
+            identity.account_id = metadata_value(&ch.metadata, metadata_key);
+            let mark = RefundMark { at, amount: ch.amount_refunded };
+            let fact = format!("{}{}#{}", attr::REFUND, ch.id, ch.amount_refunded);
+            Some(AccountChange::new("").with_fact(fact, to_value(&mark)))
+        }
+        "charge.dispute.created" => {
+            let d: event::Dispute = object(&envelope)?;
+            identity.account_id = metadata_value(&d.metadata, metadata_key);
+            identity.fallback_id = d.charge.as_ref().map(|c| c.id().to_owned());
+            let mark = billing::DisputeMark { at, amount: d.amount, reason: d.reason };
+            let fact = format!("{}{}", attr::DISPUTE, d.id);
+            Some(AccountChange::new("").with_fact(fact, to_value(&mark)))
+        }
+        _ => None,
+    };
+
+    // Remember which Stripe customer an account is billed as; the same value every time.
+    let change = change.map(|c| match &identity.customer_id {
+        Some(customer) => c.with_fact(attr::STRIPE_CUSTOMER, json!(customer)),
+        None => c,
+    });
+
+    Ok(StripeUpdate {
+        event_id: envelope.id.clone(),
+        event_type: envelope.kind.clone(),
+        created: envelope.created,
+        livemode: envelope.livemode,
+        identity,
+        change,
+    })
+}
+
+fn to_value<T: serde::Serialize>(state: &T) -> Value {
+    serde_json::to_value(state).unwrap_or(Value::Null)
+}
+
+fn invoice_change(kind: &str, inv: &event::Invoice, version: EventVersion) -> Option<AccountChange> {
+    let at = version.created();
+    if kind == "invoice.upcoming" {
+        let upcoming = UpcomingInvoice {
+            amount: inv.amount_due.unwrap_or(0),
+            at: inv.next_payment_attempt.or(inv.period_end),
+        };
+        return Some(AccountChange::new("").with_guarded(GuardedGroup::new(attr::UPCOMING, version, to_value(&upcoming))));
+    }
+    let id = inv.id.as_deref()?;
+    let (name, value) = match kind {
+        "invoice.paid" => (
+            format!("{}{id}", attr::INVOICE_PAID),
+            to_value(&InvoiceMark { at, amount: inv.amount_paid.unwrap_or(0) }),
+        ),
+        "invoice.payment_failed" => (
+            format!("{}{id}#{}", attr::PAYMENT_FAILED, inv.attempt_count.unwrap_or(1)),
+            to_value(&PaymentFailure {
+                at,
+                amount: inv.amount_due.unwrap_or(0),
+                next_attempt_at: inv.next_payment_attempt,
+            }),
+        ),
+        _ => (
+            format!("{}{id}", attr::PAYMENT_ACTION_REQUIRED),
+            to_value(&InvoiceMark { at, amount: inv.amount_due.unwrap_or(0) }),
+        ),
+    };
+    Some(AccountChange::new("").with_fact(name, value))
+}
+
+fn interval(name: Option<&str>) -> Option<BillingInterval> {
+    match name? {
+        "day" => Some(BillingInterval::Day),
+        "week" => Some(BillingInterval::Week),
+        "month" => Some(BillingInterval::Month),
+        "year" => Some(BillingInterval::Year),
+        _ => None,
+    }
+}
+
+fn decimal_amount(integer: Option<i64>, decimal: Option<&str>) -> Option<f64> {
+    integer.map(|a| a as f64).or_else(|| decimal?.parse().ok())
+}
+
+/// A discount that is active at `at`, with its coupon expanded (ids alone cannot be priced).
+fn discount(d: &DiscountObject, at: i64) -> Option<Discount> {
+    if d.end.is_some_and(|end| end <= at) {
+        return None;
+    }
+    let coupon = d.coupon.as_ref().or(d.source.as_ref()?.coupon.as_ref())?;
+    match coupon {
+        CouponRef::Object(c) => Some(Discount {
+            percent_off: c.percent_off,
+            amount_off: c.amount_off,
+            once: c.duration.as_deref() == Some("once"),
+        }),
+        CouponRef::Id(_) => None,
+    }
+}
+
+fn discounts(refs: Option<&Vec<DiscountRef>>, legacy: Option<&DiscountObject>, at: i64) -> Vec<Discount> {
+    let expanded = refs.into_iter().flatten().filter_map(|r| match r {
+        DiscountRef::Object(d) => Some(d),
+        DiscountRef::Id(_) => None,
+    });
+    expanded.chain(legacy).filter_map(|d| discount(d, at)).collect()
+}
+
+fn price_line(
+    price: Option<&event::Price>,
+    plan: Option<&event::Plan>,
+    quantity: u64,
+) -> Option<PriceLine> {
+    // Prefer the price (current API); fall back to the plan (older shapes).
+    if let Some(p) = price.filter(|p| p.recurring.is_some()) {
+        let r = p.recurring.as_ref()?;
+        return Some(PriceLine {
+            unit_amount: decimal_amount(p.unit_amount, p.unit_amount_decimal.as_deref()),
+            quantity,
+            interval: interval(r.interval.as_deref())?,
+            interval_count: r.interval_count.unwrap_or(1),
+            metered: r.usage_type.as_deref() == Some("metered"),
+            transform_quantity: p.transform_quantity.as_ref().map(|t| QuantityTransform {
+                divide_by: t.divide_by,
+                round_up: t.round.as_deref() == Some("up"),
+            }),
+        });
+    }
+    let plan = plan?;
+    Some(PriceLine {
+        unit_amount: decimal_amount(plan.amount, plan.amount_decimal.as_deref()),
+        quantity,
+        interval: interval(plan.interval.as_deref())?,
+        interval_count: plan.interval_count.unwrap_or(1),
+        metered: plan.usage_type.as_deref() == Some("metered"),
+        transform_quantity: None,
+    })
+}
+
+fn plan_name(price: Option<&event::Price>, plan: Option<&event::Plan>) -> Option<String> {
+    let from_price = price.and_then(|p| p.nickname.clone().or(p.lookup_key.clone()).or(p.id.clone()));
+    from_price.or_else(|| plan.and_then(|p| p.nickname.clone().or(p.id.clone())))
+}
+
+fn subscription_state(s: &event::Subscription, at: i64) -> SubscriptionState {
+    let items = s.items.as_ref().map(|l| l.data.as_slice()).unwrap_or_default();
+    let mut lines = Vec::new();
+    let mut quantity = 0;
+    let mut interval_name = None;
+    let mut currency = s.currency.clone();
+    for item in items {
+        let q = item.quantity.unwrap_or(1);
+        if let Some(line) = price_line(item.price.as_ref(), item.plan.as_ref(), q) {
+            if !line.metered {
+                quantity += q;
+            }
+            interval_name.get_or_insert(line.interval);
+            lines.push((line, discounts(item.discounts.as_ref(), None, at)));
+        }
+        if currency.is_none() {
+            currency = item.price.as_ref().and_then(|p| p.currency.clone());
+        }
+    }
+    if items.is_empty() {
+        // Older single-plan subscriptions.
+        let q = s.quantity.unwrap_or(1);
+        if let Some(line) = price_line(None, s.plan.as_ref(), q) {
+            quantity = q;
+            interval_name = Some(line.interval);
+            lines.push((line, Vec::new()));
+        }
+    }
+    let sub_discounts = discounts(s.discounts.as_ref(), s.discount.as_ref(), at);
+    let (mrr, notes) = billing::monthly_recurring_revenue(s.status, &lines, &sub_discounts);
+    let first = items.first();
+    let renewal_at = items
+        .iter()
+        .filter_map(|i| i.current_period_end)
+        .min()
+        .or(s.current_period_end);
+    SubscriptionState {
+        id: s.id.clone(),
+        status: s.status,
+        plan: plan_name(first.and_then(|i| i.price.as_ref()), first.and_then(|i| i.plan.as_ref()).or(s.plan.as_ref())),
+        quantity,
+        currency,
+        interval: interval_name.map(|i| serde_json::to_value(i).ok().and_then(|v| v.as_str().map(str::to_owned))).flatten(),
+        mrr,
+        renewal_at,
+        cancel_at_period_end: s.cancel_at_period_end.unwrap_or(false),
+        cancel_at: s.cancel_at,
+        canceled_at: s.canceled_at,
+        trial_end: s.trial_end,
+        started_at: s.start_date,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests;

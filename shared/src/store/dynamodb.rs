@@ -1,0 +1,403 @@
+//! DynamoDB adapter: one table, single-table design (documented in the README).
+//!
+//! | item     | `pk`                               | `sk`      | attributes                          |
+//! |----------|------------------------------------|-----------|-------------------------------------|
+//! | account  | `ACCOUNT#<account id>`             | `ACCOUNT` | `type`, `account_id`, groups, facts |
+//! | link     | `LINK#<source>#<external id>`      | `LINK`    | `type`, `account_id`                |
+//!
+//! Each event is one `UpdateItem`: `SET` the guarded group and the facts, on the condition
+//! `attribute_not_exists(group) OR group.v < :version`. When the condition fails (a duplicate
+//! or an older event), DynamoDB returns the stored item for free
+//! (`ReturnValuesOnConditionCheckFailure`), and only facts it lacks are written in a second
+//! request — which happens only on that rare path.
+
+use super::{changes_to_replay, AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError};
+use crate::domain::account::StoredAccount;
+use crate::domain::change::VERSION_FIELD;
+use crate::domain::AccountChange;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType,
+};
+use aws_sdk_dynamodb::Client;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+const PK: &str = "pk";
+const SK: &str = "sk";
+const TYPE: &str = "type";
+const ACCOUNT_ID: &str = "account_id";
+const ACCOUNT_SK: &str = "ACCOUNT";
+const LINK_SK: &str = "LINK";
+/// Planned for the renewal sweep: a sparse index by renewal month (`renewal_month`,
+/// `renewal_key` = `<renewal RFC 3339>#<account id>`), written by the sweeps.
+pub const RENEWAL_INDEX: &str = "renewals";
+/// Attributes that belong to the item layout, not to the account record.
+const LAYOUT_ATTRIBUTES: [&str; 6] = [PK, SK, TYPE, ACCOUNT_ID, "renewal_month", "renewal_key"];
+
+/// Read and write requests and capacity units consumed, as DynamoDB reports them
+/// (`ReturnConsumedCapacity`). Units are kept in thousandths.
+#[derive(Debug, Default)]
+pub struct CapacityMeter {
+    write_requests: AtomicU64,
+    write_milli_units: AtomicU64,
+    read_requests: AtomicU64,
+    read_milli_units: AtomicU64,
+}
+
+/// A snapshot of a [`CapacityMeter`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CapacityReading {
+    pub write_requests: u64,
+    pub write_units: f64,
+    pub read_requests: u64,
+    pub read_units: f64,
+}
+
+impl CapacityMeter {
+    fn record_write(&self, consumed: Option<&ConsumedCapacity>) {
+        self.write_requests.fetch_add(1, Ordering::Relaxed);
+        let units = consumed.and_then(|c| c.capacity_units()).unwrap_or(0.0);
+        self.write_milli_units.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    }
+
+    fn record_read(&self, consumed: Option<&ConsumedCapacity>) {
+        self.read_requests.fetch_add(1, Ordering::Relaxed);
+        let units = consumed.and_then(|c| c.capacity_units()).unwrap_or(0.0);
+        self.read_milli_units.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    }
+
+    pub fn reading(&self) -> CapacityReading {
+        CapacityReading {
+            write_requests: self.write_requests.load(Ordering::Relaxed),
+            write_units: self.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+            read_requests: self.read_requests.load(Ordering::Relaxed),
+            read_units: self.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    meter: Arc<CapacityMeter>,
+}
+
+fn dynamo_error<E>(operation: &'static str, err: SdkError<E>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let message = DisplayErrorContext(&err).to_string();
+    StoreError::Dynamo { operation, source: message.into() }
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn account_key(account_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([(PK.into(), s(&format!("ACCOUNT#{account_id}"))), (SK.into(), s(ACCOUNT_SK))])
+}
+
+fn link_key(source: LinkSource, external_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.into(), s(&format!("LINK#{}#{external_id}", source.as_str()))),
+        (SK.into(), s(LINK_SK)),
+    ])
+}
+
+fn to_attribute(value: &Value) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt {
+        key: "(change)".into(),
+        reason: e.to_string(),
+    })
+}
+
+fn from_item(item: &HashMap<String, AttributeValue>) -> Result<StoredAccount, StoreError> {
+    let account_id = match item.get(ACCOUNT_ID) {
+        Some(AttributeValue::S(id)) => id.clone(),
+        _ => {
+            return Err(StoreError::Corrupt {
+                key: format!("{:?}", item.get(PK)),
+                reason: "no account_id".into(),
+            })
+        }
+    };
+    let mut stored = StoredAccount { account_id, ..Default::default() };
+    for (name, value) in item {
+        if LAYOUT_ATTRIBUTES.contains(&name.as_str()) {
+            continue;
+        }
+        if let Ok(json) = serde_dynamo::from_attribute_value::<_, Value>(value.clone()) {
+            stored.attributes.insert(name.clone(), json);
+        }
+    }
+    Ok(stored)
+}
+
+/// Builds `SET` clauses for a change's layout attributes and facts.
+struct UpdateBuilder {
+    clauses: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl UpdateBuilder {
+    fn new(account_id: &str) -> Self {
+        let mut b = UpdateBuilder { clauses: Vec::new(), names: HashMap::new(), values: HashMap::new() };
+        b.set("t", TYPE, s("account"));
+        b.set("aid", ACCOUNT_ID, s(account_id));
+        b
+    }
+
+    fn set(&mut self, placeholder: &str, name: &str, value: AttributeValue) {
+        self.clauses.push(format!("#{placeholder} = :{placeholder}"));
+        self.names.insert(format!("#{placeholder}"), name.to_owned());
+        self.values.insert(format!(":{placeholder}"), value);
+    }
+
+    fn expression(&self) -> String {
+        format!("SET {}", self.clauses.join(", "))
+    }
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore { client, table: table.into(), meter: Arc::new(CapacityMeter::default()) }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn meter(&self) -> Arc<CapacityMeter> {
+        self.meter.clone()
+    }
+
+    /// Creates the table (on-demand, with the planned renewal index) if it does not exist.
+    pub async fn ensure_table(&self) -> Result<(), StoreError> {
+        match self.client.describe_table().table_name(&self.table).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(dynamo_error("DescribeTable", e)),
+        }
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type are set")
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
+        };
+        let renewals = GlobalSecondaryIndex::builder()
+            .index_name(RENEWAL_INDEX)
+            .key_schema(key("renewal_month", KeyType::Hash))
+            .key_schema(key("renewal_key", KeyType::Range))
+            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+            .build()
+            .expect("index is complete");
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr(PK))
+            .attribute_definitions(attr(SK))
+            .attribute_definitions(attr("renewal_month"))
+            .attribute_definitions(attr("renewal_key"))
+            .key_schema(key(PK, KeyType::Hash))
+            .key_schema(key(SK, KeyType::Range))
+            .global_secondary_indexes(renewals)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // Another process created it first.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
+            Err(e) => Err(dynamo_error("CreateTable", e)),
+        }
+    }
+
+    async fn update(&self, account_id: &str, b: UpdateBuilder, condition: Option<String>) -> Result<(), SdkError<UpdateItemError>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(account_key(account_id)))
+            .update_expression(b.expression())
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(Some(b.names))
+            .set_expression_attribute_values(Some(b.values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match &result {
+            Ok(out) => self.meter.record_write(out.consumed_capacity()),
+            // A failed conditional write still consumes capacity; the error does not report
+            // it, so count the request with the one unit it costs at least.
+            Err(_) => self.meter.record_write(Some(&ConsumedCapacity::builder().capacity_units(1.0).build())),
+        }
+        result.map(|_| ())
+    }
+
+    fn add_facts(b: &mut UpdateBuilder, facts: &[(String, Value)]) -> Result<(), StoreError> {
+        for (i, (name, value)) in facts.iter().enumerate() {
+            b.set(&format!("f{i}"), name, to_attribute(value)?);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn apply(&self, change: &AccountChange) -> Result<ApplyOutcome, StoreError> {
+        let mut b = UpdateBuilder::new(&change.account_id);
+        Self::add_facts(&mut b, &change.facts)?;
+        let Some(group) = &change.guarded else {
+            self.update(&change.account_id, b, None).await.map_err(|e| dynamo_error("UpdateItem", e))?;
+            return Ok(ApplyOutcome::Applied);
+        };
+        b.set("g", &group.attribute, to_attribute(&group.value)?);
+        b.names.insert("#v".into(), VERSION_FIELD.into());
+        b.values.insert(":v".into(), s(group.version.as_str()));
+        let condition = "attribute_not_exists(#g) OR #g.#v < :v".to_owned();
+        let err = match self.update(&change.account_id, b, Some(condition)).await {
+            Ok(()) => return Ok(ApplyOutcome::Applied),
+            Err(e) => e,
+        };
+        let old = match err.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed.item().cloned().unwrap_or_default(),
+            _ => return Err(dynamo_error("UpdateItem", err)),
+        };
+        // Stale: record only the facts the stored item lacks (usually none, so no write).
+        let missing: Vec<(String, Value)> = change
+            .facts
+            .iter()
+            .filter(|(name, value)| {
+                let stored = old.get(name).and_then(|v| serde_dynamo::from_attribute_value::<_, Value>(v.clone()).ok());
+                stored.as_ref() != Some(value)
+            })
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let mut b = UpdateBuilder::new(&change.account_id);
+            Self::add_facts(&mut b, &missing)?;
+            self.update(&change.account_id, b, None).await.map_err(|e| dynamo_error("UpdateItem", e))?;
+        }
+        Ok(ApplyOutcome::Stale)
+    }
+
+    async fn get(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(account_key(account_id)))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("GetItem", e))?;
+        self.meter.record_read(out.consumed_capacity());
+        out.item().map(from_item).transpose()
+    }
+
+    async fn merge(&self, from: &str, into: &str) -> Result<bool, StoreError> {
+        if from == into {
+            return Ok(false);
+        }
+        let Some(provisional) = self.get(from).await? else {
+            return Ok(false);
+        };
+        for change in changes_to_replay(&provisional, into) {
+            self.apply(&change).await?;
+        }
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(account_key(from)))
+            .send()
+            .await
+            .map_err(|e| dynamo_error("DeleteItem", e))?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl AccountLister for DynamoStore {
+    async fn list(&self) -> Result<Vec<StoredAccount>, StoreError> {
+        let mut accounts = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("#t = :account")
+                .expression_attribute_names("#t", TYPE)
+                .expression_attribute_values(":account", s("account"))
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| dynamo_error("Scan", e))?;
+            self.meter.record_read(out.consumed_capacity());
+            for item in out.items() {
+                accounts.push(from_item(item)?);
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        Ok(accounts)
+    }
+}
+
+#[async_trait]
+impl LinkStore for DynamoStore {
+    async fn resolve(&self, source: LinkSource, external_id: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(link_key(source, external_id)))
+            .consistent_read(true)
+            .projection_expression("#a")
+            .expression_attribute_names("#a", ACCOUNT_ID)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("GetItem", e))?;
+        self.meter.record_read(out.consumed_capacity());
+        Ok(out.item().and_then(|i| i.get(ACCOUNT_ID)).and_then(|v| v.as_s().ok()).cloned())
+    }
+
+    async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError> {
+        let mut item = link_key(source, external_id);
+        item.insert(TYPE.into(), s("link"));
+        item.insert(ACCOUNT_ID.into(), s(account_id));
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("PutItem", e))?;
+        self.meter.record_write(out.consumed_capacity());
+        Ok(())
+    }
+}

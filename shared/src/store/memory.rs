@@ -1,0 +1,89 @@
+//! In-memory adapter: the local runner's default store. Same semantics as DynamoDB, with a
+//! mutex standing in for DynamoDB's per-item atomicity.
+
+use super::{changes_to_replay, AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError};
+use crate::domain::account::StoredAccount;
+use crate::domain::AccountChange;
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    accounts: Mutex<BTreeMap<String, StoredAccount>>,
+    links: Mutex<HashMap<(LinkSource, String), String>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn apply_locked(accounts: &mut BTreeMap<String, StoredAccount>, change: &AccountChange) -> ApplyOutcome {
+    let account = accounts
+        .entry(change.account_id.clone())
+        .or_insert_with(|| StoredAccount { account_id: change.account_id.clone(), ..Default::default() });
+    let mut outcome = ApplyOutcome::Applied;
+    if let Some(group) = &change.guarded {
+        let stored = account.attributes.get(&group.attribute).and_then(AccountChange::stored_version);
+        if stored.is_some_and(|v| v >= group.version.as_str()) {
+            outcome = ApplyOutcome::Stale;
+        } else {
+            account.attributes.insert(group.attribute.clone(), group.value.clone());
+        }
+    }
+    for (name, value) in &change.facts {
+        account.attributes.insert(name.clone(), value.clone());
+    }
+    outcome
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn apply(&self, change: &AccountChange) -> Result<ApplyOutcome, StoreError> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(apply_locked(&mut accounts, change))
+    }
+
+    async fn get(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(accounts.get(account_id).cloned())
+    }
+
+    async fn merge(&self, from: &str, into: &str) -> Result<bool, StoreError> {
+        if from == into {
+            return Ok(false);
+        }
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(provisional) = accounts.remove(from) else {
+            return Ok(false);
+        };
+        for change in changes_to_replay(&provisional, into) {
+            apply_locked(&mut accounts, &change);
+        }
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl AccountLister for MemoryStore {
+    async fn list(&self) -> Result<Vec<StoredAccount>, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(accounts.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl LinkStore for MemoryStore {
+    async fn resolve(&self, source: LinkSource, external_id: &str) -> Result<Option<String>, StoreError> {
+        let links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(links.get(&(source, external_id.to_owned())).cloned())
+    }
+
+    async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError> {
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        links.insert((source, external_id.to_owned()), account_id.to_owned());
+        Ok(())
+    }
+}

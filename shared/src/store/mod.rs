@@ -1,0 +1,126 @@
+//! Storage ports, one small trait per capability, and their adapters: DynamoDB for AWS and the
+//! local runner's `--store dynamodb`, in memory for `--store memory` (the default) and unit
+//! tests. One contract test suite (`tests/store_contract.rs`) runs against both.
+
+pub mod dynamodb;
+pub mod memory;
+
+use crate::domain::account::StoredAccount;
+use crate::domain::change::VERSION_FIELD;
+use crate::domain::AccountChange;
+use async_trait::async_trait;
+use serde_json::Value;
+
+pub use dynamodb::DynamoStore;
+pub use memory::MemoryStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB {operation} failed: {source}")]
+    Dynamo {
+        operation: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("stored item {key} does not have the expected shape: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+/// What applying a change did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// The guarded group (if any) was written, and the facts.
+    Applied,
+    /// The guarded group already held this event or a newer one: left as it was. Facts the
+    /// record lacked were still recorded.
+    Stale,
+}
+
+/// Where an external id comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LinkSource {
+    Stripe,
+    Zendesk,
+    Analytics,
+    Hubspot,
+    Salesforce,
+}
+
+impl LinkSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkSource::Stripe => "stripe",
+            LinkSource::Zendesk => "zendesk",
+            LinkSource::Analytics => "analytics",
+            LinkSource::Hubspot => "hubspot",
+            LinkSource::Salesforce => "salesforce",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "stripe" => LinkSource::Stripe,
+            "zendesk" => LinkSource::Zendesk,
+            "analytics" | "segment" => LinkSource::Analytics,
+            "hubspot" => LinkSource::Hubspot,
+            "salesforce" => LinkSource::Salesforce,
+            _ => return None,
+        })
+    }
+}
+
+/// Applies changes to account records and reads them back.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Applies a change atomically: the guarded group only if the change is newer, the facts
+    /// always. Never a read-then-write: concurrent changes to one account all land.
+    async fn apply(&self, change: &AccountChange) -> Result<ApplyOutcome, StoreError>;
+
+    async fn get(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError>;
+
+    /// Moves everything recorded under `from` (a provisional record kept under an external id)
+    /// into `into`, with the same guards as [`AccountStore::apply`], then deletes `from`.
+    /// Returns whether there was anything to move. Safe to repeat.
+    async fn merge(&self, from: &str, into: &str) -> Result<bool, StoreError>;
+}
+
+/// Lists account records (the local runner's `GET /accounts`; sweeps scan in segments).
+#[async_trait]
+pub trait AccountLister: Send + Sync {
+    async fn list(&self) -> Result<Vec<StoredAccount>, StoreError>;
+}
+
+/// Identity links: external id of a source → account id.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    async fn resolve(&self, source: LinkSource, external_id: &str) -> Result<Option<String>, StoreError>;
+    async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError>;
+}
+
+/// Splits a stored record into changes that re-apply it elsewhere: one per guarded group
+/// (each keeps its own version guard) and one with all the facts. Used by `merge`.
+pub(crate) fn changes_to_replay(stored: &StoredAccount, into: &str) -> Vec<AccountChange> {
+    let mut facts = AccountChange::new(into);
+    let mut changes = Vec::new();
+    for (name, value) in &stored.attributes {
+        match AccountChange::stored_version(value).and_then(parse_version) {
+            Some(version) => {
+                let mut group = crate::domain::GuardedGroup::new(name.clone(), version, value.clone());
+                if let Value::Object(map) = &mut group.value {
+                    map.insert(VERSION_FIELD.into(), Value::String(group.version.to_string()));
+                }
+                changes.push(AccountChange::new(into).with_guarded(group));
+            }
+            None => facts.facts.push((name.clone(), value.clone())),
+        }
+    }
+    if !facts.facts.is_empty() {
+        changes.push(facts);
+    }
+    changes
+}
+
+fn parse_version(v: &str) -> Option<crate::domain::EventVersion> {
+    let (t, id) = v.split_once('#')?;
+    Some(crate::domain::EventVersion::new(t.parse().ok()?, id))
+}

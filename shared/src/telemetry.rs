@@ -1,0 +1,29 @@
+//! Structured logging: JSON lines for CloudWatch, one field per fact (event id, account id).
+
+use tracing_subscriber::EnvFilter;
+
+fn filter() -> EnvFilter {
+    EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// JSON logs without ANSI colours or timestamps (Lambda stamps each line itself).
+pub fn init_json() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter())
+        .with_current_span(false)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// Compact human-readable logs for the local runner, on standard error.
+pub fn init_local() {
+    let _ = tracing_subscriber::fmt()
+        .compact()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
