@@ -1,1 +1,84 @@
-fn main() {}
+//! `foresight`: the local runner and admin commands. `dev` serves every function's handler in
+//! one process (the same library code the Lambda binaries call); `demo` shows a newcomer the
+//! product end to end; `link` and `send` are admin and developer tools.
+
+mod demo;
+mod server;
+mod signing;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "foresight", version, about = "Foresight: customer-success automation, run locally")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum StoreKind {
+    Memory,
+    Dynamodb,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the webhooks and the account API on one address.
+    Dev {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: String,
+        #[arg(long, value_enum, default_value = "memory")]
+        store: StoreKind,
+        /// Health-model configuration (foresight.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Start the runner on a free port, post the signed sample events, print the records.
+    Demo {
+        #[arg(long, value_enum, default_value = "memory")]
+        store: StoreKind,
+        /// Folder of sample events (default: the repository's `events/`).
+        #[arg(long)]
+        events: Option<PathBuf>,
+    },
+    /// Link an external id of a source (stripe, zendesk, analytics, hubspot, salesforce) to an account.
+    Link {
+        source: String,
+        external_id: String,
+        account_id: String,
+        /// The running runner to call.
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        url: String,
+    },
+    /// Sign sample events with a webhook secret and post them to a running runner.
+    Send {
+        /// Event files, or folders of them (sent in name order).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        url: String,
+        /// Stripe signing secret (default: $STRIPE_WEBHOOK_SECRET).
+        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+        stripe_secret: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    foresight_shared::telemetry::init_local();
+    let result = match Cli::parse().command {
+        Command::Dev { addr, store, config } => server::dev(&addr, store, config).await,
+        Command::Demo { store, events } => demo::run(store, events).await,
+        Command::Link { source, external_id, account_id, url } => demo::link(&url, &source, &external_id, &account_id).await,
+        Command::Send { paths, url, stripe_secret } => demo::send(&url, &paths, &stripe_secret).await.map(|_| ()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("foresight: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! `foresight demo`, `send` and `link`: drive a runner over HTTP, as a user or a source would.
+
+use crate::server;
+use crate::signing::stripe_header;
+use crate::StoreKind;
+use foresight_shared::ingest::stripe::StripeWebhook;
+use foresight_shared::ingest::unix_now;
+use foresight_shared::sources::stripe::StripeSecrets;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// The signing secret the demo configures and signs with (never a real one).
+pub const DEMO_STRIPE_SECRET: &str = "whsec_foresight_demo_secret";
+
+fn default_events_dir() -> PathBuf {
+    let here = PathBuf::from("events");
+    if here.is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+/// Event files under `paths`, folders expanded and sorted by name.
+fn event_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Signs each file as its source does and posts it. Returns how many were accepted (2xx).
+pub async fn send(url: &str, paths: &[PathBuf], stripe_secret: &str) -> Result<usize, String> {
+    let client = reqwest::Client::new();
+    let files = event_files(paths)?;
+    let mut accepted = 0;
+    for file in &files {
+        let body = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let header = stripe_header(stripe_secret, unix_now(), &body);
+        let response = client
+            .post(format!("{url}/webhooks/stripe"))
+            .header("content-type", "application/json")
+            .header("stripe-signature", header)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("cannot post to {url}: {e}"))?;
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let detail = answer
+            .get("outcome")
+            .map(|o| format!("{} -> {}", o.as_str().unwrap_or("?"), answer["account_id"].as_str().unwrap_or("-")))
+            .or_else(|| answer.get("error").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default();
+        println!("  {} {name:<48} {detail}", status.as_u16());
+        if status.is_success() {
+            accepted += 1;
+        }
+    }
+    Ok(accepted)
+}
+
+pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String> {
+    let events = events.unwrap_or_else(default_events_dir);
+    let stripe = StripeWebhook::new(Some(StripeSecrets::new(DEMO_STRIPE_SECRET, None)), "account_id");
+    let state = server::state(store, stripe).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let server = tokio::spawn(server::serve(listener, state));
+
+    println!("\nPosting the signed sample Stripe events from {}:", events.join("stripe").display());
+    let files = event_files(&[events.join("stripe")])?;
+    let accepted = send(&url, &[events.join("stripe")], DEMO_STRIPE_SECRET).await?;
+
+    let accounts: Value = reqwest::get(format!("{url}/accounts"))
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("\nAccount records (GET {url}/accounts):");
+    println!("{}", serde_json::to_string_pretty(&accounts).unwrap_or_default());
+    println!("\nSummary:");
+    for a in accounts["accounts"].as_array().into_iter().flatten() {
+        let b = &a["billing"];
+        println!(
+            "  {:<16} {:<11} {:<10} status {:<9} MRR {:>8.2} {}  renews {}  failed payments {}",
+            a["account_id"].as_str().unwrap_or("?"),
+            a["segment"].as_str().unwrap_or("?"),
+            a["lifecycle"].as_str().unwrap_or("?"),
+            b["status"].as_str().unwrap_or("-"),
+            b["mrr"].as_i64().unwrap_or(0) as f64 / 100.0,
+            b["currency"].as_str().unwrap_or(""),
+            b["renewal_at"].as_str().unwrap_or("-"),
+            b["failed_payments"],
+        );
+    }
+    server.abort();
+    if accepted != files.len() {
+        return Err(format!("{} of {} sample events were refused", files.len() - accepted, files.len()));
+    }
+    Ok(())
+}
+
+pub async fn link(url: &str, source: &str, external_id: &str, account_id: &str) -> Result<(), String> {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/links"))
+        .json(&json!({ "source": source, "external_id": external_id, "account_id": account_id }))
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the runner at {url}: {e}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(format!("{status}: {}", body["error"].as_str().unwrap_or("")));
+    }
+    println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! The HTTP surface of `foresight dev` (contract: the README's "Local runner" section).
+
+use crate::StoreKind;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use foresight_shared::domain::account::AccountRecord;
+use foresight_shared::ingest::stripe::StripeWebhook;
+use foresight_shared::ingest::{unix_now, IngestError, WebhookResponse, MAX_BODY_BYTES};
+use foresight_shared::store::{AccountLister, AccountStore, LinkSource, LinkStore, MemoryStore};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything the handlers use, shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    accounts: Arc<dyn AccountStore>,
+    lister: Arc<dyn AccountLister>,
+    links: Arc<dyn LinkStore>,
+    stripe: Arc<StripeWebhook>,
+}
+
+impl AppState {
+    pub fn new<S>(store: Arc<S>, stripe: StripeWebhook) -> Self
+    where
+        S: AccountStore + AccountLister + LinkStore + 'static,
+    {
+        AppState { accounts: store.clone(), lister: store.clone(), links: store, stripe: Arc::new(stripe) }
+    }
+}
+
+/// Builds the state for a store kind; DynamoDB gets its table created if missing.
+pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, String> {
+    Ok(match kind {
+        StoreKind::Memory => AppState::new(Arc::new(MemoryStore::new()), stripe),
+        StoreKind::Dynamodb => {
+            let store = foresight_shared::aws::dynamo_store().await;
+            store.ensure_table().await.map_err(|e| {
+                format!("cannot use DynamoDB table {:?} (is DynamoDB Local running? see infra/README.md): {e}", store.table())
+            })?;
+            AppState::new(Arc::new(store), stripe)
+        }
+    })
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhooks/stripe", post(stripe_webhook))
+        .route("/accounts", get(list_accounts))
+        .route("/accounts/{account_id}", get(get_account))
+        .route("/links", post(create_link))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
+        // Webhook bodies are read with our own limit so that the answer is our JSON 413.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// Serves until Ctrl-C. Prints `listening on http://ADDR` once requests are accepted.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), String> {
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on http://{addr}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Result<(), String> {
+    if let Some(path) = config {
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+    }
+    let state = state(store, StripeWebhook::from_env()).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    serve(listener, state).await
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn encode(answer: WebhookResponse) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(answer.body)).into_response()
+}
+
+/// Reads a webhook body up to the limit; over it, the 413 every webhook answers.
+async fn read_body(body: Body) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await.map_err(|_| {
+        let err = IngestError::TooLarge(MAX_BODY_BYTES + 1);
+        encode(WebhookResponse::error(&err))
+    })
+}
+
+async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+    let answer = state.stripe.respond(state.accounts.as_ref(), state.links.as_ref(), signature, &body, unix_now()).await;
+    encode(answer)
+}
+
+async fn get_account(State(state): State<AppState>, Path(account_id): Path<String>) -> Response {
+    match state.accounts.get(&account_id).await {
+        Ok(Some(stored)) => Json(AccountRecord::from_stored(&stored)).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no account {account_id:?}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListFilter {
+    band: Option<String>,
+    segment: Option<String>,
+    lifecycle: Option<String>,
+}
+
+fn field_is(record: &Value, path: &[&str], wanted: &Option<String>) -> bool {
+    let Some(wanted) = wanted else { return true };
+    let found = path.iter().try_fold(record, |v, key| v.get(key));
+    found.and_then(Value::as_str) == Some(wanted.as_str())
+}
+
+async fn list_accounts(State(state): State<AppState>, Query(filter): Query<ListFilter>) -> Response {
+    let stored = match state.lister.list().await {
+        Ok(stored) => stored,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let records: Vec<Value> = stored
+        .iter()
+        .filter_map(|s| serde_json::to_value(AccountRecord::from_stored(s)).ok())
+        .filter(|r| {
+            field_is(r, &["health", "band"], &filter.band)
+                && field_is(r, &["segment"], &filter.segment)
+                && field_is(r, &["lifecycle"], &filter.lifecycle)
+        })
+        .collect();
+    Json(json!({ "accounts": records, "count": records.len() })).into_response()
+}
+
+#[derive(Deserialize)]
+struct LinkRequest {
+    source: String,
+    external_id: String,
+    account_id: String,
+}
+
+async fn create_link(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let request: LinkRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("expected JSON {{source, external_id, account_id}}: {e}")),
+    };
+    let Some(source) = LinkSource::parse(&request.source) else {
+        let known = "stripe, zendesk, analytics, hubspot, salesforce";
+        return error(StatusCode::BAD_REQUEST, format!("unknown source {:?}: use one of {known}", request.source));
+    };
+    if request.external_id.trim().is_empty() || request.account_id.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "external_id and account_id must not be empty".into());
+    }
+    if let Err(e) = state.links.link(source, &request.external_id, &request.account_id).await {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    }
+    let merged = match state.accounts.merge(&request.external_id, &request.account_id).await {
+        Ok(merged) => merged,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    Json(json!({
+        "source": source.as_str(),
+        "external_id": request.external_id,
+        "account_id": request.account_id,
+        "merged_provisional_record": merged,
+    }))
+    .into_response()
+}
