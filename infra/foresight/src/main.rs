@@ -67,8 +67,11 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    foresight_shared::telemetry::init_local();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    // The demo prints its own story; its per-event logs would drown it.
+    let level = if matches!(cli.command, Command::Demo { .. }) { "warn" } else { "info" };
+    foresight_shared::telemetry::init_local(level);
+    let result = match cli.command {
         Command::Dev { addr, store, config } => server::dev(&addr, store, config).await,
         Command::Demo { store, events } => demo::run(store, events).await,
         Command::Link { source, external_id, account_id, url } => demo::link(&url, &source, &external_id, &account_id).await,

@@ -127,11 +127,70 @@ pub struct Links {
     pub salesforce_account_id: Option<String>,
 }
 
+/// One subscription as the record shows it (times in RFC 3339).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionView {
-    #[serde(flatten)]
-    pub state: SubscriptionState,
+    pub id: String,
+    pub status: billing::SubscriptionStatus,
+    pub plan: Option<String>,
+    pub quantity: u64,
+    pub currency: Option<String>,
+    pub interval: Option<String>,
+    pub mrr: i64,
+    pub renewal_at: Option<String>,
+    pub cancel_at_period_end: bool,
+    pub cancel_at: Option<String>,
+    pub canceled_at: Option<String>,
+    pub trial_end: Option<String>,
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub source: Provenance,
+}
+
+impl SubscriptionView {
+    fn new(s: &SubscriptionState, version: &EventVersion) -> Self {
+        SubscriptionView {
+            id: s.id.clone(),
+            status: s.status,
+            plan: s.plan.clone(),
+            quantity: s.quantity,
+            currency: s.currency.clone(),
+            interval: s.interval.clone(),
+            mrr: s.mrr,
+            renewal_at: s.renewal_at.map(rfc3339),
+            cancel_at_period_end: s.cancel_at_period_end,
+            cancel_at: s.cancel_at.map(rfc3339),
+            canceled_at: s.canceled_at.map(rfc3339),
+            trial_end: s.trial_end.map(rfc3339),
+            started_at: s.started_at.map(rfc3339),
+            notes: s.notes.clone(),
+            source: version.into(),
+        }
+    }
+}
+
+/// The next invoice the billing system announced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpcomingView {
+    pub amount: i64,
+    pub at: Option<String>,
+}
+
+/// A movement of the account's MRR (see [`billing::mrr_movements`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MovementView {
+    pub at: String,
+    pub kind: billing::MovementKind,
+    pub amount: i64,
+    pub mrr_after: i64,
+    pub event_id: String,
+}
+
+impl From<MrrMovement> for MovementView {
+    fn from(m: MrrMovement) -> Self {
+        MovementView { at: rfc3339(m.at), kind: m.kind, amount: m.amount, mrr_after: m.mrr_after, event_id: m.event_id }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -159,13 +218,13 @@ pub struct BillingView {
     pub last_payment_failed_at: Option<String>,
     pub payment_action_required: bool,
     pub last_paid_at: Option<String>,
-    pub upcoming_invoice: Option<UpcomingInvoice>,
+    pub upcoming_invoice: Option<UpcomingView>,
     pub refunds: Tally,
     pub disputes: Tally,
     pub customer_deleted: bool,
     pub delinquent: bool,
     pub subscriptions: Vec<SubscriptionView>,
-    pub mrr_movements: Vec<MrrMovement>,
+    pub mrr_movements: Vec<MovementView>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -222,7 +281,7 @@ impl AccountRecord {
     /// (never a panic): a record written by a newer version stays readable.
     pub fn from_stored(stored: &StoredAccount) -> Self {
         let mut customer = CustomerState::default();
-        let mut subs = Vec::new();
+        let mut subs: Vec<(SubscriptionState, EventVersion)> = Vec::new();
         let mut points = Vec::new();
         let mut failures: BTreeMap<&str, Vec<PaymentFailure>> = BTreeMap::new();
         let mut paid: BTreeMap<&str, InvoiceMark> = BTreeMap::new();
@@ -243,7 +302,7 @@ impl AccountRecord {
                 attr::STRIPE_CUSTOMER => links.stripe_customer_id = value.as_str().map(Into::into),
                 attr::SUBSCRIPTION => {
                     if let (Some(state), Some(v)) = (parse::<SubscriptionState>(value), version_of(value)) {
-                        subs.push(SubscriptionView { state, source: (&v).into() });
+                        subs.push((state, v));
                     }
                 }
                 attr::MRR_POINT => {
@@ -292,11 +351,8 @@ impl AccountRecord {
         }
 
         // Live subscriptions first, most recently set first: the first one names the plan.
-        subs.sort_by(|a, b| {
-            (b.state.status.is_live(), &b.source.at, &b.state.id)
-                .cmp(&(a.state.status.is_live(), &a.source.at, &a.state.id))
-        });
-        let states: Vec<SubscriptionState> = subs.iter().map(|s| s.state.clone()).collect();
+        subs.sort_by(|(a, va), (b, vb)| (b.status.is_live(), vb, &b.id).cmp(&(a.status.is_live(), va, &a.id)));
+        let states: Vec<SubscriptionState> = subs.iter().map(|(s, _)| s.clone()).collect();
         let live: Vec<&SubscriptionState> = states.iter().filter(|s| s.status.is_live()).collect();
         let mrr: i64 = states.iter().map(|s| s.mrr).sum();
 
@@ -328,13 +384,13 @@ impl AccountRecord {
             last_payment_failed_at: last_failure.map(rfc3339),
             payment_action_required: action.keys().any(|inv| !paid.contains_key(inv)),
             last_paid_at: paid.values().map(|m| m.at).max().map(rfc3339),
-            upcoming_invoice: upcoming,
+            upcoming_invoice: upcoming.map(|u: UpcomingInvoice| UpcomingView { amount: u.amount, at: u.at.map(rfc3339) }),
             refunds: refund_tally,
             disputes: dispute_tally,
             customer_deleted: customer.deleted,
             delinquent: customer.delinquent,
-            subscriptions: subs,
-            mrr_movements: billing::mrr_movements(&points),
+            subscriptions: subs.iter().map(|(s, v)| SubscriptionView::new(s, v)).collect(),
+            mrr_movements: billing::mrr_movements(&points).into_iter().map(Into::into).collect(),
         };
 
         let lifecycle = if !states.is_empty() && live.is_empty() {
@@ -398,6 +454,7 @@ mod tests {
         assert_eq!(r.billing.disputes.count, 1);
         assert_eq!(r.billing.renewal_at.as_deref(), Some("2027-01-15T08:00:00Z"));
         assert_eq!(r.billing.subscriptions[0].source.event_id, "evt_s");
+        assert_eq!(r.billing.subscriptions[0].renewal_at.as_deref(), Some("2027-01-15T08:00:00Z"));
         assert_eq!(r.billing.mrr_movements.len(), 1);
         assert_eq!(r.links.stripe_customer_id.as_deref(), Some("cus_1"));
         assert_eq!(r.segment, Segment::TechTouch);

@@ -60,3 +60,8 @@ pub enum Outcome {
     /// A type Foresight does not use, or an object with no customer to attribute it to.
     Ignored,
 }
+
+/// The current time in Unix seconds (the webhooks' notion of "now").
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

@@ -178,7 +178,7 @@ fn invoice_change(kind: &str, inv: &event::Invoice, version: EventVersion) -> Op
             to_value(&InvoiceMark { at, amount: inv.amount_paid.unwrap_or(0) }),
         ),
         "invoice.payment_failed" => (
-            format!("{}{id}#{}", attr::PAYMENT_FAILED, inv.attempt_count.unwrap_or(1)),
+            format!("{}{id}#{}", attr::PAYMENT_FAILED, inv.attempt_count.unwrap_or(1).max(1)),
             to_value(&PaymentFailure {
                 at,
                 amount: inv.amount_due.unwrap_or(0),
@@ -212,7 +212,7 @@ fn discount(d: &DiscountObject, at: i64) -> Option<Discount> {
     if d.end.is_some_and(|end| end <= at) {
         return None;
     }
-    let coupon = d.coupon.as_ref().or(d.source.as_ref()?.coupon.as_ref())?;
+    let coupon = d.coupon.as_ref().or_else(|| d.source.as_ref()?.coupon.as_ref())?;
     match coupon {
         CouponRef::Object(c) => Some(Discount {
             percent_off: c.percent_off,
@@ -309,7 +309,7 @@ fn subscription_state(s: &event::Subscription, at: i64) -> SubscriptionState {
         plan: plan_name(first.and_then(|i| i.price.as_ref()), first.and_then(|i| i.plan.as_ref()).or(s.plan.as_ref())),
         quantity,
         currency,
-        interval: interval_name.map(|i| serde_json::to_value(i).ok().and_then(|v| v.as_str().map(str::to_owned))).flatten(),
+        interval: interval_name.and_then(|i| serde_json::to_value(i).ok()?.as_str().map(str::to_owned)),
         mrr,
         renewal_at,
         cancel_at_period_end: s.cancel_at_period_end.unwrap_or(false),

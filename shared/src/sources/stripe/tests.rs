@@ -1,1 +1,214 @@
+//! Parsing and normalisation on Stripe's own example objects (shared/testdata), wrapped in
+//! event envelopes, in the current and the older API shapes.
 
+use super::*;
+use crate::domain::account::{AccountRecord, StoredAccount};
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Value {
+    let all: Value = serde_json::from_str(include_str!("../../../testdata/stripe-fixtures3-subset.json")).unwrap();
+    all[name].clone()
+}
+
+fn envelope(kind: &str, object: Value) -> Vec<u8> {
+    let mut e = fixture("event");
+    e["id"] = json!("evt_1");
+    e["type"] = json!(kind);
+    e["created"] = json!(1_800_000_000);
+    e["data"] = json!({ "object": object });
+    serde_json::to_vec(&e).unwrap()
+}
+
+fn parse(kind: &str, object: Value) -> StripeUpdate {
+    parse_event(&envelope(kind, object), "account_id").unwrap()
+}
+
+/// The record a single update produces on an empty account.
+fn record(update: &StripeUpdate) -> AccountRecord {
+    let change = update.change.clone().expect("a change");
+    let mut stored = StoredAccount { account_id: "acct".into(), ..Default::default() };
+    if let Some(g) = change.guarded {
+        stored.attributes.insert(g.attribute, g.value);
+    }
+    stored.attributes.extend(change.facts);
+    AccountRecord::from_stored(&stored)
+}
+
+/// The fixture subscription with its example values made coherent: one monthly item of
+/// 20.00 per seat and no package transform (the fixture's `transform_quantity` is an example
+/// value dividing by 1,592,560,163).
+fn subscription() -> Value {
+    let mut s = fixture("subscription");
+    let item = &mut s["items"]["data"][0];
+    item["price"]["transform_quantity"] = Value::Null;
+    item["current_period_end"] = json!(1_802_592_000);
+    s["cancel_at_period_end"] = json!(false);
+    s
+}
+
+fn set_price(s: &mut Value, unit_amount: i64, interval: &str, quantity: u64) {
+    let item = &mut s["items"]["data"][0];
+    item["price"]["unit_amount"] = json!(unit_amount);
+    item["price"]["unit_amount_decimal"] = json!(unit_amount.to_string());
+    item["price"]["recurring"]["interval"] = json!(interval);
+    item["quantity"] = json!(quantity);
+}
+
+fn coupon_discount(percent_off: f64) -> Value {
+    let mut d = fixture("customer")["discount"].clone();
+    d["source"]["coupon"] = json!({"id": "C", "object": "coupon", "percent_off": percent_off, "amount_off": null, "duration": "forever"});
+    d
+}
+
+#[test]
+fn fixture_subscription_monthly() {
+    let u = parse("customer.subscription.updated", subscription());
+    assert_eq!(u.identity.customer_id.as_deref(), Some("cus_QXg1o8vcGmoR32"));
+    let r = record(&u);
+    let b = &r.billing;
+    assert_eq!(b.status, Some(billing::SubscriptionStatus::Active));
+    assert_eq!(b.mrr, 2000);
+    assert_eq!(b.currency.as_deref(), Some("usd"));
+    assert_eq!(b.renewal_at.as_deref(), Some("2027-02-14T08:00:00Z"), "period end from the subscription item");
+    assert_eq!(b.quantity, 1);
+    assert_eq!(b.subscriptions[0].plan.as_deref(), Some("price_1PgafmB7WZ01zgkW6dKueIc5"));
+}
+
+#[test]
+fn fixture_subscription_as_published_applies_its_package_transform() {
+    // Unchanged fixture: quantity 1 divided by 1,592,560,163 rounded down bills 0 units.
+    let u = parse("customer.subscription.updated", fixture("subscription"));
+    let r = record(&u);
+    assert_eq!(r.billing.mrr, 0);
+    assert!(r.billing.cancel_at_period_end);
+    assert_eq!(r.billing.renewal_at.as_deref(), Some("2000-12-08T15:02:53Z"));
+}
+
+#[test]
+fn yearly_with_quantity_three() {
+    let mut s = subscription();
+    set_price(&mut s, 120_000, "year", 3);
+    assert_eq!(record(&parse("customer.subscription.created", s)).billing.mrr, 30_000);
+}
+
+#[test]
+fn hundred_and_twenty_percent_discounts_current_shape() {
+    let mut s = subscription();
+    set_price(&mut s, 5000, "month", 2);
+    s["discounts"] = json!([coupon_discount(100.0)]);
+    assert_eq!(record(&parse("customer.subscription.updated", s.clone())).billing.mrr, 0);
+    s["discounts"] = json!([coupon_discount(20.0)]);
+    assert_eq!(record(&parse("customer.subscription.updated", s)).billing.mrr, 8000);
+}
+
+#[test]
+fn legacy_discount_and_unexpanded_ids() {
+    let mut s = subscription();
+    set_price(&mut s, 5000, "month", 2);
+    s["discount"] = json!({"coupon": {"id": "OLD20", "percent_off": 20.0, "duration": "repeating"}, "end": null});
+    assert_eq!(record(&parse("customer.subscription.updated", s.clone())).billing.mrr, 8000);
+    // Expired discount: no longer lowers MRR.
+    s["discount"]["end"] = json!(1_700_000_000);
+    assert_eq!(record(&parse("customer.subscription.updated", s.clone())).billing.mrr, 10_000);
+    // Discount ids alone cannot be priced: full price (webhooks do not expand them).
+    s["discount"] = Value::Null;
+    s["discounts"] = json!(["di_123"]);
+    assert_eq!(record(&parse("customer.subscription.updated", s)).billing.mrr, 10_000);
+}
+
+#[test]
+fn older_api_shape_period_and_plan_on_subscription() {
+    let mut s = subscription();
+    let item = &mut s["items"]["data"][0];
+    item.as_object_mut().unwrap().remove("current_period_end");
+    item.as_object_mut().unwrap().remove("price");
+    item["plan"] = json!({"id": "gold", "nickname": "Gold", "amount": 9900, "interval": "month", "interval_count": 1, "usage_type": "licensed", "currency": "usd"});
+    item["quantity"] = json!(2);
+    s["current_period_end"] = json!(1_802_592_000);
+    let r = record(&parse("customer.subscription.updated", s));
+    assert_eq!(r.billing.mrr, 19_800);
+    assert_eq!(r.billing.plan.as_deref(), Some("Gold"));
+    assert_eq!(r.billing.renewal_at.as_deref(), Some("2027-02-14T08:00:00Z"));
+}
+
+#[test]
+fn canceled_subscription_has_no_mrr() {
+    let mut s = subscription();
+    s["status"] = json!("canceled");
+    let u = parse("customer.subscription.deleted", s);
+    let r = record(&u);
+    assert_eq!(r.billing.mrr, 0);
+    assert_eq!(r.billing.renewal_at, None, "an ended subscription does not renew");
+}
+
+#[test]
+fn mrr_points_only_when_pricing_may_have_changed() {
+    let points = |u: &StripeUpdate| u.change.as_ref().unwrap().facts.iter().filter(|(n, _)| n.starts_with("mrr#")).count();
+    let with_previous = |previous: Value| {
+        let mut e: Value = serde_json::from_slice(&envelope("customer.subscription.updated", subscription())).unwrap();
+        e["data"]["previous_attributes"] = previous;
+        parse_event(&serde_json::to_vec(&e).unwrap(), "account_id").unwrap()
+    };
+    assert_eq!(points(&with_previous(json!({"cancel_at_period_end": false}))), 0);
+    assert_eq!(points(&with_previous(json!({"quantity": 3}))), 1);
+    assert_eq!(points(&parse("customer.subscription.created", subscription())), 1);
+}
+
+#[test]
+fn metadata_names_the_account() {
+    let mut s = subscription();
+    s["metadata"] = json!({"account_id": "acct_42", "other": "x"});
+    assert_eq!(parse("customer.subscription.created", s.clone()).identity.account_id.as_deref(), Some("acct_42"));
+    let custom = parse_event(&envelope("customer.subscription.created", s), "other").unwrap();
+    assert_eq!(custom.identity.account_id.as_deref(), Some("x"));
+    let mut c = fixture("customer");
+    c["metadata"] = json!({"account_id": "acct_7"});
+    let u = parse("customer.created", c);
+    assert_eq!((u.identity.customer_id.as_deref(), u.identity.account_id.as_deref()), (Some("cus_QXg1o8vcGmoR32"), Some("acct_7")));
+}
+
+#[test]
+fn invoices_become_payment_facts() {
+    let failed = parse("invoice.payment_failed", fixture("invoice"));
+    let r = record(&failed);
+    assert_eq!(r.billing.failed_payments, 1);
+    assert_eq!(r.billing.last_payment_failed_at.as_deref(), Some("2027-01-15T08:00:00Z"));
+    let mut inv = fixture("invoice");
+    inv["parent"] = json!({"subscription_details": {"subscription": "sub_1", "metadata": {"account_id": "acct_9"}}});
+    assert_eq!(parse("invoice.paid", inv).identity.account_id.as_deref(), Some("acct_9"));
+    let action = record(&parse("invoice.payment_action_required", fixture("invoice")));
+    assert!(action.billing.payment_action_required);
+    let mut upcoming = fixture("invoice");
+    upcoming.as_object_mut().unwrap().remove("id");
+    let r = record(&parse("invoice.upcoming", upcoming));
+    assert_eq!(r.billing.upcoming_invoice.map(|u| u.amount), Some(1000));
+}
+
+#[test]
+fn charges_and_disputes() {
+    let mut ch = fixture("charge");
+    ch["customer"] = json!("cus_1");
+    ch["amount_refunded"] = json!(40);
+    let r = record(&parse("charge.refunded", ch));
+    assert_eq!((r.billing.refunds.count, r.billing.refunds.total), (1, 40));
+    // The fixture charge has no customer: nothing to attribute it to.
+    assert_eq!(parse("charge.refunded", fixture("charge")).identity, Identity::default());
+    let d = parse("charge.dispute.created", fixture("dispute"));
+    assert_eq!(d.identity.fallback_id.as_deref(), Some("ch_1PgafuB7WZ01zgkWXYmPNZs8"));
+    assert_eq!(record(&d).billing.disputes.count, 1);
+}
+
+#[test]
+fn unknown_types_are_ignored_and_bad_shapes_rejected() {
+    let ignored = parse_event(&serde_json::to_vec(&fixture("event")).unwrap(), "account_id").unwrap();
+    assert_eq!((ignored.event_type.as_str(), ignored.change), ("plan.created", None));
+    assert!(matches!(parse_event(b"{not json", "account_id"), Err(ParseError::Envelope(_))));
+    assert!(matches!(parse_event(b"[]", "account_id"), Err(ParseError::Envelope(_))));
+    let mut s = subscription();
+    s["status"] = json!(42);
+    let err = parse_event(&envelope("customer.subscription.updated", s), "account_id").unwrap_err();
+    assert!(err.to_string().contains("customer.subscription.updated"), "{err}");
+    let mut s = subscription();
+    s["status"] = json!("some_future_status");
+    assert_eq!(record(&parse("customer.subscription.updated", s)).billing.mrr, 0);
+}
