@@ -14,3 +14,4 @@ pub mod ingest;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
+pub mod testkit;

@@ -1,0 +1,135 @@
+//! One contract, two adapters: the in-memory store and DynamoDB (against DynamoDB Local).
+
+use foresight_shared::domain::{AccountChange, EventVersion, GuardedGroup};
+use foresight_shared::store::{AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, MemoryStore};
+use foresight_shared::testkit::dynamodb_local_store;
+use futures::future::join_all;
+use serde_json::{json, Value};
+
+trait Store: AccountStore + AccountLister + LinkStore {}
+impl<T: AccountStore + AccountLister + LinkStore> Store for T {}
+
+fn group(attribute: &str, t: i64, id: &str, value: Value) -> GuardedGroup {
+    GuardedGroup::new(attribute, EventVersion::new(t, id), value)
+}
+
+fn guarded(account: &str, attribute: &str, t: i64, id: &str, value: Value) -> AccountChange {
+    AccountChange::new(account).with_guarded(group(attribute, t, id, value))
+}
+
+async fn attr(store: &dyn Store, account: &str, name: &str) -> Option<Value> {
+    store.get(account).await.unwrap()?.attributes.get(name).cloned()
+}
+
+async fn newer_wins_and_redelivery_changes_nothing(store: &dyn Store) {
+    let a = "acct_guard";
+    let first = guarded(a, "sub#s1", 100, "evt_a", json!({"status": "active", "mrr": 10}));
+    assert_eq!(store.apply(&first).await.unwrap(), ApplyOutcome::Applied);
+    assert_eq!(store.apply(&first).await.unwrap(), ApplyOutcome::Stale, "redelivery");
+    let newer = guarded(a, "sub#s1", 200, "evt_b", json!({"status": "past_due", "mrr": 10}));
+    assert_eq!(store.apply(&newer).await.unwrap(), ApplyOutcome::Applied);
+    let older = guarded(a, "sub#s1", 150, "evt_c", json!({"status": "canceled", "mrr": 0}));
+    assert_eq!(store.apply(&older).await.unwrap(), ApplyOutcome::Stale, "late older event");
+    let same_second = guarded(a, "sub#s1", 200, "evt_a", json!({"status": "trialing"}));
+    assert_eq!(store.apply(&same_second).await.unwrap(), ApplyOutcome::Stale, "ties break on event id");
+    let stored = attr(store, a, "sub#s1").await.unwrap();
+    assert_eq!(stored["status"], "past_due");
+    assert_eq!(stored["v"], "000000000200#evt_b");
+}
+
+async fn facts_land_even_when_the_group_is_stale(store: &dyn Store) {
+    let a = "acct_facts";
+    store.apply(&guarded(a, "sub#s1", 300, "evt_new", json!({"mrr": 5}))).await.unwrap();
+    let late = guarded(a, "sub#s1", 100, "evt_old", json!({"mrr": 1})).with_fact("mrr#s1#000000000100#evt_old", json!(1));
+    assert_eq!(store.apply(&late).await.unwrap(), ApplyOutcome::Stale);
+    assert_eq!(attr(store, a, "mrr#s1#000000000100#evt_old").await, Some(json!(1)));
+    assert_eq!(attr(store, a, "sub#s1").await.unwrap()["mrr"], 5);
+    let facts_only = AccountChange::new(a).with_fact("dp#d1", json!({"at": 7, "amount": 100}));
+    assert_eq!(store.apply(&facts_only).await.unwrap(), ApplyOutcome::Applied);
+    assert_eq!(store.apply(&facts_only).await.unwrap(), ApplyOutcome::Applied, "facts are idempotent");
+    assert_eq!(attr(store, a, "dp#d1").await, Some(json!({"at": 7, "amount": 100})));
+}
+
+async fn concurrent_changes_to_one_account_all_land(store: &dyn Store) {
+    let a = "acct_concurrent";
+    let changes: Vec<AccountChange> = (0..16)
+        .map(|i| match i % 2 {
+            0 => guarded(a, &format!("sub#s{i}"), 100 + i, &format!("evt_{i}"), json!({"n": i})),
+            _ => AccountChange::new(a).with_fact(format!("pp#in_{i}"), json!({"at": i})),
+        })
+        .collect();
+    // Polled together, so the writes overlap in time.
+    let results = join_all(changes.iter().map(|c| store.apply(c))).await;
+    assert!(results.into_iter().all(|r| r.unwrap() == ApplyOutcome::Applied));
+    let stored = store.get(a).await.unwrap().unwrap();
+    for i in 0..16 {
+        let name = if i % 2 == 0 { format!("sub#s{i}") } else { format!("pp#in_{i}") };
+        assert!(stored.attributes.contains_key(&name), "{name} lost");
+    }
+}
+
+async fn merge_moves_a_provisional_record(store: &dyn Store) {
+    let (from, into) = ("cus_provisional", "acct_merged");
+    store.apply(&guarded(from, "sub#s1", 500, "evt_p", json!({"mrr": 50})).with_fact("pf#in_1#1", json!({"at": 1}))).await.unwrap();
+    store.apply(&guarded(from, "customer", 100, "evt_old", json!({"name": "Old"}))).await.unwrap();
+    store.apply(&guarded(into, "customer", 200, "evt_new", json!({"name": "New"}))).await.unwrap();
+    assert!(store.merge(from, into).await.unwrap());
+    assert_eq!(store.get(from).await.unwrap(), None, "provisional record is gone");
+    let merged = store.get(into).await.unwrap().unwrap();
+    assert_eq!(merged.attributes["sub#s1"]["mrr"], 50);
+    assert_eq!(merged.attributes["customer"]["name"], "New", "merge keeps the newer group");
+    assert!(merged.attributes.contains_key("pf#in_1#1"));
+    assert!(!store.merge(from, into).await.unwrap(), "nothing left to merge");
+    assert!(!store.merge(into, into).await.unwrap());
+}
+
+async fn links_resolve_and_move(store: &dyn Store) {
+    assert_eq!(store.resolve(LinkSource::Stripe, "cus_x").await.unwrap(), None);
+    store.link(LinkSource::Stripe, "cus_x", "acct_1").await.unwrap();
+    store.link(LinkSource::Zendesk, "cus_x", "acct_z").await.unwrap();
+    assert_eq!(store.resolve(LinkSource::Stripe, "cus_x").await.unwrap().as_deref(), Some("acct_1"));
+    store.link(LinkSource::Stripe, "cus_x", "acct_2").await.unwrap();
+    assert_eq!(store.resolve(LinkSource::Stripe, "cus_x").await.unwrap().as_deref(), Some("acct_2"));
+    assert_eq!(store.resolve(LinkSource::Zendesk, "cus_x").await.unwrap().as_deref(), Some("acct_z"));
+}
+
+async fn list_holds_accounts_only(store: &dyn Store) {
+    let ids: Vec<String> = store.list().await.unwrap().into_iter().map(|a| a.account_id).collect();
+    assert_eq!(ids, ["acct_concurrent", "acct_facts", "acct_guard", "acct_merged"]);
+    assert_eq!(store.get("acct_missing").await.unwrap(), None);
+}
+
+async fn contract(store: &dyn Store) {
+    newer_wins_and_redelivery_changes_nothing(store).await;
+    facts_land_even_when_the_group_is_stale(store).await;
+    concurrent_changes_to_one_account_all_land(store).await;
+    merge_moves_a_provisional_record(store).await;
+    links_resolve_and_move(store).await;
+    list_holds_accounts_only(store).await;
+}
+
+#[tokio::test]
+async fn memory_store_meets_the_contract() {
+    contract(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn dynamodb_store_meets_the_contract() {
+    contract(&dynamodb_local_store("contract").await).await;
+}
+
+/// The cost model: one write request per change on the common path; a duplicate costs only
+/// the failed conditional write; a late event with a new fact costs a second write.
+#[tokio::test]
+async fn dynamodb_write_requests_per_change() {
+    let store = dynamodb_local_store("writes").await;
+    let meter = store.meter();
+    let change = guarded("acct_w", "sub#s1", 100, "evt_1", json!({"mrr": 1})).with_fact("mrr#s1#000000000100#evt_1", json!(1));
+    store.apply(&change).await.unwrap();
+    assert_eq!(meter.reading().write_requests, 1);
+    store.apply(&change).await.unwrap();
+    assert_eq!(meter.reading().write_requests, 2, "redelivery: the failed conditional write only");
+    let late = guarded("acct_w", "sub#s1", 50, "evt_0", json!({"mrr": 0})).with_fact("mrr#s1#000000000050#evt_0", json!(0));
+    store.apply(&late).await.unwrap();
+    assert_eq!(meter.reading().write_requests, 4, "late event: failed conditional write + its fact");
+}
