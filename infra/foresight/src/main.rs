@@ -1,12 +1,7 @@
-//! `foresight`: the local runner and admin commands. `dev` serves every function's handler in
-//! one process (the same library code the Lambda binaries call); `demo` shows a newcomer the
-//! product end to end; `link` and `send` are admin and developer tools.
+//! The `foresight` command line; the work is in the library (`lib.rs`).
 
-mod demo;
-mod server;
-mod signing;
-
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+use foresight::{demo, server, StoreKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,12 +10,6 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum StoreKind {
-    Memory,
-    Dynamodb,
 }
 
 #[derive(Subcommand)]
