@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up and runs every test on a fresh machine: installs and starts the local stack
+# (DynamoDB Local, the moto SQS server), installs the official Stripe library used as a test
+# oracle, lints the SAM template, then runs the workspace tests. Tests that need the stack fail
+# loudly without it: nothing is skipped.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "npm is missing: install Node.js 18 or newer" >&2; exit 1; }
+
+bash infra/local-stack.sh start
+eval "$(bash infra/local-stack.sh env)"
+if [ "${FORESIGHT_KEEP_STACK:-}" != "1" ]; then
+  trap 'bash infra/local-stack.sh stop' EXIT
+fi
+
+echo "== official stripe library (test oracle)"
+(cd tests/stripe-oracle && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== template checks"
+bash infra/check-template.sh
+
+echo "== workspace tests"
+cargo test --workspace --locked
