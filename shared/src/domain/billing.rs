@@ -20,6 +20,21 @@ pub enum SubscriptionStatus {
 }
 
 impl SubscriptionStatus {
+    /// From the billing system's status name; unknown (future) names map to `Unknown`.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "incomplete" => Self::Incomplete,
+            "incomplete_expired" => Self::IncompleteExpired,
+            "trialing" => Self::Trialing,
+            "active" => Self::Active,
+            "past_due" => Self::PastDue,
+            "canceled" => Self::Canceled,
+            "unpaid" => Self::Unpaid,
+            "paused" => Self::Paused,
+            _ => Self::Unknown,
+        }
+    }
+
     /// Whether the subscription contributes recurring revenue. Trials, pauses, unpaid and ended
     /// subscriptions count 0, as in ChartMogul and Baremetrics; past_due still counts because
     /// the customer has not churned yet (dunning is in progress).

@@ -3,87 +3,101 @@
 //! `invoice.parent.subscription_details`) and older ones (period dates and `plan` on the
 //! subscription, `invoice.subscription`) parse, and unknown fields are ignored.
 
-use crate::domain::billing::SubscriptionStatus;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The event envelope; `data.object` is kept raw and parsed once the type is known.
+/// The event envelope, parsed in one pass with the object typed as [`StripeObject`] (the type
+/// name comes after `data` in Stripe's JSON, so it cannot pick the object's type first).
 #[derive(Debug, Deserialize)]
-pub struct Envelope<'a> {
-    /// Absent on `invoice.upcoming`'s object, never on the event itself.
+pub struct Envelope {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
     pub created: i64,
     #[serde(default)]
     pub livemode: bool,
-    #[serde(default)]
-    pub api_version: Option<String>,
-    #[serde(borrow)]
-    pub data: EventData<'a>,
+    pub data: EventData,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct EventData<'a> {
+pub struct EventData {
+    pub object: StripeObject,
+    #[serde(default)]
+    pub previous_attributes: Option<PreviousAttributes>,
+}
+
+/// The envelope with the object left unparsed: the slow path, to name the type of an event
+/// whose object did not parse (and to ignore it if Foresight does not use that type).
+#[derive(Debug, Deserialize)]
+pub struct RawEnvelope<'a> {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub created: i64,
+    #[serde(default)]
+    pub livemode: bool,
+    #[serde(borrow)]
+    pub data: RawData<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawData<'a> {
     #[serde(borrow)]
     pub object: &'a RawValue,
-    #[serde(default, borrow)]
-    pub previous_attributes: Option<&'a RawValue>,
 }
 
-pub type Metadata = Option<BTreeMap<String, Value>>;
-
-/// An expandable reference: an id, or the object itself when expanded.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum Expandable {
-    Id(String),
-    Object { id: String },
+/// Which fields a `*.updated` event says changed; only their presence matters.
+#[derive(Debug, Default, Deserialize)]
+pub struct PreviousAttributes {
+    pub items: Option<IgnoredAny>,
+    pub quantity: Option<IgnoredAny>,
+    pub plan: Option<IgnoredAny>,
+    pub status: Option<IgnoredAny>,
+    pub discount: Option<IgnoredAny>,
+    pub discounts: Option<IgnoredAny>,
+    pub pause_collection: Option<IgnoredAny>,
 }
 
-impl Expandable {
-    pub fn id(&self) -> &str {
-        match self {
-            Expandable::Id(id) | Expandable::Object { id } => id,
-        }
+impl PreviousAttributes {
+    /// Whether a change of these fields may move the subscription's MRR.
+    pub fn touches_pricing(&self) -> bool {
+        [&self.items, &self.quantity, &self.plan, &self.status, &self.discount, &self.discounts, &self.pause_collection]
+            .iter()
+            .any(|f| f.is_some())
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Customer {
-    pub id: String,
+/// The fields Foresight reads from any of the objects it handles (customer, subscription,
+/// invoice, charge, dispute), in one struct so that an event parses in a single pass; the
+/// normaliser reads those that belong to the event's type.
+#[derive(Debug, Default, Deserialize)]
+pub struct StripeObject {
+    /// Absent on the invoice of `invoice.upcoming`.
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub customer: Option<Expandable>,
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default)]
+    pub created: Option<i64>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    // customer
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub deleted: Option<bool>,
     #[serde(default)]
     pub delinquent: Option<bool>,
-    #[serde(default)]
-    pub created: Option<i64>,
-    #[serde(default)]
-    pub metadata: Metadata,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct List<T> {
-    #[serde(default = "Vec::new")]
-    pub data: Vec<T>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Subscription {
-    pub id: String,
-    #[serde(default)]
-    pub customer: Option<Expandable>,
-    pub status: SubscriptionStatus,
-    #[serde(default)]
-    pub metadata: Metadata,
+    // subscription
     #[serde(default)]
     pub items: Option<List<SubscriptionItem>>,
-    #[serde(default)]
-    pub currency: Option<String>,
     #[serde(default)]
     pub cancel_at_period_end: Option<bool>,
     #[serde(default)]
@@ -94,7 +108,7 @@ pub struct Subscription {
     pub trial_end: Option<i64>,
     #[serde(default)]
     pub start_date: Option<i64>,
-    /// Current API: a list of discount ids, or objects when expanded.
+    /// Current API: discount ids, or objects when expanded.
     #[serde(default)]
     pub discounts: Option<Vec<DiscountRef>>,
     /// Older API versions: the single active discount.
@@ -110,6 +124,83 @@ pub struct Subscription {
     pub plan: Option<Plan>,
     #[serde(default)]
     pub quantity: Option<u64>,
+    // invoice
+    #[serde(default)]
+    pub attempt_count: Option<u32>,
+    #[serde(default)]
+    pub amount_due: Option<i64>,
+    #[serde(default)]
+    pub amount_paid: Option<i64>,
+    #[serde(default)]
+    pub next_payment_attempt: Option<i64>,
+    #[serde(default)]
+    pub period_end: Option<i64>,
+    /// Current API: where the invoice came from.
+    #[serde(default)]
+    pub parent: Option<InvoiceParent>,
+    /// Older API versions: the invoice's subscription.
+    #[serde(default)]
+    pub subscription: Option<Expandable>,
+    // charge and dispute
+    #[serde(default)]
+    pub amount_refunded: Option<i64>,
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub charge: Option<Expandable>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+pub type Metadata = Option<BTreeMap<String, Value>>;
+
+/// An expandable reference: an id, or the object itself when expanded. Deserialised by hand:
+/// `#[serde(untagged)]` would buffer every value before trying the variants, on the hot path.
+#[derive(Debug, Clone)]
+pub enum Expandable {
+    Id(String),
+    Object { id: String },
+}
+
+impl<'de> Deserialize<'de> for Expandable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Expandable;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id or an expanded object with an id")
+            }
+            fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<Expandable, E> {
+                Ok(Expandable::Id(id.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Expandable, A::Error> {
+                let mut id = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "id" && id.is_none() {
+                        id = Some(map.next_value::<String>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                id.map(|id| Expandable::Object { id }).ok_or_else(|| serde::de::Error::missing_field("id"))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl Expandable {
+    pub fn id(&self) -> &str {
+        match self {
+            Expandable::Id(id) | Expandable::Object { id } => id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct List<T> {
+    #[serde(default = "Vec::new")]
+    pub data: Vec<T>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,33 +319,6 @@ pub struct Coupon {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Invoice {
-    /// `invoice.upcoming` carries an invoice without an id.
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub customer: Option<Expandable>,
-    #[serde(default)]
-    pub attempt_count: Option<u32>,
-    #[serde(default)]
-    pub amount_due: Option<i64>,
-    #[serde(default)]
-    pub amount_paid: Option<i64>,
-    #[serde(default)]
-    pub next_payment_attempt: Option<i64>,
-    #[serde(default)]
-    pub period_end: Option<i64>,
-    #[serde(default)]
-    pub metadata: Metadata,
-    /// Current API: where the invoice came from.
-    #[serde(default)]
-    pub parent: Option<InvoiceParent>,
-    /// Older API versions.
-    #[serde(default)]
-    pub subscription: Option<Expandable>,
-}
-
-#[derive(Debug, Deserialize)]
 pub struct InvoiceParent {
     #[serde(default)]
     pub subscription_details: Option<SubscriptionDetails>,
@@ -268,26 +332,3 @@ pub struct SubscriptionDetails {
     pub metadata: Metadata,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Charge {
-    pub id: String,
-    #[serde(default)]
-    pub customer: Option<Expandable>,
-    #[serde(default)]
-    pub amount_refunded: i64,
-    #[serde(default)]
-    pub metadata: Metadata,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Dispute {
-    pub id: String,
-    #[serde(default)]
-    pub charge: Option<Expandable>,
-    #[serde(default)]
-    pub amount: i64,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub metadata: Metadata,
-}

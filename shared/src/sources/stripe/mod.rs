@@ -10,8 +10,7 @@ use crate::domain::billing::{
     RefundMark, SubscriptionState, UpcomingInvoice,
 };
 use crate::domain::{AccountChange, EventVersion, GuardedGroup};
-use event::{CouponRef, DiscountObject, DiscountRef, Envelope, Metadata};
-use serde::de::DeserializeOwned;
+use event::{CouponRef, DiscountObject, DiscountRef, Envelope, Metadata, RawEnvelope, StripeObject};
 use serde_json::{json, Value};
 
 pub use signature::{verify, SignatureError, StripeSecrets, DEFAULT_TOLERANCE_SECS};
@@ -50,13 +49,8 @@ pub enum ParseError {
         event_type: String,
         source: serde_json::Error,
     },
-}
-
-fn object<T: DeserializeOwned>(envelope: &Envelope<'_>) -> Result<T, ParseError> {
-    serde_json::from_str(envelope.data.object.get()).map_err(|source| ParseError::Object {
-        event_type: envelope.kind.clone(),
-        source,
-    })
+    #[error("{event_type} object has no {field}")]
+    Missing { event_type: String, field: &'static str },
 }
 
 fn metadata_value(metadata: &Metadata, key: &str) -> Option<String> {
@@ -69,42 +63,70 @@ fn metadata_value(metadata: &Metadata, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Field names in `previous_attributes` whose change can move a subscription's MRR.
-const PRICING_FIELDS: [&str; 7] = ["items", "quantity", "plan", "status", "discount", "discounts", "pause_collection"];
+/// The event types Foresight reads; any other type is acknowledged and ignored.
+pub fn is_handled(kind: &str) -> bool {
+    matches!(
+        kind,
+        "customer.created"
+            | "customer.updated"
+            | "customer.deleted"
+            | "invoice.paid"
+            | "invoice.payment_failed"
+            | "invoice.payment_action_required"
+            | "invoice.upcoming"
+            | "charge.refunded"
+            | "charge.dispute.created"
+    ) || kind.starts_with("customer.subscription.")
+}
 
 /// Parses an event body (already verified) into an update. `metadata_key` names the metadata
-/// field that carries our account id.
+/// field that carries our account id. One typed pass on the common path; the slow path runs
+/// only for bodies that do not fit, to tell an ignored type from a malformed object.
 pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, ParseError> {
-    let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(ParseError::Envelope)?;
+    let envelope: Envelope = match serde_json::from_slice(body) {
+        Ok(envelope) => envelope,
+        Err(typed_error) => {
+            let raw: RawEnvelope<'_> = serde_json::from_slice(body).map_err(ParseError::Envelope)?;
+            if is_handled(&raw.kind) {
+                return Err(ParseError::Object { event_type: raw.kind, source: typed_error });
+            }
+            return Ok(StripeUpdate {
+                event_id: raw.id,
+                event_type: raw.kind,
+                created: raw.created,
+                livemode: raw.livemode,
+                identity: Identity::default(),
+                change: None,
+            });
+        }
+    };
     let version = EventVersion::new(envelope.created, &envelope.id);
     let at = envelope.created;
     let kind = envelope.kind.as_str();
-    let mut identity = Identity::default();
+    let o = &envelope.data.object;
+    let mut identity = Identity {
+        customer_id: o.customer.as_ref().map(|c| c.id().to_owned()),
+        account_id: metadata_value(&o.metadata, metadata_key),
+        fallback_id: None,
+    };
 
     let change = match kind {
         "customer.created" | "customer.updated" | "customer.deleted" => {
-            let c: event::Customer = object(&envelope)?;
-            identity.customer_id = Some(c.id.clone());
-            identity.account_id = metadata_value(&c.metadata, metadata_key);
+            let id = required(kind, o.id.as_deref())?;
+            identity.customer_id = Some(id.to_owned());
             let state = CustomerState {
-                name: c.name.filter(|n| !n.is_empty()),
-                deleted: kind == "customer.deleted" || c.deleted.unwrap_or(false),
-                delinquent: c.delinquent.unwrap_or(false),
-                created_at: c.created,
+                name: o.name.clone().filter(|n| !n.is_empty()),
+                deleted: kind == "customer.deleted" || o.deleted.unwrap_or(false),
+                delinquent: o.delinquent.unwrap_or(false),
+                created_at: o.created,
             };
             Some(AccountChange::new("").with_guarded(GuardedGroup::new(attr::CUSTOMER, version, to_value(&state))))
         }
         k if k.starts_with("customer.subscription.") => {
-            let s: event::Subscription = object(&envelope)?;
-            identity.customer_id = s.customer.as_ref().map(|c| c.id().to_owned());
-            identity.account_id = metadata_value(&s.metadata, metadata_key);
-            let state = subscription_state(&s, at);
-            let moves_mrr = match (k, envelope.data.previous_attributes) {
+            let state = subscription_state(kind, o, at)?;
+            let moves_mrr = match (k, &envelope.data.previous_attributes) {
                 ("customer.subscription.trial_will_end", _) => false,
-                ("customer.subscription.updated", Some(previous)) => {
-                    let previous: Value = serde_json::from_str(previous.get()).unwrap_or(Value::Null);
-                    PRICING_FIELDS.iter().any(|f| previous.get(f).is_some())
-                }
+                ("customer.subscription.updated", Some(previous)) => previous.touches_pricing(),
                 _ => true,
             };
             let mut change = AccountChange::new("");
@@ -116,31 +138,30 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
             Some(change.with_guarded(GuardedGroup::new(group, version, to_value(&state))))
         }
         "invoice.paid" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.upcoming" => {
-            let inv: event::Invoice = object(&envelope)?;
-            identity.customer_id = inv.customer.as_ref().map(|c| c.id().to_owned());
-            let details = inv.parent.as_ref().and_then(|p| p.subscription_details.as_ref());
-            identity.account_id = metadata_value(&inv.metadata, metadata_key)
-                .or_else(|| details.and_then(|d| metadata_value(&d.metadata, metadata_key)));
-            invoice_change(kind, &inv, version)
+            let details = o.parent.as_ref().and_then(|p| p.subscription_details.as_ref());
+            if identity.account_id.is_none() {
+                identity.account_id = details.and_then(|d| metadata_value(&d.metadata, metadata_key));
+            }
+            invoice_change(kind, o, version)
         }
         "charge.refunded" => {
-            let ch: event::Charge = object(&envelope)?;
-            identity.customer_id = ch.customer.as_ref().map(|c| c.id().to_owned());
-            identity.account_id = metadata_value(&ch.metadata, metadata_key);
-            let mark = RefundMark { at, amount: ch.amount_refunded };
-            let fact = format!("{}{}#{}", attr::REFUND, ch.id, ch.amount_refunded);
-            Some(AccountChange::new("").with_fact(fact, to_value(&mark)))
+            let id = required(kind, o.id.as_deref())?;
+            let amount = o.amount_refunded.unwrap_or(0);
+            let fact = format!("{}{id}#{amount}", attr::REFUND);
+            Some(AccountChange::new("").with_fact(fact, to_value(&RefundMark { at, amount })))
         }
         "charge.dispute.created" => {
-            let d: event::Dispute = object(&envelope)?;
-            identity.account_id = metadata_value(&d.metadata, metadata_key);
-            identity.fallback_id = d.charge.as_ref().map(|c| c.id().to_owned());
-            let mark = billing::DisputeMark { at, amount: d.amount, reason: d.reason };
-            let fact = format!("{}{}", attr::DISPUTE, d.id);
-            Some(AccountChange::new("").with_fact(fact, to_value(&mark)))
+            let id = required(kind, o.id.as_deref())?;
+            identity.customer_id = None;
+            identity.fallback_id = o.charge.as_ref().map(|c| c.id().to_owned());
+            let mark = billing::DisputeMark { at, amount: o.amount.unwrap_or(0), reason: o.reason.clone() };
+            Some(AccountChange::new("").with_fact(format!("{}{id}", attr::DISPUTE), to_value(&mark)))
         }
         _ => None,
     };
+    if change.is_none() {
+        identity = Identity::default();
+    }
 
     // Remember which Stripe customer an account is billed as; the same value every time.
     let change = change.map(|c| match &identity.customer_id {
@@ -149,8 +170,8 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
     });
 
     Ok(StripeUpdate {
-        event_id: envelope.id.clone(),
-        event_type: envelope.kind.clone(),
+        event_id: envelope.id,
+        event_type: envelope.kind,
         created: envelope.created,
         livemode: envelope.livemode,
         identity,
@@ -158,11 +179,16 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
     })
 }
 
+/// A field the event type cannot do without, or a 400 naming it.
+fn required<'a>(kind: &str, value: Option<&'a str>) -> Result<&'a str, ParseError> {
+    value.ok_or_else(|| ParseError::Missing { event_type: kind.to_owned(), field: "id" })
+}
+
 fn to_value<T: serde::Serialize>(state: &T) -> Value {
     serde_json::to_value(state).unwrap_or(Value::Null)
 }
 
-fn invoice_change(kind: &str, inv: &event::Invoice, version: EventVersion) -> Option<AccountChange> {
+fn invoice_change(kind: &str, inv: &StripeObject, version: EventVersion) -> Option<AccountChange> {
     let at = version.created();
     if kind == "invoice.upcoming" {
         let upcoming = UpcomingInvoice {
@@ -267,7 +293,10 @@ fn plan_name(price: Option<&event::Price>, plan: Option<&event::Plan>) -> Option
     from_price.or_else(|| plan.and_then(|p| p.nickname.clone().or(p.id.clone())))
 }
 
-fn subscription_state(s: &event::Subscription, at: i64) -> SubscriptionState {
+fn subscription_state(kind: &str, s: &StripeObject, at: i64) -> Result<SubscriptionState, ParseError> {
+    let id = required(kind, s.id.as_deref())?.to_owned();
+    let status_name = s.status.as_deref().ok_or(ParseError::Missing { event_type: kind.to_owned(), field: "status" })?;
+    let status = billing::SubscriptionStatus::from_name(status_name);
     let items = s.items.as_ref().map(|l| l.data.as_slice()).unwrap_or_default();
     let mut lines = Vec::new();
     let mut quantity = 0;
@@ -296,16 +325,16 @@ fn subscription_state(s: &event::Subscription, at: i64) -> SubscriptionState {
         }
     }
     let sub_discounts = discounts(s.discounts.as_ref(), s.discount.as_ref(), at);
-    let (mrr, notes) = billing::monthly_recurring_revenue(s.status, &lines, &sub_discounts);
+    let (mrr, notes) = billing::monthly_recurring_revenue(status, &lines, &sub_discounts);
     let first = items.first();
     let renewal_at = items
         .iter()
         .filter_map(|i| i.current_period_end)
         .min()
         .or(s.current_period_end);
-    SubscriptionState {
-        id: s.id.clone(),
-        status: s.status,
+    Ok(SubscriptionState {
+        id,
+        status,
         plan: plan_name(first.and_then(|i| i.price.as_ref()), first.and_then(|i| i.plan.as_ref()).or(s.plan.as_ref())),
         quantity,
         currency,
@@ -318,7 +347,7 @@ fn subscription_state(s: &event::Subscription, at: i64) -> SubscriptionState {
         trial_end: s.trial_end,
         started_at: s.start_date,
         notes,
-    }
+    })
 }
 
 #[cfg(test)]
