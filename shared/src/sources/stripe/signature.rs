@@ -17,6 +17,8 @@ pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
 pub enum SignatureError {
     #[error("missing Stripe-Signature header")]
     MissingHeader,
+    #[error("no webhook payload was provided")]
+    EmptyPayload,
     #[error("unable to extract timestamp and signatures from the Stripe-Signature header")]
     MalformedHeader,
     #[error("no v1 signature in the Stripe-Signature header")]
@@ -60,27 +62,46 @@ struct ParsedHeader<'a> {
     v1: Vec<&'a str>,
 }
 
-/// Parses like stripe-node: items split on `,`, key and value are the first two `=`-separated
-/// parts (no trimming); the last `t` wins; `t` must be a base-10 integer.
+/// Parses like stripe-node 23: items split on `,`, key and value are the first two `=`-separated
+/// parts (no trimming); the last `t` wins and is read like JavaScript's `parseInt(t, 10)`
+/// (leading white space, an optional sign, then the leading digits); at least one `v1`.
+///
+/// One deliberate difference: where stripe-node's `parseInt` yields `NaN` (`t=abc`), it signs
+/// `"NaN.{body}"` and its age check `NaN > tolerance` never fails, so such a signature would be
+/// replayable forever; Foresight rejects the header as malformed, as stripe-python does.
 fn parse_header(header: &str) -> Result<ParsedHeader<'_>, SignatureError> {
     let mut timestamp = None;
     let mut v1 = Vec::new();
     for item in header.split(',') {
         let mut kv = item.split('=');
-        let key = kv.next().unwrap_or("");
-        let value = kv.next();
-        match (key, value) {
-            ("t", Some(t)) => timestamp = Some(t.parse::<i64>().map_err(|_| SignatureError::MalformedHeader)?),
-            ("t", None) => return Err(SignatureError::MalformedHeader),
+        match (kv.next().unwrap_or(""), kv.next()) {
+            ("t", t) => timestamp = Some(t.and_then(parse_int)),
             ("v1", Some(sig)) => v1.push(sig),
             _ => {}
         }
     }
-    let timestamp = timestamp.ok_or(SignatureError::MalformedHeader)?;
+    let timestamp = timestamp.flatten().ok_or(SignatureError::MalformedHeader)?;
+    // stripe-node uses -1 as its "no timestamp" sentinel: a header saying t=-1 fails there too.
+    if timestamp == -1 {
+        return Err(SignatureError::MalformedHeader);
+    }
     if v1.is_empty() {
         return Err(SignatureError::NoV1Signature);
     }
     Ok(ParsedHeader { timestamp, v1 })
+}
+
+/// JavaScript's `parseInt(s, 10)` for values that fit an `i64`; `None` where it gives `NaN`.
+fn parse_int(s: &str) -> Option<i64> {
+    let s = s.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let (negative, rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let value: i64 = rest[..digits].parse().ok()?;
+    Some(if negative { -value } else { value })
 }
 
 /// The lowercase hex HMAC-SHA256 of `"{t}.{payload}"` under `secret`.
@@ -101,7 +122,10 @@ pub fn verify(
     now: i64,
     tolerance: i64,
 ) -> Result<i64, SignatureError> {
-    let header = header.ok_or(SignatureError::MissingHeader)?;
+    let header = header.filter(|h| !h.is_empty()).ok_or(SignatureError::MissingHeader)?;
+    if payload.is_empty() {
+        return Err(SignatureError::EmptyPayload);
+    }
     let parsed = parse_header(header)?;
     let candidates = std::iter::once(&secrets.current).chain(secrets.previous.as_ref());
     let matched = candidates.into_iter().any(|secret| {
@@ -155,6 +179,19 @@ mod tests {
     }
 
     #[test]
+    fn timestamp_is_read_like_parse_int() {
+        let s = secrets();
+        for t in [format!(" {T}"), format!("+{T}"), format!("{T}abc"), format!("000{T}"), format!("{T}.9")] {
+            assert_eq!(verify(Some(&format!("t={t},v1={SIG}")), BODY, &s, T, 300), Ok(T), "t={t}");
+        }
+        let last_wins = format!("t=1,t={T},v1={SIG}");
+        assert_eq!(verify(Some(&last_wins), BODY, &s, T, 300), Ok(T));
+        assert_eq!(parse_int("-0"), Some(0));
+        assert_eq!(parse_int(""), None);
+        assert_eq!(parse_int("99999999999999999999999"), None);
+    }
+
+    #[test]
     fn previous_secret_is_accepted_during_rotation() {
         let header = format!("t={T},v1={SIG}");
         let rotating = StripeSecrets::new("whsec_new", Some("whsec_test_secret".into()));
@@ -168,9 +205,12 @@ mod tests {
         let s = secrets();
         let v = |h: &str| verify(Some(h), BODY, &s, T, 300);
         assert_eq!(verify(None, BODY, &s, T, 300), Err(SignatureError::MissingHeader));
-        assert_eq!(v(""), Err(SignatureError::MalformedHeader));
+        assert_eq!(v(""), Err(SignatureError::MissingHeader));
+        assert_eq!(v("garbage"), Err(SignatureError::MalformedHeader));
         assert_eq!(v(&format!("v1={SIG}")), Err(SignatureError::MalformedHeader));
         assert_eq!(v(&format!("t=abc,v1={SIG}")), Err(SignatureError::MalformedHeader));
+        assert_eq!(v(&format!("t=-1,v1={SIG}")), Err(SignatureError::MalformedHeader));
+        assert_eq!(verify(Some(&format!("t={T},v1={SIG}")), b"", &s, T, 300), Err(SignatureError::EmptyPayload));
         assert_eq!(v(&format!("t={T}")), Err(SignatureError::NoV1Signature));
         assert_eq!(v(&format!("t={T},v0={SIG}")), Err(SignatureError::NoV1Signature));
         assert_eq!(v(&format!("t={T},v1={}", SIG.to_uppercase())), Err(SignatureError::Mismatch));
