@@ -100,11 +100,8 @@ fn verifier_agrees_with_the_official_library() {
     }
 
     // Headers the official library generated, for real-shaped payloads and several times.
-    let payloads: Vec<String> = foresight_e2e::sample_stripe_events()
-        .into_iter()
-        .take(4)
-        .map(|(_, b)| String::from_utf8(b).unwrap())
-        .collect();
+    let payloads: Vec<String> =
+        foresight_e2e::sample_stripe_events().into_iter().take(4).map(|(_, b)| String::from_utf8(b).unwrap()).collect();
     let requests: Vec<Value> = payloads
         .iter()
         .enumerate()
@@ -145,7 +142,10 @@ fn verifier_agrees_with_the_official_library() {
 /// Rotation on our side: the previous secret still verifies while both are configured.
 #[test]
 fn previous_secret_verifies_headers_signed_by_the_library() {
-    let signed = node(&["oracle.js", "--sign"], &json!({"requests": [{"payload": BODY, "secret": "whsec_previous", "timestamp": T}]}));
+    let signed = node(
+        &["oracle.js", "--sign"],
+        &json!({"requests": [{"payload": BODY, "secret": "whsec_previous", "timestamp": T}]}),
+    );
     let header = signed["headers"][0].as_str().unwrap();
     let rotating = StripeSecrets::new("whsec_current", Some("whsec_previous".into()));
     assert!(verify(Some(header), BODY.as_bytes(), &rotating, T, 300).is_ok());

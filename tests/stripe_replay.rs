@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 async fn replay<S>(store: Arc<S>, bodies: &[&[u8]]) -> Value
 where
-    S: foresight_shared::store::AccountStore + foresight_shared::store::AccountLister + foresight_shared::store::LinkStore + 'static,
+    S: foresight_shared::store::AccountStore
+        + foresight_shared::store::AccountLister
+        + foresight_shared::store::LinkStore
+        + 'static,
 {
     let runner = start(store, Some(foresight_e2e::SECRET)).await;
     for body in bodies {
@@ -33,7 +36,12 @@ fn shuffled<T: Clone>(items: &[T]) -> Vec<T> {
 }
 
 fn account<'a>(accounts: &'a Value, id: &str) -> &'a Value {
-    accounts.as_array().unwrap().iter().find(|a| a["account_id"] == id).unwrap_or_else(|| panic!("no {id} in {accounts}"))
+    accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account_id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {accounts}"))
 }
 
 #[tokio::test]
@@ -53,14 +61,26 @@ async fn a_week_in_any_order_and_redelivered_gives_the_same_records() {
 
     // And the records say what the week's story says.
     let ids: Vec<&str> = expected.as_array().unwrap().iter().map(|a| a["account_id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["acct_acme", "acct_globex", "acct_hooli", "acct_initech", "acct_umbrella"], "no provisional records left");
+    assert_eq!(
+        ids,
+        ["acct_acme", "acct_globex", "acct_hooli", "acct_initech", "acct_umbrella"],
+        "no provisional records left"
+    );
     let acme = &account(&expected, "acct_acme")["billing"];
-    assert_eq!((acme["status"].as_str(), acme["mrr"].as_i64(), acme["quantity"].as_i64()), (Some("active"), Some(48_000), Some(12)));
+    assert_eq!(
+        (acme["status"].as_str(), acme["mrr"].as_i64(), acme["quantity"].as_i64()),
+        (Some("active"), Some(48_000), Some(12))
+    );
     assert_eq!(acme["renewal_at"], "2026-12-02T09:00:00Z");
-    let kinds: Vec<&str> = acme["mrr_movements"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        acme["mrr_movements"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["new", "expansion"]);
     let globex = &account(&expected, "acct_globex")["billing"];
-    assert_eq!((globex["status"].as_str(), globex["mrr"].as_i64()), (Some("past_due"), Some(240_000)), "yearly x3, 20% off");
+    assert_eq!(
+        (globex["status"].as_str(), globex["mrr"].as_i64()),
+        (Some("past_due"), Some(240_000)),
+        "yearly x3, 20% off"
+    );
     assert_eq!(globex["failed_payments"], 2);
     let initech = account(&expected, "acct_initech");
     assert_eq!(initech["name"], "Initech", "customer event that arrived before the link was merged");
@@ -71,7 +91,8 @@ async fn a_week_in_any_order_and_redelivered_gives_the_same_records() {
     assert_eq!(umbrella["disputes"]["count"], 1);
     let hooli = account(&expected, "acct_hooli");
     assert_eq!((hooli["lifecycle"].as_str(), hooli["billing"]["mrr"].as_i64()), (Some("churned"), Some(0)));
-    let hooli_kinds: Vec<&str> = hooli["billing"]["mrr_movements"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    let hooli_kinds: Vec<&str> =
+        hooli["billing"]["mrr_movements"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
     assert_eq!(hooli_kinds, ["new", "churn"]);
 }
 

@@ -102,14 +102,20 @@ async fn account_api_answers_json_errors() {
 async fn a_late_link_merges_the_provisional_record() {
     let runner = start(Arc::new(MemoryStore::new()), Some(SECRET)).await;
     // A subscription event for a customer nobody has linked yet lands under the customer id.
-    let sub = event("customer.subscription.created", json!({"id": "sub_9", "customer": "cus_9", "status": "active",
+    let sub = event(
+        "customer.subscription.created",
+        json!({"id": "sub_9", "customer": "cus_9", "status": "active",
         "items": {"data": [{"quantity": 2, "current_period_end": 1_802_592_000,
-            "price": {"unit_amount": 1500, "currency": "usd", "recurring": {"interval": "month", "interval_count": 1}}}]}}));
+            "price": {"unit_amount": 1500, "currency": "usd", "recurring": {"interval": "month", "interval_count": 1}}}]}}),
+    );
     let (_, answer) = runner.post_stripe(&sub).await;
     assert_eq!(answer["account_id"], "cus_9");
     // Then the customer event names the account: the record moves there.
-    let mut customer = serde_json::from_slice::<serde_json::Value>(&event("customer.updated",
-        json!({"id": "cus_9", "name": "Nine Ltd", "metadata": {"account_id": "acct_9"}}))).unwrap();
+    let mut customer = serde_json::from_slice::<serde_json::Value>(&event(
+        "customer.updated",
+        json!({"id": "cus_9", "name": "Nine Ltd", "metadata": {"account_id": "acct_9"}}),
+    ))
+    .unwrap();
     customer["id"] = json!("evt_c9");
     let (status, answer) = runner.post_stripe(&serde_json::to_vec(&customer).unwrap()).await;
     assert_eq!((status, answer["account_id"].as_str()), (200, Some("acct_9")));

@@ -40,7 +40,8 @@ async fn newer_wins_and_redelivery_changes_nothing(store: &dyn Store) {
 async fn facts_land_even_when_the_group_is_stale(store: &dyn Store) {
     let a = "acct_facts";
     store.apply(&guarded(a, "sub#s1", 300, "evt_new", json!({"mrr": 5}))).await.unwrap();
-    let late = guarded(a, "sub#s1", 100, "evt_old", json!({"mrr": 1})).with_fact("mrr#s1#000000000100#evt_old", json!(1));
+    let late =
+        guarded(a, "sub#s1", 100, "evt_old", json!({"mrr": 1})).with_fact("mrr#s1#000000000100#evt_old", json!(1));
     assert_eq!(store.apply(&late).await.unwrap(), ApplyOutcome::Stale);
     assert_eq!(attr(store, a, "mrr#s1#000000000100#evt_old").await, Some(json!(1)));
     assert_eq!(attr(store, a, "sub#s1").await.unwrap()["mrr"], 5);
@@ -70,7 +71,10 @@ async fn concurrent_changes_to_one_account_all_land(store: &dyn Store) {
 
 async fn merge_moves_a_provisional_record(store: &dyn Store) {
     let (from, into) = ("cus_provisional", "acct_merged");
-    store.apply(&guarded(from, "sub#s1", 500, "evt_p", json!({"mrr": 50})).with_fact("pf#in_1#1", json!({"at": 1}))).await.unwrap();
+    store
+        .apply(&guarded(from, "sub#s1", 500, "evt_p", json!({"mrr": 50})).with_fact("pf#in_1#1", json!({"at": 1})))
+        .await
+        .unwrap();
     store.apply(&guarded(from, "customer", 100, "evt_old", json!({"name": "Old"}))).await.unwrap();
     store.apply(&guarded(into, "customer", 200, "evt_new", json!({"name": "New"}))).await.unwrap();
     assert!(store.merge(from, into).await.unwrap());
@@ -124,12 +128,14 @@ async fn dynamodb_store_meets_the_contract() {
 async fn dynamodb_write_requests_per_change() {
     let store = dynamodb_local_store("writes").await;
     let meter = store.meter();
-    let change = guarded("acct_w", "sub#s1", 100, "evt_1", json!({"mrr": 1})).with_fact("mrr#s1#000000000100#evt_1", json!(1));
+    let change =
+        guarded("acct_w", "sub#s1", 100, "evt_1", json!({"mrr": 1})).with_fact("mrr#s1#000000000100#evt_1", json!(1));
     store.apply(&change).await.unwrap();
     assert_eq!(meter.reading().write_requests, 1);
     store.apply(&change).await.unwrap();
     assert_eq!(meter.reading().write_requests, 2, "redelivery: the failed conditional write only");
-    let late = guarded("acct_w", "sub#s1", 50, "evt_0", json!({"mrr": 0})).with_fact("mrr#s1#000000000050#evt_0", json!(0));
+    let late =
+        guarded("acct_w", "sub#s1", 50, "evt_0", json!({"mrr": 0})).with_fact("mrr#s1#000000000050#evt_0", json!(0));
     store.apply(&late).await.unwrap();
     assert_eq!(meter.reading().write_requests, 4, "late event: failed conditional write + its fact");
 }

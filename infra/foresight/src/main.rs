@@ -63,7 +63,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dev { addr, store, config } => server::dev(&addr, store, config).await,
         Command::Demo { store, events } => demo::run(store, events).await,
-        Command::Link { source, external_id, account_id, url } => demo::link(&url, &source, &external_id, &account_id).await,
+        Command::Link { source, external_id, account_id, url } => {
+            demo::link(&url, &source, &external_id, &account_id).await
+        }
         Command::Send { paths, url, stripe_secret } => demo::send(&url, &paths, &stripe_secret).await.map(|_| ()),
     };
     match result {

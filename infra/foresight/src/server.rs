@@ -41,7 +41,10 @@ pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, S
         StoreKind::Dynamodb => {
             let store = foresight_shared::aws::dynamo_store().await;
             store.ensure_table().await.map_err(|e| {
-                format!("cannot use DynamoDB table {:?} (is DynamoDB Local running? see infra/README.md): {e}", store.table())
+                format!(
+                    "cannot use DynamoDB table {:?} (is DynamoDB Local running? see infra/README.md): {e}",
+                    store.table()
+                )
             })?;
             AppState::new(Arc::new(store), stripe)
         }
@@ -104,7 +107,8 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
         Err(response) => return response,
     };
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
-    let answer = state.stripe.respond(state.accounts.as_ref(), state.links.as_ref(), signature, &body, unix_now()).await;
+    let answer =
+        state.stripe.respond(state.accounts.as_ref(), state.links.as_ref(), signature, &body, unix_now()).await;
     encode(answer)
 }
 
@@ -156,7 +160,9 @@ struct LinkRequest {
 async fn create_link(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let request: LinkRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("expected JSON {{source, external_id, account_id}}: {e}")),
+        Err(e) => {
+            return error(StatusCode::BAD_REQUEST, format!("expected JSON {{source, external_id, account_id}}: {e}"))
+        }
     };
     let Some(source) = LinkSource::parse(&request.source) else {
         let known = "stripe, zendesk, analytics, hubspot, salesforce";

@@ -5,8 +5,8 @@
 //! of `GET /accounts/{id}`.
 
 use super::billing::{
-    self, DisputeMark, InvoiceMark, MrrMovement, MrrPoint, PaymentFailure, RefundMark,
-    SubscriptionState, UpcomingInvoice,
+    self, DisputeMark, InvoiceMark, MrrMovement, MrrPoint, PaymentFailure, RefundMark, SubscriptionState,
+    UpcomingInvoice,
 };
 use super::EventVersion;
 use chrono::{DateTime, Utc};
@@ -106,10 +106,7 @@ pub struct Provenance {
 
 impl From<&EventVersion> for Provenance {
     fn from(v: &EventVersion) -> Self {
-        Provenance {
-            event_id: v.event_id().to_owned(),
-            at: rfc3339(v.created()),
-        }
+        Provenance { event_id: v.event_id().to_owned(), at: rfc3339(v.created()) }
     }
 }
 
@@ -261,9 +258,7 @@ pub struct AccountRecord {
 }
 
 pub fn rfc3339(ts: i64) -> String {
-    DateTime::<Utc>::from_timestamp(ts, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    DateTime::<Utc>::from_timestamp(ts, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
@@ -384,7 +379,8 @@ impl AccountRecord {
             last_payment_failed_at: last_failure.map(rfc3339),
             payment_action_required: action.keys().any(|inv| !paid.contains_key(inv)),
             last_paid_at: paid.values().map(|m| m.at).max().map(rfc3339),
-            upcoming_invoice: upcoming.map(|u: UpcomingInvoice| UpcomingView { amount: u.amount, at: u.at.map(rfc3339) }),
+            upcoming_invoice: upcoming
+                .map(|u: UpcomingInvoice| UpcomingView { amount: u.amount, at: u.at.map(rfc3339) }),
             refunds: refund_tally,
             disputes: dispute_tally,
             customer_deleted: customer.deleted,

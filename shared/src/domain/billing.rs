@@ -364,7 +364,7 @@ mod tests {
         assert_eq!(monthly_recurring_revenue(active, &l, &[percent(20.0)]).0, 8000);
         assert_eq!(monthly_recurring_revenue(active, &l, &[percent(100.0)]).0, 0);
         let off = Discount { percent_off: None, amount_off: Some(1500), once: false };
-        assert_eq!(monthly_recurring_revenue(active, &l, &[off.clone()]).0, 8500);
+        assert_eq!(monthly_recurring_revenue(active, &l, std::slice::from_ref(&off)).0, 8500);
         let once = Discount { once: true, ..off };
         assert_eq!(monthly_recurring_revenue(active, &l, &[once]).0, 10_000);
         for status in [
@@ -404,23 +404,19 @@ mod tests {
     }
 
     fn point(sub: &str, t: i64, mrr: i64) -> MrrPoint {
-        MrrPoint {
-            subscription_id: sub.into(),
-            version: EventVersion::new(t, &format!("evt_{t}")),
-            mrr,
-        }
+        MrrPoint { subscription_id: sub.into(), version: EventVersion::new(t, &format!("evt_{t}")), mrr }
     }
 
     #[test]
     fn movements_classify_every_kind_in_any_input_order() {
         let mut points = vec![
-            point("sub_a", 10, 0),      // trial: nothing
-            point("sub_a", 20, 5000),   // new
-            point("sub_b", 30, 2000),   // expansion (second subscription)
-            point("sub_a", 40, 3000),   // contraction
-            point("sub_a", 50, 0),      // contraction (b still pays)
-            point("sub_b", 60, 0),      // churn
-            point("sub_b", 70, 2500),   // reactivation
+            point("sub_a", 10, 0),    // trial: nothing
+            point("sub_a", 20, 5000), // new
+            point("sub_b", 30, 2000), // expansion (second subscription)
+            point("sub_a", 40, 3000), // contraction
+            point("sub_a", 50, 0),    // contraction (b still pays)
+            point("sub_b", 60, 0),    // churn
+            point("sub_b", 70, 2500), // reactivation
         ];
         let expected = [
             (MovementKind::New, 5000, 5000),

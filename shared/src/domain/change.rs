@@ -40,21 +40,13 @@ impl GuardedGroup {
             }
         };
         fields.insert(VERSION_FIELD.into(), Value::String(version.as_str().to_owned()));
-        GuardedGroup {
-            attribute: attribute.into(),
-            version,
-            value: Value::Object(fields),
-        }
+        GuardedGroup { attribute: attribute.into(), version, value: Value::Object(fields) }
     }
 }
 
 impl AccountChange {
     pub fn new(account_id: impl Into<String>) -> Self {
-        AccountChange {
-            account_id: account_id.into(),
-            guarded: None,
-            facts: Vec::new(),
-        }
+        AccountChange { account_id: account_id.into(), guarded: None, facts: Vec::new() }
     }
 
     pub fn with_guarded(mut self, group: GuardedGroup) -> Self {

@@ -19,10 +19,7 @@ impl EventVersion {
 
     /// The event time this version was built from.
     pub fn created(&self) -> i64 {
-        self.0
-            .split_once('#')
-            .and_then(|(t, _)| t.parse().ok())
-            .unwrap_or(0)
+        self.0.split_once('#').and_then(|(t, _)| t.parse().ok()).unwrap_or(0)
     }
 
     /// The event id this version was built from.

@@ -133,17 +133,21 @@ async fn resolve_account(
             }
             // Customer events are rare: re-checking for a provisional record on each one makes
             // the merge complete even if an earlier attempt stopped half-way.
-            if is_new || update.event_type.starts_with("customer.") && !update.event_type.starts_with("customer.subscription.") {
-                if accounts.merge(customer, account).await? {
-                    tracing::info!(customer, account, "merged provisional billing record into account");
-                }
+            let customer_event =
+                update.event_type.starts_with("customer.") && !update.event_type.starts_with("customer.subscription.");
+            if (is_new || customer_event) && accounts.merge(customer, account).await? {
+                tracing::info!(customer, account, "merged provisional billing record into account");
             }
             Ok(Some(account.clone()))
         }
         (Some(account), None) => Ok(Some(account.clone())),
-        (None, Some(customer)) => Ok(Some(links.resolve(LinkSource::Stripe, customer).await?.unwrap_or_else(|| customer.clone()))),
+        (None, Some(customer)) => {
+            Ok(Some(links.resolve(LinkSource::Stripe, customer).await?.unwrap_or_else(|| customer.clone())))
+        }
         (None, None) => match &identity.fallback_id {
-            Some(fallback) => Ok(Some(links.resolve(LinkSource::Stripe, fallback).await?.unwrap_or_else(|| fallback.clone()))),
+            Some(fallback) => {
+                Ok(Some(links.resolve(LinkSource::Stripe, fallback).await?.unwrap_or_else(|| fallback.clone())))
+            }
             None => Ok(None),
         },
     }

@@ -107,28 +107,18 @@ fn account_key(account_id: &str) -> HashMap<String, AttributeValue> {
 }
 
 fn link_key(source: LinkSource, external_id: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (PK.into(), s(&format!("LINK#{}#{external_id}", source.as_str()))),
-        (SK.into(), s(LINK_SK)),
-    ])
+    HashMap::from([(PK.into(), s(&format!("LINK#{}#{external_id}", source.as_str()))), (SK.into(), s(LINK_SK))])
 }
 
 fn to_attribute(value: &Value) -> Result<AttributeValue, StoreError> {
-    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt {
-        key: "(change)".into(),
-        reason: e.to_string(),
-    })
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| StoreError::Corrupt { key: "(change)".into(), reason: e.to_string() })
 }
 
 fn from_item(item: &HashMap<String, AttributeValue>) -> Result<StoredAccount, StoreError> {
     let account_id = match item.get(ACCOUNT_ID) {
         Some(AttributeValue::S(id)) => id.clone(),
-        _ => {
-            return Err(StoreError::Corrupt {
-                key: format!("{:?}", item.get(PK)),
-                reason: "no account_id".into(),
-            })
-        }
+        _ => return Err(StoreError::Corrupt { key: format!("{:?}", item.get(PK)), reason: "no account_id".into() }),
     };
     let mut stored = StoredAccount { account_id, ..Default::default() };
     for (name, value) in item {
@@ -227,7 +217,12 @@ impl DynamoStore {
         }
     }
 
-    async fn update(&self, account_id: &str, b: UpdateBuilder, condition: Option<String>) -> Result<(), SdkError<UpdateItemError>> {
+    async fn update(
+        &self,
+        account_id: &str,
+        b: UpdateBuilder,
+        condition: Option<String>,
+    ) -> Result<(), SdkError<UpdateItemError>> {
         let result = self
             .client
             .update_item()
@@ -276,7 +271,9 @@ impl AccountStore for DynamoStore {
             Err(e) => e,
         };
         let old = match err.as_service_error() {
-            Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed.item().cloned().unwrap_or_default(),
+            Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                failed.item().cloned().unwrap_or_default()
+            }
             _ => return Err(dynamo_error("UpdateItem", err)),
         };
         // Stale: record only the facts the stored item lacks (usually none, so no write).

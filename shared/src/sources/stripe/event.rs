@@ -331,4 +331,3 @@ pub struct SubscriptionDetails {
     #[serde(default)]
     pub metadata: Metadata,
 }
-

@@ -6,8 +6,8 @@ pub mod signature;
 
 use crate::domain::account::{attr, CustomerState};
 use crate::domain::billing::{
-    self, BillingInterval, Discount, InvoiceMark, PaymentFailure, PriceLine, QuantityTransform,
-    RefundMark, SubscriptionState, UpcomingInvoice,
+    self, BillingInterval, Discount, InvoiceMark, PaymentFailure, PriceLine, QuantityTransform, RefundMark,
+    SubscriptionState, UpcomingInvoice,
 };
 use crate::domain::{AccountChange, EventVersion, GuardedGroup};
 use event::{CouponRef, DiscountObject, DiscountRef, Envelope, Metadata, RawEnvelope, StripeObject};
@@ -45,22 +45,13 @@ pub enum ParseError {
     #[error("body is not a Stripe event: {0}")]
     Envelope(serde_json::Error),
     #[error("{event_type} object does not have the expected shape: {source}")]
-    Object {
-        event_type: String,
-        source: serde_json::Error,
-    },
+    Object { event_type: String, source: serde_json::Error },
     #[error("{event_type} object has no {field}")]
     Missing { event_type: String, field: &'static str },
 }
 
 fn metadata_value(metadata: &Metadata, key: &str) -> Option<String> {
-    metadata
-        .as_ref()?
-        .get(key)?
-        .as_str()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+    metadata.as_ref()?.get(key)?.as_str().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 /// The event types Foresight reads; any other type is acknowledged and ignored.
@@ -191,18 +182,19 @@ fn to_value<T: serde::Serialize>(state: &T) -> Value {
 fn invoice_change(kind: &str, inv: &StripeObject, version: EventVersion) -> Option<AccountChange> {
     let at = version.created();
     if kind == "invoice.upcoming" {
-        let upcoming = UpcomingInvoice {
-            amount: inv.amount_due.unwrap_or(0),
-            at: inv.next_payment_attempt.or(inv.period_end),
-        };
-        return Some(AccountChange::new("").with_guarded(GuardedGroup::new(attr::UPCOMING, version, to_value(&upcoming))));
+        let upcoming =
+            UpcomingInvoice { amount: inv.amount_due.unwrap_or(0), at: inv.next_payment_attempt.or(inv.period_end) };
+        return Some(AccountChange::new("").with_guarded(GuardedGroup::new(
+            attr::UPCOMING,
+            version,
+            to_value(&upcoming),
+        )));
     }
     let id = inv.id.as_deref()?;
     let (name, value) = match kind {
-        "invoice.paid" => (
-            format!("{}{id}", attr::INVOICE_PAID),
-            to_value(&InvoiceMark { at, amount: inv.amount_paid.unwrap_or(0) }),
-        ),
+        "invoice.paid" => {
+            (format!("{}{id}", attr::INVOICE_PAID), to_value(&InvoiceMark { at, amount: inv.amount_paid.unwrap_or(0) }))
+        }
         "invoice.payment_failed" => (
             format!("{}{id}#{}", attr::PAYMENT_FAILED, inv.attempt_count.unwrap_or(1).max(1)),
             to_value(&PaymentFailure {
@@ -257,11 +249,7 @@ fn discounts(refs: Option<&Vec<DiscountRef>>, legacy: Option<&DiscountObject>, a
     expanded.chain(legacy).filter_map(|d| discount(d, at)).collect()
 }
 
-fn price_line(
-    price: Option<&event::Price>,
-    plan: Option<&event::Plan>,
-    quantity: u64,
-) -> Option<PriceLine> {
+fn price_line(price: Option<&event::Price>, plan: Option<&event::Plan>, quantity: u64) -> Option<PriceLine> {
     // Prefer the price (current API); fall back to the plan (older shapes).
     if let Some(p) = price.filter(|p| p.recurring.is_some()) {
         let r = p.recurring.as_ref()?;
@@ -271,10 +259,10 @@ fn price_line(
             interval: interval(r.interval.as_deref())?,
             interval_count: r.interval_count.unwrap_or(1),
             metered: r.usage_type.as_deref() == Some("metered"),
-            transform_quantity: p.transform_quantity.as_ref().map(|t| QuantityTransform {
-                divide_by: t.divide_by,
-                round_up: t.round.as_deref() == Some("up"),
-            }),
+            transform_quantity: p
+                .transform_quantity
+                .as_ref()
+                .map(|t| QuantityTransform { divide_by: t.divide_by, round_up: t.round.as_deref() == Some("up") }),
         });
     }
     let plan = plan?;
@@ -295,7 +283,8 @@ fn plan_name(price: Option<&event::Price>, plan: Option<&event::Plan>) -> Option
 
 fn subscription_state(kind: &str, s: &StripeObject, at: i64) -> Result<SubscriptionState, ParseError> {
     let id = required(kind, s.id.as_deref())?.to_owned();
-    let status_name = s.status.as_deref().ok_or(ParseError::Missing { event_type: kind.to_owned(), field: "status" })?;
+    let status_name =
+        s.status.as_deref().ok_or(ParseError::Missing { event_type: kind.to_owned(), field: "status" })?;
     let status = billing::SubscriptionStatus::from_name(status_name);
     let items = s.items.as_ref().map(|l| l.data.as_slice()).unwrap_or_default();
     let mut lines = Vec::new();
@@ -327,11 +316,7 @@ fn subscription_state(kind: &str, s: &StripeObject, at: i64) -> Result<Subscript
     let sub_discounts = discounts(s.discounts.as_ref(), s.discount.as_ref(), at);
     let (mrr, notes) = billing::monthly_recurring_revenue(status, &lines, &sub_discounts);
     let first = items.first();
-    let renewal_at = items
-        .iter()
-        .filter_map(|i| i.current_period_end)
-        .min()
-        .or(s.current_period_end);
+    let renewal_at = items.iter().filter_map(|i| i.current_period_end).min().or(s.current_period_end);
     Ok(SubscriptionState {
         id,
         status,

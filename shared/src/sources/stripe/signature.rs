@@ -40,18 +40,13 @@ pub struct StripeSecrets {
 impl std::fmt::Debug for StripeSecrets {
     // Never print secret material, even in debug logs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StripeSecrets")
-            .field("previous", &self.previous.is_some())
-            .finish_non_exhaustive()
+        f.debug_struct("StripeSecrets").field("previous", &self.previous.is_some()).finish_non_exhaustive()
     }
 }
 
 impl StripeSecrets {
     pub fn new(current: impl Into<String>, previous: Option<String>) -> Self {
-        StripeSecrets {
-            current: current.into(),
-            previous: previous.filter(|p| !p.is_empty()),
-        }
+        StripeSecrets { current: current.into(), previous: previous.filter(|p| !p.is_empty()) }
     }
 }
 
@@ -131,10 +126,7 @@ pub fn verify(
     let matched = candidates.into_iter().any(|secret| {
         let expected = compute_signature(secret, parsed.timestamp, payload);
         // Constant-time, and like the official libraries a length mismatch simply fails.
-        parsed
-            .v1
-            .iter()
-            .any(|sig| sig.len() == expected.len() && bool::from(sig.as_bytes().ct_eq(expected.as_bytes())))
+        parsed.v1.iter().any(|sig| sig.len() == expected.len() && bool::from(sig.as_bytes().ct_eq(expected.as_bytes())))
     });
     if !matched {
         return Err(SignatureError::Mismatch);

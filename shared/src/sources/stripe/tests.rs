@@ -56,7 +56,8 @@ fn set_price(s: &mut Value, unit_amount: i64, interval: &str, quantity: u64) {
 
 fn coupon_discount(percent_off: f64) -> Value {
     let mut d = fixture("customer")["discount"].clone();
-    d["source"]["coupon"] = json!({"id": "C", "object": "coupon", "percent_off": percent_off, "amount_off": null, "duration": "forever"});
+    d["source"]["coupon"] =
+        json!({"id": "C", "object": "coupon", "percent_off": percent_off, "amount_off": null, "duration": "forever"});
     d
 }
 
@@ -143,7 +144,8 @@ fn canceled_subscription_has_no_mrr() {
 
 #[test]
 fn mrr_points_only_when_pricing_may_have_changed() {
-    let points = |u: &StripeUpdate| u.change.as_ref().unwrap().facts.iter().filter(|(n, _)| n.starts_with("mrr#")).count();
+    let points =
+        |u: &StripeUpdate| u.change.as_ref().unwrap().facts.iter().filter(|(n, _)| n.starts_with("mrr#")).count();
     let with_previous = |previous: Value| {
         let mut e: Value = serde_json::from_slice(&envelope("customer.subscription.updated", subscription())).unwrap();
         e["data"]["previous_attributes"] = previous;
@@ -164,7 +166,10 @@ fn metadata_names_the_account() {
     let mut c = fixture("customer");
     c["metadata"] = json!({"account_id": "acct_7"});
     let u = parse("customer.created", c);
-    assert_eq!((u.identity.customer_id.as_deref(), u.identity.account_id.as_deref()), (Some("cus_QXg1o8vcGmoR32"), Some("acct_7")));
+    assert_eq!(
+        (u.identity.customer_id.as_deref(), u.identity.account_id.as_deref()),
+        (Some("cus_QXg1o8vcGmoR32"), Some("acct_7"))
+    );
 }
 
 #[test]
