@@ -74,81 +74,50 @@ impl PreviousAttributes {
 /// invoice, charge, dispute), in one struct so that an event parses in a single pass; the
 /// normaliser reads those that belong to the event's type.
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct StripeObject {
     /// Absent on the invoice of `invoice.upcoming`.
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub customer: Option<Expandable>,
-    #[serde(default)]
     pub metadata: Metadata,
-    #[serde(default)]
     pub created: Option<i64>,
-    #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
     pub currency: Option<String>,
     // customer
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub deleted: Option<bool>,
-    #[serde(default)]
     pub delinquent: Option<bool>,
     // subscription
-    #[serde(default)]
     pub items: Option<List<SubscriptionItem>>,
-    #[serde(default)]
     pub cancel_at_period_end: Option<bool>,
-    #[serde(default)]
     pub cancel_at: Option<i64>,
-    #[serde(default)]
     pub canceled_at: Option<i64>,
-    #[serde(default)]
     pub trial_end: Option<i64>,
-    #[serde(default)]
     pub start_date: Option<i64>,
     /// Current API: discount ids, or objects when expanded.
-    #[serde(default)]
     pub discounts: Option<Vec<DiscountRef>>,
     /// Older API versions: the single active discount.
-    #[serde(default)]
     pub discount: Option<DiscountObject>,
     /// Older API versions: period dates on the subscription.
-    #[serde(default)]
     pub current_period_end: Option<i64>,
-    #[serde(default)]
     pub current_period_start: Option<i64>,
     /// Older API versions: single-plan subscriptions.
-    #[serde(default)]
     pub plan: Option<Plan>,
-    #[serde(default)]
     pub quantity: Option<u64>,
     // invoice
-    #[serde(default)]
     pub attempt_count: Option<u32>,
-    #[serde(default)]
     pub amount_due: Option<i64>,
-    #[serde(default)]
     pub amount_paid: Option<i64>,
-    #[serde(default)]
     pub next_payment_attempt: Option<i64>,
-    #[serde(default)]
     pub period_end: Option<i64>,
     /// Current API: where the invoice came from.
-    #[serde(default)]
     pub parent: Option<InvoiceParent>,
     /// Older API versions: the invoice's subscription.
-    #[serde(default)]
     pub subscription: Option<Expandable>,
     // charge and dispute
-    #[serde(default)]
     pub amount_refunded: Option<i64>,
-    #[serde(default)]
     pub amount: Option<i64>,
-    #[serde(default)]
     pub charge: Option<Expandable>,
-    #[serde(default)]
     pub reason: Option<String>,
 }
 
@@ -203,29 +172,22 @@ pub struct List<T> {
     pub data: Vec<T>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct SubscriptionItem {
-    #[serde(default)]
     pub price: Option<Price>,
-    #[serde(default)]
     pub plan: Option<Plan>,
-    #[serde(default)]
     pub quantity: Option<u64>,
-    #[serde(default)]
     pub current_period_end: Option<i64>,
-    #[serde(default)]
     pub current_period_start: Option<i64>,
-    #[serde(default)]
     pub discounts: Option<Vec<DiscountRef>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct Recurring {
-    #[serde(default)]
     pub interval: Option<String>,
-    #[serde(default)]
     pub interval_count: Option<u32>,
-    #[serde(default)]
     pub usage_type: Option<String>,
 }
 
@@ -236,43 +198,29 @@ pub struct TransformQuantity {
     pub round: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct Price {
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub nickname: Option<String>,
-    #[serde(default)]
     pub lookup_key: Option<String>,
-    #[serde(default)]
     pub unit_amount: Option<i64>,
-    #[serde(default)]
     pub unit_amount_decimal: Option<String>,
-    #[serde(default)]
     pub currency: Option<String>,
-    #[serde(default)]
     pub recurring: Option<Recurring>,
-    #[serde(default)]
     pub transform_quantity: Option<TransformQuantity>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct Plan {
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub nickname: Option<String>,
-    #[serde(default)]
     pub amount: Option<i64>,
-    #[serde(default)]
     pub amount_decimal: Option<String>,
-    #[serde(default)]
     pub currency: Option<String>,
-    #[serde(default)]
     pub interval: Option<String>,
-    #[serde(default)]
     pub interval_count: Option<u32>,
-    #[serde(default)]
     pub usage_type: Option<String>,
 }
 
@@ -283,21 +231,19 @@ pub enum DiscountRef {
     Object(DiscountObject),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct DiscountObject {
     /// Older API versions.
-    #[serde(default)]
     pub coupon: Option<CouponRef>,
     /// Current API: `source: {type: "coupon", coupon: ...}`.
-    #[serde(default)]
     pub source: Option<DiscountSource>,
-    #[serde(default)]
     pub end: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct DiscountSource {
-    #[serde(default)]
     pub coupon: Option<CouponRef>,
 }
 
@@ -308,26 +254,23 @@ pub enum CouponRef {
     Object(Coupon),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct Coupon {
-    #[serde(default)]
     pub percent_off: Option<f64>,
-    #[serde(default)]
     pub amount_off: Option<i64>,
-    #[serde(default)]
     pub duration: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct InvoiceParent {
-    #[serde(default)]
     pub subscription_details: Option<SubscriptionDetails>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct SubscriptionDetails {
-    #[serde(default)]
     pub subscription: Option<Expandable>,
-    #[serde(default)]
     pub metadata: Metadata,
 }
