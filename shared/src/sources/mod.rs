@@ -2,3 +2,4 @@
 //! domain changes. No I/O here.
 
 pub mod stripe;
+pub mod zendesk;
