@@ -1,5 +1,6 @@
 //! Inbound source adapters: each verifies its sender's signature and turns payloads into
 //! domain changes. No I/O here.
 
+pub mod segment;
 pub mod stripe;
 pub mod zendesk;
