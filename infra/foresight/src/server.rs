@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use foresight_shared::domain::account::AccountRecord;
+use foresight_shared::ingest::identity;
 use foresight_shared::ingest::stripe::StripeWebhook;
 use foresight_shared::ingest::{unix_now, IngestError, WebhookResponse, MAX_BODY_BYTES};
 use foresight_shared::store::{AccountLister, AccountStore, LinkSource, LinkStore, MemoryStore};
@@ -171,10 +172,15 @@ async fn create_link(State(state): State<AppState>, body: axum::body::Bytes) -> 
     if request.external_id.trim().is_empty() || request.account_id.trim().is_empty() {
         return error(StatusCode::BAD_REQUEST, "external_id and account_id must not be empty".into());
     }
-    if let Err(e) = state.links.link(source, &request.external_id, &request.account_id).await {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
-    }
-    let merged = match state.accounts.merge(&request.external_id, &request.account_id).await {
+    let linked = identity::link_and_merge(
+        state.accounts.as_ref(),
+        state.links.as_ref(),
+        source,
+        &request.external_id,
+        &request.account_id,
+    )
+    .await;
+    let merged = match linked {
         Ok(merged) => merged,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };

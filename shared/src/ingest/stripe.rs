@@ -1,7 +1,7 @@
 //! Stripe webhook: verify, parse, resolve the account, apply — shared by
 //! `functions/stripe-webhook` and `foresight dev`.
 
-use super::{IngestError, Outcome, WebhookResponse, MAX_BODY_BYTES};
+use super::{identity, IngestError, Outcome, WebhookResponse, MAX_BODY_BYTES};
 use crate::config;
 use crate::sources::stripe::{self, StripeSecrets, StripeUpdate, DEFAULT_TOLERANCE_SECS};
 use crate::store::{AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError};
@@ -115,40 +115,26 @@ impl StripeWebhook {
     }
 }
 
-/// Finds the account an event belongs to. Metadata naming our account id wins and is
-/// remembered as a link, so later events carrying only the customer id reach the same account;
-/// data kept under the bare customer id before the link existed is merged in.
+/// Finds the account an event belongs to: by customer (metadata naming our account wins and is
+/// remembered), or for a dispute, which names only its charge, by the charge id.
 async fn resolve_account(
     accounts: &dyn AccountStore,
     links: &dyn LinkStore,
     update: &StripeUpdate,
 ) -> Result<Option<String>, StoreError> {
     let identity = &update.identity;
-    match (&identity.account_id, &identity.customer_id) {
-        (Some(account), Some(customer)) => {
-            let known = links.resolve(LinkSource::Stripe, customer).await?;
-            let is_new = known.as_deref() != Some(account.as_str());
-            if is_new {
-                links.link(LinkSource::Stripe, customer, account).await?;
-            }
-            // Customer events are rare: re-checking for a provisional record on each one makes
-            // the merge complete even if an earlier attempt stopped half-way.
-            let customer_event =
-                update.event_type.starts_with("customer.") && !update.event_type.starts_with("customer.subscription.");
-            if (is_new || customer_event) && accounts.merge(customer, account).await? {
-                tracing::info!(customer, account, "merged provisional billing record into account");
-            }
-            Ok(Some(account.clone()))
-        }
-        (Some(account), None) => Ok(Some(account.clone())),
-        (None, Some(customer)) => {
-            Ok(Some(links.resolve(LinkSource::Stripe, customer).await?.unwrap_or_else(|| customer.clone())))
-        }
-        (None, None) => match &identity.fallback_id {
-            Some(fallback) => {
-                Ok(Some(links.resolve(LinkSource::Stripe, fallback).await?.unwrap_or_else(|| fallback.clone())))
-            }
-            None => Ok(None),
-        },
-    }
+    let external = identity.customer_id.as_deref().or(identity.fallback_id.as_deref());
+    // Customer events are rare: re-checking for a provisional record on each one makes a merge
+    // complete even if an earlier attempt stopped half-way.
+    let customer_event =
+        update.event_type.starts_with("customer.") && !update.event_type.starts_with("customer.subscription.");
+    identity::resolve_account(
+        accounts,
+        links,
+        LinkSource::Stripe,
+        external,
+        identity.account_id.as_deref(),
+        customer_event,
+    )
+    .await
 }
