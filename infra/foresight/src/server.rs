@@ -115,7 +115,7 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
 
 async fn get_account(State(state): State<AppState>, Path(account_id): Path<String>) -> Response {
     match state.accounts.get(&account_id).await {
-        Ok(Some(stored)) => Json(AccountRecord::from_stored(&stored)).into_response(),
+        Ok(Some(stored)) => Json(AccountRecord::from_stored(&stored, unix_now())).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no account {account_id:?}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -139,9 +139,10 @@ async fn list_accounts(State(state): State<AppState>, Query(filter): Query<ListF
         Ok(stored) => stored,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
+    let now = unix_now();
     let records: Vec<Value> = stored
         .iter()
-        .filter_map(|s| serde_json::to_value(AccountRecord::from_stored(s)).ok())
+        .filter_map(|s| serde_json::to_value(AccountRecord::from_stored(s, now)).ok())
         .filter(|r| {
             field_is(r, &["health", "band"], &filter.band)
                 && field_is(r, &["segment"], &filter.segment)

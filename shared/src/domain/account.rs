@@ -8,6 +8,7 @@ use super::billing::{
     self, DisputeMark, InvoiceMark, MrrMovement, MrrPoint, PaymentFailure, RefundMark, SubscriptionState,
     UpcomingInvoice,
 };
+use super::support::{self, RatingMark, SupportView, TicketState};
 use super::EventVersion;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,12 @@ pub mod attr {
     pub const DISPUTE: &str = "dp#";
     /// Fact: the Stripe customer this account is billed as.
     pub const STRIPE_CUSTOMER: &str = "link_stripe";
+    /// Guarded group per support ticket: `tk#<ticket id>`.
+    pub const TICKET: &str = "tk#";
+    /// Fact: `cs#<ticket id>#<time>`, a satisfaction rating.
+    pub const RATING: &str = "cs#";
+    /// Fact: the Zendesk organization of this account.
+    pub const ZENDESK_ORGANIZATION: &str = "link_zendesk";
 }
 
 /// An account as the stores keep it: its id and its named attributes.
@@ -225,15 +232,6 @@ pub struct BillingView {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SupportView {
-    pub open_tickets: u32,
-    pub urgent_open_tickets: u32,
-    pub tickets_30d: u32,
-    pub csat_good_30d: u32,
-    pub csat_bad_30d: u32,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageView {
     pub last_seen_at: Option<String>,
     pub active_users_7d: u32,
@@ -272,9 +270,10 @@ fn version_of(value: &Value) -> Option<EventVersion> {
 }
 
 impl AccountRecord {
-    /// Builds the record from what a store keeps. Attributes that do not parse are skipped
-    /// (never a panic): a record written by a newer version stays readable.
-    pub fn from_stored(stored: &StoredAccount) -> Self {
+    /// Builds the record from what a store keeps, with windows ("in 30 days") ending at `now`.
+    /// Attributes that do not parse are skipped (never a panic): a record written by a newer
+    /// version stays readable.
+    pub fn from_stored(stored: &StoredAccount, now: i64) -> Self {
         let mut customer = CustomerState::default();
         let mut subs: Vec<(SubscriptionState, EventVersion)> = Vec::new();
         let mut points = Vec::new();
@@ -285,6 +284,8 @@ impl AccountRecord {
         let mut disputes = Vec::<DisputeMark>::new();
         let mut upcoming = None;
         let mut links = Links::default();
+        let mut tickets: Vec<TicketState> = Vec::new();
+        let mut ratings: Vec<(&str, RatingMark)> = Vec::new();
 
         for (name, value) in &stored.attributes {
             let (prefix, key) = match name.find('#') {
@@ -341,6 +342,12 @@ impl AccountRecord {
                     }
                 }
                 attr::DISPUTE => disputes.extend(parse(value)),
+                attr::TICKET => tickets.extend(parse(value)),
+                attr::RATING => {
+                    let ticket = key.rsplit_once('#').map(|(t, _)| t).unwrap_or(key);
+                    ratings.extend(parse(value).map(|m| (ticket, m)));
+                }
+                attr::ZENDESK_ORGANIZATION => links.zendesk_organization_id = value.as_str().map(Into::into),
                 _ => {}
             }
         }
@@ -404,7 +411,7 @@ impl AccountRecord {
             lifecycle,
             links,
             billing,
-            support: SupportView::default(),
+            support: support::support_view(&tickets, ratings.iter().map(|(t, m)| (*t, m)), now),
             usage: UsageView::default(),
             health: None,
         }
@@ -439,7 +446,7 @@ mod tests {
         a.insert("junk#x".into(), json!("ignored"));
         a.insert("sub#broken".into(), json!({"no": "shape"}));
 
-        let r = AccountRecord::from_stored(&stored);
+        let r = AccountRecord::from_stored(&stored, 0);
         assert_eq!(r.name.as_deref(), Some("Acme"));
         assert_eq!(r.billing.status, Some(billing::SubscriptionStatus::PastDue));
         assert_eq!(r.billing.mrr, 4000);

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod billing;
 pub mod change;
+pub mod support;
 pub mod version;
 
 pub use account::{AccountRecord, Segment};

@@ -31,7 +31,7 @@ fn record(update: &StripeUpdate) -> AccountRecord {
         stored.attributes.insert(g.attribute, g.value);
     }
     stored.attributes.extend(change.facts);
-    AccountRecord::from_stored(&stored)
+    AccountRecord::from_stored(&stored, 1_800_000_000)
 }
 
 /// The fixture subscription with its example values made coherent: one monthly item of

@@ -1,4 +1,215 @@
-//! Zendesk adapter (issue 3, in progress): signature check. Ticket parsing and the support part
-//! of the record follow.
+//! Zendesk adapter: signature check and parsing of the two webhook bodies Zendesk sends, into
+//! ticket changes.
+//!
+//! - Event-subscription webhooks: `{"type": "zen:event-type:ticket.status_changed", "id",
+//!   "time", "subject": "zen:ticket:<id>", "detail": {ticket}, "event": {...}}`, ids as strings.
+//! - Trigger webhooks with the JSON body the README recommends (ticket id, status, priority,
+//!   organization id and external id, requester id, created/updated at, satisfaction rating).
+//!   Zendesk does not JSON-escape placeholders, so a value with a quote breaks the JSON: the
+//!   error names the byte.
 
 pub mod signature;
+
+use crate::domain::account::attr;
+use crate::domain::support::{Rating, RatingMark, TicketState};
+use crate::domain::{AccountChange, EventVersion, GuardedGroup};
+use chrono::DateTime;
+use serde_json::{json, Value};
+
+/// A parsed delivery: which organization it concerns and what it does to the account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZendeskUpdate {
+    /// The event id, or the invocation id for trigger webhooks (which have none).
+    pub delivery_id: String,
+    /// `zen:event-type:...` or `trigger`.
+    pub kind: String,
+    pub organization_id: Option<String>,
+    /// The organization's external id: Foresight's account id when set.
+    pub organization_external_id: Option<String>,
+    /// `None` for types Foresight ignores, and for tickets with no organization (nothing to
+    /// attribute them to).
+    pub change: Option<AccountChange>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ParseError {
+    #[error(
+        "malformed JSON at byte {byte} (line {line}, column {column}): {message}; \
+         a trigger placeholder value probably holds a quote or a line break"
+    )]
+    Json { byte: usize, line: usize, column: usize, message: String },
+    #[error("not a Zendesk ticket webhook: expected an event-subscription body with \"type\" or a trigger body with \"ticket_id\"")]
+    UnknownShape,
+    #[error("{0} is missing or empty")]
+    Missing(&'static str),
+}
+
+/// The 0-based byte offset of a serde_json error position (line and column are 1-based): the
+/// first byte that does not fit.
+fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
+    let line_start: usize = body.split(|b| *b == b'\n').take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
+    (line_start + column.saturating_sub(1)).min(body.len())
+}
+
+/// An id that Zendesk sends as a string or a number; empty strings (unset placeholders) are none.
+fn id(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    value?.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_lowercase)
+}
+
+fn time(value: Option<&Value>) -> Option<i64> {
+    DateTime::parse_from_rfc3339(value?.as_str()?.trim()).ok().map(|t| t.timestamp())
+}
+
+/// Parses a verified body. `invocation_id` is `X-Zendesk-Webhook-Invocation-Id`; `signed_at`
+/// the signature time, used when a trigger body has no usable `updated_at`.
+pub fn parse(body: &[u8], invocation_id: Option<&str>, signed_at: i64) -> Result<ZendeskUpdate, ParseError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::Json {
+        byte: byte_offset(body, e.line(), e.column()),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string().split(" at line").next().unwrap_or_default().to_owned(),
+    })?;
+    if let Some(kind) = value.get("type").and_then(Value::as_str) {
+        if !kind.starts_with("zen:event-type:") {
+            return Err(ParseError::UnknownShape);
+        }
+        let delivery_id = id(value.get("id")).or(invocation_id.map(Into::into)).ok_or(ParseError::Missing("id"))?;
+        let mut update = ZendeskUpdate {
+            delivery_id,
+            kind: kind.to_owned(),
+            organization_id: None,
+            organization_external_id: None,
+            change: None,
+        };
+        if !kind.starts_with("zen:event-type:ticket.") {
+            return Ok(update);
+        }
+        let detail = value.get("detail").ok_or(ParseError::Missing("detail"))?;
+        let ticket_id = id(detail.get("id")).ok_or(ParseError::Missing("detail.id"))?;
+        let deleted = kind.ends_with(".soft_deleted") || kind.ends_with(".permanently_deleted");
+        let status = if deleted { Some("deleted".to_owned()) } else { text(detail.get("status")) };
+        let updated_at = time(detail.get("updated_at")).or(time(value.get("time"))).unwrap_or(signed_at);
+        update.organization_id = id(detail.get("organization_id"));
+        update.change = ticket_change(&ticket_id, status, detail, updated_at, &update.delivery_id, None)?;
+        return Ok(update);
+    }
+    if value.get("ticket_id").is_none() {
+        return Err(ParseError::UnknownShape);
+    }
+    let ticket_id = id(value.get("ticket_id")).ok_or(ParseError::Missing("ticket_id"))?;
+    let delivery_id = invocation_id.map(str::to_owned).unwrap_or_else(|| format!("trigger-{ticket_id}"));
+    let updated_at = time(value.get("updated_at")).unwrap_or(signed_at);
+    let rating = value.get("satisfaction").and_then(Value::as_str).and_then(Rating::from_zendesk);
+    let status = text(value.get("status"));
+    let change = ticket_change(&ticket_id, status, &value, updated_at, &delivery_id, rating)?;
+    Ok(ZendeskUpdate {
+        delivery_id,
+        kind: "trigger".into(),
+        organization_id: id(value.get("organization_id")),
+        organization_external_id: id(value.get("organization_external_id")),
+        change,
+    })
+}
+
+fn ticket_change(
+    ticket_id: &str,
+    status: Option<String>,
+    ticket: &Value,
+    updated_at: i64,
+    delivery_id: &str,
+    rating: Option<Rating>,
+) -> Result<Option<AccountChange>, ParseError> {
+    let status = status.ok_or(ParseError::Missing("status"))?;
+    let state =
+        TicketState { status, priority: text(ticket.get("priority")), created_at: time(ticket.get("created_at")) };
+    let version = EventVersion::new(updated_at, delivery_id);
+    let group = GuardedGroup::new(format!("{}{ticket_id}", attr::TICKET), version, json!(state));
+    let mut change = AccountChange::new("").with_guarded(group);
+    if let Some(rating) = rating {
+        let fact = format!("{}{ticket_id}#{updated_at}", attr::RATING);
+        change = change.with_fact(fact, json!(RatingMark { rating, at: updated_at }));
+    }
+    Ok(Some(change))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AT: i64 = 1_713_374_290;
+
+    fn event(kind: &str, detail: Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({"type": kind, "account_id": 9001, "id": "01HV-evt", "time": "2024-04-17T17:18:10Z",
+            "zendesk_event_version": "2022-11-06", "subject": "zen:ticket:35", "detail": detail,
+            "event": {"current": "OPEN", "previous": "NEW"}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn event_subscription_ticket() {
+        let detail = json!({"id": "35", "status": "OPEN", "priority": "URGENT", "organization_id": "8193",
+            "requester_id": "3941", "created_at": "2024-04-17T17:00:00Z", "updated_at": "2024-04-17T17:18:05Z",
+            "tags": ["vip"], "via": {"channel": "web"}});
+        let u = parse(&event("zen:event-type:ticket.status_changed", detail), Some("inv_1"), AT).unwrap();
+        assert_eq!((u.delivery_id.as_str(), u.organization_id.as_deref()), ("01HV-evt", Some("8193")));
+        let change = u.change.unwrap();
+        let group = change.guarded.unwrap();
+        assert_eq!(group.attribute, "tk#35");
+        assert_eq!(group.version, EventVersion::new(1_713_374_285, "01HV-evt"));
+        assert_eq!(group.value["status"], "open");
+        assert_eq!(group.value["priority"], "urgent");
+        assert_eq!(group.value["created_at"], 1_713_373_200);
+    }
+
+    #[test]
+    fn deleted_tickets_and_other_types() {
+        let u =
+            parse(&event("zen:event-type:ticket.soft_deleted", json!({"id": 35, "status": "open"})), None, AT).unwrap();
+        assert_eq!(u.change.unwrap().guarded.unwrap().value["status"], "deleted");
+        let other = parse(&event("zen:event-type:user.created", json!({"id": "1"})), None, AT).unwrap();
+        assert_eq!(other.change, None);
+    }
+
+    #[test]
+    fn trigger_body_with_satisfaction() {
+        let body = br#"{"ticket_id": "77", "status": "solved", "priority": "", "organization_id": "8193",
+            "organization_external_id": "acct_acme", "requester_id": "5", "created_at": "2024-04-10T09:00:00Z",
+            "updated_at": "2024-04-17T17:18:00Z", "satisfaction": "Good"}"#;
+        let u = parse(body, Some("inv_9"), AT).unwrap();
+        assert_eq!(u.organization_external_id.as_deref(), Some("acct_acme"));
+        let change = u.change.unwrap();
+        assert_eq!(change.guarded.as_ref().unwrap().value["priority"], Value::Null);
+        assert_eq!(change.facts[0].0, "cs#77#1713374280");
+        assert_eq!(change.facts[0].1, json!({"rating": "good", "at": 1_713_374_280}));
+    }
+
+    #[test]
+    fn malformed_trigger_json_names_the_byte() {
+        // A ticket status placeholder would not hold a quote, but a subject or name would.
+        let body = br#"{"ticket_id": "77", "status": "open", "organization_external_id": "Acme "West" Ltd"}"#;
+        let err = parse(body, None, AT).unwrap_err();
+        let ParseError::Json { byte, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(&body[*byte..*byte + 5], b"West\"".as_slice(), "{err}");
+        assert!(err.to_string().starts_with(&format!("malformed JSON at byte {byte}")), "{err}");
+        let multiline = b"{\n  \"ticket_id\": \"1\",\n  \"status\": \"open\" \"x\"\n}";
+        let ParseError::Json { byte, line, .. } = parse(multiline, None, AT).unwrap_err() else { panic!() };
+        assert_eq!((line, multiline[byte]), (3, b'"'));
+    }
+
+    #[test]
+    fn unknown_shapes_and_missing_fields() {
+        assert_eq!(parse(br#"{"say": "hello"}"#, None, AT), Err(ParseError::UnknownShape));
+        assert_eq!(parse(br#"{"type": "other"}"#, None, AT), Err(ParseError::UnknownShape));
+        assert_eq!(parse(br#"{"ticket_id": "", "status": "open"}"#, None, AT), Err(ParseError::Missing("ticket_id")));
+        assert_eq!(parse(br#"{"ticket_id": "1"}"#, None, AT), Err(ParseError::Missing("status")));
+        assert!(parse(b"", None, AT).is_err());
+    }
+}
