@@ -1,16 +1,31 @@
 //! `foresight demo`, `send` and `link`: drive a runner over HTTP, as a user or a source would.
 
 use crate::server;
-use crate::signing::stripe_header;
+use crate::signing::{stripe_header, zendesk_headers};
 use crate::StoreKind;
 use foresight_shared::ingest::stripe::StripeWebhook;
 use foresight_shared::ingest::unix_now;
+use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::sources::stripe::StripeSecrets;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-/// The signing secret the demo configures and signs with (never a real one).
+/// The signing secrets the demo configures and signs with (never real ones).
 pub const DEMO_STRIPE_SECRET: &str = "whsec_foresight_demo_secret";
+pub const DEMO_ZENDESK_SECRET: &str = "zendesk_foresight_demo_secret";
+
+/// The secrets `send` signs with, per source.
+#[derive(Clone, Debug, Default)]
+pub struct SigningSecrets {
+    pub stripe: Option<String>,
+    pub zendesk: Option<String>,
+}
+
+impl SigningSecrets {
+    pub fn demo() -> Self {
+        SigningSecrets { stripe: Some(DEMO_STRIPE_SECRET.into()), zendesk: Some(DEMO_ZENDESK_SECRET.into()) }
+    }
+}
 
 fn default_events_dir() -> PathBuf {
     let here = PathBuf::from("events");
@@ -39,25 +54,48 @@ fn event_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Signs each file as its source does and posts it. Returns how many were accepted (2xx).
-pub async fn send(url: &str, paths: &[PathBuf], stripe_secret: &str) -> Result<usize, String> {
+/// Signs each file as its source does (named by its folder: `stripe/` or `zendesk/`) and posts
+/// it. Returns how many were accepted (2xx).
+pub async fn send(url: &str, paths: &[PathBuf], secrets: &SigningSecrets) -> Result<usize, String> {
     let client = reqwest::Client::new();
     let files = event_files(paths)?;
     let mut accepted = 0;
     for file in &files {
         let body = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let header = stripe_header(stripe_secret, unix_now(), &body);
-        let response = client
-            .post(format!("{url}/webhooks/stripe"))
+        let source = file.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let missing = |var: &str| format!("{name}: no secret to sign it with (set {var})");
+        let request = match source.as_deref() {
+            Some("stripe") => {
+                let secret = secrets.stripe.as_deref().ok_or_else(|| missing("STRIPE_WEBHOOK_SECRET"))?;
+                client
+                    .post(format!("{url}/webhooks/stripe"))
+                    .header("stripe-signature", stripe_header(secret, unix_now(), &body))
+            }
+            Some("zendesk") => {
+                let secret = secrets.zendesk.as_deref().ok_or_else(|| missing("ZENDESK_WEBHOOK_SECRET"))?;
+                let invocation = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let mut request = client.post(format!("{url}/webhooks/zendesk"));
+                for (header, value) in zendesk_headers(secret, unix_now(), &invocation, &body) {
+                    request = request.header(header, value);
+                }
+                request
+            }
+            other => {
+                return Err(format!(
+                    "{}: put event files in a stripe/ or zendesk/ folder (found {other:?})",
+                    file.display()
+                ))
+            }
+        };
+        let response = request
             .header("content-type", "application/json")
-            .header("stripe-signature", header)
             .body(body)
             .send()
             .await
             .map_err(|e| format!("cannot post to {url}: {e}"))?;
         let status = response.status();
         let answer: Value = response.json().await.unwrap_or(Value::Null);
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let detail = answer
             .get("outcome")
             .map(|o| format!("{} -> {}", o.as_str().unwrap_or("?"), answer["account_id"].as_str().unwrap_or("-")))
@@ -74,14 +112,18 @@ pub async fn send(url: &str, paths: &[PathBuf], stripe_secret: &str) -> Result<u
 pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String> {
     let events = events.unwrap_or_else(default_events_dir);
     let stripe = StripeWebhook::new(Some(StripeSecrets::new(DEMO_STRIPE_SECRET, None)), "account_id");
-    let state = server::state(store, stripe).await?;
+    let zendesk = ZendeskWebhook::new(Some(DEMO_ZENDESK_SECRET.into()));
+    let state = server::state(store, stripe).await?.with_zendesk(zendesk);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     let server = tokio::spawn(server::serve(listener, state));
 
-    println!("\nPosting the signed sample Stripe events from {}:", events.join("stripe").display());
-    let files = event_files(&[events.join("stripe")])?;
-    let accepted = send(&url, &[events.join("stripe")], DEMO_STRIPE_SECRET).await?;
+    let folders = [events.join("stripe"), events.join("zendesk")];
+    println!("\nPosting the signed sample events from {}:", events.display());
+    let files = event_files(&folders)?;
+    let accepted = send(&url, &folders, &SigningSecrets::demo()).await?;
+    println!("\nLinking Zendesk organization 8201 to acct_globex (its tickets arrived before the link):");
+    link(&url, "zendesk", "8201", "acct_globex").await?;
 
     let accounts: Value = reqwest::get(format!("{url}/accounts"))
         .await
@@ -96,7 +138,7 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
     for a in accounts["accounts"].as_array().into_iter().flatten() {
         let b = &a["billing"];
         println!(
-            "  {:<16} {:<11} {:<10} status {:<9} MRR {:>8.2} {}  renews {}  failed payments {}",
+            "  {:<16} {:<11} {:<10} status {:<9} MRR {:>8.2} {}  renews {}  failed payments {}  open tickets {} (urgent {})",
             a["account_id"].as_str().unwrap_or("?"),
             a["segment"].as_str().unwrap_or("?"),
             a["lifecycle"].as_str().unwrap_or("?"),
@@ -105,6 +147,8 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
             b["currency"].as_str().unwrap_or(""),
             b["renewal_at"].as_str().unwrap_or("-"),
             b["failed_payments"],
+            a["support"]["open_tickets"],
+            a["support"]["urgent_open_tickets"],
         );
     }
     server.abort();

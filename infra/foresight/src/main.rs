@@ -50,7 +50,10 @@ enum Command {
         url: String,
         /// Stripe signing secret (default: $STRIPE_WEBHOOK_SECRET).
         #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
-        stripe_secret: String,
+        stripe_secret: Option<String>,
+        /// Zendesk signing secret (default: $ZENDESK_WEBHOOK_SECRET).
+        #[arg(long, env = "ZENDESK_WEBHOOK_SECRET", hide_env_values = true)]
+        zendesk_secret: Option<String>,
     },
 }
 
@@ -66,7 +69,10 @@ async fn main() -> ExitCode {
         Command::Link { source, external_id, account_id, url } => {
             demo::link(&url, &source, &external_id, &account_id).await
         }
-        Command::Send { paths, url, stripe_secret } => demo::send(&url, &paths, &stripe_secret).await.map(|_| ()),
+        Command::Send { paths, url, stripe_secret, zendesk_secret } => {
+            let secrets = demo::SigningSecrets { stripe: stripe_secret, zendesk: zendesk_secret };
+            demo::send(&url, &paths, &secrets).await.map(|_| ())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use foresight_shared::domain::account::AccountRecord;
 use foresight_shared::ingest::identity;
 use foresight_shared::ingest::stripe::StripeWebhook;
+use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::ingest::{unix_now, IngestError, WebhookResponse, MAX_BODY_BYTES};
 use foresight_shared::store::{AccountLister, AccountStore, LinkSource, LinkStore, MemoryStore};
 use serde::Deserialize;
@@ -24,6 +25,7 @@ pub struct AppState {
     lister: Arc<dyn AccountLister>,
     links: Arc<dyn LinkStore>,
     stripe: Arc<StripeWebhook>,
+    zendesk: Arc<ZendeskWebhook>,
 }
 
 impl AppState {
@@ -31,7 +33,19 @@ impl AppState {
     where
         S: AccountStore + AccountLister + LinkStore + 'static,
     {
-        AppState { accounts: store.clone(), lister: store.clone(), links: store, stripe: Arc::new(stripe) }
+        AppState {
+            accounts: store.clone(),
+            lister: store.clone(),
+            links: store,
+            stripe: Arc::new(stripe),
+            zendesk: Arc::new(ZendeskWebhook::new(None)),
+        }
+    }
+
+    /// Configures the Zendesk webhook (unconfigured, it answers 503 naming its variable).
+    pub fn with_zendesk(mut self, zendesk: ZendeskWebhook) -> Self {
+        self.zendesk = Arc::new(zendesk);
+        self
     }
 }
 
@@ -55,6 +69,7 @@ pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, S
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhooks/stripe", post(stripe_webhook))
+        .route("/webhooks/zendesk", post(zendesk_webhook))
         .route("/accounts", get(list_accounts))
         .route("/accounts/{account_id}", get(get_account))
         .route("/links", post(create_link))
@@ -80,7 +95,7 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
     if let Some(path) = config {
         std::fs::read_to_string(&path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
     }
-    let state = state(store, StripeWebhook::from_env()).await?;
+    let state = state(store, StripeWebhook::from_env()).await?.with_zendesk(ZendeskWebhook::from_env());
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await
 }
@@ -110,6 +125,16 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
     let answer =
         state.stripe.respond(state.accounts.as_ref(), state.links.as_ref(), signature, &body, unix_now()).await;
+    encode(answer)
+}
+
+async fn zendesk_webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let answer =
+        state.zendesk.respond(state.accounts.as_ref(), state.links.as_ref(), &headers, &body, unix_now()).await;
     encode(answer)
 }
 

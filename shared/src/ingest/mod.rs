@@ -4,6 +4,7 @@
 
 pub mod identity;
 pub mod stripe;
+pub mod zendesk;
 
 use crate::store::StoreError;
 use serde_json::{json, Value};
@@ -18,7 +19,7 @@ pub enum IngestError {
     #[error("payload of {0} bytes is over the {MAX_BODY_BYTES}-byte limit")]
     TooLarge(usize),
     #[error("signature rejected: {0}")]
-    Signature(#[from] crate::sources::stripe::SignatureError),
+    Signature(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("invalid payload: {0}")]
     Payload(String),
     #[error("storage failed, retry later: {0}")]
@@ -47,6 +48,60 @@ pub struct WebhookResponse {
 impl WebhookResponse {
     pub fn error(err: &IngestError) -> Self {
         WebhookResponse { status: err.status(), body: json!({ "error": err.to_string() }) }
+    }
+}
+
+impl From<crate::sources::stripe::SignatureError> for IngestError {
+    fn from(e: crate::sources::stripe::SignatureError) -> Self {
+        IngestError::Signature(Box::new(e))
+    }
+}
+
+impl From<crate::sources::zendesk::signature::SignatureError> for IngestError {
+    fn from(e: crate::sources::zendesk::signature::SignatureError) -> Self {
+        IngestError::Signature(Box::new(e))
+    }
+}
+
+/// An accepted delivery.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accepted {
+    pub event_id: String,
+    pub event_type: String,
+    pub account_id: Option<String>,
+    pub outcome: Outcome,
+}
+
+/// Logs a delivery's result and encodes the answer every webhook gives.
+pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> WebhookResponse {
+    match result {
+        Ok(a) => {
+            tracing::info!(
+                source,
+                event_id = %a.event_id,
+                event_type = %a.event_type,
+                account_id = a.account_id.as_deref().unwrap_or(""),
+                outcome = ?a.outcome,
+                "event accepted"
+            );
+            WebhookResponse {
+                status: 200,
+                body: json!({
+                    "received": true,
+                    "event_id": a.event_id,
+                    "type": a.event_type,
+                    "account_id": a.account_id,
+                    "outcome": a.outcome,
+                }),
+            }
+        }
+        Err(err) => {
+            match &err {
+                IngestError::Store(e) => tracing::error!(source, error = %e, "event not stored"),
+                e => tracing::warn!(source, status = e.status(), error = %e, "event rejected"),
+            }
+            WebhookResponse::error(&err)
+        }
     }
 }
 

@@ -1,11 +1,10 @@
 //! Stripe webhook: verify, parse, resolve the account, apply — shared by
 //! `functions/stripe-webhook` and `foresight dev`.
 
-use super::{identity, IngestError, Outcome, WebhookResponse, MAX_BODY_BYTES};
+use super::{identity, Accepted, IngestError, Outcome, WebhookResponse, MAX_BODY_BYTES};
 use crate::config;
 use crate::sources::stripe::{self, StripeSecrets, StripeUpdate, DEFAULT_TOLERANCE_SECS};
 use crate::store::{AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError};
-use serde_json::json;
 
 /// The Stripe webhook endpoint's configuration, loaded once per cold start.
 #[derive(Clone, Debug)]
@@ -13,15 +12,6 @@ pub struct StripeWebhook {
     secrets: Option<StripeSecrets>,
     metadata_key: String,
     tolerance: i64,
-}
-
-/// An accepted event.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Accepted {
-    pub event_id: String,
-    pub event_type: String,
-    pub account_id: Option<String>,
-    pub outcome: Outcome,
 }
 
 impl StripeWebhook {
@@ -83,35 +73,7 @@ impl StripeWebhook {
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        match self.handle(accounts, links, signature, body, now).await {
-            Ok(a) => {
-                tracing::info!(
-                    source = "stripe",
-                    event_id = %a.event_id,
-                    event_type = %a.event_type,
-                    account_id = a.account_id.as_deref().unwrap_or(""),
-                    outcome = ?a.outcome,
-                    "event accepted"
-                );
-                WebhookResponse {
-                    status: 200,
-                    body: json!({
-                        "received": true,
-                        "event_id": a.event_id,
-                        "type": a.event_type,
-                        "account_id": a.account_id,
-                        "outcome": a.outcome,
-                    }),
-                }
-            }
-            Err(err) => {
-                match &err {
-                    IngestError::Store(e) => tracing::error!(source = "stripe", error = %e, "event not stored"),
-                    e => tracing::warn!(source = "stripe", status = e.status(), error = %e, "event rejected"),
-                }
-                WebhookResponse::error(&err)
-            }
-        }
+        super::respond("stripe", self.handle(accounts, links, signature, body, now).await)
     }
 }
 

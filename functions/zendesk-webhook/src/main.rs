@@ -1,0 +1,23 @@
+//! Zendesk support webhook: API Gateway HTTP API → ticket state on the account record.
+//! Decode, call the shared use case, encode; nothing else lives here.
+
+use foresight_shared::ingest::{unix_now, zendesk::ZendeskWebhook};
+use foresight_shared::store::DynamoStore;
+use foresight_shared::{aws, telemetry};
+use lambda_http::{run, service_fn, Body, Error, Request, Response};
+
+async fn handle(webhook: &ZendeskWebhook, store: &DynamoStore, request: Request) -> Result<Response<Body>, Error> {
+    let answer = webhook.respond(store, store, request.headers(), request.body().as_ref(), unix_now()).await;
+    Ok(Response::builder()
+        .status(answer.status)
+        .header("content-type", "application/json")
+        .body(Body::Text(answer.body.to_string()))?)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_json();
+    let store = aws::dynamo_store().await;
+    let webhook = ZendeskWebhook::from_env();
+    run(service_fn(|request| handle(&webhook, &store, request))).await
+}
