@@ -3,7 +3,9 @@
 
 use foresight::server::{self, AppState};
 use foresight::signing::stripe_header;
+use foresight::signing::zendesk_headers;
 use foresight_shared::ingest::stripe::StripeWebhook;
+use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::sources::stripe::StripeSecrets;
 use foresight_shared::store::{AccountLister, AccountStore, LinkStore};
 use serde_json::Value;
@@ -11,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub const SECRET: &str = "whsec_e2e_secret";
+pub const ZENDESK_SECRET: &str = "zendesk_e2e_secret";
 
 pub struct Runner {
     pub url: String,
@@ -30,9 +33,12 @@ where
     S: AccountStore + AccountLister + LinkStore + 'static,
 {
     let stripe = StripeWebhook::new(secret.map(|s| StripeSecrets::new(s, None)), "account_id");
+    // The Zendesk webhook is configured whenever Stripe is: tests of a missing secret use None.
+    let zendesk = ZendeskWebhook::new(secret.map(|_| ZENDESK_SECRET.to_owned()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(server::serve(listener, AppState::new(store, stripe)));
+    let state = AppState::new(store, stripe).with_zendesk(zendesk);
+    let task = tokio::spawn(server::serve(listener, state));
     Runner { url, client: reqwest::Client::new(), task }
 }
 
@@ -57,6 +63,32 @@ impl Runner {
         self.post_stripe_raw(body.to_vec(), Some(stripe_header(SECRET, now(), body))).await
     }
 
+    /// Posts a Zendesk body with the given headers.
+    pub async fn post_zendesk_raw(&self, body: Vec<u8>, headers: &[(&str, String)]) -> (u16, Value) {
+        let mut request = self.client.post(format!("{}/webhooks/zendesk", self.url)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.expect("runner answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Signs a Zendesk body with [`ZENDESK_SECRET`] now, under an invocation id, and posts it.
+    pub async fn post_zendesk(&self, body: &[u8], invocation_id: &str) -> (u16, Value) {
+        let headers = zendesk_headers(ZENDESK_SECRET, now(), invocation_id, body);
+        self.post_zendesk_raw(body.to_vec(), &headers).await
+    }
+
+    /// Links an external id to an account through `POST /links`.
+    pub async fn link(&self, source: &str, external_id: &str, account_id: &str) -> Value {
+        let body = serde_json::json!({"source": source, "external_id": external_id, "account_id": account_id});
+        let response =
+            self.client.post(format!("{}/links", self.url)).json(&body).send().await.expect("runner answers");
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self.client.get(format!("{}{path}", self.url)).send().await.expect("runner answers");
         let status = response.status().as_u16();
@@ -73,14 +105,21 @@ impl Runner {
 
 /// The sample Stripe events of `events/stripe`, in file (time) order.
 pub fn sample_stripe_events() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/stripe");
+    let events = sample_events("stripe");
+    assert!(events.len() >= 20, "expected the sample week of Stripe events");
+    events
+}
+
+/// The sample events of `events/<source>`, in file order.
+pub fn sample_events(source: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events").join(source);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 20, "expected the sample week of events in {}", dir.display());
+    assert!(!files.is_empty(), "no sample events in {}", dir.display());
     files
         .into_iter()
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
