@@ -85,7 +85,9 @@ async fn resolve_account(
     update: &StripeUpdate,
 ) -> Result<Option<String>, StoreError> {
     let identity = &update.identity;
-    let external = identity.customer_id.as_deref().or(identity.fallback_id.as_deref());
+    // The charge id of a dispute is only a fallback: when metadata names the account, no link.
+    let fallback = identity.fallback_id.as_deref().filter(|_| identity.account_id.is_none());
+    let external = identity.customer_id.as_deref().or(fallback);
     // Customer events are rare: re-checking for a provisional record on each one makes a merge
     // complete even if an earlier attempt stopped half-way.
     let customer_event =
