@@ -72,6 +72,34 @@ pub struct Accepted {
     pub outcome: Outcome,
 }
 
+impl Accepted {
+    /// An event nothing was done with yet (ignored unless [`Accepted::apply`] follows).
+    pub fn new(event_id: &str, event_type: &str) -> Self {
+        Accepted {
+            event_id: event_id.into(),
+            event_type: event_type.into(),
+            account_id: None,
+            outcome: Outcome::Ignored,
+        }
+    }
+
+    /// Applies `change` to `account_id` and records what it did.
+    pub async fn apply(
+        mut self,
+        accounts: &dyn crate::store::AccountStore,
+        mut change: crate::domain::AccountChange,
+        account_id: String,
+    ) -> Result<Self, IngestError> {
+        change.account_id = account_id.clone();
+        self.outcome = match accounts.apply(&change).await? {
+            crate::store::ApplyOutcome::Applied => Outcome::Applied,
+            crate::store::ApplyOutcome::Stale => Outcome::Duplicate,
+        };
+        self.account_id = Some(account_id);
+        Ok(self)
+    }
+}
+
 /// Logs a delivery's result and encodes the answer every webhook gives.
 pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> WebhookResponse {
     match result {

@@ -1,10 +1,10 @@
 //! Stripe webhook: verify, parse, resolve the account, apply — shared by
 //! `functions/stripe-webhook` and `foresight dev`.
 
-use super::{identity, Accepted, IngestError, Outcome, WebhookResponse, MAX_BODY_BYTES};
+use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
 use crate::config;
 use crate::sources::stripe::{self, StripeSecrets, StripeUpdate, DEFAULT_TOLERANCE_SECS};
-use crate::store::{AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError};
+use crate::store::{AccountStore, LinkSource, LinkStore, StoreError};
 
 /// The Stripe webhook endpoint's configuration, loaded once per cold start.
 #[derive(Clone, Debug)]
@@ -43,25 +43,14 @@ impl StripeWebhook {
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let update = self.prepare(signature, body, now)?;
-        let mut accepted = Accepted {
-            event_id: update.event_id.clone(),
-            event_type: update.event_type.clone(),
-            account_id: None,
-            outcome: Outcome::Ignored,
-        };
-        let Some(mut change) = update.change.clone() else {
+        let accepted = Accepted::new(&update.event_id, &update.event_type);
+        let Some(change) = update.change.clone() else {
             return Ok(accepted);
         };
-        let Some(account_id) = resolve_account(accounts, links, &update).await? else {
-            return Ok(accepted);
-        };
-        change.account_id = account_id.clone();
-        accepted.outcome = match accounts.apply(&change).await? {
-            ApplyOutcome::Applied => Outcome::Applied,
-            ApplyOutcome::Stale => Outcome::Duplicate,
-        };
-        accepted.account_id = Some(account_id);
-        Ok(accepted)
+        match resolve_account(accounts, links, &update).await? {
+            Some(account_id) => accepted.apply(accounts, change, account_id).await,
+            None => Ok(accepted),
+        }
     }
 
     /// [`Self::handle`], logged and encoded as a response.

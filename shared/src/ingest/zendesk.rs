@@ -1,10 +1,10 @@
 //! Zendesk webhook: verify, parse, resolve the organization's account, apply — shared by
 //! `functions/zendesk-webhook` and `foresight dev`.
 
-use super::{identity, Accepted, IngestError, Outcome, WebhookResponse, MAX_BODY_BYTES};
+use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
 use crate::domain::account::attr;
 use crate::sources::zendesk::{self, signature, ZendeskUpdate};
-use crate::store::{AccountStore, ApplyOutcome, LinkSource, LinkStore};
+use crate::store::{AccountStore, LinkSource, LinkStore};
 use http::HeaderMap;
 use serde_json::json;
 
@@ -63,33 +63,22 @@ impl ZendeskWebhook {
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let update = self.prepare(headers, body, now)?;
-        let mut accepted = Accepted {
-            event_id: update.delivery_id.clone(),
-            event_type: update.kind.clone(),
-            account_id: None,
-            outcome: Outcome::Ignored,
-        };
+        let accepted = Accepted::new(&update.delivery_id, &update.kind);
         let Some(mut change) = update.change else {
             return Ok(accepted);
         };
         let organization = update.organization_id.as_deref();
         let explicit = update.organization_external_id.as_deref();
-        let Some(account_id) =
-            identity::resolve_account(accounts, links, LinkSource::Zendesk, organization, explicit, false).await?
-        else {
-            // A ticket with no organization cannot be attributed to an account.
+        let resolved =
+            identity::resolve_account(accounts, links, LinkSource::Zendesk, organization, explicit, false).await?;
+        // A ticket with no organization cannot be attributed to an account.
+        let Some(account_id) = resolved else {
             return Ok(accepted);
         };
         if let Some(org) = organization {
             change = change.with_fact(attr::ZENDESK_ORGANIZATION, json!(org));
         }
-        change.account_id = account_id.clone();
-        accepted.outcome = match accounts.apply(&change).await? {
-            ApplyOutcome::Applied => Outcome::Applied,
-            ApplyOutcome::Stale => Outcome::Duplicate,
-        };
-        accepted.account_id = Some(account_id);
-        Ok(accepted)
+        accepted.apply(accounts, change, account_id).await
     }
 
     pub async fn respond(
