@@ -2,17 +2,18 @@
 //! Decode, call the shared use case, encode; nothing else lives here.
 
 use foresight_shared::ingest::{stripe::StripeWebhook, unix_now};
-use foresight_shared::store::DynamoStore;
+use foresight_shared::store::{AccountStore, LinkStore};
 use foresight_shared::{aws, telemetry};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
-async fn handle(webhook: &StripeWebhook, store: &DynamoStore, request: Request) -> Result<Response<Body>, Error> {
+async fn handle<S: AccountStore + LinkStore>(
+    webhook: &StripeWebhook,
+    store: &S,
+    request: Request,
+) -> Result<Response<Body>, Error> {
     let signature = request.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
     let answer = webhook.respond(store, store, signature, request.body().as_ref(), unix_now()).await;
-    Ok(Response::builder()
-        .status(answer.status)
-        .header("content-type", "application/json")
-        .body(Body::Text(answer.body.to_string()))?)
+    Ok(answer.into_http().map(Body::Text))
 }
 
 #[tokio::main]
@@ -21,4 +22,49 @@ async fn main() -> Result<(), Error> {
     let store = aws::dynamo_store().await;
     let webhook = StripeWebhook::from_env();
     run(service_fn(|request| handle(&webhook, &store, request))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use foresight_shared::sources::stripe::{signature::compute_signature, StripeSecrets};
+    use foresight_shared::store::MemoryStore;
+    use serde_json::json;
+
+    /// An API Gateway HTTP API (payload v2) event, as Lambda delivers it.
+    fn apigw_event(body: &str, signature: &str, base64_encoded: bool) -> Request {
+        let body =
+            if base64_encoded { base64::engine::general_purpose::STANDARD.encode(body) } else { body.to_owned() };
+        let event = json!({
+            "version": "2.0", "routeKey": "POST /webhooks/stripe", "rawPath": "/webhooks/stripe", "rawQueryString": "",
+            "headers": {"content-type": "application/json; charset=utf-8", "stripe-signature": signature,
+                        "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
+            "requestContext": {"accountId": "123456789012", "apiId": "abc123", "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+                "domainPrefix": "abc123", "http": {"method": "POST", "path": "/webhooks/stripe", "protocol": "HTTP/1.1",
+                "sourceIp": "3.18.12.63", "userAgent": "Stripe/1.0"}, "requestId": "id", "routeKey": "POST /webhooks/stripe",
+                "stage": "$default", "time": "22/Nov/2026:23:00:00 +0000", "timeEpoch": 1_795_388_400_000_i64},
+            "body": body, "isBase64Encoded": base64_encoded
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+    }
+
+    #[tokio::test]
+    async fn decodes_api_gateway_events_and_answers_json() {
+        let webhook = StripeWebhook::new(Some(StripeSecrets::new("whsec_fn", None)), "account_id");
+        let store = MemoryStore::new();
+        let body = r#"{"id":"evt_fn","type":"customer.created","created":1800000000,"data":{"object":{"id":"cus_fn","name":"Fn Ltd","metadata":{"account_id":"acct_fn"}}}}"#;
+        let t = unix_now();
+        let signature = format!("t={t},v1={}", compute_signature("whsec_fn", t, body.as_bytes()));
+        for base64_encoded in [false, true] {
+            let response = handle(&webhook, &store, apigw_event(body, &signature, base64_encoded)).await.unwrap();
+            assert_eq!(response.status(), 200, "base64 {base64_encoded}");
+            assert_eq!(response.headers()["content-type"], "application/json");
+        }
+        assert!(store.get("acct_fn").await.unwrap().is_some());
+        let rejected = handle(&webhook, &store, apigw_event(body, "t=1,v1=00", false)).await.unwrap();
+        assert_eq!(rejected.status(), 400);
+        let Body::Text(text) = rejected.body() else { panic!("a JSON text body") };
+        assert!(text.contains("\"error\""), "{text}");
+    }
 }

@@ -2,16 +2,17 @@
 //! Decode, call the shared use case, encode; nothing else lives here.
 
 use foresight_shared::ingest::{unix_now, zendesk::ZendeskWebhook};
-use foresight_shared::store::DynamoStore;
+use foresight_shared::store::{AccountStore, LinkStore};
 use foresight_shared::{aws, telemetry};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
-async fn handle(webhook: &ZendeskWebhook, store: &DynamoStore, request: Request) -> Result<Response<Body>, Error> {
+async fn handle<S: AccountStore + LinkStore>(
+    webhook: &ZendeskWebhook,
+    store: &S,
+    request: Request,
+) -> Result<Response<Body>, Error> {
     let answer = webhook.respond(store, store, request.headers(), request.body().as_ref(), unix_now()).await;
-    Ok(Response::builder()
-        .status(answer.status)
-        .header("content-type", "application/json")
-        .body(Body::Text(answer.body.to_string()))?)
+    Ok(answer.into_http().map(Body::Text))
 }
 
 #[tokio::main]

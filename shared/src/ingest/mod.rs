@@ -49,6 +49,15 @@ impl WebhookResponse {
     pub fn error(err: &IngestError) -> Self {
         WebhookResponse { status: err.status(), body: json!({ "error": err.to_string() }) }
     }
+
+    /// The HTTP response: the status and the JSON body.
+    pub fn into_http(self) -> http::Response<String> {
+        let mut response = http::Response::new(self.body.to_string());
+        *response.status_mut() =
+            http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        response
+    }
 }
 
 impl From<crate::sources::stripe::SignatureError> for IngestError {
