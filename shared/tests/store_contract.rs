@@ -1,13 +1,48 @@
 //! One contract, two adapters: the in-memory store and DynamoDB (against DynamoDB Local).
 
+use foresight_shared::domain::usage::UsageDay;
 use foresight_shared::domain::{AccountChange, EventVersion, GuardedGroup};
-use foresight_shared::store::{AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, MemoryStore};
+use foresight_shared::store::{
+    AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, MemoryStore, UsageStore,
+};
 use foresight_shared::testkit::dynamodb_local_store;
 use futures::future::join_all;
 use serde_json::{json, Value};
 
-trait Store: AccountStore + AccountLister + LinkStore {}
-impl<T: AccountStore + AccountLister + LinkStore> Store for T {}
+trait Store: AccountStore + AccountLister + LinkStore + UsageStore {}
+impl<T: AccountStore + AccountLister + LinkStore + UsageStore> Store for T {}
+
+fn day_usage(ids: &[&str], users: &[&str], seen: i64) -> UsageDay {
+    UsageDay {
+        message_ids: ids.iter().map(|s| s.to_string()).collect(),
+        users: users.iter().map(|s| s.to_string()).collect(),
+        features: if ids.len() > 1 { ["Export".to_string()].into() } else { Default::default() },
+        first_value_at: Default::default(),
+        seen_at: [seen].into(),
+    }
+}
+
+async fn usage_days_are_idempotent_sets_and_merge(store: &dyn Store) {
+    let first = day_usage(&["m1", "m2"], &["u1"], 100);
+    store.add_usage("acct_usage", "2026-11-02", &first).await.unwrap();
+    store.add_usage("acct_usage", "2026-11-02", &first).await.unwrap();
+    store.add_usage("acct_usage", "2026-11-02", &day_usage(&["m2", "m3"], &["u2"], 200)).await.unwrap();
+    store.add_usage("acct_usage", "2026-11-03", &day_usage(&["m4"], &["u1"], 300)).await.unwrap();
+    let stored = store.get("acct_usage").await.unwrap().expect("an account with only usage exists");
+    let day = &stored.usage["2026-11-02"];
+    assert_eq!(day.message_ids.len(), 3);
+    assert_eq!(day.users.len(), 2);
+    assert_eq!(day.seen_at, [100, 200].into());
+    assert_eq!(day.features.len(), 1);
+    assert_eq!(stored.usage.len(), 2);
+    // A provisional group's usage joins the account when linked.
+    store.add_usage("analytics-provisional", "2026-11-02", &day_usage(&["m3", "m9"], &["u3"], 400)).await.unwrap();
+    assert!(store.merge("analytics-provisional", "acct_usage").await.unwrap());
+    assert_eq!(store.get("analytics-provisional").await.unwrap(), None);
+    let merged = store.get("acct_usage").await.unwrap().unwrap();
+    assert_eq!(merged.usage["2026-11-02"].message_ids.len(), 4, "m3 counted once");
+    assert_eq!(merged.usage["2026-11-02"].users.len(), 3);
+}
 
 fn group(attribute: &str, t: i64, id: &str, value: Value) -> GuardedGroup {
     GuardedGroup::new(attribute, EventVersion::new(t, id), value)
@@ -99,7 +134,9 @@ async fn links_resolve_and_move(store: &dyn Store) {
 
 async fn list_holds_accounts_only(store: &dyn Store) {
     let ids: Vec<String> = store.list().await.unwrap().into_iter().map(|a| a.account_id).collect();
-    assert_eq!(ids, ["acct_concurrent", "acct_facts", "acct_guard", "acct_merged"]);
+    assert_eq!(ids, ["acct_concurrent", "acct_facts", "acct_guard", "acct_merged", "acct_usage"]);
+    let usage = store.list().await.unwrap().into_iter().find(|a| a.account_id == "acct_usage").unwrap();
+    assert_eq!(usage.usage.len(), 2, "list reads usage days with their account");
     assert_eq!(store.get("acct_missing").await.unwrap(), None);
 }
 
@@ -109,6 +146,7 @@ async fn contract(store: &dyn Store) {
     concurrent_changes_to_one_account_all_land(store).await;
     merge_moves_a_provisional_record(store).await;
     links_resolve_and_move(store).await;
+    usage_days_are_idempotent_sets_and_merge(store).await;
     list_holds_accounts_only(store).await;
 }
 

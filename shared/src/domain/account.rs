@@ -9,6 +9,7 @@ use super::billing::{
     UpcomingInvoice,
 };
 use super::support::{self, RatingMark, SupportView, TicketState};
+use super::usage::{self, UsageView};
 use super::EventVersion;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -45,11 +46,12 @@ pub mod attr {
     pub const ZENDESK_ORGANIZATION: &str = "link_zendesk";
 }
 
-/// An account as the stores keep it: its id and its named attributes.
+/// An account as the stores keep it: its id, its named attributes, and its usage per day.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoredAccount {
     pub account_id: String,
     pub attributes: BTreeMap<String, Value>,
+    pub usage: BTreeMap<String, super::usage::UsageDay>,
 }
 
 /// Guarded group `customer`.
@@ -231,15 +233,6 @@ pub struct BillingView {
     pub mrr_movements: Vec<MovementView>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct UsageView {
-    pub last_seen_at: Option<String>,
-    pub active_users_7d: u32,
-    pub events_7d: u64,
-    pub events_30d: u64,
-    pub features_used_30d: Vec<String>,
-}
-
 /// The account record as users, tests and the sweeps see it (`GET /accounts/{id}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountRecord {
@@ -412,7 +405,7 @@ impl AccountRecord {
             links,
             billing,
             support: support::support_view(&tickets, ratings.iter().map(|(t, m)| (*t, m)), now),
-            usage: UsageView::default(),
+            usage: usage::usage_view(&stored.usage, now),
             health: None,
         }
     }

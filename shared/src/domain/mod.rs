@@ -4,6 +4,7 @@ pub mod account;
 pub mod billing;
 pub mod change;
 pub mod support;
+pub mod usage;
 pub mod version;
 
 pub use account::{AccountRecord, Segment};

@@ -3,7 +3,11 @@
 //! | item     | `pk`                               | `sk`      | attributes                          |
 //! |----------|------------------------------------|-----------|-------------------------------------|
 //! | account  | `ACCOUNT#<account id>`             | `ACCOUNT` | `type`, `account_id`, groups, facts |
+//! | usage    | `ACCOUNT#<account id>`             | `USAGE#<day>` | `type`, `account_id`, `day`, sets: `mids`, `users`, `feat`, `fv`, `seen` |
 //! | link     | `LINK#<source>#<external id>`      | `LINK`    | `type`, `account_id`                |
+//!
+//! An account's items share a partition, so one `Query` (or one `Scan` page) reads the account
+//! with its usage days.
 //!
 //! Each event is one `UpdateItem`: `SET` the guarded group and the facts, on the condition
 //! `attribute_not_exists(group) OR group.v < :version`. When the condition fails (a duplicate
@@ -11,9 +15,12 @@
 //! (`ReturnValuesOnConditionCheckFailure`), and only facts it lacks are written in a second
 //! request — which happens only on that rare path.
 
-use super::{changes_to_replay, AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError};
+use super::{
+    changes_to_replay, AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError, UsageStore,
+};
 use crate::domain::account::StoredAccount;
 use crate::domain::change::VERSION_FIELD;
+use crate::domain::usage::UsageDay;
 use crate::domain::AccountChange;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -35,6 +42,7 @@ const TYPE: &str = "type";
 const ACCOUNT_ID: &str = "account_id";
 const ACCOUNT_SK: &str = "ACCOUNT";
 const LINK_SK: &str = "LINK";
+const USAGE_SK: &str = "USAGE#";
 /// Planned for the renewal sweep: a sparse index by renewal month (`renewal_month`,
 /// `renewal_key` = `<renewal RFC 3339>#<account id>`), written by the sweeps.
 pub const RENEWAL_INDEX: &str = "renewals";
@@ -104,6 +112,50 @@ fn s(value: &str) -> AttributeValue {
 
 fn account_key(account_id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([(PK.into(), s(&format!("ACCOUNT#{account_id}"))), (SK.into(), s(ACCOUNT_SK))])
+}
+
+fn usage_key(account_id: &str, day: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([(PK.into(), s(&format!("ACCOUNT#{account_id}"))), (SK.into(), s(&format!("{USAGE_SK}{day}")))])
+}
+
+fn string_set(item: &HashMap<String, AttributeValue>, name: &str) -> std::collections::BTreeSet<String> {
+    item.get(name).and_then(|v| v.as_ss().ok()).into_iter().flatten().cloned().collect()
+}
+
+fn number_set(item: &HashMap<String, AttributeValue>, name: &str) -> std::collections::BTreeSet<i64> {
+    item.get(name).and_then(|v| v.as_ns().ok()).into_iter().flatten().filter_map(|n| n.parse().ok()).collect()
+}
+
+fn usage_from_item(item: &HashMap<String, AttributeValue>) -> UsageDay {
+    UsageDay {
+        message_ids: string_set(item, "mids"),
+        users: string_set(item, "users"),
+        features: string_set(item, "feat"),
+        first_value_at: number_set(item, "fv"),
+        seen_at: number_set(item, "seen"),
+    }
+}
+
+/// Folds the items of one or more account partitions into accounts.
+fn fold_items<'a>(
+    items: impl IntoIterator<Item = &'a HashMap<String, AttributeValue>>,
+) -> Result<Vec<StoredAccount>, StoreError> {
+    let mut accounts: std::collections::BTreeMap<String, StoredAccount> = Default::default();
+    for item in items {
+        let sk = item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("");
+        if sk == ACCOUNT_SK {
+            let stored = from_item(item)?;
+            let entry = accounts.entry(stored.account_id.clone()).or_default();
+            entry.account_id = stored.account_id;
+            entry.attributes = stored.attributes;
+        } else if let Some(day) = sk.strip_prefix(USAGE_SK) {
+            let Some(account_id) = item.get(ACCOUNT_ID).and_then(|v| v.as_s().ok()) else { continue };
+            let entry = accounts.entry(account_id.clone()).or_default();
+            entry.account_id = account_id.clone();
+            entry.usage.insert(day.to_owned(), usage_from_item(item));
+        }
+    }
+    Ok(accounts.into_values().collect())
 }
 
 fn link_key(source: LinkSource, external_id: &str) -> HashMap<String, AttributeValue> {
@@ -295,18 +347,30 @@ impl AccountStore for DynamoStore {
     }
 
     async fn get(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(account_key(account_id)))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| dynamo_error("GetItem", e))?;
-        self.meter.record_read(out.consumed_capacity());
-        out.item().map(from_item).transpose()
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(&format!("ACCOUNT#{account_id}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| dynamo_error("Query", e))?;
+            self.meter.record_read(out.consumed_capacity());
+            items.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(fold_items(&items)?.into_iter().next())
     }
 
     async fn merge(&self, from: &str, into: &str) -> Result<bool, StoreError> {
@@ -316,16 +380,24 @@ impl AccountStore for DynamoStore {
         let Some(provisional) = self.get(from).await? else {
             return Ok(false);
         };
-        for change in changes_to_replay(&provisional, into) {
-            self.apply(&change).await?;
+        if !provisional.attributes.is_empty() {
+            for change in changes_to_replay(&provisional, into) {
+                self.apply(&change).await?;
+            }
         }
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(account_key(from)))
-            .send()
-            .await
-            .map_err(|e| dynamo_error("DeleteItem", e))?;
+        for (day, usage) in &provisional.usage {
+            self.add_usage(into, day, usage).await?;
+        }
+        let keys = std::iter::once(account_key(from)).chain(provisional.usage.keys().map(|day| usage_key(from, day)));
+        for key in keys {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .send()
+                .await
+                .map_err(|e| dynamo_error("DeleteItem", e))?;
+        }
         Ok(true)
     }
 }
@@ -333,32 +405,74 @@ impl AccountStore for DynamoStore {
 #[async_trait]
 impl AccountLister for DynamoStore {
     async fn list(&self) -> Result<Vec<StoredAccount>, StoreError> {
-        let mut accounts = Vec::new();
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let out = self
                 .client
                 .scan()
                 .table_name(&self.table)
-                .filter_expression("#t = :account")
+                .filter_expression("#t IN (:account, :usage)")
                 .expression_attribute_names("#t", TYPE)
                 .expression_attribute_values(":account", s("account"))
+                .expression_attribute_values(":usage", s("usage"))
                 .set_exclusive_start_key(start)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(|e| dynamo_error("Scan", e))?;
             self.meter.record_read(out.consumed_capacity());
-            for item in out.items() {
-                accounts.push(from_item(item)?);
-            }
+            items.extend(out.items().iter().cloned());
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
                 break;
             }
         }
-        accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        Ok(accounts)
+        fold_items(&items)
+    }
+}
+
+#[async_trait]
+impl UsageStore for DynamoStore {
+    async fn add_usage(&self, account_id: &str, day: &str, usage: &UsageDay) -> Result<(), StoreError> {
+        let mut b = UpdateBuilder { clauses: Vec::new(), names: HashMap::new(), values: HashMap::new() };
+        b.set("t", TYPE, s("usage"));
+        b.set("aid", ACCOUNT_ID, s(account_id));
+        b.set("day", "day", s(day));
+        // ADD on sets is idempotent; DynamoDB refuses empty sets, so those are left out.
+        let strings = [("mids", &usage.message_ids), ("users", &usage.users), ("feat", &usage.features)];
+        let numbers = [("fv", &usage.first_value_at), ("seen", &usage.seen_at)];
+        let mut adds = Vec::new();
+        for (name, set) in strings.into_iter().filter(|(_, set)| !set.is_empty()) {
+            adds.push(format!("#{name} :{name}"));
+            b.names.insert(format!("#{name}"), name.into());
+            b.values.insert(format!(":{name}"), AttributeValue::Ss(set.iter().cloned().collect()));
+        }
+        for (name, set) in numbers.into_iter().filter(|(_, set)| !set.is_empty()) {
+            adds.push(format!("#{name} :{name}"));
+            b.names.insert(format!("#{name}"), name.into());
+            b.values.insert(format!(":{name}"), AttributeValue::Ns(set.iter().map(i64::to_string).collect()));
+        }
+        let mut expression = b.expression();
+        if !adds.is_empty() {
+            expression = format!("{expression} ADD {}", adds.join(", "));
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(usage_key(account_id, day)))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(b.names))
+            .set_expression_attribute_values(Some(b.values))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match &out {
+            Ok(o) => self.meter.record_write(o.consumed_capacity()),
+            Err(_) => self.meter.record_write(None),
+        }
+        out.map(|_| ()).map_err(|e| dynamo_error("UpdateItem", e))
     }
 }
 

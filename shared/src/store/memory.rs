@@ -1,8 +1,11 @@
 //! In-memory adapter: the local runner's default store. Same semantics as DynamoDB, with a
 //! mutex standing in for DynamoDB's per-item atomicity.
 
-use super::{changes_to_replay, AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError};
+use super::{
+    changes_to_replay, AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError, UsageStore,
+};
 use crate::domain::account::StoredAccount;
+use crate::domain::usage::UsageDay;
 use crate::domain::AccountChange;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
@@ -62,6 +65,12 @@ impl AccountStore for MemoryStore {
         for change in changes_to_replay(&provisional, into) {
             apply_locked(&mut accounts, &change);
         }
+        let target = accounts
+            .entry(into.to_owned())
+            .or_insert_with(|| StoredAccount { account_id: into.to_owned(), ..Default::default() });
+        for (day, usage) in &provisional.usage {
+            target.usage.entry(day.clone()).or_default().absorb(usage);
+        }
         Ok(true)
     }
 }
@@ -71,6 +80,18 @@ impl AccountLister for MemoryStore {
     async fn list(&self) -> Result<Vec<StoredAccount>, StoreError> {
         let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
         Ok(accounts.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl UsageStore for MemoryStore {
+    async fn add_usage(&self, account_id: &str, day: &str, usage: &UsageDay) -> Result<(), StoreError> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let account = accounts
+            .entry(account_id.to_owned())
+            .or_insert_with(|| StoredAccount { account_id: account_id.to_owned(), ..Default::default() });
+        account.usage.entry(day.to_owned()).or_default().absorb(usage);
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@ pub mod memory;
 
 use crate::domain::account::StoredAccount;
 use crate::domain::change::VERSION_FIELD;
+use crate::domain::usage::UsageDay;
 use crate::domain::AccountChange;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -78,8 +79,9 @@ pub trait AccountStore: Send + Sync {
 
     async fn get(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError>;
 
-    /// Moves everything recorded under `from` (a provisional record kept under an external id)
-    /// into `into`, with the same guards as [`AccountStore::apply`], then deletes `from`.
+    /// Moves everything recorded under `from` (a provisional record kept under an external id),
+    /// usage days included, into `into`, with the same guards as [`AccountStore::apply`], then
+    /// deletes `from`.
     /// Returns whether there was anything to move. Safe to repeat.
     async fn merge(&self, from: &str, into: &str) -> Result<bool, StoreError>;
 }
@@ -88,6 +90,14 @@ pub trait AccountStore: Send + Sync {
 #[async_trait]
 pub trait AccountLister: Send + Sync {
     async fn list(&self) -> Result<Vec<StoredAccount>, StoreError>;
+}
+
+/// Product usage per account and day (one item per day in DynamoDB).
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Adds a day's usage sets to an account in one write; adding the same sets again changes
+    /// nothing. Read back with [`AccountStore::get`].
+    async fn add_usage(&self, account_id: &str, day: &str, usage: &UsageDay) -> Result<(), StoreError>;
 }
 
 /// Identity links: external id of a source → account id.

@@ -1,0 +1,117 @@
+//! Usage rules: per-day usage sets and the usage part of the record.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+const DAY: i64 = 86_400;
+
+/// One account's usage on one UTC day. Sets only, so adding a batch twice changes nothing and
+/// counts stay exact: events = message ids, daily active users = users.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageDay {
+    #[serde(default)]
+    pub message_ids: BTreeSet<String>,
+    #[serde(default)]
+    pub users: BTreeSet<String>,
+    #[serde(default)]
+    pub features: BTreeSet<String>,
+    #[serde(default)]
+    pub first_value_at: BTreeSet<i64>,
+    /// The latest message time of each batch; last seen is the largest.
+    #[serde(default)]
+    pub seen_at: BTreeSet<i64>,
+}
+
+impl UsageDay {
+    pub fn absorb(&mut self, other: &UsageDay) {
+        self.message_ids.extend(other.message_ids.iter().cloned());
+        self.users.extend(other.users.iter().cloned());
+        self.features.extend(other.features.iter().cloned());
+        self.first_value_at.extend(other.first_value_at.iter().copied());
+        self.seen_at.extend(other.seen_at.iter().copied());
+    }
+}
+
+/// The usage part of the record at `now`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageView {
+    pub last_seen_at: Option<String>,
+    pub active_users_7d: u32,
+    pub events_7d: u64,
+    pub events_30d: u64,
+    pub features_used_30d: Vec<String>,
+    pub first_value_at: Option<String>,
+    /// Events and distinct active users per day, the last 30 days that had any.
+    pub daily: Vec<DailyUsage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DailyUsage {
+    pub day: String,
+    pub events: u64,
+    pub active_users: u32,
+}
+
+fn day_start(day: &str) -> Option<i64> {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp())
+}
+
+pub fn usage_view(days: &BTreeMap<String, UsageDay>, now: i64) -> UsageView {
+    let mut view = UsageView::default();
+    let mut users_7d = BTreeSet::new();
+    let mut features = BTreeSet::new();
+    for (day, usage) in days {
+        let Some(start) = day_start(day) else { continue };
+        let age = now - start;
+        let events = usage.message_ids.len() as u64;
+        if age < 7 * DAY && age > -DAY {
+            view.events_7d += events;
+            users_7d.extend(usage.users.iter());
+        }
+        if age < 30 * DAY && age > -DAY {
+            view.events_30d += events;
+            features.extend(usage.features.iter().cloned());
+            view.daily.push(DailyUsage { day: day.clone(), events, active_users: usage.users.len() as u32 });
+        }
+    }
+    view.active_users_7d = users_7d.len() as u32;
+    view.features_used_30d = features.into_iter().collect();
+    let rfc = super::account::rfc3339;
+    view.last_seen_at = days.values().flat_map(|d| d.seen_at.iter()).max().copied().map(rfc);
+    view.first_value_at = days.values().flat_map(|d| d.first_value_at.iter()).min().copied().map(rfc);
+    view
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(ids: &[&str], users: &[&str], seen: i64) -> UsageDay {
+        UsageDay {
+            message_ids: ids.iter().map(|s| s.to_string()).collect(),
+            users: users.iter().map(|s| s.to_string()).collect(),
+            features: ["Export".to_string()].into(),
+            first_value_at: [seen].into(),
+            seen_at: [seen].into(),
+        }
+    }
+
+    #[test]
+    fn windows_and_exact_counts() {
+        let now = day_start("2026-11-10").unwrap() + 3600;
+        let days = BTreeMap::from([
+            ("2026-10-01".to_string(), usage(&["a"], &["u1"], 10)),
+            ("2026-11-02".to_string(), usage(&["b", "c"], &["u1", "u2"], day_start("2026-11-02").unwrap() + 5)),
+            ("2026-11-09".to_string(), usage(&["d", "e", "f"], &["u2", "u3"], day_start("2026-11-09").unwrap() + 7)),
+        ]);
+        let v = usage_view(&days, now);
+        assert_eq!((v.events_7d, v.events_30d, v.active_users_7d), (3, 5, 2));
+        assert_eq!(v.features_used_30d, ["Export"]);
+        assert_eq!(v.last_seen_at.as_deref(), Some("2026-11-09T00:00:07Z"));
+        assert_eq!(v.first_value_at.as_deref(), Some("1970-01-01T00:00:10Z"));
+        assert_eq!(v.daily.len(), 2);
+        let mut twice = days["2026-11-09"].clone();
+        twice.absorb(&days["2026-11-09"]);
+        assert_eq!(twice, days["2026-11-09"], "absorbing the same day again changes nothing");
+    }
+}
