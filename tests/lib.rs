@@ -4,16 +4,19 @@
 use foresight::server::{self, AppState};
 use foresight::signing::stripe_header;
 use foresight::signing::zendesk_headers;
+use foresight_shared::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::ingest::stripe::StripeWebhook;
 use foresight_shared::ingest::zendesk::ZendeskWebhook;
+use foresight_shared::sources::segment::{signature, AnalyticsConfig};
 use foresight_shared::sources::stripe::StripeSecrets;
-use foresight_shared::store::{AccountLister, AccountStore, LinkStore};
+use foresight_shared::store::{AccountLister, AccountStore, LinkStore, UsageStore};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub const SECRET: &str = "whsec_e2e_secret";
 pub const ZENDESK_SECRET: &str = "zendesk_e2e_secret";
+pub const SEGMENT_SECRET: &str = "segment_e2e_secret";
 
 pub struct Runner {
     pub url: String,
@@ -27,19 +30,33 @@ impl Drop for Runner {
     }
 }
 
+/// Everything a runner's store provides.
+pub trait RunnerStore: AccountStore + AccountLister + LinkStore + UsageStore + 'static {}
+impl<T: AccountStore + AccountLister + LinkStore + UsageStore + 'static> RunnerStore for T {}
+
 /// Starts the runner on 127.0.0.1 with `store`; `secret` `None` leaves Stripe unconfigured.
 pub async fn start<S>(store: Arc<S>, secret: Option<&str>) -> Runner
 where
-    S: AccountStore + AccountLister + LinkStore + 'static,
+    S: AccountStore + AccountLister + LinkStore + UsageStore + 'static,
 {
     let stripe = StripeWebhook::new(secret.map(|s| StripeSecrets::new(s, None)), "account_id");
     // The Zendesk webhook is configured whenever Stripe is: tests of a missing secret use None.
     let zendesk = ZendeskWebhook::new(secret.map(|_| ZENDESK_SECRET.to_owned()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store, stripe).with_zendesk(zendesk);
+    let analytics = AnalyticsWebhook::new(secret.map(|_| SEGMENT_SECRET.to_owned()), None, analytics_config());
+    let state = AppState::new(store, stripe).with_zendesk(zendesk).with_analytics(analytics);
     let task = tokio::spawn(server::serve(listener, state));
     Runner { url, client: reqwest::Client::new(), task }
+}
+
+/// The analytics configuration the sample events are written for.
+pub fn analytics_config() -> AnalyticsConfig {
+    AnalyticsConfig {
+        key_features: ["Report Exported", "Dashboard Shared", "Integration Connected"].map(String::from).into(),
+        first_value_event: Some("Report Exported".into()),
+        ..Default::default()
+    }
 }
 
 pub fn now() -> i64 {
@@ -78,6 +95,21 @@ impl Runner {
     pub async fn post_zendesk(&self, body: &[u8], invocation_id: &str) -> (u16, Value) {
         let headers = zendesk_headers(ZENDESK_SECRET, now(), invocation_id, body);
         self.post_zendesk_raw(body.to_vec(), &headers).await
+    }
+
+    /// Signs a Segment body (over its first element when a batch) and posts it.
+    pub async fn post_segment(&self, body: &[u8]) -> (u16, Value) {
+        let signed = signature::signed_bytes(body).unwrap_or(body);
+        let response = self
+            .client
+            .post(format!("{}/webhooks/segment", self.url))
+            .header("x-signature", signature::compute_signature(SEGMENT_SECRET, signed))
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("runner answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// Links an external id to an account through `POST /links`.

@@ -9,13 +9,7 @@ use futures::future::join_all;
 use serde_json::Value;
 use std::sync::Arc;
 
-async fn replay<S>(store: Arc<S>, bodies: &[&[u8]]) -> Value
-where
-    S: foresight_shared::store::AccountStore
-        + foresight_shared::store::AccountLister
-        + foresight_shared::store::LinkStore
-        + 'static,
-{
+async fn replay<S: foresight_e2e::RunnerStore>(store: Arc<S>, bodies: &[&[u8]]) -> Value {
     let runner = start(store, Some(foresight_e2e::SECRET)).await;
     for body in bodies {
         let (status, answer) = runner.post_stripe(body).await;

@@ -8,11 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use foresight_shared::domain::account::AccountRecord;
+use foresight_shared::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
 use foresight_shared::ingest::identity;
 use foresight_shared::ingest::stripe::StripeWebhook;
 use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::ingest::{unix_now, IngestError, WebhookResponse, MAX_BODY_BYTES};
-use foresight_shared::store::{AccountLister, AccountStore, LinkSource, LinkStore, MemoryStore};
+use foresight_shared::store::{AccountLister, AccountStore, LinkSource, LinkStore, MemoryStore, UsageStore};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -24,22 +25,32 @@ pub struct AppState {
     accounts: Arc<dyn AccountStore>,
     lister: Arc<dyn AccountLister>,
     links: Arc<dyn LinkStore>,
+    usage: Arc<dyn UsageStore>,
     stripe: Arc<StripeWebhook>,
     zendesk: Arc<ZendeskWebhook>,
+    analytics: Arc<AnalyticsWebhook>,
 }
 
 impl AppState {
     pub fn new<S>(store: Arc<S>, stripe: StripeWebhook) -> Self
     where
-        S: AccountStore + AccountLister + LinkStore + 'static,
+        S: AccountStore + AccountLister + LinkStore + UsageStore + 'static,
     {
         AppState {
             accounts: store.clone(),
             lister: store.clone(),
+            usage: store.clone(),
             links: store,
             stripe: Arc::new(stripe),
             zendesk: Arc::new(ZendeskWebhook::new(None)),
+            analytics: Arc::new(AnalyticsWebhook::new(None, None, Default::default())),
         }
+    }
+
+    /// Configures the analytics webhook (unconfigured, it answers 503 naming its variable).
+    pub fn with_analytics(mut self, analytics: AnalyticsWebhook) -> Self {
+        self.analytics = Arc::new(analytics);
+        self
     }
 
     /// Configures the Zendesk webhook (unconfigured, it answers 503 naming its variable).
@@ -70,6 +81,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhooks/stripe", post(stripe_webhook))
         .route("/webhooks/zendesk", post(zendesk_webhook))
+        .route("/webhooks/segment", post(segment_webhook))
         .route("/accounts", get(list_accounts))
         .route("/accounts/{account_id}", get(get_account))
         .route("/links", post(create_link))
@@ -95,7 +107,10 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
     if let Some(path) = config {
         std::fs::read_to_string(&path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
     }
-    let state = state(store, StripeWebhook::from_env()).await?.with_zendesk(ZendeskWebhook::from_env());
+    let state = state(store, StripeWebhook::from_env())
+        .await?
+        .with_zendesk(ZendeskWebhook::from_env())
+        .with_analytics(AnalyticsWebhook::from_env());
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await
 }
@@ -109,12 +124,16 @@ fn encode(answer: WebhookResponse) -> Response {
     (status, Json(answer.body)).into_response()
 }
 
-/// Reads a webhook body up to the limit; over it, the 413 every webhook answers.
-async fn read_body(body: Body) -> Result<axum::body::Bytes, Response> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await.map_err(|_| {
-        let err = IngestError::TooLarge(MAX_BODY_BYTES + 1);
+/// Reads a webhook body up to `limit`; over it, the 413 every webhook answers.
+async fn read_body_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, limit + 1).await.map_err(|_| {
+        let err = IngestError::TooLarge(limit + 1);
         encode(WebhookResponse::error(&err))
     })
+}
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, Response> {
+    read_body_limited(body, MAX_BODY_BYTES).await
 }
 
 async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -136,6 +155,15 @@ async fn zendesk_webhook(State(state): State<AppState>, headers: HeaderMap, body
     let answer =
         state.zendesk.respond(state.accounts.as_ref(), state.links.as_ref(), &headers, &body, unix_now()).await;
     encode(answer)
+}
+
+async fn segment_webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body_limited(body, MAX_BATCH_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let (accounts, links, usage) = (state.accounts.as_ref(), state.links.as_ref(), state.usage.as_ref());
+    encode(state.analytics.respond(accounts, links, usage, &headers, &body, unix_now()).await)
 }
 
 async fn get_account(State(state): State<AppState>, Path(account_id): Path<String>) -> Response {

@@ -6,11 +6,12 @@
 use crate::store::{AccountStore, LinkSource, LinkStore, StoreError};
 
 /// The account id that holds data of an external id nobody has linked yet. Stripe customer ids
-/// are already unambiguous (`cus_...`); other sources' ids are numbers or free text, so they
-/// get a prefix naming the source.
+/// are already unambiguous (`cus_...`), and an analytics group id is the product's own account
+/// id unless a link says otherwise; other sources' ids are numbers or free text, so they get a
+/// prefix naming the source.
 pub fn provisional_account_id(source: LinkSource, external_id: &str) -> String {
     match source {
-        LinkSource::Stripe => external_id.to_owned(),
+        LinkSource::Stripe | LinkSource::Analytics => external_id.to_owned(),
         other => format!("{}:{external_id}", other.as_str()),
     }
 }

@@ -2,6 +2,7 @@
 //! take the raw body and the headers they need and return a [`WebhookResponse`], which the
 //! Lambda binary and the runner encode as HTTP.
 
+pub mod analytics;
 pub mod identity;
 pub mod stripe;
 pub mod zendesk;

@@ -43,6 +43,8 @@ pub enum LinkSource {
     Stripe,
     Zendesk,
     Analytics,
+    /// An analytics user's group (from their last `group` call).
+    AnalyticsUser,
     Hubspot,
     Salesforce,
 }
@@ -53,6 +55,7 @@ impl LinkSource {
             LinkSource::Stripe => "stripe",
             LinkSource::Zendesk => "zendesk",
             LinkSource::Analytics => "analytics",
+            LinkSource::AnalyticsUser => "analytics_user",
             LinkSource::Hubspot => "hubspot",
             LinkSource::Salesforce => "salesforce",
         }

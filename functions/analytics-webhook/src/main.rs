@@ -1,0 +1,21 @@
+//! Product-analytics webhook (Segment spec): API Gateway HTTP API → usage per account and day.
+//! Decode, call the shared use case, encode; nothing else lives here.
+
+use foresight_shared::ingest::{analytics::AnalyticsWebhook, unix_now};
+use foresight_shared::store::DynamoStore;
+use foresight_shared::{aws, telemetry};
+use lambda_http::{run, service_fn, Body, Error, Request, Response};
+
+async fn handle(webhook: &AnalyticsWebhook, store: &DynamoStore, request: Request) -> Result<Response<Body>, Error> {
+    let body = request.body().as_ref();
+    let answer = webhook.respond(store, store, store, request.headers(), body, unix_now()).await;
+    Ok(answer.into_http().map(Body::Text))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_json();
+    let store = aws::dynamo_store().await;
+    let webhook = AnalyticsWebhook::from_env();
+    run(service_fn(|request| handle(&webhook, &store, request))).await
+}
