@@ -3,9 +3,12 @@
 use crate::server;
 use crate::signing::{stripe_header, zendesk_headers};
 use crate::StoreKind;
+use foresight_shared::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::ingest::stripe::StripeWebhook;
 use foresight_shared::ingest::unix_now;
 use foresight_shared::ingest::zendesk::ZendeskWebhook;
+use foresight_shared::sources::segment::signature as segment_signature;
+use foresight_shared::sources::segment::AnalyticsConfig;
 use foresight_shared::sources::stripe::StripeSecrets;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -13,17 +16,23 @@ use std::path::{Path, PathBuf};
 /// The signing secrets the demo configures and signs with (never real ones).
 pub const DEMO_STRIPE_SECRET: &str = "whsec_foresight_demo_secret";
 pub const DEMO_ZENDESK_SECRET: &str = "zendesk_foresight_demo_secret";
+pub const DEMO_SEGMENT_SECRET: &str = "segment_foresight_demo_secret";
 
 /// The secrets `send` signs with, per source.
 #[derive(Clone, Debug, Default)]
 pub struct SigningSecrets {
     pub stripe: Option<String>,
     pub zendesk: Option<String>,
+    pub segment: Option<String>,
 }
 
 impl SigningSecrets {
     pub fn demo() -> Self {
-        SigningSecrets { stripe: Some(DEMO_STRIPE_SECRET.into()), zendesk: Some(DEMO_ZENDESK_SECRET.into()) }
+        SigningSecrets {
+            stripe: Some(DEMO_STRIPE_SECRET.into()),
+            zendesk: Some(DEMO_ZENDESK_SECRET.into()),
+            segment: Some(DEMO_SEGMENT_SECRET.into()),
+        }
     }
 }
 
@@ -81,9 +90,15 @@ pub async fn send(url: &str, paths: &[PathBuf], secrets: &SigningSecrets) -> Res
                 }
                 request
             }
+            Some("segment") => {
+                let secret = secrets.segment.as_deref().ok_or_else(|| missing("SEGMENT_SHARED_SECRET"))?;
+                let signed = segment_signature::signed_bytes(&body).unwrap_or(&body);
+                let signature = segment_signature::compute_signature(secret, signed);
+                client.post(format!("{url}/webhooks/segment")).header("x-signature", signature)
+            }
             other => {
                 return Err(format!(
-                    "{}: put event files in a stripe/ or zendesk/ folder (found {other:?})",
+                    "{}: put event files in a stripe/, zendesk/ or segment/ folder (found {other:?})",
                     file.display()
                 ))
             }
@@ -99,6 +114,10 @@ pub async fn send(url: &str, paths: &[PathBuf], secrets: &SigningSecrets) -> Res
         let detail = answer
             .get("outcome")
             .map(|o| format!("{} -> {}", o.as_str().unwrap_or("?"), answer["account_id"].as_str().unwrap_or("-")))
+            .or_else(|| {
+                let accounts = answer.get("accounts")?.as_object()?.keys().cloned().collect::<Vec<_>>().join(", ");
+                Some(format!("{} messages -> {accounts}", answer["messages"]))
+            })
             .or_else(|| answer.get("error").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_default();
         println!("  {} {name:<48} {detail}", status.as_u16());
@@ -109,16 +128,26 @@ pub async fn send(url: &str, paths: &[PathBuf], secrets: &SigningSecrets) -> Res
     Ok(accepted)
 }
 
+/// The key features and first-value event the sample analytics events are written for.
+pub fn demo_analytics_config() -> AnalyticsConfig {
+    AnalyticsConfig {
+        key_features: ["Report Exported", "Dashboard Shared", "Integration Connected"].map(String::from).into(),
+        first_value_event: Some("Report Exported".into()),
+        ..Default::default()
+    }
+}
+
 pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String> {
     let events = events.unwrap_or_else(default_events_dir);
     let stripe = StripeWebhook::new(Some(StripeSecrets::new(DEMO_STRIPE_SECRET, None)), "account_id");
     let zendesk = ZendeskWebhook::new(Some(DEMO_ZENDESK_SECRET.into()));
-    let state = server::state(store, stripe).await?.with_zendesk(zendesk);
+    let analytics = AnalyticsWebhook::new(Some(DEMO_SEGMENT_SECRET.into()), None, demo_analytics_config());
+    let state = server::state(store, stripe).await?.with_zendesk(zendesk).with_analytics(analytics);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     let server = tokio::spawn(server::serve(listener, state));
 
-    let folders = [events.join("stripe"), events.join("zendesk")];
+    let folders = [events.join("stripe"), events.join("zendesk"), events.join("segment")];
     println!("\nPosting the signed sample events from {}:", events.display());
     let files = event_files(&folders)?;
     let accepted = send(&url, &folders, &SigningSecrets::demo()).await?;
@@ -138,7 +167,7 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
     for a in accounts["accounts"].as_array().into_iter().flatten() {
         let b = &a["billing"];
         println!(
-            "  {:<16} {:<11} {:<10} status {:<9} MRR {:>8.2} {}  renews {}  failed payments {}  open tickets {} (urgent {})",
+            "  {:<16} {:<11} {:<10} status {:<9} MRR {:>8.2} {}  renews {}  failed payments {}  open tickets {} (urgent {})  events 30d {}  features {}",
             a["account_id"].as_str().unwrap_or("?"),
             a["segment"].as_str().unwrap_or("?"),
             a["lifecycle"].as_str().unwrap_or("?"),
@@ -149,6 +178,8 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
             b["failed_payments"],
             a["support"]["open_tickets"],
             a["support"]["urgent_open_tickets"],
+            a["usage"]["events_30d"],
+            a["usage"]["features_used_30d"].as_array().map_or(0, Vec::len),
         );
     }
     server.abort();

@@ -54,6 +54,9 @@ enum Command {
         /// Zendesk signing secret (default: $ZENDESK_WEBHOOK_SECRET).
         #[arg(long, env = "ZENDESK_WEBHOOK_SECRET", hide_env_values = true)]
         zendesk_secret: Option<String>,
+        /// Segment shared secret (default: $SEGMENT_SHARED_SECRET).
+        #[arg(long, env = "SEGMENT_SHARED_SECRET", hide_env_values = true)]
+        segment_secret: Option<String>,
     },
 }
 
@@ -69,8 +72,9 @@ async fn main() -> ExitCode {
         Command::Link { source, external_id, account_id, url } => {
             demo::link(&url, &source, &external_id, &account_id).await
         }
-        Command::Send { paths, url, stripe_secret, zendesk_secret } => {
-            let secrets = demo::SigningSecrets { stripe: stripe_secret, zendesk: zendesk_secret };
+        Command::Send { paths, url, stripe_secret, zendesk_secret, segment_secret } => {
+            let secrets =
+                demo::SigningSecrets { stripe: stripe_secret, zendesk: zendesk_secret, segment: segment_secret };
             demo::send(&url, &paths, &secrets).await.map(|_| ())
         }
     };
