@@ -14,6 +14,7 @@ ours_out="$(cargo bench --locked -q -p foresight-shared --bench stripe_ingest)"
 echo "$ours_out" | grep -v '^{'
 node_out="$(node tests/stripe-oracle/bench.js "$payload" whsec_bench_secret)"
 echo "stripe-node: $node_out"
+cargo bench --locked -q -p foresight-shared --bench analytics_ingest | grep -v '^{'
 python3 - "$ours_out" "$node_out" <<'PY'
 import json, sys
 ours = next(json.loads(l) for l in sys.argv[1].splitlines() if l.startswith('{"impl":"foresight"'))

@@ -1,0 +1,51 @@
+//! Analytics ingest cost: DynamoDB write requests and write capacity units per message at
+//! batch sizes 1, 100 and 1000, measured with `ReturnConsumedCapacity` against DynamoDB Local.
+//! Each run sends 1000 messages for 5 accounts on one day. Run: `bash infra/bench.sh`.
+
+use foresight_shared::ingest::analytics::AnalyticsWebhook;
+use foresight_shared::sources::segment::{signature, AnalyticsConfig};
+use http::{HeaderMap, HeaderValue};
+use serde_json::json;
+
+const SECRET: &str = "segment_bench_secret";
+const MESSAGES: usize = 1000;
+
+async fn run(batch_size: usize) -> (f64, f64, usize) {
+    let store = foresight_shared::testkit::dynamodb_local_store(&format!("bench-analytics-{batch_size}")).await;
+    let meter = store.meter();
+    let webhook = AnalyticsWebhook::new(Some(SECRET.into()), None, AnalyticsConfig::default());
+    let now = foresight_shared::ingest::unix_now();
+    let messages: Vec<serde_json::Value> = (0..MESSAGES)
+        .map(|i| {
+            json!({"type": "track", "event": "Logged In", "userId": format!("user-{}", i % 40),
+                   "messageId": format!("{:08x}-{i:04}-4000-8000-000000000000", i * 7919),
+                   "timestamp": chrono::DateTime::from_timestamp(now - 3600 + i as i64, 0).unwrap().to_rfc3339(),
+                   "context": {"groupId": format!("acct_{}", i % 5)}})
+        })
+        .collect();
+    let mut body_bytes = 0;
+    for chunk in messages.chunks(batch_size) {
+        let body = if batch_size == 1 { serde_json::to_vec(&chunk[0]) } else { serde_json::to_vec(chunk) }.unwrap();
+        body_bytes = body.len();
+        let signed = signature::signed_bytes(&body).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-signature", HeaderValue::from_str(&signature::compute_signature(SECRET, signed)).unwrap());
+        webhook.handle(&store, &store, &store, &headers, &body, now).await.expect("accepted");
+    }
+    let r = meter.reading();
+    (r.write_requests as f64 / MESSAGES as f64, r.write_units / MESSAGES as f64, body_bytes)
+}
+
+fn main() {
+    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
+        eprintln!("needs DynamoDB Local: run `bash infra/bench.sh`, which starts it.");
+        std::process::exit(1);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    println!("analytics: {MESSAGES} messages for 5 accounts on one day, per message:");
+    for batch in [1, 100, 1000] {
+        let (writes, wcu, bytes) = runtime.block_on(run(batch));
+        println!("  batch {batch:>4} ({bytes:>6} bytes): {writes:.3} write requests, {wcu:.3} WCU");
+        println!("{{\"impl\":\"foresight-analytics\",\"batch\":{batch},\"write_requests_per_message\":{writes:.4},\"wcu_per_message\":{wcu:.4}}}");
+    }
+}
