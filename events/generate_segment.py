@@ -29,7 +29,7 @@ def main():
             for u in range(users):
                 for f in FEATURES[: 4 if account == "acct_acme" else 1 + (day < 5)]:
                     n += 1
-                    batch.append(track(f"msg-{n:05d}", f"{account}-u{u}", f, f"2026-11-{day:02d}T{9 + u}:15:00Z",
+                    batch.append(track(f"msg-{n:05d}", f"{account}-u{u}", f, f"2026-11-{day:02d}T{9 + u:02d}:15:00Z",
                                        group=account))
     files = {
         "01-batch-acme-globex.json": batch,

@@ -123,3 +123,86 @@ async fn three_sources_in_any_order_give_the_same_records() {
     let initech = &expected[3];
     assert_eq!(initech["usage"]["first_value_at"], "2026-11-05T16:00:00Z", "usage seen before the group call joined");
 }
+
+/// Billing under a bare Stripe customer, tickets under a bare Zendesk organization and usage
+/// under the product's group id: linking the customer and the organization afterwards leaves
+/// one record with all three, and no provisional record.
+#[tokio::test]
+async fn links_made_after_the_events_join_all_three_sources() {
+    let runner = start(Arc::new(dynamodb_local_store("late-links").await), Some(foresight_e2e::SECRET)).await;
+    let sub = json!({"id": "evt_late_sub", "object": "event", "type": "customer.subscription.created", "created": 1_793_700_000,
+        "data": {"object": {"id": "sub_late", "customer": "cus_late", "status": "active", "metadata": {},
+            "items": {"data": [{"quantity": 4, "current_period_end": 1_796_300_000,
+                "price": {"unit_amount": 2500, "currency": "eur", "recurring": {"interval": "month", "interval_count": 1}}}]}}}});
+    assert_eq!(runner.post_stripe(&serde_json::to_vec(&sub).unwrap()).await.1["account_id"], "cus_late");
+    let ticket = br#"{"type": "zen:event-type:ticket.created", "id": "evt-late-t", "detail": {"id": "501", "status": "OPEN",
+        "priority": "URGENT", "organization_id": "777", "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-20T10:00:00Z"}}"#;
+    assert_eq!(runner.post_zendesk(ticket, "inv-late").await.1["account_id"], "zendesk:777");
+    let usage = json!([{"type": "track", "event": "Report Exported", "userId": "late-u1", "messageId": "late-m1",
+        "timestamp": rfc3339(now() - 60), "context": {"groupId": "acct_late"}}]);
+    assert_eq!(runner.post_segment(&serde_json::to_vec(&usage).unwrap()).await.0, 200);
+    assert_eq!(runner.accounts().await.as_array().unwrap().len(), 3, "three provisional pieces before the links");
+
+    runner.link("stripe", "cus_late", "acct_late").await;
+    runner.link("zendesk", "777", "acct_late").await;
+    let accounts = runner.accounts().await;
+    let ids: Vec<&str> = accounts.as_array().unwrap().iter().map(|a| a["account_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["acct_late"], "provisional records are gone");
+    let record = &accounts[0];
+    assert_eq!(
+        (record["billing"]["mrr"].as_i64(), record["billing"]["currency"].as_str()),
+        (Some(10_000), Some("eur"))
+    );
+    assert_eq!(record["support"]["urgent_open_tickets"], 1);
+    assert_eq!(record["usage"]["events_7d"], 1);
+    assert_eq!(
+        (record["links"]["stripe_customer_id"].as_str(), record["links"]["zendesk_organization_id"].as_str()),
+        (Some("cus_late"), Some("777"))
+    );
+    // Later events carrying only the external ids reach the account through the links.
+    let paid = json!({"id": "evt_late_paid", "type": "invoice.paid", "created": 1_793_800_000,
+        "data": {"object": {"id": "in_late", "customer": "cus_late", "amount_paid": 10_000}}});
+    assert_eq!(runner.post_stripe(&serde_json::to_vec(&paid).unwrap()).await.1["account_id"], "acct_late");
+}
+
+#[tokio::test]
+async fn bearer_token_for_senders_that_cannot_sign_and_no_panic_on_bad_bodies() {
+    use foresight::server::AppState;
+    use foresight_shared::ingest::analytics::AnalyticsWebhook;
+    use foresight_shared::ingest::stripe::StripeWebhook;
+    let store = Arc::new(MemoryStore::new());
+    let analytics = AnalyticsWebhook::new(None, Some("rudder-token".into()), Default::default());
+    let state = AppState::new(store, StripeWebhook::new(None, "account_id")).with_analytics(analytics);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/webhooks/segment", listener.local_addr().unwrap());
+    let server = tokio::spawn(foresight::server::serve(listener, state));
+    let client = reqwest::Client::new();
+    let message =
+        r#"{"type":"track","event":"Logged In","userId":"u1","messageId":"r1","context":{"groupId":"acct_r"}}"#;
+    let send = |auth: Option<&'static str>, body: Vec<u8>| {
+        let mut request = client.post(&url).body(body);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.send()
+    };
+    assert_eq!(send(Some("Bearer rudder-token"), message.into()).await.unwrap().status(), 200);
+    assert_eq!(send(Some("Bearer wrong"), message.into()).await.unwrap().status(), 400);
+    assert_eq!(send(None, message.into()).await.unwrap().status(), 503, "no signing secret configured");
+    let bodies: Vec<Vec<u8>> = (0..message.len())
+        .step_by(7)
+        .map(|n| message.as_bytes()[..n].to_vec())
+        .chain([
+            b"null".to_vec(),
+            b"[]".to_vec(),
+            b"[null]".to_vec(),
+            b"\xff".to_vec(),
+            br#"{"type":7,"messageId":"x"}"#.to_vec(),
+        ])
+        .collect();
+    for body in bodies {
+        let status = send(Some("Bearer rudder-token"), body.clone()).await.unwrap().status();
+        assert!(status == 200 || status == 400, "{status} for {:?}", String::from_utf8_lossy(&body));
+    }
+    server.abort();
+}
