@@ -3,6 +3,7 @@
 pub mod account;
 pub mod billing;
 pub mod change;
+pub mod health;
 pub mod support;
 pub mod usage;
 pub mod version;

@@ -1,0 +1,344 @@
+//! Explainable health score (issue 4, first part: the pure scoring). Each component turns part of
+//! the account record into a value from 0 to 100 with a one-line reason; a component without
+//! data is left out and its weight spread over the others; the points of the breakdown add up
+//! to the score exactly.
+
+use super::account::AccountRecord;
+use super::billing::SubscriptionStatus;
+use serde::{Deserialize, Serialize};
+
+const DAY: i64 = 86_400;
+
+/// Health bands: red below `red_below`, green from `green_from`, yellow between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Band {
+    Red,
+    Yellow,
+    Green,
+}
+
+/// The model: component weights and band edges (defaults from the team's domain notes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthModel {
+    pub usage: f64,
+    pub adoption: f64,
+    pub support: f64,
+    pub sentiment: f64,
+    pub billing: f64,
+    pub renewal: f64,
+    pub red_below: i64,
+    pub green_from: i64,
+    /// How many key features the product defines (adoption breadth is used / this).
+    pub key_features: usize,
+    /// Renewal proximity starts to weigh inside this many days.
+    pub renewal_window_days: i64,
+}
+
+impl Default for HealthModel {
+    fn default() -> Self {
+        HealthModel {
+            usage: 0.30,
+            adoption: 0.20,
+            support: 0.15,
+            sentiment: 0.10,
+            billing: 0.15,
+            renewal: 0.10,
+            red_below: 40,
+            green_from: 70,
+            key_features: 0,
+            renewal_window_days: 90,
+        }
+    }
+}
+
+impl HealthModel {
+    pub fn band(&self, score: i64) -> Band {
+        if score < self.red_below {
+            Band::Red
+        } else if score < self.green_from {
+            Band::Yellow
+        } else {
+            Band::Green
+        }
+    }
+}
+
+/// One line of the breakdown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComponentScore {
+    pub name: String,
+    /// 0–100.
+    pub score: i64,
+    /// The weight after spreading the weights of missing components (sums to 1).
+    pub weight: f64,
+    /// This component's share of the total score.
+    pub points: i64,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthScore {
+    pub score: i64,
+    pub band: Band,
+    pub components: Vec<ComponentScore>,
+    /// Components left out for lack of data, named so the breakdown says so.
+    pub missing: Vec<String>,
+}
+
+fn clamp(v: f64) -> f64 {
+    v.clamp(0.0, 100.0)
+}
+
+fn usage(r: &AccountRecord) -> Option<(f64, String)> {
+    let u = &r.usage;
+    if u.last_seen_at.is_none() && u.events_30d == 0 {
+        return None;
+    }
+    if u.events_7d == 0 || u.active_users_7d == 0 {
+        return Some((0.0, "no activity in 7 days".into()));
+    }
+    // The account against its own 30-day rhythm: a steady week scores 70, +43% or more 100.
+    let baseline = u.events_30d as f64 * 7.0 / 30.0;
+    let ratio = if baseline > 0.0 { u.events_7d as f64 / baseline } else { 1.0 };
+    let change = ((ratio - 1.0) * 100.0).round() as i64;
+    let users = u.active_users_7d;
+    let reason =
+        format!("events {change:+}% vs 30-day rhythm, {users} active user{}", if users == 1 { "" } else { "s" });
+    Some((clamp(ratio.min(1.43) * 70.0), reason))
+}
+
+fn adoption(r: &AccountRecord, key_features: usize) -> Option<(f64, String)> {
+    if key_features == 0 || (r.usage.last_seen_at.is_none() && r.usage.events_30d == 0) {
+        return None;
+    }
+    let used = r.usage.features_used_30d.len().min(key_features);
+    Some((
+        clamp(100.0 * used as f64 / key_features as f64),
+        format!("{used} of {key_features} key features used in 30 days"),
+    ))
+}
+
+fn support(r: &AccountRecord) -> Option<(f64, String)> {
+    let s = &r.support;
+    if r.links.zendesk_organization_id.is_none() && s.tickets_30d == 0 && s.open_tickets == 0 {
+        return None;
+    }
+    let value = 100.0
+        - 10.0 * f64::from(s.open_tickets)
+        - 25.0 * f64::from(s.urgent_open_tickets)
+        - 2.0 * f64::from(s.tickets_30d);
+    let reason = match (s.urgent_open_tickets, s.open_tickets) {
+        (0, 0) => format!("no open tickets ({} in 30 days)", s.tickets_30d),
+        (0, open) => format!("{open} open ticket{}", if open == 1 { "" } else { "s" }),
+        (urgent, _) => format!("{urgent} urgent ticket{} open", if urgent == 1 { "" } else { "s" }),
+    };
+    Some((clamp(value), reason))
+}
+
+fn sentiment(r: &AccountRecord) -> Option<(f64, String)> {
+    let (good, bad) = (r.support.csat_good_30d, r.support.csat_bad_30d);
+    if good + bad == 0 {
+        return None;
+    }
+    Some((clamp(100.0 * f64::from(good) / f64::from(good + bad)), format!("CSAT {good} good / {bad} bad in 30 days")))
+}
+
+fn billing(r: &AccountRecord) -> Option<(f64, String)> {
+    let b = &r.billing;
+    let status = b.status?;
+    let mut value: f64 = 100.0;
+    let mut risks = Vec::new();
+    match status {
+        SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired => {
+            return Some((0.0, "subscription ended".into()));
+        }
+        SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid => {
+            value = value.min(20.0);
+            risks.push(if status == SubscriptionStatus::Unpaid { "unpaid" } else { "past due" }.to_owned());
+        }
+        _ => {}
+    }
+    if b.failed_payments > 0 {
+        value -= 20.0 * f64::from(b.failed_payments);
+        risks.push(format!("payment failed {}×", b.failed_payments));
+    }
+    if b.cancel_at_period_end {
+        value = value.min(10.0);
+        risks.push("set to cancel at period end".into());
+    }
+    if b.disputes.count > 0 {
+        value -= 30.0;
+        risks.push(format!("{} dispute{}", b.disputes.count, if b.disputes.count == 1 { "" } else { "s" }));
+    }
+    let reason = if risks.is_empty() { "payments in good standing".into() } else { risks.join(", ") };
+    Some((clamp(value), reason))
+}
+
+fn renewal(r: &AccountRecord, window_days: i64, now: i64) -> Option<(f64, String)> {
+    let at = chrono::DateTime::parse_from_rfc3339(r.billing.renewal_at.as_deref()?).ok()?.timestamp();
+    let days = (at - now).div_euclid(DAY);
+    if days > window_days {
+        return Some((100.0, format!("renewal in {days} days")));
+    }
+    // Inside the window the renewal itself is a risk to manage: 40 on the day, 100 at the edge.
+    let value = 40.0 + 60.0 * days.max(0) as f64 / window_days.max(1) as f64;
+    Some((clamp(value), format!("renewal in {} days", days.max(0))))
+}
+
+/// Scores an account at `now`.
+pub fn score(record: &AccountRecord, model: &HealthModel, now: i64) -> HealthScore {
+    let candidates = [
+        ("usage", model.usage, usage(record)),
+        ("adoption", model.adoption, adoption(record, model.key_features)),
+        ("support", model.support, support(record)),
+        ("sentiment", model.sentiment, sentiment(record)),
+        ("billing", model.billing, billing(record)),
+        ("renewal", model.renewal, renewal(record, model.renewal_window_days, now)),
+    ];
+    let missing: Vec<String> =
+        candidates.iter().filter(|(_, w, c)| c.is_none() && *w > 0.0).map(|(n, _, _)| (*n).to_owned()).collect();
+    let present: Vec<(&str, f64, f64, String)> = candidates
+        .into_iter()
+        .filter(|(_, w, _)| *w > 0.0)
+        .filter_map(|(n, w, c)| c.map(|(v, reason)| (n, w, v, reason)))
+        .collect();
+    let total_weight: f64 = present.iter().map(|(_, w, _, _)| w).sum();
+    if present.is_empty() || total_weight <= 0.0 {
+        return HealthScore { score: 0, band: model.band(0), components: Vec::new(), missing };
+    }
+    let raw: Vec<f64> = present.iter().map(|(_, w, v, _)| w / total_weight * v).collect();
+    let score = raw.iter().sum::<f64>().round() as i64;
+    // Integer points that add up to the score: floors, then the largest remainders get +1.
+    let mut points: Vec<i64> = raw.iter().map(|p| p.floor() as i64).collect();
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_by(|&a, &b| (raw[b] - raw[b].floor()).total_cmp(&(raw[a] - raw[a].floor())));
+    let short = score - points.iter().sum::<i64>();
+    for &i in order.iter().take(short.max(0) as usize) {
+        points[i] += 1;
+    }
+    let components = present
+        .into_iter()
+        .zip(points)
+        .map(|((name, w, v, reason), points)| ComponentScore {
+            name: name.to_owned(),
+            score: v.round() as i64,
+            weight: (w / total_weight * 1000.0).round() / 1000.0,
+            points,
+            reason,
+        })
+        .collect();
+    HealthScore { score, band: model.band(score), components, missing }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::account::StoredAccount;
+
+    const NOW: i64 = 1_795_000_000;
+
+    fn blank() -> AccountRecord {
+        AccountRecord::from_stored(&StoredAccount { account_id: "a".into(), ..Default::default() }, NOW)
+    }
+
+    fn healthy() -> AccountRecord {
+        let mut r = blank();
+        r.billing.status = Some(SubscriptionStatus::Active);
+        r.billing.renewal_at = Some(super::super::account::rfc3339(NOW + 200 * DAY));
+        r.usage.last_seen_at = Some("2026-11-20T00:00:00Z".into());
+        r.usage.events_7d = 70;
+        r.usage.events_30d = 300;
+        r.usage.active_users_7d = 5;
+        r.usage.features_used_30d = vec!["a".into(), "b".into(), "c".into()];
+        r.links.zendesk_organization_id = Some("1".into());
+        r.support.tickets_30d = 1;
+        r.support.csat_good_30d = 3;
+        r
+    }
+
+    fn model() -> HealthModel {
+        HealthModel { key_features: 4, ..Default::default() }
+    }
+
+    fn component<'a>(h: &'a HealthScore, name: &str) -> &'a ComponentScore {
+        h.components.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no {name} in {h:?}"))
+    }
+
+    #[test]
+    fn every_component_with_reasons_and_points_adding_up() {
+        let h = score(&healthy(), &model(), NOW);
+        assert_eq!(h.components.len(), 6);
+        assert!(h.missing.is_empty());
+        assert_eq!(h.components.iter().map(|c| c.points).sum::<i64>(), h.score);
+        assert_eq!(component(&h, "adoption").score, 75);
+        assert_eq!(component(&h, "adoption").reason, "3 of 4 key features used in 30 days");
+        assert_eq!(component(&h, "sentiment").score, 100);
+        assert_eq!(component(&h, "billing").reason, "payments in good standing");
+        assert_eq!(component(&h, "renewal").reason, "renewal in 200 days");
+        assert_eq!(component(&h, "support").score, 98);
+        assert_eq!(h.band, Band::Green);
+        assert!((h.components.iter().map(|c| c.weight).sum::<f64>() - 1.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn risks_lower_the_score_with_specific_reasons() {
+        let mut r = healthy();
+        r.usage.events_7d = 28; // -60% vs a 70-per-week rhythm
+        r.support.open_tickets = 2;
+        r.support.urgent_open_tickets = 2;
+        r.support.csat_bad_30d = 3;
+        r.billing.status = Some(SubscriptionStatus::PastDue);
+        r.billing.failed_payments = 2;
+        r.billing.renewal_at = Some(super::super::account::rfc3339(NOW + 30 * DAY));
+        let h = score(&r, &model(), NOW);
+        assert_eq!(component(&h, "usage").reason, "events -60% vs 30-day rhythm, 5 active users");
+        assert_eq!(component(&h, "support").reason, "2 urgent tickets open");
+        assert_eq!(component(&h, "billing").reason, "past due, payment failed 2×");
+        assert_eq!(component(&h, "billing").score, 0);
+        assert_eq!(component(&h, "renewal").score, 60);
+        assert_eq!(h.components.iter().map(|c| c.points).sum::<i64>(), h.score);
+        assert_eq!(h.band, Band::Red, "{h:?}");
+        let mut cancel = healthy();
+        cancel.billing.cancel_at_period_end = true;
+        assert_eq!(component(&score(&cancel, &model(), NOW), "billing").score, 10);
+    }
+
+    #[test]
+    fn missing_inputs_spread_their_weight() {
+        let mut r = blank();
+        r.billing.status = Some(SubscriptionStatus::Active);
+        let h = score(&r, &model(), NOW);
+        assert_eq!(h.components.len(), 1);
+        assert_eq!(h.components[0].weight, 1.0);
+        assert_eq!((h.score, h.band), (100, Band::Green));
+        assert_eq!(h.missing, ["usage", "adoption", "support", "sentiment", "renewal"]);
+        let nothing = score(&blank(), &model(), NOW);
+        assert_eq!((nothing.score, nothing.components.len(), nothing.missing.len()), (0, 0, 6));
+        let no_features = HealthModel::default();
+        assert!(score(&healthy(), &no_features, NOW).missing.contains(&"adoption".to_owned()));
+    }
+
+    #[test]
+    fn band_edges() {
+        let m = HealthModel::default();
+        assert_eq!(
+            [m.band(0), m.band(39), m.band(40), m.band(69), m.band(70), m.band(100)],
+            [Band::Red, Band::Red, Band::Yellow, Band::Yellow, Band::Green, Band::Green]
+        );
+    }
+
+    #[test]
+    fn points_add_up_for_many_mixes() {
+        for i in 0..200_u32 {
+            let mut r = healthy();
+            r.usage.events_7d = u64::from(i % 97);
+            r.support.open_tickets = i % 5;
+            r.support.csat_bad_30d = i % 7;
+            r.billing.failed_payments = i % 3;
+            let h = score(&r, &model(), NOW);
+            assert_eq!(h.components.iter().map(|c| c.points).sum::<i64>(), h.score, "mix {i}");
+            assert!((0..=100).contains(&h.score));
+        }
+    }
+}
