@@ -11,6 +11,7 @@ pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod ingest;
+pub mod settings;
 pub mod sources;
 pub mod store;
 pub mod telemetry;

@@ -13,6 +13,7 @@ use foresight_shared::ingest::identity;
 use foresight_shared::ingest::stripe::StripeWebhook;
 use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::ingest::{unix_now, IngestError, WebhookResponse, MAX_BODY_BYTES};
+use foresight_shared::settings::Settings;
 use foresight_shared::store::{AccountLister, AccountStore, LinkSource, LinkStore, MemoryStore, UsageStore};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -104,13 +105,15 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
 }
 
 pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Result<(), String> {
-    if let Some(path) = config {
-        std::fs::read_to_string(&path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-    }
+    // A bad configuration stops the runner here, naming the field (never a silent default).
+    let settings = match config {
+        Some(path) => Settings::load(&path).map_err(|e| format!("invalid configuration: {e}"))?,
+        None => Settings::default(),
+    };
     let state = state(store, StripeWebhook::from_env())
         .await?
         .with_zendesk(ZendeskWebhook::from_env())
-        .with_analytics(AnalyticsWebhook::from_env());
+        .with_analytics(AnalyticsWebhook::from_env_with(settings.analytics));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await
 }

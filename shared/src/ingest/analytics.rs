@@ -55,13 +55,20 @@ impl AnalyticsWebhook {
     /// (comma-separated event names), `FORESIGHT_FIRST_VALUE_EVENT`, `FORESIGHT_STRIPE_TRAIT`,
     /// `FORESIGHT_ZENDESK_TRAIT`.
     pub fn from_env() -> Self {
+        Self::from_env_with(AnalyticsConfig::default())
+    }
+
+    /// Secrets from the environment, the rest from `config` (`foresight.toml`'s `[analytics]`),
+    /// which the `FORESIGHT_*` variables above still override.
+    pub fn from_env_with(mut config: AnalyticsConfig) -> Self {
         let var = |name: &str| non_empty(std::env::var(name).ok());
-        let mut config = AnalyticsConfig::default();
         if let Some(features) = var("FORESIGHT_KEY_FEATURES") {
             config.key_features =
                 features.split(',').map(str::trim).filter(|f| !f.is_empty()).map(Into::into).collect();
         }
-        config.first_value_event = var("FORESIGHT_FIRST_VALUE_EVENT");
+        if let Some(event) = var("FORESIGHT_FIRST_VALUE_EVENT") {
+            config.first_value_event = Some(event);
+        }
         if let Some(t) = var("FORESIGHT_STRIPE_TRAIT") {
             config.stripe_trait = t;
         }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the analytics source needs to know from configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AnalyticsConfig {
     /// `track` event names that count as key features (adoption breadth).
     pub key_features: BTreeSet<String>,

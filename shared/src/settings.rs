@@ -1,0 +1,262 @@
+//! `foresight.toml`: the health model, touch tiers and analytics configuration, validated at
+//! start so that a mistake stops the runner (or the function's cold start) with a message that
+//! names the field, never a silent default. Every field is optional; defaults follow the team's
+//! domain notes. See `foresight.example.toml`.
+
+use crate::domain::health::HealthModel;
+use crate::sources::segment::AnalyticsConfig;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SettingsError {
+    #[error("{path}: {message}")]
+    Toml { path: String, message: String },
+    #[error("{path}: {field} {problem}")]
+    Invalid { path: String, field: String, problem: String },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct File {
+    health: HealthSection,
+    tiers: TierSection,
+    analytics: AnalyticsSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct HealthSection {
+    red_below: i64,
+    green_from: i64,
+    renewal_window_days: i64,
+    weights: Weights,
+}
+
+impl Default for HealthSection {
+    fn default() -> Self {
+        let m = HealthModel::default();
+        HealthSection {
+            red_below: m.red_below,
+            green_from: m.green_from,
+            renewal_window_days: m.renewal_window_days,
+            weights: Weights::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Weights {
+    pub usage: f64,
+    pub adoption: f64,
+    pub support: f64,
+    pub sentiment: f64,
+    pub billing: f64,
+    pub renewal: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        let m = HealthModel::default();
+        Weights {
+            usage: m.usage,
+            adoption: m.adoption,
+            support: m.support,
+            sentiment: m.sentiment,
+            billing: m.billing,
+            renewal: m.renewal,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TierSection {
+    /// ARR in minor units from which an account is high touch.
+    high_touch_from: i64,
+    low_touch_from: i64,
+    /// Per-tier weights replacing `[health.weights]` for that tier.
+    weights: BTreeMap<String, Weights>,
+}
+
+impl Default for TierSection {
+    fn default() -> Self {
+        TierSection { high_touch_from: 5_000_000, low_touch_from: 500_000, weights: BTreeMap::new() }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct AnalyticsSection {
+    key_features: Vec<String>,
+    first_value_event: Option<String>,
+    stripe_trait: Option<String>,
+    zendesk_trait: Option<String>,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub health: HealthModel,
+    pub high_touch_from: i64,
+    pub low_touch_from: i64,
+    /// Weights per touch tier (`high_touch`, `low_touch`, `tech_touch`) where configured.
+    pub tier_weights: BTreeMap<String, Weights>,
+    pub analytics: AnalyticsConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::parse("", "(defaults)").expect("the defaults are valid")
+    }
+}
+
+fn check_weights(path: &str, prefix: &str, w: &Weights) -> Result<(), SettingsError> {
+    let all = [
+        ("usage", w.usage),
+        ("adoption", w.adoption),
+        ("support", w.support),
+        ("sentiment", w.sentiment),
+        ("billing", w.billing),
+        ("renewal", w.renewal),
+    ];
+    for (name, value) in all {
+        if !(0.0..=1.0).contains(&value) || value.is_nan() {
+            return Err(invalid(
+                path,
+                &format!("{prefix}.{name}"),
+                &format!("is {value}: a weight is between 0 and 1"),
+            ));
+        }
+    }
+    if all.iter().map(|(_, v)| v).sum::<f64>() <= 0.0 {
+        return Err(invalid(path, prefix, "are all 0: at least one component must count"));
+    }
+    Ok(())
+}
+
+fn invalid(path: &str, field: &str, problem: &str) -> SettingsError {
+    SettingsError::Invalid { path: path.into(), field: field.into(), problem: problem.into() }
+}
+
+impl Settings {
+    /// Parses and validates a `foresight.toml` text; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Settings, SettingsError> {
+        let file: File = toml::from_str(text)
+            .map_err(|e| SettingsError::Toml { path: path.into(), message: e.to_string().trim().replace('\n', " ") })?;
+        let h = &file.health;
+        if !(0..=100).contains(&h.red_below) || !(0..=100).contains(&h.green_from) || h.red_below > h.green_from {
+            return Err(invalid(
+                path,
+                "health.red_below / health.green_from",
+                "must satisfy 0 <= red_below <= green_from <= 100",
+            ));
+        }
+        if !(1..=365).contains(&h.renewal_window_days) {
+            return Err(invalid(path, "health.renewal_window_days", "must be between 1 and 365"));
+        }
+        check_weights(path, "health.weights", &h.weights)?;
+        let t = &file.tiers;
+        if t.low_touch_from < 0 || t.high_touch_from < t.low_touch_from {
+            return Err(invalid(
+                path,
+                "tiers.high_touch_from / tiers.low_touch_from",
+                "must satisfy 0 <= low_touch_from <= high_touch_from",
+            ));
+        }
+        for (tier, weights) in &t.weights {
+            if !["high_touch", "low_touch", "tech_touch"].contains(&tier.as_str()) {
+                return Err(invalid(
+                    path,
+                    &format!("tiers.weights.{tier}"),
+                    "is not a tier: use high_touch, low_touch or tech_touch",
+                ));
+            }
+            check_weights(path, &format!("tiers.weights.{tier}"), weights)?;
+        }
+        let a = &file.analytics;
+        if let Some(empty) = a.key_features.iter().position(|f| f.trim().is_empty()) {
+            return Err(invalid(path, &format!("analytics.key_features[{empty}]"), "is empty"));
+        }
+        let mut analytics = AnalyticsConfig {
+            key_features: a.key_features.iter().map(|f| f.trim().to_owned()).collect(),
+            first_value_event: a.first_value_event.clone().filter(|e| !e.trim().is_empty()),
+            ..Default::default()
+        };
+        if analytics.key_features.len() != a.key_features.len() {
+            return Err(invalid(path, "analytics.key_features", "lists an event twice"));
+        }
+        if let Some(t) = &a.stripe_trait {
+            analytics.stripe_trait = t.clone();
+        }
+        if let Some(t) = &a.zendesk_trait {
+            analytics.zendesk_trait = t.clone();
+        }
+        let w = &h.weights;
+        let health = HealthModel {
+            usage: w.usage,
+            adoption: w.adoption,
+            support: w.support,
+            sentiment: w.sentiment,
+            billing: w.billing,
+            renewal: w.renewal,
+            red_below: h.red_below,
+            green_from: h.green_from,
+            key_features: analytics.key_features.len(),
+            renewal_window_days: h.renewal_window_days,
+        };
+        Ok(Settings {
+            health,
+            high_touch_from: t.high_touch_from,
+            low_touch_from: t.low_touch_from,
+            tier_weights: t.weights.clone(),
+            analytics,
+        })
+    }
+
+    /// Reads and validates a file.
+    pub fn load(path: &std::path::Path) -> Result<Settings, SettingsError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SettingsError::Toml { path: shown.clone(), message: format!("cannot read: {e}") })?;
+        Settings::parse(&text, &shown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_is_valid_and_defaults_hold() {
+        let example = include_str!("../../foresight.example.toml");
+        let s = Settings::parse(example, "foresight.example.toml").unwrap();
+        assert_eq!(s.health.key_features, 3);
+        assert_eq!(s.analytics.first_value_event.as_deref(), Some("Report Exported"));
+        assert!(s.tier_weights.contains_key("tech_touch"));
+        let d = Settings::default();
+        assert_eq!((d.health.red_below, d.health.green_from, d.high_touch_from), (40, 70, 5_000_000));
+        assert_eq!(d.analytics.stripe_trait, "stripe_customer_id");
+    }
+
+    #[test]
+    fn mistakes_name_the_field() {
+        let err = |text: &str| Settings::parse(text, "f.toml").unwrap_err().to_string();
+        assert!(err("[health]\nred_below = 80\n").contains("red_below <= green_from"));
+        assert!(err("[health.weights]\nusage = 1.5\n").contains("health.weights.usage is 1.5"));
+        assert!(err(
+            "[health.weights]\nusage = 0\nadoption = 0\nsupport = 0\nsentiment = 0\nbilling = 0\nrenewal = 0\n"
+        )
+        .contains("are all 0"));
+        assert!(err("[tiers.weights.vip]\nusage = 0.5\n").contains("tiers.weights.vip is not a tier"));
+        assert!(err("[analytics]\nkey_features = [\"A\", \"A\"]\n").contains("twice"));
+        let typo = err("[helth]\nred_below = 30\n");
+        assert!(typo.starts_with("f.toml: ") && typo.contains("helth"), "{typo}");
+        assert!(err("[health]\nred_below = \"forty\"\n").contains("red_below"));
+        assert!(Settings::load(std::path::Path::new("/no/such/foresight.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read"));
+    }
+}
