@@ -14,5 +14,6 @@ pub mod ingest;
 pub mod settings;
 pub mod sources;
 pub mod store;
+pub mod sweep;
 pub mod telemetry;
 pub mod testkit;

@@ -7,11 +7,16 @@ use foresight_shared::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::ingest::stripe::StripeWebhook;
 use foresight_shared::ingest::unix_now;
 use foresight_shared::ingest::zendesk::ZendeskWebhook;
+use foresight_shared::settings::Settings;
 use foresight_shared::sources::segment::signature as segment_signature;
 use foresight_shared::sources::segment::AnalyticsConfig;
 use foresight_shared::sources::stripe::StripeSecrets;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+
+/// The demo's sweeps run as of this time, a day after the sample week, so its output does not
+/// change with the calendar.
+pub const DEMO_NOW: &str = "2026-11-09T12:00:00Z";
 
 /// The signing secrets the demo configures and signs with (never real ones).
 pub const DEMO_STRIPE_SECRET: &str = "whsec_foresight_demo_secret";
@@ -142,7 +147,11 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
     let stripe = StripeWebhook::new(Some(StripeSecrets::new(DEMO_STRIPE_SECRET, None)), "account_id");
     let zendesk = ZendeskWebhook::new(Some(DEMO_ZENDESK_SECRET.into()));
     let analytics = AnalyticsWebhook::new(Some(DEMO_SEGMENT_SECRET.into()), None, demo_analytics_config());
-    let state = server::state(store, stripe).await?.with_zendesk(zendesk).with_analytics(analytics);
+    let mut settings = Settings::default();
+    settings.analytics = demo_analytics_config();
+    settings.health.key_features = settings.analytics.key_features.len();
+    let state =
+        server::state(store, stripe).await?.with_zendesk(zendesk).with_analytics(analytics).with_settings(settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     let server = tokio::spawn(server::serve(listener, state));
@@ -153,6 +162,18 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
     let accepted = send(&url, &folders, &SigningSecrets::demo()).await?;
     println!("\nLinking Zendesk organization 8201 to acct_globex (its tickets arrived before the link):");
     link(&url, "zendesk", "8201", "acct_globex").await?;
+
+    println!("\nHealth sweep as of {DEMO_NOW} (POST /sweeps/health?now=...):");
+    let sweep: Value = reqwest::Client::new()
+        .post(format!("{url}/sweeps/health?now={DEMO_NOW}"))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("  {}", sweep["summary"]);
 
     let accounts: Value = reqwest::get(format!("{url}/accounts"))
         .await
@@ -165,6 +186,27 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
     println!("{}", serde_json::to_string_pretty(&accounts).unwrap_or_default());
     println!("\nSummary:");
     for a in accounts["accounts"].as_array().into_iter().flatten() {
+        let h = &a["health"];
+        let mut reasons: Vec<(i64, String)> = h["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["score"].as_i64().unwrap_or(100),
+                    format!("{}: {}", c["name"].as_str().unwrap_or(""), c["reason"].as_str().unwrap_or("")),
+                )
+            })
+            .collect();
+        reasons.sort();
+        let top: Vec<String> = reasons.into_iter().take(2).map(|(_, r)| r).collect();
+        println!(
+            "  {:<16} health {:>3} {:<6} {}",
+            a["account_id"].as_str().unwrap_or("?"),
+            h["score"],
+            h["band"].as_str().unwrap_or("-"),
+            top.join("; ")
+        );
         let b = &a["billing"];
         println!(
             "  {:<16} {:<11} {:<10} status {:<9} MRR {:>8.2} {}  renews {}  failed payments {}  open tickets {} (urgent {})  events 30d {}  features {}",

@@ -15,6 +15,7 @@ use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::ingest::{unix_now, IngestError, WebhookResponse, MAX_BODY_BYTES};
 use foresight_shared::settings::Settings;
 use foresight_shared::store::{AccountLister, AccountStore, LinkSource, LinkStore, MemoryStore, UsageStore};
+use foresight_shared::sweep;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub struct AppState {
     stripe: Arc<StripeWebhook>,
     zendesk: Arc<ZendeskWebhook>,
     analytics: Arc<AnalyticsWebhook>,
+    settings: Arc<Settings>,
 }
 
 impl AppState {
@@ -45,7 +47,14 @@ impl AppState {
             stripe: Arc::new(stripe),
             zendesk: Arc::new(ZendeskWebhook::new(None)),
             analytics: Arc::new(AnalyticsWebhook::new(None, None, Default::default())),
+            settings: Arc::new(Settings::default()),
         }
+    }
+
+    /// Sets the configuration (`foresight.toml`) the sweeps use.
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = Arc::new(settings);
+        self
     }
 
     /// Configures the analytics webhook (unconfigured, it answers 503 naming its variable).
@@ -86,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/accounts", get(list_accounts))
         .route("/accounts/{account_id}", get(get_account))
         .route("/links", post(create_link))
+        .route("/sweeps/health", post(health_sweep))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
         .layer(DefaultBodyLimit::disable())
@@ -113,7 +123,8 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
     let state = state(store, StripeWebhook::from_env())
         .await?
         .with_zendesk(ZendeskWebhook::from_env())
-        .with_analytics(AnalyticsWebhook::from_env_with(settings.analytics));
+        .with_analytics(AnalyticsWebhook::from_env_with(settings.analytics.clone()))
+        .with_settings(settings);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await
 }
@@ -206,6 +217,25 @@ async fn list_accounts(State(state): State<AppState>, Query(filter): Query<ListF
         })
         .collect();
     Json(json!({ "accounts": records, "count": records.len() })).into_response()
+}
+
+#[derive(Deserialize)]
+struct SweepQuery {
+    now: Option<String>,
+}
+
+async fn health_sweep(State(state): State<AppState>, Query(query): Query<SweepQuery>) -> Response {
+    let now = match query.now.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
+        None => unix_now(),
+        Some(Ok(t)) => t.timestamp(),
+        Some(Err(e)) => return error(StatusCode::BAD_REQUEST, format!("now must be an RFC 3339 time: {e}")),
+    };
+    match sweep::run(state.lister.as_ref(), state.accounts.as_ref(), &state.settings, now).await {
+        Ok(summary) => {
+            Json(json!({ "now": foresight_shared::domain::account::rfc3339(now), "summary": summary })).into_response()
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -44,6 +44,10 @@ pub mod attr {
     pub const RATING: &str = "cs#";
     /// Fact: the Zendesk organization of this account.
     pub const ZENDESK_ORGANIZATION: &str = "link_zendesk";
+    /// Guarded group: the latest health score, band and breakdown (written by the sweep).
+    pub const HEALTH: &str = "health";
+    /// Fact: `hh#<YYYY-MM-DD>`, the day's health score (trend).
+    pub const HEALTH_HISTORY: &str = "hh#";
 }
 
 /// An account as the stores keep it: its id, its named attributes, and its usage per day.
@@ -279,6 +283,7 @@ impl AccountRecord {
         let mut links = Links::default();
         let mut tickets: Vec<TicketState> = Vec::new();
         let mut ratings: Vec<(&str, RatingMark)> = Vec::new();
+        let mut health = None;
 
         for (name, value) in &stored.attributes {
             let (prefix, key) = match name.find('#') {
@@ -341,6 +346,13 @@ impl AccountRecord {
                     ratings.extend(parse(value).map(|m| (ticket, m)));
                 }
                 attr::ZENDESK_ORGANIZATION => links.zendesk_organization_id = value.as_str().map(Into::into),
+                attr::HEALTH => {
+                    let mut shown = value.clone();
+                    if let Some(map) = shown.as_object_mut() {
+                        map.remove(super::change::VERSION_FIELD);
+                    }
+                    health = Some(shown);
+                }
                 _ => {}
             }
         }
@@ -406,7 +418,7 @@ impl AccountRecord {
             billing,
             support: support::support_view(&tickets, ratings.iter().map(|(t, m)| (*t, m)), now),
             usage: usage::usage_view(&stored.usage, now),
-            health: None,
+            health,
         }
     }
 }
