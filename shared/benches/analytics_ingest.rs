@@ -15,11 +15,13 @@ async fn run(batch_size: usize) -> (f64, f64, usize) {
     let meter = store.meter();
     let webhook = AnalyticsWebhook::new(Some(SECRET.into()), None, AnalyticsConfig::default());
     let now = foresight_shared::ingest::unix_now();
+    // All inside one UTC day, whatever the time of day.
+    let today = now.div_euclid(86_400) * 86_400 + 60;
     let messages: Vec<serde_json::Value> = (0..MESSAGES)
         .map(|i| {
             json!({"type": "track", "event": "Logged In", "userId": format!("user-{}", i % 40),
                    "messageId": format!("{:08x}-{i:04}-4000-8000-000000000000", i * 7919),
-                   "timestamp": chrono::DateTime::from_timestamp(now - 3600 + i as i64, 0).unwrap().to_rfc3339(),
+                   "timestamp": chrono::DateTime::from_timestamp(today + i as i64, 0).unwrap().to_rfc3339(),
                    "context": {"groupId": format!("acct_{}", i % 5)}})
         })
         .collect();

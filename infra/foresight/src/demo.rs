@@ -176,14 +176,14 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
         .map_err(|e| e.to_string())?;
     println!("  {}", sweep["summary"]);
 
-    let accounts: Value = reqwest::get(format!("{url}/accounts"))
+    let accounts: Value = reqwest::get(format!("{url}/accounts?now={DEMO_NOW}"))
         .await
         .and_then(|r| r.error_for_status())
         .map_err(|e| e.to_string())?
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    println!("\nAccount records (GET {url}/accounts):");
+    println!("\nAccount records (GET {url}/accounts?now={DEMO_NOW}):");
     println!("{}", serde_json::to_string_pretty(&accounts).unwrap_or_default());
     println!("\nSummary:");
     for a in accounts["accounts"].as_array().into_iter().flatten() {

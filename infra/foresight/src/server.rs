@@ -180,9 +180,27 @@ async fn segment_webhook(State(state): State<AppState>, headers: HeaderMap, body
     encode(state.analytics.respond(accounts, links, usage, &headers, &body, unix_now()).await)
 }
 
-async fn get_account(State(state): State<AppState>, Path(account_id): Path<String>) -> Response {
+#[derive(Deserialize)]
+struct AsOf {
+    now: Option<String>,
+}
+
+/// `?now=RFC3339`: the record as of that time (windows such as "in 30 days" end there).
+fn as_of(now: Option<&str>) -> Result<i64, String> {
+    match now.map(chrono::DateTime::parse_from_rfc3339) {
+        None => Ok(unix_now()),
+        Some(Ok(t)) => Ok(t.timestamp()),
+        Some(Err(e)) => Err(format!("now must be an RFC 3339 time: {e}")),
+    }
+}
+
+async fn get_account(State(state): State<AppState>, Path(account_id): Path<String>, Query(q): Query<AsOf>) -> Response {
+    let now = match as_of(q.now.as_deref()) {
+        Ok(now) => now,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
     match state.accounts.get(&account_id).await {
-        Ok(Some(stored)) => Json(AccountRecord::from_stored(&stored, unix_now())).into_response(),
+        Ok(Some(stored)) => Json(AccountRecord::from_stored(&stored, now)).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no account {account_id:?}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -190,6 +208,7 @@ async fn get_account(State(state): State<AppState>, Path(account_id): Path<Strin
 
 #[derive(Deserialize)]
 struct ListFilter {
+    now: Option<String>,
     band: Option<String>,
     segment: Option<String>,
     lifecycle: Option<String>,
@@ -206,7 +225,10 @@ async fn list_accounts(State(state): State<AppState>, Query(filter): Query<ListF
         Ok(stored) => stored,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
-    let now = unix_now();
+    let now = match as_of(filter.now.as_deref()) {
+        Ok(now) => now,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
     let records: Vec<Value> = stored
         .iter()
         .filter_map(|s| serde_json::to_value(AccountRecord::from_stored(s, now)).ok())
@@ -225,10 +247,9 @@ struct SweepQuery {
 }
 
 async fn health_sweep(State(state): State<AppState>, Query(query): Query<SweepQuery>) -> Response {
-    let now = match query.now.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
-        None => unix_now(),
-        Some(Ok(t)) => t.timestamp(),
-        Some(Err(e)) => return error(StatusCode::BAD_REQUEST, format!("now must be an RFC 3339 time: {e}")),
+    let now = match as_of(query.now.as_deref()) {
+        Ok(now) => now,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     match sweep::run(state.lister.as_ref(), state.accounts.as_ref(), &state.settings, now).await {
         Ok(summary) => {
