@@ -142,6 +142,12 @@ pub fn demo_analytics_config() -> AnalyticsConfig {
     }
 }
 
+/// Sends a request and reads its JSON answer; any failure as a message.
+async fn json_of(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    let response = request.send().await.and_then(|r| r.error_for_status()).map_err(|e| e.to_string())?;
+    response.json().await.map_err(|e| e.to_string())
+}
+
 pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String> {
     let events = events.unwrap_or_else(default_events_dir);
     let stripe = StripeWebhook::new(Some(StripeSecrets::new(DEMO_STRIPE_SECRET, None)), "account_id");
@@ -165,24 +171,11 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
     link(&url, "zendesk", "8201", "acct_globex").await?;
 
     println!("\nHealth sweep as of {DEMO_NOW} (POST /sweeps/health?now=...):");
-    let sweep: Value = reqwest::Client::new()
-        .post(format!("{url}/sweeps/health?now={DEMO_NOW}"))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let client = reqwest::Client::new();
+    let sweep = json_of(client.post(format!("{url}/sweeps/health?now={DEMO_NOW}"))).await?;
     println!("  {}", sweep["summary"]);
 
-    let accounts: Value = reqwest::get(format!("{url}/accounts?now={DEMO_NOW}"))
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let accounts = json_of(client.get(format!("{url}/accounts?now={DEMO_NOW}"))).await?;
     println!("\nAccount records (GET {url}/accounts?now={DEMO_NOW}):");
     println!("{}", serde_json::to_string_pretty(&accounts).unwrap_or_default());
     println!("\nSummary:");
