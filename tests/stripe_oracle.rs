@@ -93,6 +93,10 @@ fn verifier_agrees_with_the_official_library() {
         format!("t={T};v1={sig}"),
         format!("t={T},,v1={sig},"),
         format!("T={T},v1={sig}"),
+        format!("t={T},v1=,v1={sig}"),
+        format!("t={T},v1={sig},v1"),
+        format!("t={T},v1={},v1={sig}", "é".repeat(64)),
+        format!("t={T},v1={},v1={sig}", "é".repeat(10)),
         format!("t={T},V1={sig}"),
     ];
     for (i, header) in malformed.into_iter().enumerate() {

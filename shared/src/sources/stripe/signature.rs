@@ -72,8 +72,15 @@ fn parse_header(header: &str) -> Result<ParsedHeader<'_>, SignatureError> {
         match (kv.next().unwrap_or(""), kv.next()) {
             ("t", t) => timestamp = Some(t.and_then(parse_int)),
             ("v1", Some(sig)) => v1.push(sig),
+            // stripe-node compares every v1 and throws on an empty or bare one, rejecting the
+            // whole header even when another v1 matches: so do we.
+            ("v1", None) => return Err(SignatureError::MalformedHeader),
             _ => {}
         }
+    }
+    // stripe-node also throws on a non-ASCII v1 as long as the expected hex (64 UTF-16 units).
+    if v1.iter().any(|s| s.is_empty() || (!s.is_ascii() && s.encode_utf16().count() == 64)) {
+        return Err(SignatureError::MalformedHeader);
     }
     let timestamp = timestamp.flatten().ok_or(SignatureError::MalformedHeader)?;
     // stripe-node uses -1 as its "no timestamp" sentinel: a header saying t=-1 fails there too.
