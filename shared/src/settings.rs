@@ -3,7 +3,7 @@
 //! names the field, never a silent default. Every field is optional; defaults follow the team's
 //! domain notes. See `foresight.example.toml`.
 
-use crate::domain::health::HealthModel;
+use crate::domain::health::{HealthModel, Weights};
 use crate::sources::segment::AnalyticsConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -41,31 +41,6 @@ impl Default for HealthSection {
             green_from: m.green_from,
             renewal_window_days: m.renewal_window_days,
             weights: Weights::default(),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct Weights {
-    pub usage: f64,
-    pub adoption: f64,
-    pub support: f64,
-    pub sentiment: f64,
-    pub billing: f64,
-    pub renewal: f64,
-}
-
-impl Default for Weights {
-    fn default() -> Self {
-        let m = HealthModel::default();
-        Weights {
-            usage: m.usage,
-            adoption: m.adoption,
-            support: m.support,
-            sentiment: m.sentiment,
-            billing: m.billing,
-            renewal: m.renewal,
         }
     }
 }
@@ -113,14 +88,7 @@ impl Default for Settings {
 }
 
 fn check_weights(path: &str, prefix: &str, w: &Weights) -> Result<(), SettingsError> {
-    let all = [
-        ("usage", w.usage),
-        ("adoption", w.adoption),
-        ("support", w.support),
-        ("sentiment", w.sentiment),
-        ("billing", w.billing),
-        ("renewal", w.renewal),
-    ];
+    let all = w.named();
     for (name, value) in all {
         if !(0.0..=1.0).contains(&value) || value.is_nan() {
             return Err(invalid(
@@ -193,14 +161,8 @@ impl Settings {
         if let Some(t) = &a.zendesk_trait {
             analytics.zendesk_trait = t.clone();
         }
-        let w = &h.weights;
         let health = HealthModel {
-            usage: w.usage,
-            adoption: w.adoption,
-            support: w.support,
-            sentiment: w.sentiment,
-            billing: w.billing,
-            renewal: w.renewal,
+            weights: h.weights.clone(),
             red_below: h.red_below,
             green_from: h.green_from,
             key_features: analytics.key_features.len(),

@@ -22,9 +22,8 @@ pub struct SweepSummary {
 /// The model for an account's tier: the tier's own weights where configured.
 fn model_for(settings: &Settings, segment: Segment) -> HealthModel {
     let mut model = settings.health.clone();
-    if let Some(w) = settings.tier_weights.get(segment.as_str()) {
-        (model.usage, model.adoption, model.support) = (w.usage, w.adoption, w.support);
-        (model.sentiment, model.billing, model.renewal) = (w.sentiment, w.billing, w.renewal);
+    if let Some(weights) = settings.tier_weights.get(segment.as_str()) {
+        model.weights = weights.clone();
     }
     model
 }

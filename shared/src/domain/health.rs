@@ -18,15 +18,42 @@ pub enum Band {
     Green,
 }
 
-/// The model: component weights and band edges (defaults from the team's domain notes).
+/// The weight of each component (0 to 1; they need not sum to 1, the score normalises them).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HealthModel {
+#[serde(default, deny_unknown_fields)]
+pub struct Weights {
     pub usage: f64,
     pub adoption: f64,
     pub support: f64,
     pub sentiment: f64,
     pub billing: f64,
     pub renewal: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights { usage: 0.30, adoption: 0.20, support: 0.15, sentiment: 0.10, billing: 0.15, renewal: 0.10 }
+    }
+}
+
+impl Weights {
+    /// Each weight with its component's name.
+    pub fn named(&self) -> [(&'static str, f64); 6] {
+        [
+            ("usage", self.usage),
+            ("adoption", self.adoption),
+            ("support", self.support),
+            ("sentiment", self.sentiment),
+            ("billing", self.billing),
+            ("renewal", self.renewal),
+        ]
+    }
+}
+
+/// The model: component weights and band edges (defaults from the team's domain notes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthModel {
+    pub weights: Weights,
     pub red_below: i64,
     pub green_from: i64,
     /// How many key features the product defines (adoption breadth is used / this).
@@ -38,12 +65,7 @@ pub struct HealthModel {
 impl Default for HealthModel {
     fn default() -> Self {
         HealthModel {
-            usage: 0.30,
-            adoption: 0.20,
-            support: 0.15,
-            sentiment: 0.10,
-            billing: 0.15,
-            renewal: 0.10,
+            weights: Weights::default(),
             red_below: 40,
             green_from: 70,
             key_features: 0,
@@ -188,13 +210,14 @@ fn renewal(r: &AccountRecord, window_days: i64, now: i64) -> Option<(f64, String
 
 /// Scores an account at `now`.
 pub fn score(record: &AccountRecord, model: &HealthModel, now: i64) -> HealthScore {
+    let w = &model.weights;
     let candidates = [
-        ("usage", model.usage, usage(record)),
-        ("adoption", model.adoption, adoption(record, model.key_features)),
-        ("support", model.support, support(record)),
-        ("sentiment", model.sentiment, sentiment(record)),
-        ("billing", model.billing, billing(record)),
-        ("renewal", model.renewal, renewal(record, model.renewal_window_days, now)),
+        ("usage", w.usage, usage(record)),
+        ("adoption", w.adoption, adoption(record, model.key_features)),
+        ("support", w.support, support(record)),
+        ("sentiment", w.sentiment, sentiment(record)),
+        ("billing", w.billing, billing(record)),
+        ("renewal", w.renewal, renewal(record, model.renewal_window_days, now)),
     ];
     let missing: Vec<String> =
         candidates.iter().filter(|(_, w, c)| c.is_none() && *w > 0.0).map(|(n, _, _)| (*n).to_owned()).collect();
