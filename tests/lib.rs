@@ -9,7 +9,7 @@ use foresight_shared::ingest::stripe::StripeWebhook;
 use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::sources::segment::{signature, AnalyticsConfig};
 use foresight_shared::sources::stripe::StripeSecrets;
-use foresight_shared::store::{AccountLister, AccountStore, LinkStore, UsageStore};
+use foresight_shared::store::{AccountLister, AccountScanner, AccountStore, LinkStore, UsageStore};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,13 +31,13 @@ impl Drop for Runner {
 }
 
 /// Everything a runner's store provides.
-pub trait RunnerStore: AccountStore + AccountLister + LinkStore + UsageStore + 'static {}
-impl<T: AccountStore + AccountLister + LinkStore + UsageStore + 'static> RunnerStore for T {}
+pub trait RunnerStore: AccountStore + AccountLister + AccountScanner + LinkStore + UsageStore + 'static {}
+impl<T: AccountStore + AccountLister + AccountScanner + LinkStore + UsageStore + 'static> RunnerStore for T {}
 
 /// Starts the runner on 127.0.0.1 with `store`; `secret` `None` leaves Stripe unconfigured.
 pub async fn start<S>(store: Arc<S>, secret: Option<&str>) -> Runner
 where
-    S: AccountStore + AccountLister + LinkStore + UsageStore + 'static,
+    S: RunnerStore,
 {
     let stripe = StripeWebhook::new(secret.map(|s| StripeSecrets::new(s, None)), "account_id");
     // The Zendesk webhook is configured whenever Stripe is: tests of a missing secret use None.

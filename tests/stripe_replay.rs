@@ -107,7 +107,8 @@ async fn concurrent_deliveries_for_one_account_both_land() {
 }
 
 /// DynamoDB cost per billing event, from `ReturnConsumedCapacity`: one write request and at
-/// most 2 WCU on the common path (subscription, invoice and charge events of linked customers).
+/// most 2 WCU on the common path (subscription, invoice and charge events of linked customers),
+/// and one more write when the event raises an alert.
 #[tokio::test]
 async fn one_write_and_at_most_two_wcu_per_billing_event() {
     let store: Arc<DynamoStore> = Arc::new(dynamodb_local_store("write-cost").await);
@@ -115,7 +116,8 @@ async fn one_write_and_at_most_two_wcu_per_billing_event() {
     let runner = start(store.clone(), Some(foresight_e2e::SECRET)).await;
     for (name, body) in sample_stripe_events() {
         let before = meter.reading();
-        assert_eq!(runner.post_stripe(&body).await.0, 200);
+        let (status, answer) = runner.post_stripe(&body).await;
+        assert_eq!(status, 200);
         let after = meter.reading();
         let (writes, wcu) = (after.write_requests - before.write_requests, after.write_units - before.write_units);
         // Off the common path: the first event naming a customer's account also writes the link
@@ -124,7 +126,10 @@ async fn one_write_and_at_most_two_wcu_per_billing_event() {
         if first_sight.iter().any(|s| name.contains(s)) {
             continue;
         }
-        assert_eq!(writes, 1, "{name}: {writes} write requests");
+        // An event that raises a real-time alert (payment failed) also marks the account with
+        // the alert's key, so that the sweep does not raise it again: one more write, rare.
+        let raised = answer["alerts"].as_array().map_or(0, Vec::len) as u64;
+        assert_eq!(writes, 1 + u64::from(raised > 0), "{name}: {writes} write requests, alerts {raised}");
         assert!(wcu > 0.0 && wcu <= 2.0, "{name}: {wcu} WCU");
     }
 }

@@ -24,3 +24,15 @@ pub async fn dynamo_store() -> crate::store::DynamoStore {
     let client = aws_sdk_dynamodb::Client::new(&config);
     crate::store::DynamoStore::new(client, crate::config::table_name())
 }
+
+/// The outbox on the table named by `FORESIGHT_OUTBOX_TABLE`.
+pub async fn outbox() -> crate::outbox::DynamoOutbox {
+    let config = sdk_config().await;
+    crate::outbox::DynamoOutbox::new(aws_sdk_dynamodb::Client::new(&config), crate::config::outbox_table_name())
+}
+
+/// An SQS queue by URL (`AWS_ENDPOINT_URL_SQS` points the client at the moto server locally).
+pub async fn sqs_queue(url: impl Into<String>) -> crate::queue::SqsQueue {
+    let config = sdk_config().await;
+    crate::queue::SqsQueue::new(aws_sdk_sqs::Client::new(&config), url)
+}

@@ -7,10 +7,13 @@
 //!
 //! Dependencies point one way: `ingest` and the adapters depend on `domain`, never the reverse.
 
+pub mod alerts;
 pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod ingest;
+pub mod outbox;
+pub mod queue;
 pub mod settings;
 pub mod sources;
 pub mod store;

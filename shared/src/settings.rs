@@ -3,7 +3,10 @@
 //! names the field, never a silent default. Every field is optional; defaults follow the team's
 //! domain notes. See `foresight.example.toml`.
 
+use crate::domain::account::Segment;
+use crate::domain::alert::AlertRules;
 use crate::domain::health::{HealthModel, Weights};
+use crate::domain::lifecycle::LifecycleRules;
 use crate::sources::segment::AnalyticsConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -22,6 +25,7 @@ struct File {
     health: HealthSection,
     tiers: TierSection,
     analytics: AnalyticsSection,
+    alerts: AlertRules,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +83,8 @@ pub struct Settings {
     /// Weights per touch tier (`high_touch`, `low_touch`, `tech_touch`) where configured.
     pub tier_weights: BTreeMap<String, Weights>,
     pub analytics: AnalyticsConfig,
+    pub alerts: AlertRules,
+    pub lifecycle: LifecycleRules,
 }
 
 impl Default for Settings {
@@ -161,6 +167,29 @@ impl Settings {
         if let Some(t) = &a.zendesk_trait {
             analytics.zendesk_trait = t.clone();
         }
+        let r = &file.alerts;
+        if r.score_fall_points < 1 || r.score_fall_points > 100 {
+            return Err(invalid(path, "alerts.score_fall_points", "must be between 1 and 100"));
+        }
+        if !(1..=100).contains(&r.usage_drop_percent) {
+            return Err(invalid(path, "alerts.usage_drop_percent", "must be between 1 and 100"));
+        }
+        if !(r.expansion_seat_utilisation > 0.0 && r.expansion_seat_utilisation <= 10.0) {
+            return Err(invalid(path, "alerts.expansion_seat_utilisation", "must be above 0 (0.9 = 90% of seats)"));
+        }
+        if r.onboarding_stalled_days < 0 {
+            return Err(invalid(path, "alerts.onboarding_stalled_days", "must not be negative"));
+        }
+        for (kind, days) in r.cooldown_days.named() {
+            if !(0..=365).contains(&days) {
+                return Err(invalid(path, &format!("alerts.cooldown_days.{kind}"), "must be between 0 and 365"));
+            }
+        }
+        let lifecycle = LifecycleRules {
+            renewal_window_days: h.renewal_window_days,
+            expansion_seat_utilisation: r.expansion_seat_utilisation,
+            first_value_configured: a.first_value_event.as_deref().is_some_and(|e| !e.trim().is_empty()),
+        };
         let health = HealthModel {
             weights: h.weights.clone(),
             red_below: h.red_below,
@@ -174,7 +203,20 @@ impl Settings {
             low_touch_from: t.low_touch_from,
             tier_weights: t.weights.clone(),
             analytics,
+            alerts: file.alerts,
+            lifecycle,
         })
+    }
+
+    /// The touch tier of an account by its ARR (minor units), by the configured thresholds.
+    pub fn tier(&self, arr: i64) -> Segment {
+        if arr >= self.high_touch_from {
+            Segment::HighTouch
+        } else if arr >= self.low_touch_from {
+            Segment::LowTouch
+        } else {
+            Segment::TechTouch
+        }
     }
 
     /// Reads and validates a file.
@@ -213,6 +255,9 @@ mod tests {
         .contains("are all 0"));
         assert!(err("[tiers.weights.vip]\nusage = 0.5\n").contains("tiers.weights.vip is not a tier"));
         assert!(err("[analytics]\nkey_features = [\"A\", \"A\"]\n").contains("twice"));
+        assert!(err("[alerts]\nscore_fall_points = 0\n").contains("alerts.score_fall_points"));
+        assert!(err("[alerts.cooldown_days]\nexpansion = -1\n").contains("alerts.cooldown_days.expansion"));
+        assert!(err("[alerts.cooldown_days]\nbogus = 1\n").contains("bogus"));
         let typo = err("[helth]\nred_below = 30\n");
         assert!(typo.starts_with("f.toml: ") && typo.contains("helth"), "{typo}");
         assert!(err("[health]\nred_below = \"forty\"\n").contains("red_below"));

@@ -1,18 +1,20 @@
 //! Stripe billing webhook: API Gateway HTTP API (or function URL) → account record in DynamoDB.
 //! Decode, call the shared use case, encode; nothing else lives here.
 
-use foresight_shared::ingest::{stripe::StripeWebhook, unix_now};
+use foresight_shared::ingest::stripe::{EventAlerting, StripeWebhook};
+use foresight_shared::ingest::unix_now;
 use foresight_shared::store::{AccountStore, LinkStore};
-use foresight_shared::{aws, telemetry};
+use foresight_shared::{aws, config, telemetry};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
 async fn handle<S: AccountStore + LinkStore>(
     webhook: &StripeWebhook,
     store: &S,
+    alerting: Option<&EventAlerting<'_>>,
     request: Request,
 ) -> Result<Response<Body>, Error> {
     let signature = request.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
-    let answer = webhook.respond(store, store, signature, request.body().as_ref(), unix_now()).await;
+    let answer = webhook.respond(store, store, alerting, signature, request.body().as_ref(), unix_now()).await;
     Ok(answer.into_http().map(Body::Text))
 }
 
@@ -21,7 +23,14 @@ async fn main() -> Result<(), Error> {
     telemetry::init_json();
     let store = aws::dynamo_store().await;
     let webhook = StripeWebhook::from_env();
-    run(service_fn(|request| handle(&webhook, &store, request))).await
+    let settings = config::settings()?;
+    let (outbox, queue) = (aws::outbox().await, config::queue_url(config::NOTIFICATIONS_QUEUE_VAR));
+    let queue = match queue {
+        Some(url) => Some(aws::sqs_queue(url).await),
+        None => None,
+    };
+    let alerting = queue.as_ref().map(|queue| EventAlerting { outbox: &outbox, queue, settings: &settings });
+    run(service_fn(|request| handle(&webhook, &store, alerting.as_ref(), request))).await
 }
 
 #[cfg(test)]
@@ -57,12 +66,12 @@ mod tests {
         let t = unix_now();
         let signature = format!("t={t},v1={}", compute_signature("whsec_fn", t, body.as_bytes()));
         for base64_encoded in [false, true] {
-            let response = handle(&webhook, &store, apigw_event(body, &signature, base64_encoded)).await.unwrap();
+            let response = handle(&webhook, &store, None, apigw_event(body, &signature, base64_encoded)).await.unwrap();
             assert_eq!(response.status(), 200, "base64 {base64_encoded}");
             assert_eq!(response.headers()["content-type"], "application/json");
         }
         assert!(store.get("acct_fn").await.unwrap().is_some());
-        let rejected = handle(&webhook, &store, apigw_event(body, "t=1,v1=00", false)).await.unwrap();
+        let rejected = handle(&webhook, &store, None, apigw_event(body, "t=1,v1=00", false)).await.unwrap();
         assert_eq!(rejected.status(), 400);
         let Body::Text(text) = rejected.body() else { panic!("a JSON text body") };
         assert!(text.contains("\"error\""), "{text}");

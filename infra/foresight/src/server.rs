@@ -10,12 +10,16 @@ use axum::{Json, Router};
 use foresight_shared::domain::account::AccountRecord;
 use foresight_shared::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
 use foresight_shared::ingest::identity;
-use foresight_shared::ingest::stripe::StripeWebhook;
+use foresight_shared::ingest::stripe::{EventAlerting, StripeWebhook};
 use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::ingest::{unix_now, IngestError, WebhookResponse, MAX_BODY_BYTES};
+use foresight_shared::outbox::{MemoryOutbox, Outbox, SweepProgressStore};
+use foresight_shared::queue::{MemoryQueue, NotificationQueue};
 use foresight_shared::settings::Settings;
-use foresight_shared::store::{AccountLister, AccountStore, LinkSource, LinkStore, MemoryStore, UsageStore};
-use foresight_shared::sweep;
+use foresight_shared::store::{
+    AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, MemoryStore, UsageStore,
+};
+use foresight_shared::sweep::{self, SweepPorts};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -26,7 +30,11 @@ use std::sync::Arc;
 pub struct AppState {
     accounts: Arc<dyn AccountStore>,
     lister: Arc<dyn AccountLister>,
+    scanner: Arc<dyn AccountScanner>,
     links: Arc<dyn LinkStore>,
+    outbox: Arc<dyn Outbox>,
+    progress: Arc<dyn SweepProgressStore>,
+    notifications: Arc<dyn NotificationQueue>,
     usage: Arc<dyn UsageStore>,
     stripe: Arc<StripeWebhook>,
     zendesk: Arc<ZendeskWebhook>,
@@ -37,11 +45,16 @@ pub struct AppState {
 impl AppState {
     pub fn new<S>(store: Arc<S>, stripe: StripeWebhook) -> Self
     where
-        S: AccountStore + AccountLister + LinkStore + UsageStore + 'static,
+        S: AccountStore + AccountLister + AccountScanner + LinkStore + UsageStore + 'static,
     {
+        let outbox = Arc::new(MemoryOutbox::new());
         AppState {
             accounts: store.clone(),
             lister: store.clone(),
+            scanner: store.clone(),
+            outbox: outbox.clone(),
+            progress: outbox,
+            notifications: Arc::new(MemoryQueue::new()),
             usage: store.clone(),
             links: store,
             stripe: Arc::new(stripe),
@@ -54,6 +67,17 @@ impl AppState {
     /// Sets the configuration (`foresight.toml`) the sweeps use.
     pub fn with_settings(mut self, settings: Settings) -> Self {
         self.settings = Arc::new(settings);
+        self
+    }
+
+    /// Sets where alerts are recorded (and sweep progress kept) and where they are enqueued.
+    pub fn with_alerting<O>(mut self, outbox: Arc<O>, notifications: Arc<dyn NotificationQueue>) -> Self
+    where
+        O: Outbox + SweepProgressStore + 'static,
+    {
+        self.outbox = outbox.clone();
+        self.progress = outbox;
+        self.notifications = notifications;
         self
     }
 
@@ -73,7 +97,8 @@ impl AppState {
 /// Builds the state for a store kind; DynamoDB gets its table created if missing.
 pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, String> {
     Ok(match kind {
-        StoreKind::Memory => AppState::new(Arc::new(MemoryStore::new()), stripe),
+        StoreKind::Memory => AppState::new(Arc::new(MemoryStore::new()), stripe)
+            .with_alerting(Arc::new(MemoryOutbox::new()), notifications_queue().await),
         StoreKind::Dynamodb => {
             let store = foresight_shared::aws::dynamo_store().await;
             store.ensure_table().await.map_err(|e| {
@@ -82,9 +107,20 @@ pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, S
                     store.table()
                 )
             })?;
-            AppState::new(Arc::new(store), stripe)
+            let outbox = foresight_shared::aws::outbox().await;
+            outbox.ensure_table().await.map_err(|e| format!("cannot use DynamoDB table {:?}: {e}", outbox.table()))?;
+            AppState::new(Arc::new(store), stripe).with_alerting(Arc::new(outbox), notifications_queue().await)
         }
     })
+}
+
+/// The notifications queue: SQS when `FORESIGHT_NOTIFICATIONS_QUEUE_URL` is set (the moto
+/// server locally), else kept in memory (and in `GET /outbox`).
+async fn notifications_queue() -> Arc<dyn NotificationQueue> {
+    match foresight_shared::config::queue_url(foresight_shared::config::NOTIFICATIONS_QUEUE_VAR) {
+        Some(url) => Arc::new(foresight_shared::aws::sqs_queue(url).await),
+        None => Arc::new(MemoryQueue::new()),
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -96,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .route("/accounts/{account_id}", get(get_account))
         .route("/links", post(create_link))
         .route("/sweeps/health", post(health_sweep))
+        .route("/outbox", get(list_outbox))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
         .layer(DefaultBodyLimit::disable())
@@ -156,8 +193,15 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
         Err(response) => return response,
     };
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
-    let answer =
-        state.stripe.respond(state.accounts.as_ref(), state.links.as_ref(), signature, &body, unix_now()).await;
+    let alerting = EventAlerting {
+        outbox: state.outbox.as_ref(),
+        queue: state.notifications.as_ref(),
+        settings: state.settings.as_ref(),
+    };
+    let answer = state
+        .stripe
+        .respond(state.accounts.as_ref(), state.links.as_ref(), Some(&alerting), signature, &body, unix_now())
+        .await;
     encode(answer)
 }
 
@@ -251,10 +295,34 @@ async fn health_sweep(State(state): State<AppState>, Query(query): Query<SweepQu
         Ok(now) => now,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    match sweep::run(state.lister.as_ref(), state.accounts.as_ref(), &state.settings, now).await {
+    let ports = SweepPorts {
+        scanner: state.scanner.as_ref(),
+        accounts: state.accounts.as_ref(),
+        outbox: state.outbox.as_ref(),
+        notifications: state.notifications.as_ref(),
+        progress: state.progress.as_ref(),
+    };
+    // Every request is a sweep of its own, so sweeping again at the same `now` really scores
+    // again (and shows that it raises nothing twice).
+    let sweep_id = format!("{}#local-{}", sweep::scheduled_sweep_id(now), unix_now_nanos());
+    match sweep::run(&ports, &state.settings, &sweep_id, now, SWEEP_SEGMENTS).await {
         Ok(summary) => {
             Json(json!({ "now": foresight_shared::domain::account::rfc3339(now), "summary": summary })).into_response()
         }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// The runner sweeps in as many segments as the deployed default, one after the other.
+const SWEEP_SEGMENTS: u32 = 4;
+
+fn unix_now_nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+async fn list_outbox(State(state): State<AppState>) -> Response {
+    match state.outbox.entries().await {
+        Ok(entries) => Json(json!({ "count": entries.len(), "notifications": entries })).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

@@ -226,6 +226,9 @@ pub struct BillingView {
     /// Failed attempts on invoices that are still unpaid (the current dunning episode).
     pub failed_payments: u32,
     pub last_payment_failed_at: Option<String>,
+    /// The unpaid invoice whose payment failed most recently: the dunning episode alerts name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_invoice: Option<String>,
     pub payment_action_required: bool,
     pub last_paid_at: Option<String>,
     pub upcoming_invoice: Option<UpcomingView>,
@@ -389,6 +392,11 @@ impl AccountRecord {
             trial_end: live.iter().filter_map(|s| s.trial_end).max().map(rfc3339),
             failed_payments,
             last_payment_failed_at: last_failure.map(rfc3339),
+            failed_invoice: unpaid_failures
+                .clone()
+                .filter_map(|(inv, f)| Some((f.iter().map(|f| f.at).max()?, *inv)))
+                .max()
+                .map(|(_, inv)| inv.to_owned()),
             payment_action_required: action.keys().any(|inv| !paid.contains_key(inv)),
             last_paid_at: paid.values().map(|m| m.at).max().map(rfc3339),
             upcoming_invoice: upcoming
@@ -401,25 +409,24 @@ impl AccountRecord {
             mrr_movements: billing::mrr_movements(&points).into_iter().map(Into::into).collect(),
         };
 
-        let lifecycle = if !states.is_empty() && live.is_empty() {
-            Lifecycle::Churned
-        } else if live.iter().any(|s| s.status == billing::SubscriptionStatus::Trialing) && mrr == 0 {
-            Lifecycle::Onboarding
-        } else {
-            Lifecycle::Adoption
-        };
-
         AccountRecord {
             account_id: stored.account_id.clone(),
             name: customer.name,
             segment: Segment::from_arr(billing.arr),
-            lifecycle,
+            lifecycle: Lifecycle::Adoption,
             links,
             billing,
             support: support::support_view(&tickets, ratings.iter().map(|(t, m)| (*t, m)), now),
             usage: usage::usage_view(&stored.usage, now),
             health,
         }
+        .with_lifecycle(&super::lifecycle::LifecycleRules::default(), now)
+    }
+
+    /// Sets the lifecycle stage by the given rules (the configured ones where a caller has them).
+    pub fn with_lifecycle(mut self, rules: &super::lifecycle::LifecycleRules, now: i64) -> Self {
+        self.lifecycle = super::lifecycle::stage(&self, rules, now);
+        self
     }
 }
 

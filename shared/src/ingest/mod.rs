@@ -25,6 +25,8 @@ pub enum IngestError {
     Payload(String),
     #[error("storage failed, retry later: {0}")]
     Store(#[from] StoreError),
+    #[error("alert not raised, retry later: {0}")]
+    Alerting(#[from] crate::alerts::AlertError),
 }
 
 impl IngestError {
@@ -34,7 +36,7 @@ impl IngestError {
             IngestError::MissingSecret(_) => 503,
             IngestError::TooLarge(_) => 413,
             IngestError::Signature(_) | IngestError::Payload(_) => 400,
-            IngestError::Store(_) => 500,
+            IngestError::Store(_) | IngestError::Alerting(_) => 500,
         }
     }
 }
@@ -80,6 +82,8 @@ pub struct Accepted {
     pub event_type: String,
     pub account_id: Option<String>,
     pub outcome: Outcome,
+    /// Dedupe keys of the alerts the event raised at once.
+    pub alerts: Vec<String>,
 }
 
 impl Accepted {
@@ -90,6 +94,7 @@ impl Accepted {
             event_type: event_type.into(),
             account_id: None,
             outcome: Outcome::Ignored,
+            alerts: Vec::new(),
         }
     }
 
@@ -130,12 +135,14 @@ pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> W
                     "type": a.event_type,
                     "account_id": a.account_id,
                     "outcome": a.outcome,
+                    "alerts": a.alerts,
                 }),
             }
         }
         Err(err) => {
             match &err {
                 IngestError::Store(e) => tracing::error!(source, error = %e, "event not stored"),
+                IngestError::Alerting(e) => tracing::error!(source, error = %e, "event stored, alert not raised"),
                 e => tracing::warn!(source, status = e.status(), error = %e, "event rejected"),
             }
             WebhookResponse::error(&err)

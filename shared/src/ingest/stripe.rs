@@ -33,11 +33,14 @@ impl StripeWebhook {
         stripe::parse_event(body, &self.metadata_key).map_err(|e| IngestError::Payload(e.to_string()))
     }
 
-    /// Handles one delivery end to end.
+    /// Handles one delivery end to end. With `alerting`, an event that is itself a signal
+    /// (payment failed, cancel at period end) raises its alert before the answer: a failure
+    /// answers 500, Stripe retries, and the retry (a duplicate for the record) raises it then.
     pub async fn handle(
         &self,
         accounts: &dyn AccountStore,
         links: &dyn LinkStore,
+        alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
         now: i64,
@@ -47,10 +50,25 @@ impl StripeWebhook {
         let Some(change) = update.change.clone() else {
             return Ok(accepted);
         };
-        match resolve_account(accounts, links, &update).await? {
-            Some(account_id) => accepted.apply(accounts, change, account_id).await,
-            None => Ok(accepted),
+        let Some(account_id) = resolve_account(accounts, links, &update).await? else {
+            return Ok(accepted);
+        };
+        let mut accepted = accepted.apply(accounts, change, account_id).await?;
+        if let (Some(alerting), Some(account_id)) = (alerting, accepted.account_id.as_deref()) {
+            if SIGNAL_EVENTS.contains(&update.event_type.as_str()) {
+                accepted.alerts = crate::alerts::raise_event_alerts(
+                    accounts,
+                    alerting.outbox,
+                    alerting.queue,
+                    alerting.settings,
+                    account_id,
+                    "stripe-webhook",
+                    now,
+                )
+                .await?;
+            }
         }
+        Ok(accepted)
     }
 
     /// [`Self::handle`], logged and encoded as a response.
@@ -58,12 +76,28 @@ impl StripeWebhook {
         &self,
         accounts: &dyn AccountStore,
         links: &dyn LinkStore,
+        alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        super::respond("stripe", self.handle(accounts, links, signature, body, now).await)
+        super::respond("stripe", self.handle(accounts, links, alerting, signature, body, now).await)
     }
+}
+
+/// Event types that can make a real-time signal known (the rest wait for the sweep).
+const SIGNAL_EVENTS: [&str; 4] = [
+    "invoice.payment_failed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.pending_update_applied",
+];
+
+/// Where real-time alerts go, and the rules that decide them.
+pub struct EventAlerting<'a> {
+    pub outbox: &'a dyn crate::outbox::Outbox,
+    pub queue: &'a dyn crate::queue::NotificationQueue,
+    pub settings: &'a crate::settings::Settings,
 }
 
 /// Finds the account an event belongs to: by customer (metadata naming our account wins and is

@@ -16,7 +16,8 @@
 //! request — which happens only on that rare path.
 
 use super::{
-    changes_to_replay, AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError, UsageStore,
+    changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, ScanCursor,
+    ScanPage, StoreError, UsageStore,
 };
 use crate::domain::account::StoredAccount;
 use crate::domain::change::VERSION_FIELD;
@@ -429,6 +430,72 @@ impl AccountLister for DynamoStore {
             }
         }
         fold_items(&items)
+    }
+}
+
+fn string_attr<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a str {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("")
+}
+
+#[async_trait]
+impl AccountScanner for DynamoStore {
+    async fn scan_segment(
+        &self,
+        segment: u32,
+        total: u32,
+        after: Option<&ScanCursor>,
+        page_items: Option<i32>,
+    ) -> Result<ScanPage, StoreError> {
+        let start = after.map(|c| HashMap::from([(PK.to_owned(), s(&c.pk)), (SK.to_owned(), s(&c.sk))]));
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .segment(segment as i32)
+            .total_segments(total as i32)
+            .set_exclusive_start_key(start)
+            .set_limit(page_items)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("Scan", e))?;
+        self.meter.record_read(out.consumed_capacity());
+        let mut items = out.items().to_vec();
+        let mut next = out
+            .last_evaluated_key()
+            .map(|key| ScanCursor { pk: string_attr(key, PK).to_owned(), sk: string_attr(key, SK).to_owned() });
+        // A page can end inside an account's partition (its usage days follow the account
+        // item). Read the rest of that partition now and resume the scan after it, so that every
+        // account is scored whole and no item is read twice.
+        if let Some(cursor) = next.as_mut().filter(|c| c.pk.starts_with("ACCOUNT#")) {
+            let mut from = None;
+            loop {
+                let rest = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#pk = :pk AND #sk > :sk")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":pk", s(&cursor.pk))
+                    .expression_attribute_values(":sk", s(&cursor.sk))
+                    .set_exclusive_start_key(from)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(|e| dynamo_error("Query", e))?;
+                self.meter.record_read(rest.consumed_capacity());
+                items.extend(rest.items().iter().cloned());
+                from = rest.last_evaluated_key().cloned();
+                if from.is_none() {
+                    break;
+                }
+            }
+            if let Some(last) = items.last().filter(|i| string_attr(i, PK) == cursor.pk) {
+                cursor.sk = string_attr(last, SK).to_owned();
+            }
+        }
+        Ok(ScanPage { accounts: fold_items(&items)?, next })
     }
 }
 

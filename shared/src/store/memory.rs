@@ -2,7 +2,8 @@
 //! mutex standing in for DynamoDB's per-item atomicity.
 
 use super::{
-    changes_to_replay, AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError, UsageStore,
+    changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, ScanCursor,
+    ScanPage, StoreError, UsageStore,
 };
 use crate::domain::account::StoredAccount;
 use crate::domain::usage::UsageDay;
@@ -80,6 +81,42 @@ impl AccountLister for MemoryStore {
     async fn list(&self) -> Result<Vec<StoredAccount>, StoreError> {
         let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
         Ok(accounts.values().cloned().collect())
+    }
+}
+
+/// The segment an account falls in: a stable hash of its id, as DynamoDB hashes partition keys.
+fn segment_of(account_id: &str, total: u32) -> u32 {
+    let hash =
+        account_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    (hash % u64::from(total.max(1))) as u32
+}
+
+#[async_trait]
+impl AccountScanner for MemoryStore {
+    async fn scan_segment(
+        &self,
+        segment: u32,
+        total: u32,
+        after: Option<&ScanCursor>,
+        page_items: Option<i32>,
+    ) -> Result<ScanPage, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let limit = page_items.map_or(usize::MAX, |n| n.max(1) as usize);
+        let mut page = ScanPage::default();
+        let start = after.map(|c| c.pk.clone());
+        let candidates = accounts
+            .values()
+            .filter(|a| start.as_ref().is_none_or(|s| a.account_id > *s))
+            .filter(|a| segment_of(&a.account_id, total) == segment);
+        for account in candidates {
+            if page.accounts.len() == limit {
+                let last = page.accounts.last().map(|a| a.account_id.clone()).unwrap_or_default();
+                page.next = Some(ScanCursor { pk: last, sk: String::new() });
+                break;
+            }
+            page.accounts.push(account.clone());
+        }
+        Ok(page)
     }
 }
 

@@ -95,6 +95,37 @@ pub trait AccountLister: Send + Sync {
     async fn list(&self) -> Result<Vec<StoredAccount>, StoreError>;
 }
 
+/// Where a segment scan stopped: the key of the last item read (an account partition is never
+/// split across pages, so resuming after it reads nothing twice).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScanCursor {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// One page of a segment scan.
+#[derive(Clone, Debug, Default)]
+pub struct ScanPage {
+    /// Whole accounts (account item with its usage days), each read once.
+    pub accounts: Vec<StoredAccount>,
+    /// `None` once the segment is finished.
+    pub next: Option<ScanCursor>,
+}
+
+/// Reads the accounts of one parallel-scan segment, page by page (the health sweep's workers).
+#[async_trait]
+pub trait AccountScanner: Send + Sync {
+    /// Reads the page after `after` (from the start when `None`) of `segment` of `total`, with
+    /// at most about `page_items` items (`None`: the store's natural page, 1 MB in DynamoDB).
+    async fn scan_segment(
+        &self,
+        segment: u32,
+        total: u32,
+        after: Option<&ScanCursor>,
+        page_items: Option<i32>,
+    ) -> Result<ScanPage, StoreError>;
+}
+
 /// Product usage per account and day (one item per day in DynamoDB).
 #[async_trait]
 pub trait UsageStore: Send + Sync {

@@ -1,0 +1,476 @@
+//! Signals → alerts, as pure rules (`../shared/domain.md`, "Signals and alerts").
+//!
+//! Every alert has a dedupe key `<account>/<kind>/<episode>`: the episode names the condition
+//! (the failed invoice, the subscription set to cancel, the day a band dropped), so the same
+//! condition never alerts twice while it lasts. The account record remembers each raised key as
+//! a fact `al#<kind>/<episode>` = raised-at; a cool-down then holds back a new episode of the same
+//! kind (same band for band drops) for the configured days.
+
+use super::account::{AccountRecord, Segment};
+use super::health::{Band, HealthScore};
+use super::lifecycle;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const DAY: i64 = 86_400;
+
+/// The account attribute prefix of raised alerts.
+pub const RAISED: &str = "al#";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    BandDrop,
+    ScoreFall,
+    PaymentFailed,
+    CancelAtPeriodEnd,
+    UrgentTickets,
+    UsageDrop,
+    OnboardingStalled,
+    Expansion,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::BandDrop => "band_drop",
+            AlertKind::ScoreFall => "score_fall",
+            AlertKind::PaymentFailed => "payment_failed",
+            AlertKind::CancelAtPeriodEnd => "cancel_at_period_end",
+            AlertKind::UrgentTickets => "urgent_tickets",
+            AlertKind::UsageDrop => "usage_drop",
+            AlertKind::OnboardingStalled => "onboarding_stalled",
+            AlertKind::Expansion => "expansion",
+        }
+    }
+
+    pub fn severity(self) -> Severity {
+        match self {
+            AlertKind::Expansion => Severity::Opportunity,
+            _ => Severity::Risk,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Risk,
+    Opportunity,
+}
+
+/// Cool-down per kind, in days (0: every new episode alerts).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CooldownDays {
+    pub band_drop: i64,
+    pub score_fall: i64,
+    pub payment_failed: i64,
+    pub cancel_at_period_end: i64,
+    pub urgent_tickets: i64,
+    pub usage_drop: i64,
+    pub onboarding_stalled: i64,
+    pub expansion: i64,
+}
+
+impl Default for CooldownDays {
+    fn default() -> Self {
+        CooldownDays {
+            band_drop: 7,
+            score_fall: 7,
+            payment_failed: 0,
+            cancel_at_period_end: 0,
+            urgent_tickets: 3,
+            usage_drop: 7,
+            onboarding_stalled: 0,
+            expansion: 30,
+        }
+    }
+}
+
+impl CooldownDays {
+    pub fn of(&self, kind: AlertKind) -> i64 {
+        match kind {
+            AlertKind::BandDrop => self.band_drop,
+            AlertKind::ScoreFall => self.score_fall,
+            AlertKind::PaymentFailed => self.payment_failed,
+            AlertKind::CancelAtPeriodEnd => self.cancel_at_period_end,
+            AlertKind::UrgentTickets => self.urgent_tickets,
+            AlertKind::UsageDrop => self.usage_drop,
+            AlertKind::OnboardingStalled => self.onboarding_stalled,
+            AlertKind::Expansion => self.expansion,
+        }
+    }
+
+    pub fn named(&self) -> [(&'static str, i64); 8] {
+        [
+            ("band_drop", self.band_drop),
+            ("score_fall", self.score_fall),
+            ("payment_failed", self.payment_failed),
+            ("cancel_at_period_end", self.cancel_at_period_end),
+            ("urgent_tickets", self.urgent_tickets),
+            ("usage_drop", self.usage_drop),
+            ("onboarding_stalled", self.onboarding_stalled),
+            ("expansion", self.expansion),
+        ]
+    }
+}
+
+/// Alert thresholds (`[alerts]` in `foresight.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertRules {
+    /// A fall of at least this many points in 7 days alerts.
+    pub score_fall_points: i64,
+    /// Events this week down at least this many percent on the week before.
+    pub usage_drop_percent: i64,
+    /// Open urgent/high tickets from which support load is a spike.
+    pub urgent_open_tickets: u32,
+    /// No first value this many days after the start: onboarding stalled.
+    pub onboarding_stalled_days: i64,
+    /// Seat utilisation (active users in 7 days / seats) that signals expansion.
+    pub expansion_seat_utilisation: f64,
+    /// Where a CSM opens the account: `{account_id}` is replaced. Empty: the runner's API path.
+    pub account_url: String,
+    pub cooldown_days: CooldownDays,
+}
+
+impl Default for AlertRules {
+    fn default() -> Self {
+        AlertRules {
+            score_fall_points: 15,
+            usage_drop_percent: 50,
+            urgent_open_tickets: 2,
+            onboarding_stalled_days: 14,
+            expansion_seat_utilisation: 0.9,
+            account_url: String::new(),
+            cooldown_days: CooldownDays::default(),
+        }
+    }
+}
+
+/// A condition found on an account, before its alert is built.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signal {
+    pub kind: AlertKind,
+    /// Names the condition: the same episode never alerts twice.
+    pub episode: String,
+    /// One line that says what happened ("payment failed 2× on invoice in_123").
+    pub headline: String,
+}
+
+impl Signal {
+    fn new(kind: AlertKind, episode: impl Into<String>, headline: impl Into<String>) -> Self {
+        Signal { kind, episode: episode.into(), headline: headline.into() }
+    }
+
+    /// `<kind>/<episode>`: the account-local part of the dedupe key.
+    pub fn local_key(&self) -> String {
+        format!("{}/{}", self.kind.as_str(), self.episode)
+    }
+
+    /// What the cool-down compares: the kind, and for band drops the band dropped to.
+    fn cooldown_scope(&self) -> String {
+        match self.kind {
+            AlertKind::BandDrop => format!("{}/{}/", self.kind.as_str(), self.episode.split('/').next().unwrap_or("")),
+            kind => format!("{}/", kind.as_str()),
+        }
+    }
+}
+
+/// The alerts an account has raised: `<kind>/<episode>` → raised at (from its `al#` facts).
+pub fn raised_alerts(attributes: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, i64> {
+    attributes
+        .iter()
+        .filter_map(|(name, value)| Some((name.strip_prefix(RAISED)?.to_owned(), value.as_i64()?)))
+        .collect()
+}
+
+fn day(ts: i64) -> String {
+    crate::sources::segment::day(ts)
+}
+
+fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Signals that an event makes known at once (payment failed, cancel at period end): raised by
+/// the ingest functions in near real time, and found again (with the same episode) by the sweep.
+pub fn event_signals(record: &AccountRecord) -> Vec<Signal> {
+    let b = &record.billing;
+    let mut signals = Vec::new();
+    if let Some(invoice) = &b.failed_invoice {
+        let status = match b.status {
+            Some(s @ (super::billing::SubscriptionStatus::PastDue | super::billing::SubscriptionStatus::Unpaid)) => {
+                format!(
+                    ", subscription {}",
+                    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+                )
+            }
+            _ => String::new(),
+        };
+        signals.push(Signal::new(
+            AlertKind::PaymentFailed,
+            invoice.clone(),
+            format!("payment failed {}× on invoice {invoice}{status}", b.failed_payments),
+        ));
+    }
+    for s in b.subscriptions.iter().filter(|s| s.status.is_live() && s.cancel_at_period_end) {
+        let ends = s.renewal_at.as_deref().or(s.cancel_at.as_deref()).unwrap_or("");
+        let ends_day = ends.get(..10).unwrap_or("unknown");
+        signals.push(Signal::new(
+            AlertKind::CancelAtPeriodEnd,
+            format!("{}/{ends_day}", s.id),
+            format!("set to cancel at period end ({ends_day}), subscription {}", s.id),
+        ));
+    }
+    signals
+}
+
+/// What the sweep knows about an account besides its record.
+pub struct SweepContext<'a> {
+    pub scored: &'a HealthScore,
+    /// The band before this sweep, if the account was scored before.
+    pub previous_band: Option<Band>,
+    pub change_7d: Option<i64>,
+}
+
+fn band_rank(band: Band) -> u8 {
+    match band {
+        Band::Red => 0,
+        Band::Yellow => 1,
+        Band::Green => 2,
+    }
+}
+
+/// Every signal present on an account at `now`, the event signals included.
+pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRules, now: i64) -> Vec<Signal> {
+    let today = day(now);
+    let scored = ctx.scored;
+    let band_name =
+        |b: Band| serde_json::to_value(b).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let mut signals = Vec::new();
+    if let Some(before) = ctx.previous_band.filter(|b| band_rank(scored.band) < band_rank(*b)) {
+        signals.push(Signal::new(
+            AlertKind::BandDrop,
+            format!("{}/{today}", band_name(scored.band)),
+            format!("health dropped from {} to {} ({})", band_name(before), band_name(scored.band), scored.score),
+        ));
+    }
+    if let Some(change) = ctx.change_7d.filter(|c| -c >= rules.score_fall_points) {
+        signals.push(Signal::new(
+            AlertKind::ScoreFall,
+            today.clone(),
+            format!("health {}, down {} in 7 days", scored.score, -change),
+        ));
+    }
+    signals.extend(event_signals(record));
+    let urgent = record.support.urgent_open_tickets;
+    if rules.urgent_open_tickets > 0 && urgent >= rules.urgent_open_tickets {
+        signals.push(Signal::new(
+            AlertKind::UrgentTickets,
+            today.clone(),
+            format!("{} open", plural(urgent, "urgent ticket", "urgent tickets")),
+        ));
+    }
+    if let Some(drop) = usage_drop_percent(record, now).filter(|d| *d >= rules.usage_drop_percent) {
+        signals.push(Signal::new(AlertKind::UsageDrop, today.clone(), format!("usage -{drop}% week over week")));
+    }
+    if let Some(start) = lifecycle::started_at(record) {
+        let days = (now - start).div_euclid(DAY);
+        if record.usage.first_value_at.is_none()
+            && rules.onboarding_stalled_days > 0
+            && days >= rules.onboarding_stalled_days
+        {
+            signals.push(Signal::new(
+                AlertKind::OnboardingStalled,
+                day(start),
+                format!("no first value {days} days after the start"),
+            ));
+        }
+    }
+    if let Some(u) = lifecycle::seat_utilisation(record).filter(|u| *u >= rules.expansion_seat_utilisation) {
+        signals.push(Signal::new(
+            AlertKind::Expansion,
+            today,
+            format!(
+                "{} of {} seats active this week ({}%)",
+                record.usage.active_users_7d,
+                record.billing.quantity,
+                (u * 100.0).round()
+            ),
+        ));
+    }
+    signals
+}
+
+/// Events in the last 7 days against the 7 before, as a percentage drop (needs a busy week
+/// before: at least 10 events, so a quiet account's noise does not alert).
+pub fn usage_drop_percent(record: &AccountRecord, now: i64) -> Option<i64> {
+    let this_week_from = day(now - 6 * DAY);
+    let last_week_from = day(now - 13 * DAY);
+    let (mut this, mut last) = (0_u64, 0_u64);
+    for d in &record.usage.daily {
+        if d.day >= this_week_from {
+            this += d.events;
+        } else if d.day >= last_week_from {
+            last += d.events;
+        }
+    }
+    if last < 10 {
+        return None;
+    }
+    Some(((last.saturating_sub(this)) as f64 * 100.0 / last as f64).round() as i64)
+}
+
+/// The signals that should alert now: not raised before, and not inside their cool-down.
+pub fn due(signals: Vec<Signal>, raised: &BTreeMap<String, i64>, rules: &AlertRules, now: i64) -> Vec<Signal> {
+    signals
+        .into_iter()
+        .filter(|s| !raised.contains_key(&s.local_key()))
+        .filter(|s| {
+            let cooldown = rules.cooldown_days.of(s.kind) * DAY;
+            let scope = s.cooldown_scope();
+            cooldown == 0 || !raised.iter().any(|(key, at)| key.starts_with(&scope) && now - at < cooldown)
+        })
+        .collect()
+}
+
+/// An alert: everything a Slack message or a CRM task needs, with no further lookup.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// `<account>/<kind>/<episode>`: one notification per key, ever.
+    pub dedupe_key: String,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    pub account_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    pub tier: Segment,
+    pub lifecycle: super::account::Lifecycle,
+    /// The CSM who owns the account, when a source names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<Band>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_7d: Option<i64>,
+    pub mrr: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    pub headline: String,
+    /// The health components pulling the score down most, each with its reason.
+    pub reasons: Vec<String>,
+    /// One line a CSM reads in five seconds: "health 42, down 18 this week: logins -60%, ...".
+    pub summary: String,
+    pub links: AlertLinks,
+    pub raised_at: String,
+    /// Which function raised it (`health-sweep`, `stripe-webhook`).
+    pub raised_by: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertLinks {
+    pub account: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hubspot_company_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salesforce_account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zendesk_organization_id: Option<String>,
+}
+
+/// The reasons of the components that cost the most points (score below 70), worst first.
+pub fn top_reasons(scored: &HealthScore, n: usize) -> Vec<String> {
+    let mut weak: Vec<_> = scored.components.iter().filter(|c| c.score < 70).collect();
+    weak.sort_by(|a, b| ((100 - b.score) as f64 * b.weight).total_cmp(&((100 - a.score) as f64 * a.weight)));
+    weak.into_iter().take(n).map(|c| format!("{}: {}", c.name, c.reason)).collect()
+}
+
+/// The health the alert reports: this sweep's score, or the last stored one (ingest).
+pub struct HealthFacts {
+    pub score: Option<i64>,
+    pub band: Option<Band>,
+    pub change_7d: Option<i64>,
+    pub reasons: Vec<String>,
+}
+
+impl HealthFacts {
+    /// From the `health` group a sweep stored on the record.
+    pub fn stored(record: &AccountRecord) -> Self {
+        let h = record.health.as_ref();
+        let get = |k: &str| h.and_then(|h| h.get(k));
+        let reasons = get("components")
+            .and_then(|c| serde_json::from_value::<Vec<super::health::ComponentScore>>(c.clone()).ok())
+            .map(|components| {
+                top_reasons(&HealthScore { score: 0, band: Band::Red, components, missing: Vec::new() }, 3)
+            })
+            .unwrap_or_default();
+        HealthFacts {
+            score: get("score").and_then(|v| v.as_i64()),
+            band: get("band").and_then(|v| serde_json::from_value(v.clone()).ok()),
+            change_7d: get("change_7d").and_then(|v| v.as_i64()),
+            reasons,
+        }
+    }
+}
+
+/// Builds the alert for a due signal.
+pub fn alert(
+    record: &AccountRecord,
+    signal: &Signal,
+    health: &HealthFacts,
+    rules: &AlertRules,
+    raised_by: &str,
+    now: i64,
+) -> Alert {
+    let account = if rules.account_url.is_empty() {
+        format!("/accounts/{}", record.account_id)
+    } else {
+        rules.account_url.replace("{account_id}", &record.account_id)
+    };
+    let trend = match (health.score, health.change_7d) {
+        (Some(s), Some(c)) if c < 0 => format!("health {s}, down {} this week", -c),
+        (Some(s), Some(c)) if c > 0 => format!("health {s}, up {c} this week"),
+        (Some(s), _) => format!("health {s}"),
+        (None, _) => "not scored yet".to_owned(),
+    };
+    let mut why = vec![signal.headline.clone()];
+    why.extend(health.reasons.iter().filter(|r| !r.ends_with(&signal.headline)).take(2).cloned());
+    Alert {
+        dedupe_key: format!("{}/{}", record.account_id, signal.local_key()),
+        kind: signal.kind,
+        severity: signal.kind.severity(),
+        account_id: record.account_id.clone(),
+        account_name: record.name.clone(),
+        tier: record.segment,
+        lifecycle: record.lifecycle,
+        owner: None,
+        score: health.score,
+        band: health.band,
+        change_7d: health.change_7d,
+        mrr: record.billing.mrr,
+        currency: record.billing.currency.clone(),
+        headline: signal.headline.clone(),
+        reasons: health.reasons.clone(),
+        summary: format!("{trend}: {}", why.join("; ")),
+        links: AlertLinks {
+            account,
+            stripe: record
+                .links
+                .stripe_customer_id
+                .as_ref()
+                .map(|c| format!("https://dashboard.stripe.com/customers/{c}")),
+            hubspot_company_id: record.links.hubspot_company_id.clone(),
+            salesforce_account_id: record.links.salesforce_account_id.clone(),
+            zendesk_organization_id: record.links.zendesk_organization_id.clone(),
+        },
+        raised_at: super::account::rfc3339(now),
+        raised_by: raised_by.to_owned(),
+    }
+}

@@ -1,0 +1,49 @@
+//! Queue ports: alerts to the notifications queue (a FIFO queue: the message deduplication id is
+//! the alert's dedupe key, so an alert enqueued twice within five minutes is delivered once),
+//! and health-sweep segment tasks to the sweep queue. SQS adapters for AWS and the moto server,
+//! an in-memory one for the local runner's default and unit tests.
+
+pub mod memory;
+pub mod sqs;
+
+use crate::domain::alert::Alert;
+use async_trait::async_trait;
+
+pub use memory::MemoryQueue;
+pub use sqs::SqsQueue;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("SQS {operation} failed: {source}")]
+    Sqs {
+        operation: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot encode the message: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Enqueues alerts for delivery (Slack, CRM: issue 5's dispatcher).
+#[async_trait]
+pub trait NotificationQueue: Send + Sync {
+    async fn enqueue(&self, alert: &Alert) -> Result<(), QueueError>;
+}
+
+/// Hands health-sweep segment tasks to workers.
+#[async_trait]
+pub trait SweepTaskQueue: Send + Sync {
+    async fn send_task(&self, task: &crate::sweep::SegmentTask) -> Result<(), QueueError>;
+}
+
+/// The FIFO deduplication id of an alert: SQS allows 128 characters, a dedupe key may be longer.
+pub fn deduplication_id(dedupe_key: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(dedupe_key.as_bytes()))
+}
+
+/// The FIFO message group of an account: alerts of one account keep their order, accounts
+/// do not wait for each other. Hashed because an account id may hold characters SQS refuses.
+pub fn message_group(account_id: &str) -> String {
+    format!("account-{}", &deduplication_id(account_id)[..32])
+}
