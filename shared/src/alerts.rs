@@ -3,7 +3,6 @@
 //! nothing. Callers then remember the raised key on the account (`al#` facts), so later sweeps
 //! skip it without touching the outbox.
 
-use crate::domain::account::AccountRecord;
 use crate::domain::alert::{self, Alert, HealthFacts, RAISED};
 use crate::domain::AccountChange;
 use crate::outbox::{Outbox, Recorded};
@@ -49,8 +48,7 @@ pub async fn raise_event_alerts(
     now: i64,
 ) -> Result<Vec<String>, AlertError> {
     let Some(stored) = accounts.get(account_id).await? else { return Ok(Vec::new()) };
-    let mut record = AccountRecord::from_stored(&stored, now).with_lifecycle(&settings.lifecycle, now);
-    record.segment = settings.tier(record.billing.arr);
+    let record = crate::sweep::configured_record(&stored, settings, now);
     let raised = alert::raised_alerts(&stored.attributes);
     let due = alert::due(alert::event_signals(&record), &raised, &settings.alerts, now);
     if due.is_empty() {

@@ -203,7 +203,7 @@ impl Settings {
             low_touch_from: t.low_touch_from,
             tier_weights: t.weights.clone(),
             analytics,
-            alerts: file.alerts,
+            alerts: AlertRules { first_value_tracked: lifecycle.first_value_configured, ..file.alerts },
             lifecycle,
         })
     }

@@ -41,3 +41,139 @@ pub async fn dynamodb_local_store(name: &str) -> DynamoStore {
     }
     store
 }
+
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// An outbox on a new, uniquely named table in DynamoDB Local.
+pub async fn dynamodb_local_outbox(name: &str) -> crate::outbox::DynamoOutbox {
+    let outbox = crate::outbox::DynamoOutbox::new(dynamodb_local_client().await, unique(name));
+    if let Err(e) = outbox.ensure_table().await {
+        panic!(
+            "DynamoDB Local at {} is not reachable ({e}). Start it with `bash infra/local-stack.sh start`.",
+            dynamodb_endpoint()
+        );
+    }
+    outbox
+}
+
+/// The SQS emulator (moto server) endpoint, or a panic that says how to start it.
+pub fn sqs_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_SQS").unwrap_or_else(|_| {
+        panic!(
+            "AWS_ENDPOINT_URL_SQS is not set: this test needs the SQS emulator (moto server). \
+             Run `bash infra/local-stack.sh start && eval \"$(bash infra/local-stack.sh env)\"`, \
+             or the README's test command, which does both."
+        )
+    })
+}
+
+/// A client for the moto server with explicit region and credentials.
+pub async fn sqs_local_client() -> aws_sdk_sqs::Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
+        .endpoint_url(sqs_endpoint())
+        .load()
+        .await;
+    aws_sdk_sqs::Client::new(&config)
+}
+
+/// A new, uniquely named queue on the moto server (FIFO when `fifo`), returned as its URL.
+pub async fn sqs_local_queue(name: &str, fifo: bool) -> String {
+    let client = sqs_local_client().await;
+    let mut queue = unique(name);
+    let mut create = client.create_queue();
+    if fifo {
+        queue.push_str(".fifo");
+        create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+    }
+    match create.queue_name(&queue).send().await {
+        Ok(out) => out.queue_url().unwrap_or_default().to_owned(),
+        Err(e) => panic!(
+            "the SQS emulator at {} is not reachable ({}). Start it with `bash infra/local-stack.sh start`.",
+            sqs_endpoint(),
+            aws_sdk_sqs::error::DisplayErrorContext(e)
+        ),
+    }
+}
+
+/// Receives every message now in a queue (with its attributes) and deletes them.
+pub async fn sqs_drain(url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let client = sqs_local_client().await;
+    let mut all = Vec::new();
+    loop {
+        let out = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("ReceiveMessage on {url}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)));
+        let messages = out.messages().to_vec();
+        if messages.is_empty() {
+            return all;
+        }
+        for m in &messages {
+            if let Some(handle) = m.receipt_handle() {
+                let _ = client.delete_message().queue_url(url).receipt_handle(handle).send().await;
+            }
+        }
+        all.extend(messages);
+    }
+}
+
+/// A synthetic account for scale tests and benchmarks, shaped like what the webhooks write: a
+/// subscription group with its customer link, a history point a week old, and two days of
+/// usage (at most 6 users on 10 or more seats: no expansion). Every 50th account is past due with
+/// a failed payment, its only alert (its score a week ago was close to today's).
+pub fn synthetic_account(
+    i: usize,
+    now: i64,
+) -> (crate::domain::AccountChange, Vec<(String, crate::domain::usage::UsageDay)>) {
+    use crate::domain::{AccountChange, EventVersion, GuardedGroup};
+    use serde_json::json;
+    const DAY: i64 = 86_400;
+    let account_id = format!("acct_{i:05}");
+    let failing = i.is_multiple_of(50);
+    let mrr = 10_000 + (i as i64 % 100) * 1_000;
+    let subscription = json!({
+        "id": format!("sub_{i:05}"), "status": if failing { "past_due" } else { "active" }, "plan": "Pro",
+        "quantity": 10 + i % 20, "currency": "usd", "interval": "month", "mrr": mrr,
+        "renewal_at": now + ((i as i64 % 300) + 5) * DAY, "started_at": now - 200 * DAY,
+    });
+    let mut change = AccountChange::new(account_id)
+        .with_guarded(GuardedGroup::new(
+            format!("sub#sub_{i:05}"),
+            EventVersion::new(now - 3 * DAY, &format!("evt_s{i}")),
+            subscription,
+        ))
+        .with_fact("link_stripe", json!(format!("cus_{i:05}")))
+        .with_fact(
+            format!("hh#{}", crate::sources::segment::day(now - 7 * DAY)),
+            json!(if failing { 65 } else { 75 + (i % 20) as i64 }),
+        );
+    if failing {
+        change = change.with_fact(format!("pf#in_{i:05}#evt_f{i}"), json!({"at": now - 2 * DAY, "amount": mrr}));
+    }
+    let features = ["Report Exported", "Dashboard Shared", "Integration Connected"];
+    let usage = (1..=2)
+        .map(|d| {
+            let day = now - d * DAY;
+            let mut usage = crate::domain::usage::UsageDay::default();
+            for m in 0..(5 + i % 25) {
+                usage.message_ids.insert(format!("{:018x}", (i * 1_000 + m) as u64 * 0x9e37_79b9 + d as u64));
+            }
+            for u in 0..(1 + i % 6) {
+                usage.users.insert(format!("user_{i}_{u}"));
+            }
+            usage.features.extend(features.iter().take(1 + i % 3).map(|f| f.to_string()));
+            usage.seen_at.insert(day);
+            (crate::sources::segment::day(day), usage)
+        })
+        .collect();
+    (change, usage)
+}

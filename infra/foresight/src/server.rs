@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use foresight_shared::domain::account::AccountRecord;
 use foresight_shared::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
 use foresight_shared::ingest::identity;
 use foresight_shared::ingest::stripe::{EventAlerting, StripeWebhook};
@@ -244,7 +243,7 @@ async fn get_account(State(state): State<AppState>, Path(account_id): Path<Strin
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     match state.accounts.get(&account_id).await {
-        Ok(Some(stored)) => Json(AccountRecord::from_stored(&stored, now)).into_response(),
+        Ok(Some(stored)) => Json(sweep::configured_record(&stored, &state.settings, now)).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no account {account_id:?}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -275,7 +274,7 @@ async fn list_accounts(State(state): State<AppState>, Query(filter): Query<ListF
     };
     let records: Vec<Value> = stored
         .iter()
-        .filter_map(|s| serde_json::to_value(AccountRecord::from_stored(s, now)).ok())
+        .filter_map(|s| serde_json::to_value(sweep::configured_record(s, &state.settings, now)).ok())
         .filter(|r| {
             field_is(r, &["health", "band"], &filter.band)
                 && field_is(r, &["segment"], &filter.segment)

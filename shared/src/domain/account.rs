@@ -229,6 +229,9 @@ pub struct BillingView {
     /// The unpaid invoice whose payment failed most recently: the dunning episode alerts name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_invoice: Option<String>,
+    /// Failed attempts on that invoice alone.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_invoice_attempts: u32,
     pub payment_action_required: bool,
     pub last_paid_at: Option<String>,
     pub upcoming_invoice: Option<UpcomingView>,
@@ -368,6 +371,11 @@ impl AccountRecord {
 
         let unpaid_failures = failures.iter().filter(|(inv, _)| !paid.contains_key(*inv));
         let failed_payments = unpaid_failures.clone().map(|(_, f)| f.len() as u32).sum();
+        // The unpaid invoice that failed last, with its own attempt count.
+        let failed_invoice = unpaid_failures
+            .clone()
+            .filter_map(|(inv, f)| Some((f.iter().map(|f| f.at).max()?, *inv, f.len() as u32)))
+            .max();
         let last_failure = failures.values().flatten().map(|f| f.at).max();
         let refund_tally = Tally {
             count: refunds.len() as u32,
@@ -392,11 +400,8 @@ impl AccountRecord {
             trial_end: live.iter().filter_map(|s| s.trial_end).max().map(rfc3339),
             failed_payments,
             last_payment_failed_at: last_failure.map(rfc3339),
-            failed_invoice: unpaid_failures
-                .clone()
-                .filter_map(|(inv, f)| Some((f.iter().map(|f| f.at).max()?, *inv)))
-                .max()
-                .map(|(_, inv)| inv.to_owned()),
+            failed_invoice: failed_invoice.map(|(_, inv, _)| inv.to_owned()),
+            failed_invoice_attempts: failed_invoice.map_or(0, |(_, _, attempts)| attempts),
             payment_action_required: action.keys().any(|inv| !paid.contains_key(inv)),
             last_paid_at: paid.values().map(|m| m.at).max().map(rfc3339),
             upcoming_invoice: upcoming
@@ -428,6 +433,10 @@ impl AccountRecord {
         self.lifecycle = super::lifecycle::stage(&self, rules, now);
         self
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -133,6 +133,11 @@ pub struct AlertRules {
     /// Where a CSM opens the account: `{account_id}` is replaced. Empty: the runner's API path.
     pub account_url: String,
     pub cooldown_days: CooldownDays,
+    /// Whether a first-value event is tracked at all: without one no account ever reaches first
+    /// value, so "onboarding stalled" would be true of everyone. Set from `[analytics]` by the
+    /// settings, not written in `[alerts]`.
+    #[serde(skip)]
+    pub first_value_tracked: bool,
 }
 
 impl Default for AlertRules {
@@ -145,6 +150,7 @@ impl Default for AlertRules {
             expansion_seat_utilisation: 0.9,
             account_url: String::new(),
             cooldown_days: CooldownDays::default(),
+            first_value_tracked: true,
         }
     }
 }
@@ -200,21 +206,33 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 pub fn event_signals(record: &AccountRecord) -> Vec<Signal> {
     let b = &record.billing;
     let mut signals = Vec::new();
+    let overdue = |s: super::billing::SubscriptionStatus| {
+        matches!(s, super::billing::SubscriptionStatus::PastDue | super::billing::SubscriptionStatus::Unpaid)
+    };
+    let status_name =
+        |s: super::billing::SubscriptionStatus| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from));
     if let Some(invoice) = &b.failed_invoice {
-        let status = match b.status {
-            Some(s @ (super::billing::SubscriptionStatus::PastDue | super::billing::SubscriptionStatus::Unpaid)) => {
-                format!(
-                    ", subscription {}",
-                    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
-                )
-            }
-            _ => String::new(),
-        };
+        let status = b.status.filter(|s| overdue(*s)).and_then(status_name).map(|s| format!(", subscription {s}"));
         signals.push(Signal::new(
             AlertKind::PaymentFailed,
             invoice.clone(),
-            format!("payment failed {}× on invoice {invoice}{status}", b.failed_payments),
+            format!(
+                "payment failed {}× on invoice {invoice}{}",
+                b.failed_invoice_attempts.max(1),
+                status.unwrap_or_default()
+            ),
         ));
+    } else {
+        // Past due without a failed invoice on record (its `invoice.payment_failed` was missed or
+        // came before the customer was linked): still a payment risk, named by the subscription.
+        for s in b.subscriptions.iter().filter(|s| overdue(s.status)) {
+            let status = status_name(s.status).unwrap_or_default();
+            signals.push(Signal::new(
+                AlertKind::PaymentFailed,
+                format!("{}/{status}", s.id),
+                format!("subscription {} is {}", s.id, status.replace('_', " ")),
+            ));
+        }
     }
     for s in b.subscriptions.iter().filter(|s| s.status.is_live() && s.cancel_at_period_end) {
         let ends = s.renewal_at.as_deref().or(s.cancel_at.as_deref()).unwrap_or("");
@@ -268,9 +286,12 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
     signals.extend(event_signals(record));
     let urgent = record.support.urgent_open_tickets;
     if rules.urgent_open_tickets > 0 && urgent >= rules.urgent_open_tickets {
+        // The spike is one episode while any urgent ticket of it stays open: named by the day the
+        // oldest open one was created, so a lasting spike alerts once.
+        let since = record.support.urgent_since.as_deref().and_then(|t| t.get(..10)).unwrap_or(&today).to_owned();
         signals.push(Signal::new(
             AlertKind::UrgentTickets,
-            today.clone(),
+            since,
             format!("{} open", plural(urgent, "urgent ticket", "urgent tickets")),
         ));
     }
@@ -279,7 +300,8 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
     }
     if let Some(start) = lifecycle::started_at(record) {
         let days = (now - start).div_euclid(DAY);
-        if record.usage.first_value_at.is_none()
+        if rules.first_value_tracked
+            && record.usage.first_value_at.is_none()
             && rules.onboarding_stalled_days > 0
             && days >= rules.onboarding_stalled_days
         {

@@ -112,7 +112,7 @@ fn clamp(v: f64) -> f64 {
     v.clamp(0.0, 100.0)
 }
 
-fn usage(r: &AccountRecord) -> Option<(f64, String)> {
+fn usage(r: &AccountRecord, now: i64) -> Option<(f64, String)> {
     let u = &r.usage;
     if u.last_seen_at.is_none() && u.events_30d == 0 {
         return None;
@@ -121,13 +121,23 @@ fn usage(r: &AccountRecord) -> Option<(f64, String)> {
         return Some((0.0, "no activity in 7 days".into()));
     }
     // The account against its own 30-day rhythm: a steady week scores 70, +43% or more 100.
-    let baseline = u.events_30d as f64 * 7.0 / 30.0;
+    // A younger account's rhythm is spread over the days it has existed (at least a week), not
+    // over 30 days it was not there for.
+    let baseline = u.events_30d as f64 * 7.0 / usage_window_days(r, now);
     let ratio = if baseline > 0.0 { u.events_7d as f64 / baseline } else { 1.0 };
     let change = ((ratio - 1.0) * 100.0).round() as i64;
     let users = u.active_users_7d;
     let reason =
         format!("events {change:+}% vs 30-day rhythm, {users} active user{}", if users == 1 { "" } else { "s" });
     Some((clamp(ratio.min(1.43) * 70.0), reason))
+}
+
+/// Days the 30-day usage window covers: since the subscription started or the first usage
+/// day, whichever is earlier, between 7 and 30.
+fn usage_window_days(r: &AccountRecord, now: i64) -> f64 {
+    let first_day = r.usage.daily.iter().map(|d| d.day.as_str()).min().and_then(super::usage::day_start);
+    let start = [super::lifecycle::started_at(r), first_day].into_iter().flatten().min();
+    start.map_or(30.0, |start| ((now - start) as f64 / DAY as f64).clamp(7.0, 30.0))
 }
 
 fn adoption(r: &AccountRecord, key_features: usize) -> Option<(f64, String)> {
@@ -212,7 +222,7 @@ fn renewal(r: &AccountRecord, window_days: i64, now: i64) -> Option<(f64, String
 pub fn score(record: &AccountRecord, model: &HealthModel, now: i64) -> HealthScore {
     let w = &model.weights;
     let candidates = [
-        ("usage", w.usage, usage(record)),
+        ("usage", w.usage, usage(record, now)),
         ("adoption", w.adoption, adoption(record, model.key_features)),
         ("support", w.support, support(record)),
         ("sentiment", w.sentiment, sentiment(record)),

@@ -63,6 +63,9 @@ pub struct SupportView {
     pub tickets_30d: u32,
     pub csat_good_30d: u32,
     pub csat_bad_30d: u32,
+    /// When the oldest open urgent ticket was created: the start of the current spike.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgent_since: Option<String>,
 }
 
 /// Counts tickets and ratings. `ratings` holds every rating fact of the account with its
@@ -74,11 +77,18 @@ pub fn support_view<'a>(
 ) -> SupportView {
     let since = now - 30 * DAY;
     let mut view = SupportView::default();
+    let mut urgent_since: Option<i64> = None;
     for t in tickets {
         view.open_tickets += u32::from(t.is_open());
-        view.urgent_open_tickets += u32::from(t.is_open() && t.is_urgent());
+        if t.is_open() && t.is_urgent() {
+            view.urgent_open_tickets += 1;
+            if let Some(created) = t.created_at {
+                urgent_since = Some(urgent_since.map_or(created, |s| s.min(created)));
+            }
+        }
         view.tickets_30d += u32::from(t.created_at.is_some_and(|c| c >= since));
     }
+    view.urgent_since = urgent_since.map(super::account::rfc3339);
     let mut latest: std::collections::BTreeMap<&str, &RatingMark> = Default::default();
     for (ticket, mark) in ratings {
         let entry = latest.entry(ticket).or_insert(mark);
@@ -121,7 +131,14 @@ mod tests {
         let view = support_view(&tickets, ratings, now);
         assert_eq!(
             view,
-            SupportView { open_tickets: 3, urgent_open_tickets: 2, tickets_30d: 3, csat_good_30d: 1, csat_bad_30d: 1 }
+            SupportView {
+                open_tickets: 3,
+                urgent_open_tickets: 2,
+                tickets_30d: 3,
+                csat_good_30d: 1,
+                csat_bad_30d: 1,
+                urgent_since: Some(super::super::account::rfc3339(now - 40 * DAY))
+            }
         );
     }
 

@@ -52,7 +52,7 @@ pub struct DailyUsage {
     pub active_users: u32,
 }
 
-fn day_start(day: &str) -> Option<i64> {
+pub(crate) fn day_start(day: &str) -> Option<i64> {
     chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp())
 }
 

@@ -433,6 +433,27 @@ impl AccountLister for DynamoStore {
     }
 }
 
+/// An item's size by DynamoDB's rules: attribute names plus values (strings and binaries by
+/// length, numbers about one byte per two digits plus one, maps and lists 3 bytes plus one
+/// per element). Read and write capacity are charged on it.
+pub fn item_size(item: &HashMap<String, AttributeValue>) -> u64 {
+    fn value_size(v: &AttributeValue) -> u64 {
+        match v {
+            AttributeValue::S(s) => s.len() as u64,
+            AttributeValue::N(n) => (n.trim_start_matches('-').len() as u64).div_ceil(2) + 1,
+            AttributeValue::B(b) => b.as_ref().len() as u64,
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::Ss(v) => v.iter().map(|s| s.len() as u64).sum(),
+            AttributeValue::Ns(v) => v.iter().map(|n| (n.len() as u64).div_ceil(2) + 1).sum(),
+            AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len() as u64).sum(),
+            AttributeValue::M(m) => 3 + m.iter().map(|(k, v)| k.len() as u64 + value_size(v) + 1).sum::<u64>(),
+            AttributeValue::L(l) => 3 + l.iter().map(|v| value_size(v) + 1).sum::<u64>(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() as u64 + value_size(v)).sum()
+}
+
 fn string_attr<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a str {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("")
 }
@@ -495,7 +516,8 @@ impl AccountScanner for DynamoStore {
                 cursor.sk = string_attr(last, SK).to_owned();
             }
         }
-        Ok(ScanPage { accounts: fold_items(&items)?, next })
+        let bytes_read = items.iter().map(item_size).sum();
+        Ok(ScanPage { accounts: fold_items(&items)?, next, items_read: items.len() as u64, bytes_read })
     }
 }
 

@@ -114,6 +114,7 @@ impl AccountScanner for MemoryStore {
                 page.next = Some(ScanCursor { pk: last, sk: String::new() });
                 break;
             }
+            page.items_read += 1 + account.usage.len() as u64;
             page.accounts.push(account.clone());
         }
         Ok(page)

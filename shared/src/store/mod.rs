@@ -110,6 +110,10 @@ pub struct ScanPage {
     pub accounts: Vec<StoredAccount>,
     /// `None` once the segment is finished.
     pub next: Option<ScanCursor>,
+    /// Items read (account items, usage days, and anything else the segment holds).
+    pub items_read: u64,
+    /// Their size by DynamoDB's item-size rules (what read capacity is charged on).
+    pub bytes_read: u64,
 }
 
 /// Reads the accounts of one parallel-scan segment, page by page (the health sweep's workers).

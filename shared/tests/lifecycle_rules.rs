@@ -1,0 +1,497 @@
+//! Lifecycle stage, time-to-value and seat utilisation (`shared/src/domain/lifecycle.rs`), and the
+//! `[alerts]` and `[tiers]` parts of `foresight.toml` (`shared/src/settings.rs`).
+
+use foresight_shared::domain::account::{rfc3339, AccountRecord, Lifecycle, StoredAccount};
+use foresight_shared::domain::alert::{AlertRules, CooldownDays};
+use foresight_shared::domain::lifecycle::{self, LifecycleRules};
+use foresight_shared::domain::Segment;
+use foresight_shared::settings::{Settings, SettingsError};
+use serde_json::{json, Value};
+
+/// 2026-11-20T12:00:00Z: a fixed clock.
+const NOW: i64 = 1_795_176_000;
+const DAY: i64 = 86_400;
+const HOUR: i64 = 3_600;
+
+fn subscription(id: &str, status: &str, extra: Value) -> (String, Value) {
+    let mut v = json!({"id": id, "status": status, "mrr": 10_000, "quantity": 1,
+                       "v": format!("{:012}#evt_{id}", NOW - 40 * DAY)});
+    if let (Some(map), Value::Object(extra)) = (v.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    (format!("sub#{id}"), v)
+}
+
+fn record(subscriptions: &[(String, Value)]) -> AccountRecord {
+    let stored = StoredAccount {
+        account_id: "acct_1".into(),
+        attributes: subscriptions.iter().cloned().collect(),
+        ..Default::default()
+    };
+    AccountRecord::from_stored(&stored, NOW)
+}
+
+fn active(extra: Value) -> AccountRecord {
+    record(&[subscription("sub_1", "active", extra)])
+}
+
+fn configured() -> LifecycleRules {
+    LifecycleRules { first_value_configured: true, ..Default::default() }
+}
+
+fn stage(r: &AccountRecord) -> Lifecycle {
+    lifecycle::stage(r, &LifecycleRules::default(), NOW)
+}
+
+// ---------------------------------------------------------------- stage
+
+#[test]
+fn churned_when_no_live_subscription_is_left() {
+    assert_eq!(stage(&record(&[subscription("sub_1", "canceled", json!({}))])), Lifecycle::Churned);
+    let ended =
+        record(&[subscription("sub_1", "canceled", json!({})), subscription("sub_2", "incomplete_expired", json!({}))]);
+    assert_eq!(stage(&ended), Lifecycle::Churned);
+    // One live subscription is enough to stay.
+    let one_left =
+        record(&[subscription("sub_1", "canceled", json!({})), subscription("sub_2", "past_due", json!({}))]);
+    assert_ne!(stage(&one_left), Lifecycle::Churned);
+    // No billing data at all is not churn.
+    assert_eq!(stage(&record(&[])), Lifecycle::Adoption);
+}
+
+#[test]
+fn churn_comes_before_every_other_stage() {
+    let r = record(&[subscription(
+        "sub_1",
+        "canceled",
+        json!({"started_at": NOW - 5 * DAY, "renewal_at": NOW + 5 * DAY, "quantity": 10}),
+    )]);
+    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Churned);
+}
+
+#[test]
+fn onboarding_while_trialing() {
+    let trial = record(&[subscription("sub_1", "trialing", json!({"trial_end": NOW + 7 * DAY}))]);
+    assert_eq!(stage(&trial), Lifecycle::Onboarding);
+    assert_eq!(trial.lifecycle, Lifecycle::Onboarding, "from_stored sets the stage by the default rules");
+    // A trial beats renewal and expansion, and lasts even after first value.
+    let mut busy = record(&[subscription(
+        "sub_1",
+        "trialing",
+        json!({"renewal_at": NOW + 5 * DAY, "quantity": 10, "started_at": NOW - 10 * DAY}),
+    )]);
+    busy.usage.active_users_7d = 10;
+    busy.usage.first_value_at = Some(rfc3339(NOW - DAY));
+    assert_eq!(lifecycle::stage(&busy, &configured(), NOW), Lifecycle::Onboarding);
+    assert_eq!(stage(&busy), Lifecycle::Onboarding);
+    // Any trialing subscription next to a paid one.
+    let mixed = record(&[subscription("sub_1", "active", json!({})), subscription("sub_2", "trialing", json!({}))]);
+    assert_eq!(stage(&mixed), Lifecycle::Onboarding);
+}
+
+#[test]
+fn onboarding_until_first_value_only_when_a_first_value_event_is_configured() {
+    let mut r = active(json!({"started_at": NOW - 30 * DAY}));
+    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Onboarding);
+    assert_eq!(stage(&r), Lifecycle::Adoption, "not configured: onboarding ended with the trial");
+    r.usage.first_value_at = Some(rfc3339(NOW - 25 * DAY));
+    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Adoption);
+    // Configured, but no start known: not onboarding.
+    assert_eq!(lifecycle::stage(&active(json!({})), &configured(), NOW), Lifecycle::Adoption);
+    // Pending first value beats renewal and expansion.
+    let mut r = active(json!({"started_at": NOW - 30 * DAY, "renewal_at": NOW + DAY, "quantity": 4}));
+    r.usage.active_users_7d = 4;
+    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Onboarding);
+}
+
+#[test]
+fn renewal_inside_the_window() {
+    for days in [0, 1, 30, 89, 90] {
+        let r = active(json!({"renewal_at": NOW + days * DAY + HOUR}));
+        assert_eq!(stage(&r), Lifecycle::Renewal, "{days} days");
+    }
+    let later_today = active(json!({"renewal_at": NOW + HOUR}));
+    assert_eq!(stage(&later_today), Lifecycle::Renewal);
+    for at in [NOW + 91 * DAY, NOW + 365 * DAY, NOW - HOUR, NOW - 10 * DAY] {
+        let r = active(json!({"renewal_at": at}));
+        assert_eq!(stage(&r), Lifecycle::Adoption, "renewal at {}", rfc3339(at));
+    }
+    // Configurable window.
+    let short = LifecycleRules { renewal_window_days: 30, ..Default::default() };
+    assert_eq!(lifecycle::stage(&active(json!({"renewal_at": NOW + 30 * DAY})), &short, NOW), Lifecycle::Renewal);
+    assert_eq!(lifecycle::stage(&active(json!({"renewal_at": NOW + 31 * DAY})), &short, NOW), Lifecycle::Adoption);
+    // The earliest renewal of the live subscriptions counts.
+    let two = record(&[
+        subscription("sub_1", "active", json!({"renewal_at": NOW + 200 * DAY})),
+        subscription("sub_2", "active", json!({"renewal_at": NOW + 20 * DAY})),
+        subscription("sub_3", "canceled", json!({"renewal_at": NOW + 2 * DAY})),
+    ]);
+    assert_eq!(lifecycle::days_to_renewal(&two, NOW), Some(20));
+    assert_eq!(stage(&two), Lifecycle::Renewal);
+}
+
+#[test]
+fn days_to_renewal_counts_whole_days_and_goes_negative_once_passed() {
+    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW + 10 * DAY + 23 * HOUR})), NOW), Some(10));
+    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW})), NOW), Some(0));
+    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW - HOUR})), NOW), Some(-1));
+    assert_eq!(lifecycle::days_to_renewal(&active(json!({})), NOW), None);
+}
+
+#[test]
+fn expansion_from_the_seat_utilisation_threshold() {
+    let with_users = |quantity: u64, users: u32| {
+        let mut r = active(json!({"quantity": quantity}));
+        r.usage.active_users_7d = users;
+        r
+    };
+    assert_eq!(stage(&with_users(10, 9)), Lifecycle::Expansion);
+    assert_eq!(stage(&with_users(10, 12)), Lifecycle::Expansion);
+    assert_eq!(stage(&with_users(10, 8)), Lifecycle::Adoption);
+    assert_eq!(stage(&with_users(1, 1)), Lifecycle::Adoption, "single seat: no utilisation");
+    let half = LifecycleRules { expansion_seat_utilisation: 0.5, ..Default::default() };
+    assert_eq!(lifecycle::stage(&with_users(10, 5), &half, NOW), Lifecycle::Expansion);
+    assert_eq!(lifecycle::stage(&with_users(10, 4), &half, NOW), Lifecycle::Adoption);
+    // Renewal comes before expansion.
+    let mut r = active(json!({"quantity": 10, "renewal_at": NOW + 10 * DAY}));
+    r.usage.active_users_7d = 10;
+    assert_eq!(stage(&r), Lifecycle::Renewal);
+}
+
+#[test]
+fn adoption_otherwise() {
+    let mut r = active(json!({"quantity": 10, "renewal_at": NOW + 200 * DAY, "started_at": NOW - 100 * DAY}));
+    r.usage.active_users_7d = 3;
+    r.usage.first_value_at = Some(rfc3339(NOW - 90 * DAY));
+    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Adoption);
+    assert_eq!(r.lifecycle, Lifecycle::Adoption);
+    assert_eq!(stage(&record(&[subscription("sub_1", "past_due", json!({}))])), Lifecycle::Adoption);
+}
+
+#[test]
+fn with_lifecycle_applies_the_given_rules() {
+    let r = active(json!({"started_at": NOW - 3 * DAY}));
+    assert_eq!(r.lifecycle, Lifecycle::Adoption);
+    assert_eq!(r.with_lifecycle(&configured(), NOW).lifecycle, Lifecycle::Onboarding);
+}
+
+// ---------------------------------------------------------------- time to value, seats
+
+#[test]
+fn time_to_value_in_days_to_a_tenth() {
+    let start = NOW - 30 * DAY;
+    let with_value = |at: i64| {
+        let mut r = active(json!({"started_at": start}));
+        r.usage.first_value_at = Some(rfc3339(at));
+        lifecycle::time_to_value_days(&r)
+    };
+    assert_eq!(with_value(start + 2 * DAY + 12 * HOUR), Some(2.5));
+    assert_eq!(with_value(start + DAY + HOUR), Some(1.0));
+    assert_eq!(with_value(start + DAY + 3 * HOUR), Some(1.1));
+    // Rounded to the nearest tenth, not cut: 1.06 → 1.1, 2.96 → 3.0.
+    assert_eq!(with_value(start + DAY + 90 * 60), Some(1.1));
+    assert_eq!(with_value(start + 2 * DAY + 23 * HOUR), Some(3.0));
+    assert_eq!(with_value(start), Some(0.0));
+    assert_eq!(with_value(start + 14 * DAY), Some(14.0));
+    // A value event seen before the recorded start counts as immediate.
+    assert_eq!(with_value(start - DAY), Some(0.0));
+}
+
+#[test]
+fn time_to_value_needs_a_start_and_a_value() {
+    assert_eq!(lifecycle::time_to_value_days(&active(json!({"started_at": NOW - DAY}))), None);
+    let mut r = active(json!({}));
+    r.usage.first_value_at = Some(rfc3339(NOW));
+    assert_eq!(lifecycle::time_to_value_days(&r), None);
+    let mut r = active(json!({"started_at": NOW - DAY}));
+    r.usage.first_value_at = Some("yesterday".into());
+    assert_eq!(lifecycle::time_to_value_days(&r), None);
+}
+
+#[test]
+fn time_to_value_measures_from_the_earliest_start() {
+    let mut r = record(&[
+        subscription("sub_paid", "active", json!({"started_at": NOW - 10 * DAY})),
+        subscription("sub_trial", "canceled", json!({"started_at": NOW - 24 * DAY})),
+    ]);
+    assert_eq!(lifecycle::started_at(&r), Some(NOW - 24 * DAY));
+    r.usage.first_value_at = Some(rfc3339(NOW - 21 * DAY));
+    assert_eq!(lifecycle::time_to_value_days(&r), Some(3.0));
+}
+
+#[test]
+fn seat_utilisation_is_active_users_per_paid_seat() {
+    let with_users = |quantity: u64, users: u32| {
+        let mut r = AccountRecord::from_stored(&StoredAccount::default(), NOW);
+        r.billing.quantity = quantity;
+        r.usage.active_users_7d = users;
+        lifecycle::seat_utilisation(&r)
+    };
+    assert_eq!(with_users(10, 9), Some(0.9));
+    assert_eq!(with_users(10, 0), Some(0.0));
+    assert_eq!(with_users(4, 6), Some(1.5));
+    assert_eq!(with_users(2, 1), Some(0.5));
+    assert_eq!(with_users(1, 1), None);
+    assert_eq!(with_users(1, 7), None);
+    assert_eq!(with_users(0, 7), None);
+}
+
+#[test]
+fn seats_are_the_live_subscriptions_quantities() {
+    let mut r = record(&[
+        subscription("sub_1", "active", json!({"quantity": 5})),
+        subscription("sub_2", "past_due", json!({"quantity": 5})),
+        subscription("sub_3", "canceled", json!({"quantity": 50})),
+    ]);
+    r.usage.active_users_7d = 9;
+    assert_eq!(r.billing.quantity, 10);
+    assert_eq!(lifecycle::seat_utilisation(&r), Some(0.9));
+}
+
+// ---------------------------------------------------------------- settings: [alerts]
+
+fn parse(text: &str) -> Result<Settings, SettingsError> {
+    Settings::parse(text, "f.toml")
+}
+
+fn error(text: &str) -> String {
+    parse(text).expect_err(text).to_string()
+}
+
+fn invalid(field: &str, problem: &str) -> SettingsError {
+    SettingsError::Invalid { path: "f.toml".into(), field: field.into(), problem: problem.into() }
+}
+
+#[test]
+fn alerts_default_to_the_domain_notes() {
+    let s = parse("").unwrap();
+    // Onboarding stalls need a first-value event, which the defaults do not name.
+    assert_eq!(s.alerts, AlertRules { first_value_tracked: false, ..AlertRules::default() });
+    let a = &s.alerts;
+    assert_eq!(
+        (a.score_fall_points, a.usage_drop_percent, a.urgent_open_tickets, a.onboarding_stalled_days),
+        (15, 50, 2, 14)
+    );
+    assert_eq!(a.expansion_seat_utilisation, 0.9);
+    assert_eq!(a.account_url, "");
+    assert_eq!(a.cooldown_days, CooldownDays::default());
+    assert_eq!(s.lifecycle, LifecycleRules::default());
+    assert_eq!(s, Settings::default());
+}
+
+#[test]
+fn alerts_section_values_are_read() {
+    let s = parse(
+        "[alerts]
+score_fall_points = 20
+usage_drop_percent = 40
+urgent_open_tickets = 3
+onboarding_stalled_days = 21
+expansion_seat_utilisation = 0.8
+account_url = \"https://cs.example.com/accounts/{account_id}\"
+
+[alerts.cooldown_days]
+band_drop = 1
+score_fall = 2
+payment_failed = 3
+cancel_at_period_end = 4
+urgent_tickets = 5
+usage_drop = 6
+onboarding_stalled = 7
+expansion = 8
+",
+    )
+    .unwrap();
+    let expected = AlertRules {
+        score_fall_points: 20,
+        usage_drop_percent: 40,
+        urgent_open_tickets: 3,
+        onboarding_stalled_days: 21,
+        expansion_seat_utilisation: 0.8,
+        account_url: "https://cs.example.com/accounts/{account_id}".into(),
+        cooldown_days: CooldownDays {
+            band_drop: 1,
+            score_fall: 2,
+            payment_failed: 3,
+            cancel_at_period_end: 4,
+            urgent_tickets: 5,
+            usage_drop: 6,
+            onboarding_stalled: 7,
+            expansion: 8,
+        },
+        // No `[analytics] first_value_event`: onboarding stalls are not tracked.
+        first_value_tracked: false,
+    };
+    assert_eq!(s.alerts, expected);
+    // The lifecycle shares the expansion threshold.
+    assert_eq!(s.lifecycle.expansion_seat_utilisation, 0.8);
+}
+
+#[test]
+fn a_partial_alerts_section_keeps_the_other_defaults() {
+    let s = parse("[alerts]\nscore_fall_points = 25\n\n[alerts.cooldown_days]\nexpansion = 60\n").unwrap();
+    assert_eq!(s.alerts.score_fall_points, 25);
+    assert_eq!(s.alerts.usage_drop_percent, 50);
+    assert_eq!(s.alerts.cooldown_days.expansion, 60);
+    assert_eq!(s.alerts.cooldown_days.band_drop, 7);
+    assert_eq!(s.alerts.cooldown_days.urgent_tickets, 3);
+}
+
+#[test]
+fn alert_edges_that_are_valid() {
+    for text in [
+        "[alerts]\nscore_fall_points = 1\n",
+        "[alerts]\nscore_fall_points = 100\n",
+        "[alerts]\nusage_drop_percent = 1\n",
+        "[alerts]\nusage_drop_percent = 100\n",
+        "[alerts]\nexpansion_seat_utilisation = 10.0\n",
+        "[alerts]\nexpansion_seat_utilisation = 0.01\n",
+        "[alerts]\nonboarding_stalled_days = 0\n",
+        "[alerts]\nurgent_open_tickets = 0\n",
+        "[alerts.cooldown_days]\nband_drop = 0\nexpansion = 365\n",
+    ] {
+        assert!(parse(text).is_ok(), "{text}: {:?}", parse(text));
+    }
+}
+
+#[test]
+fn alert_mistakes_name_the_field() {
+    let cases = [
+        ("score_fall_points = 0", "alerts.score_fall_points", "must be between 1 and 100"),
+        ("score_fall_points = 101", "alerts.score_fall_points", "must be between 1 and 100"),
+        ("score_fall_points = -15", "alerts.score_fall_points", "must be between 1 and 100"),
+        ("usage_drop_percent = 0", "alerts.usage_drop_percent", "must be between 1 and 100"),
+        ("usage_drop_percent = 101", "alerts.usage_drop_percent", "must be between 1 and 100"),
+        (
+            "expansion_seat_utilisation = 0.0",
+            "alerts.expansion_seat_utilisation",
+            "must be above 0 (0.9 = 90% of seats)",
+        ),
+        (
+            "expansion_seat_utilisation = -0.5",
+            "alerts.expansion_seat_utilisation",
+            "must be above 0 (0.9 = 90% of seats)",
+        ),
+        (
+            "expansion_seat_utilisation = 10.5",
+            "alerts.expansion_seat_utilisation",
+            "must be above 0 (0.9 = 90% of seats)",
+        ),
+        (
+            "expansion_seat_utilisation = nan",
+            "alerts.expansion_seat_utilisation",
+            "must be above 0 (0.9 = 90% of seats)",
+        ),
+        ("onboarding_stalled_days = -1", "alerts.onboarding_stalled_days", "must not be negative"),
+    ];
+    for (line, field, problem) in cases {
+        let text = format!("[alerts]\n{line}\n");
+        assert_eq!(parse(&text), Err(invalid(field, problem)), "{text}");
+        assert_eq!(error(&text), format!("f.toml: {field} {problem}"));
+    }
+}
+
+#[test]
+fn every_cooldown_is_checked_by_name() {
+    for kind in [
+        "band_drop",
+        "score_fall",
+        "payment_failed",
+        "cancel_at_period_end",
+        "urgent_tickets",
+        "usage_drop",
+        "onboarding_stalled",
+        "expansion",
+    ] {
+        for days in [-1, 366] {
+            let text = format!("[alerts.cooldown_days]\n{kind} = {days}\n");
+            assert_eq!(
+                parse(&text),
+                Err(invalid(&format!("alerts.cooldown_days.{kind}"), "must be between 0 and 365")),
+                "{text}"
+            );
+        }
+    }
+    assert_eq!(
+        error("[alerts.cooldown_days]\nexpansion = -1\n"),
+        "f.toml: alerts.cooldown_days.expansion must be between 0 and 365"
+    );
+}
+
+#[test]
+fn unknown_or_mistyped_alert_fields_are_rejected() {
+    let typo = error("[alerts]\nscore_fall_pts = 10\n");
+    assert!(typo.starts_with("f.toml: ") && typo.contains("score_fall_pts"), "{typo}");
+    let bogus = error("[alerts.cooldown_days]\nbogus = 1\n");
+    assert!(bogus.contains("bogus"), "{bogus}");
+    let wrong_type = error("[alerts]\nusage_drop_percent = \"half\"\n");
+    assert!(wrong_type.contains("usage_drop_percent"), "{wrong_type}");
+    let negative = error("[alerts]\nurgent_open_tickets = -1\n");
+    assert!(negative.contains("urgent_open_tickets"), "{negative}");
+    assert!(matches!(parse("[alerts]\nscore_fall_pts = 10\n"), Err(SettingsError::Toml { .. })));
+}
+
+#[test]
+fn first_value_configuration_reaches_the_lifecycle_rules() {
+    let s = parse("[analytics]\nfirst_value_event = \"Report Exported\"\n").unwrap();
+    assert!(s.lifecycle.first_value_configured);
+    let blank = parse("[analytics]\nfirst_value_event = \"  \"\n").unwrap();
+    assert!(!blank.lifecycle.first_value_configured);
+    assert!(!parse("").unwrap().lifecycle.first_value_configured);
+    let s = parse("[health]\nrenewal_window_days = 60\n").unwrap();
+    assert_eq!((s.lifecycle.renewal_window_days, s.health.renewal_window_days), (60, 60));
+}
+
+// ---------------------------------------------------------------- settings: tiers
+
+#[test]
+fn tiers_by_default_arr_thresholds() {
+    let s = Settings::default();
+    let cases = [
+        (10_000_000, Segment::HighTouch),
+        (5_000_000, Segment::HighTouch),
+        (4_999_999, Segment::LowTouch),
+        (500_000, Segment::LowTouch),
+        (499_999, Segment::TechTouch),
+        (0, Segment::TechTouch),
+        (-1_000, Segment::TechTouch),
+    ];
+    for (arr, tier) in cases {
+        assert_eq!(s.tier(arr), tier, "{arr}");
+        assert_eq!(Segment::from_arr(arr), tier, "the record's default agrees at {arr}");
+    }
+}
+
+#[test]
+fn tiers_by_configured_arr_thresholds() {
+    let s = parse("[tiers]\nhigh_touch_from = 1000000\nlow_touch_from = 100000\n").unwrap();
+    assert_eq!((s.high_touch_from, s.low_touch_from), (1_000_000, 100_000));
+    let cases = [
+        (1_000_000, Segment::HighTouch),
+        (999_999, Segment::LowTouch),
+        (100_000, Segment::LowTouch),
+        (99_999, Segment::TechTouch),
+    ];
+    for (arr, tier) in cases {
+        assert_eq!(s.tier(arr), tier, "{arr}");
+    }
+    // Equal thresholds: no low-touch tier.
+    let s = parse("[tiers]\nhigh_touch_from = 100000\nlow_touch_from = 100000\n").unwrap();
+    assert_eq!((s.tier(100_000), s.tier(99_999)), (Segment::HighTouch, Segment::TechTouch));
+    // Everyone high touch.
+    let s = parse("[tiers]\nhigh_touch_from = 0\nlow_touch_from = 0\n").unwrap();
+    assert_eq!(s.tier(0), Segment::HighTouch);
+}
+
+#[test]
+fn tier_threshold_mistakes_name_the_fields() {
+    let expected = || {
+        invalid("tiers.high_touch_from / tiers.low_touch_from", "must satisfy 0 <= low_touch_from <= high_touch_from")
+    };
+    assert_eq!(parse("[tiers]\nhigh_touch_from = 100\nlow_touch_from = 200\n"), Err(expected()));
+    assert_eq!(parse("[tiers]\nlow_touch_from = -1\n"), Err(expected()));
+    let e = error("[tiers.weights.premium]\nusage = 1.0\n");
+    assert!(e.contains("tiers.weights.premium is not a tier"), "{e}");
+    let e = error("[tiers.weights.low_touch]\nusage = -0.1\n");
+    assert!(e.contains("tiers.weights.low_touch.usage is -0.1"), "{e}");
+}
