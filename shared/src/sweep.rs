@@ -26,6 +26,9 @@ const DAY: i64 = 86_400;
 
 /// Who raised an alert found by the sweep.
 pub const RAISED_BY: &str = "health-sweep";
+/// Daily history points kept on the account: enough for the 7-day change and a month's trend,
+/// few enough that the item stays small.
+pub const HISTORY_DAYS: i64 = 35;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
@@ -168,7 +171,15 @@ pub async fn sweep_account(
     let previous_band = record.health.as_ref().and_then(|h| serde_json::from_value(h.get("band")?.clone()).ok());
     let context = SweepContext { scored: &score, previous_band, change_7d };
     let signals = alert::sweep_signals(&record, &context, &settings.alerts, now);
-    let due = alert::due(signals, &alert::raised_alerts(&stored.attributes), &settings.alerts, now);
+    let raised_before = alert::raised_alerts(&stored.attributes);
+    for key in alert::expired_marks(&raised_before, &signals, &settings.alerts, now) {
+        change = change.with_expired(format!("{RAISED}{key}"));
+    }
+    let oldest_kept = crate::sources::segment::day(now - HISTORY_DAYS * DAY);
+    for day in history(stored).into_keys().filter(|day| *day < oldest_kept) {
+        change = change.with_expired(format!("{}{day}", attr::HEALTH_HISTORY));
+    }
+    let due = alert::due(signals, &raised_before, &settings.alerts, now);
     let mut raised = Vec::new();
     if !due.is_empty() {
         let facts = HealthFacts {
@@ -309,4 +320,48 @@ pub async fn work_task(
         tasks.send_task(&task).await?;
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::MemoryOutbox;
+    use crate::queue::MemoryQueue;
+    use crate::store::MemoryStore;
+
+    const NOW: i64 = 1_795_176_000;
+
+    #[tokio::test]
+    async fn a_sweep_drops_old_history_and_spent_alert_marks() {
+        let store = MemoryStore::new();
+        let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
+        let day = |ago: i64| crate::sources::segment::day(NOW - ago * DAY);
+        let seed = AccountChange::new("acct_1")
+            .with_fact(format!("{}{}", attr::HEALTH_HISTORY, day(HISTORY_DAYS + 1)), json!(80))
+            .with_fact(format!("{}{}", attr::HEALTH_HISTORY, day(7)), json!(75))
+            .with_fact(format!("{RAISED}score_fall/{}", day(20)), json!(NOW - 20 * DAY))
+            .with_fact(format!("{RAISED}score_fall/{}", day(2)), json!(NOW - 2 * DAY));
+        store.apply(&seed).await.unwrap();
+        let ports =
+            SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
+        let stored = store.get("acct_1").await.unwrap().unwrap();
+        sweep_account(&stored, &ports, &Settings::default(), NOW).await.unwrap();
+
+        let after = store.get("acct_1").await.unwrap().unwrap();
+        let kept: Vec<String> = after
+            .attributes
+            .keys()
+            .filter(|k| k.starts_with(attr::HEALTH_HISTORY) || k.starts_with(RAISED))
+            .cloned()
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                format!("{RAISED}score_fall/{}", day(2)),
+                format!("{}{}", attr::HEALTH_HISTORY, day(7)),
+                format!("{}{}", attr::HEALTH_HISTORY, day(0)),
+            ],
+            "the history point past {HISTORY_DAYS} days and the mark past its 7-day cool-down are gone"
+        );
+    }
 }

@@ -897,3 +897,23 @@ fn alert_kinds_have_snake_case_names_and_only_expansion_is_an_opportunity() {
     assert_eq!(a.lifecycle, Lifecycle::Adoption);
     assert_eq!(a.tier, Segment::TechTouch);
 }
+
+// ---------------------------------------------------------------- expiry of raised marks
+
+#[test]
+fn raised_marks_expire_once_their_condition_is_gone_and_the_cool_down_passed() {
+    let rules = AlertRules::default(); // cool-downs: score_fall 7 days, payment_failed none
+    let marks = raised(&[
+        ("score_fall/2026-10-01", NOW - 8 * DAY),
+        ("score_fall/2026-11-08", NOW - DAY),
+        ("payment_failed/in_1", NOW - 30 * DAY),
+        ("payment_failed/in_2", NOW - 30 * DAY),
+        ("mystery/x", NOW - 400 * DAY),
+    ]);
+    // in_1 is still failing: its mark stays however old, or it would alert again.
+    let r = failed_on(&[("in_1", NOW - 30 * DAY)], &[], "past_due", NOW);
+    let present = alert::event_signals(&r);
+    assert_eq!(one(&present, AlertKind::PaymentFailed).local_key(), "payment_failed/in_1");
+    let expired = alert::expired_marks(&marks, &present, &rules, NOW);
+    assert_eq!(expired, ["payment_failed/in_2", "score_fall/2026-10-01"]);
+}

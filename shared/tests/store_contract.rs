@@ -86,6 +86,27 @@ async fn facts_land_even_when_the_group_is_stale(store: &dyn Store) {
     assert_eq!(attr(store, a, "dp#d1").await, Some(json!({"at": 7, "amount": 100})));
 }
 
+async fn expired_facts_go_with_an_applied_write_only(store: &dyn Store) {
+    let a = "acct_expired";
+    let first = guarded(a, "health", 100, "sweep", json!({"score": 70}))
+        .with_fact("hh#2026-01-01", json!(70))
+        .with_fact("hh#2026-01-02", json!(71));
+    store.apply(&first).await.unwrap();
+    // A stale write (a redelivered sweep) removes nothing.
+    let stale = guarded(a, "health", 100, "sweep", json!({"score": 70})).with_expired("hh#2026-01-01");
+    assert_eq!(store.apply(&stale).await.unwrap(), ApplyOutcome::Stale);
+    assert_eq!(attr(store, a, "hh#2026-01-01").await, Some(json!(70)));
+    let next = guarded(a, "health", 200, "sweep", json!({"score": 72}))
+        .with_fact("hh#2026-01-03", json!(72))
+        .with_expired("hh#2026-01-01")
+        .with_expired("hh#never-stored");
+    assert_eq!(store.apply(&next).await.unwrap(), ApplyOutcome::Applied);
+    let stored = store.get(a).await.unwrap().unwrap();
+    let history: Vec<&str> = stored.attributes.keys().filter(|k| k.starts_with("hh#")).map(String::as_str).collect();
+    assert_eq!(history, ["hh#2026-01-02", "hh#2026-01-03"]);
+    assert_eq!(stored.attributes["health"]["score"], 72);
+}
+
 async fn concurrent_changes_to_one_account_all_land(store: &dyn Store) {
     let a = "acct_concurrent";
     let changes: Vec<AccountChange> = (0..16)
@@ -134,7 +155,7 @@ async fn links_resolve_and_move(store: &dyn Store) {
 
 async fn list_holds_accounts_only(store: &dyn Store) {
     let ids: Vec<String> = store.list().await.unwrap().into_iter().map(|a| a.account_id).collect();
-    assert_eq!(ids, ["acct_concurrent", "acct_facts", "acct_guard", "acct_merged", "acct_usage"]);
+    assert_eq!(ids, ["acct_concurrent", "acct_expired", "acct_facts", "acct_guard", "acct_merged", "acct_usage"]);
     let usage = store.list().await.unwrap().into_iter().find(|a| a.account_id == "acct_usage").unwrap();
     assert_eq!(usage.usage.len(), 2, "list reads usage days with their account");
     assert_eq!(store.get("acct_missing").await.unwrap(), None);
@@ -143,6 +164,7 @@ async fn list_holds_accounts_only(store: &dyn Store) {
 async fn contract(store: &dyn Store) {
     newer_wins_and_redelivery_changes_nothing(store).await;
     facts_land_even_when_the_group_is_stale(store).await;
+    expired_facts_go_with_an_applied_write_only(store).await;
     concurrent_changes_to_one_account_all_land(store).await;
     merge_moves_a_provisional_record(store).await;
     links_resolve_and_move(store).await;

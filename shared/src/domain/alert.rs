@@ -359,6 +359,22 @@ pub fn due(signals: Vec<Signal>, raised: &BTreeMap<String, i64>, rules: &AlertRu
         .collect()
 }
 
+/// Raised-alert marks (local keys) that no longer guard anything: their condition is gone from
+/// `present` and their kind's cool-down has passed. A mark whose condition lasts is kept, or
+/// the condition would alert again.
+pub fn expired_marks(raised: &BTreeMap<String, i64>, present: &[Signal], rules: &AlertRules, now: i64) -> Vec<String> {
+    let cooldowns = rules.cooldown_days.named();
+    raised
+        .iter()
+        .filter(|(key, _)| !present.iter().any(|s| s.local_key() == **key))
+        .filter(|(key, at)| {
+            let kind = key.split('/').next().unwrap_or("");
+            cooldowns.iter().find(|(name, _)| *name == kind).is_some_and(|(_, days)| now - **at >= days * DAY)
+        })
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+
 /// An alert: everything a Slack message or a CRM task needs, with no further lookup.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {

@@ -17,6 +17,10 @@ pub struct AccountChange {
     /// writing one again is harmless and arrival order cannot matter (a payment attempt, a
     /// dispute, an MRR point). They are recorded even when the guarded group is stale.
     pub facts: Vec<(String, Value)>,
+    /// Facts that no longer matter (a history point past its window, the mark of an alert whose
+    /// condition cleared and whose cool-down ended), removed in the same write so the account
+    /// item stays small. Only a write that applies removes them; removing twice is harmless.
+    pub expired: Vec<String>,
 }
 
 /// A field group and the version of the event that produced it.
@@ -46,7 +50,7 @@ impl GuardedGroup {
 
 impl AccountChange {
     pub fn new(account_id: impl Into<String>) -> Self {
-        AccountChange { account_id: account_id.into(), guarded: None, facts: Vec::new() }
+        AccountChange { account_id: account_id.into(), guarded: None, facts: Vec::new(), expired: Vec::new() }
     }
 
     pub fn with_guarded(mut self, group: GuardedGroup) -> Self {
@@ -56,6 +60,11 @@ impl AccountChange {
 
     pub fn with_fact(mut self, attribute: impl Into<String>, value: Value) -> Self {
         self.facts.push((attribute.into(), value));
+        self
+    }
+
+    pub fn with_expired(mut self, attribute: impl Into<String>) -> Self {
+        self.expired.push(attribute.into());
         self
     }
 

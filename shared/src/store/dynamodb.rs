@@ -185,16 +185,19 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<StoredAccount, St
     Ok(stored)
 }
 
-/// Builds `SET` clauses for a change's layout attributes and facts.
+/// Builds `SET` clauses for a change's layout attributes and facts, and `REMOVE` clauses for
+/// its expired facts.
 struct UpdateBuilder {
     clauses: Vec<String>,
+    removals: Vec<String>,
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
 }
 
 impl UpdateBuilder {
     fn new(account_id: &str) -> Self {
-        let mut b = UpdateBuilder { clauses: Vec::new(), names: HashMap::new(), values: HashMap::new() };
+        let mut b =
+            UpdateBuilder { clauses: Vec::new(), removals: Vec::new(), names: HashMap::new(), values: HashMap::new() };
         b.set("t", TYPE, s("account"));
         b.set("aid", ACCOUNT_ID, s(account_id));
         b
@@ -206,8 +209,18 @@ impl UpdateBuilder {
         self.values.insert(format!(":{placeholder}"), value);
     }
 
+    fn remove(&mut self, placeholder: &str, name: &str) {
+        self.removals.push(format!("#{placeholder}"));
+        self.names.insert(format!("#{placeholder}"), name.to_owned());
+    }
+
     fn expression(&self) -> String {
-        format!("SET {}", self.clauses.join(", "))
+        let set = format!("SET {}", self.clauses.join(", "));
+        if self.removals.is_empty() {
+            set
+        } else {
+            format!("{set} REMOVE {}", self.removals.join(", "))
+        }
     }
 }
 
@@ -311,6 +324,9 @@ impl AccountStore for DynamoStore {
     async fn apply(&self, change: &AccountChange) -> Result<ApplyOutcome, StoreError> {
         let mut b = UpdateBuilder::new(&change.account_id);
         Self::add_facts(&mut b, &change.facts)?;
+        for (i, name) in change.expired.iter().enumerate() {
+            b.remove(&format!("x{i}"), name);
+        }
         let Some(group) = &change.guarded else {
             self.update(&change.account_id, b, None).await.map_err(|e| dynamo_error("UpdateItem", e))?;
             return Ok(ApplyOutcome::Applied);
@@ -524,7 +540,8 @@ impl AccountScanner for DynamoStore {
 #[async_trait]
 impl UsageStore for DynamoStore {
     async fn add_usage(&self, account_id: &str, day: &str, usage: &UsageDay) -> Result<(), StoreError> {
-        let mut b = UpdateBuilder { clauses: Vec::new(), names: HashMap::new(), values: HashMap::new() };
+        let mut b =
+            UpdateBuilder { clauses: Vec::new(), removals: Vec::new(), names: HashMap::new(), values: HashMap::new() };
         b.set("t", TYPE, s("usage"));
         b.set("aid", ACCOUNT_ID, s(account_id));
         b.set("day", "day", s(day));

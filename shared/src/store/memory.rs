@@ -40,6 +40,11 @@ fn apply_locked(accounts: &mut BTreeMap<String, StoredAccount>, change: &Account
     for (name, value) in &change.facts {
         account.attributes.insert(name.clone(), value.clone());
     }
+    if outcome == ApplyOutcome::Applied {
+        for name in &change.expired {
+            account.attributes.remove(name);
+        }
+    }
     outcome
 }
 
