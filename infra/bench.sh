@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks Stripe ingest: our verify + parse + normalise against the official stripe-node
 # constructEvent (verify + JSON.parse) on the same payload, in the same run, and DynamoDB write
-# cost per event against DynamoDB Local. Release build.
+# cost per event against DynamoDB Local; analytics write cost per message; the health sweep
+# (accounts scored per second per core, RCU per 1000 accounts against the scan floor, item
+# sizes). Release build.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -22,3 +24,4 @@ node = json.loads(sys.argv[2].strip().splitlines()[-1])
 print(f"ratio: stripe-node constructEvent {node['ns_per_event']/1000:.1f} µs / foresight verify+parse+normalise "
       f"{ours['ns_per_event']/1000:.1f} µs = {node['ns_per_event']/ours['ns_per_event']:.1f}x")
 PY
+cargo bench --locked -q -p foresight-shared --bench health_sweep | grep -v '^{'
