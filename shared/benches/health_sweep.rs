@@ -76,7 +76,8 @@ fn pure_scoring(runtime: &tokio::runtime::Runtime, settings: &Settings) {
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
     let stored = runtime.block_on(async {
         load(&store, SCORED_ACCOUNTS).await;
-        let ports = SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
+        let ports =
+            SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
         sweep::run(&ports, settings, "bench-day-0", NOW - DAY, SEGMENTS).await.expect("swept");
         store.list().await.expect("listed")
     });
@@ -109,7 +110,8 @@ async fn dynamodb_sweep(settings: &Settings) {
     let store = foresight_shared::testkit::dynamodb_local_store("bench-sweep").await;
     load(&store, SWEPT_ACCOUNTS).await;
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
-    let first = SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
+    let first =
+        SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
     sweep::run(&first, settings, "bench-day-0", NOW, SEGMENTS).await.expect("first sweep");
 
     let counting = Counting { inner: &store, items: AtomicU64::new(0), bytes: AtomicU64::new(0) };

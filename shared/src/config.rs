@@ -1,5 +1,6 @@
 //! Configuration read from the environment, once per cold start.
 
+use crate::sources::segment::AnalyticsConfig;
 use crate::sources::stripe::StripeSecrets;
 
 pub const STRIPE_SECRET_VAR: &str = "STRIPE_WEBHOOK_SECRET";
@@ -56,10 +57,32 @@ pub fn sweep_segments() -> Result<u32, String> {
     }
 }
 
-/// The configuration (`foresight.toml` text) from `FORESIGHT_CONFIG`, defaults when unset.
+/// The configuration (`foresight.toml` text) from `FORESIGHT_CONFIG`, defaults when unset,
+/// with the `[analytics]` overrides below applied: every function then agrees on the key
+/// features and the first-value event the template sets once.
 pub fn settings() -> Result<crate::settings::Settings, crate::settings::SettingsError> {
-    match non_empty(CONFIG_VAR) {
-        Some(text) => crate::settings::Settings::parse(&text, CONFIG_VAR),
-        None => Ok(crate::settings::Settings::default()),
+    let settings = match non_empty(CONFIG_VAR) {
+        Some(text) => crate::settings::Settings::parse(&text, CONFIG_VAR)?,
+        None => crate::settings::Settings::default(),
+    };
+    let analytics = analytics_overrides(settings.analytics.clone());
+    Ok(settings.with_analytics(analytics))
+}
+
+/// `[analytics]` overridden by `FORESIGHT_KEY_FEATURES` (comma-separated event names),
+/// `FORESIGHT_FIRST_VALUE_EVENT`, `FORESIGHT_STRIPE_TRAIT`, `FORESIGHT_ZENDESK_TRAIT`.
+pub fn analytics_overrides(mut config: AnalyticsConfig) -> AnalyticsConfig {
+    if let Some(features) = non_empty("FORESIGHT_KEY_FEATURES") {
+        config.key_features = features.split(',').map(str::trim).filter(|f| !f.is_empty()).map(Into::into).collect();
     }
+    if let Some(event) = non_empty("FORESIGHT_FIRST_VALUE_EVENT") {
+        config.first_value_event = Some(event);
+    }
+    if let Some(t) = non_empty("FORESIGHT_STRIPE_TRAIT") {
+        config.stripe_trait = t;
+    }
+    if let Some(t) = non_empty("FORESIGHT_ZENDESK_TRAIT") {
+        config.zendesk_trait = t;
+    }
+    config
 }

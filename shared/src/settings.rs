@@ -202,10 +202,22 @@ impl Settings {
             high_touch_from: t.high_touch_from,
             low_touch_from: t.low_touch_from,
             tier_weights: t.weights.clone(),
-            analytics,
-            alerts: AlertRules { first_value_tracked: lifecycle.first_value_configured, ..file.alerts },
+            analytics: analytics.clone(),
+            alerts: file.alerts,
             lifecycle,
-        })
+        }
+        .with_analytics(analytics))
+    }
+
+    /// These settings with `analytics` in place of `[analytics]`, and what depends on it (the
+    /// adoption component's key-feature count, whether onboarding can stall) kept in step.
+    pub fn with_analytics(mut self, analytics: AnalyticsConfig) -> Self {
+        self.health.key_features = analytics.key_features.len();
+        let tracked = analytics.first_value_event.as_deref().is_some_and(|e| !e.trim().is_empty());
+        self.lifecycle.first_value_configured = tracked;
+        self.alerts.first_value_tracked = tracked;
+        self.analytics = analytics;
+        self
     }
 
     /// The touch tier of an account by its ARR (minor units), by the configured thresholds.
@@ -230,6 +242,20 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn analytics_overrides_keep_the_model_in_step() {
+        let mut analytics = Settings::default().analytics;
+        analytics.key_features = ["Report Exported".to_owned(), "Dashboard Shared".to_owned()].into();
+        analytics.first_value_event = Some("Report Exported".into());
+        let s = Settings::default().with_analytics(analytics);
+        assert_eq!(s.health.key_features, 2);
+        assert!(s.lifecycle.first_value_configured && s.alerts.first_value_tracked);
+        let none = s.with_analytics(Default::default());
+        assert_eq!(none.health.key_features, 0);
+        assert!(!none.lifecycle.first_value_configured && !none.alerts.first_value_tracked);
+    }
+
     use super::*;
 
     #[test]

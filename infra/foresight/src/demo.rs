@@ -153,10 +153,7 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
     let stripe = StripeWebhook::new(Some(StripeSecrets::new(DEMO_STRIPE_SECRET, None)), "account_id");
     let zendesk = ZendeskWebhook::new(Some(DEMO_ZENDESK_SECRET.into()));
     let analytics = AnalyticsWebhook::new(Some(DEMO_SEGMENT_SECRET.into()), None, demo_analytics_config());
-    let analytics_config = demo_analytics_config();
-    let mut health = Settings::default().health;
-    health.key_features = analytics_config.key_features.len();
-    let settings = Settings { health, analytics: analytics_config, ..Settings::default() };
+    let settings = Settings::default().with_analytics(demo_analytics_config());
     let state =
         server::state(store, stripe).await?.with_zendesk(zendesk).with_analytics(analytics).with_settings(settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;

@@ -156,6 +156,9 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
         Some(path) => Settings::load(&path).map_err(|e| format!("invalid configuration: {e}"))?,
         None => Settings::default(),
     };
+    // The FORESIGHT_* analytics variables override `[analytics]` for the sweep as for ingest.
+    let analytics = foresight_shared::config::analytics_overrides(settings.analytics.clone());
+    let settings = settings.with_analytics(analytics);
     let state = state(store, StripeWebhook::from_env())
         .await?
         .with_zendesk(ZendeskWebhook::from_env())

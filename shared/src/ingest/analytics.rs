@@ -60,21 +60,9 @@ impl AnalyticsWebhook {
 
     /// Secrets from the environment, the rest from `config` (`foresight.toml`'s `[analytics]`),
     /// which the `FORESIGHT_*` variables above still override.
-    pub fn from_env_with(mut config: AnalyticsConfig) -> Self {
+    pub fn from_env_with(config: AnalyticsConfig) -> Self {
         let var = |name: &str| non_empty(std::env::var(name).ok());
-        if let Some(features) = var("FORESIGHT_KEY_FEATURES") {
-            config.key_features =
-                features.split(',').map(str::trim).filter(|f| !f.is_empty()).map(Into::into).collect();
-        }
-        if let Some(event) = var("FORESIGHT_FIRST_VALUE_EVENT") {
-            config.first_value_event = Some(event);
-        }
-        if let Some(t) = var("FORESIGHT_STRIPE_TRAIT") {
-            config.stripe_trait = t;
-        }
-        if let Some(t) = var("FORESIGHT_ZENDESK_TRAIT") {
-            config.zendesk_trait = t;
-        }
+        let config = crate::config::analytics_overrides(config);
         Self::new(var(SECRET_VAR), var(TOKEN_VAR), config)
     }
 
