@@ -3,21 +3,26 @@
 //!
 //! | item          | `pk`                              | `sk`              | attributes                                  |
 //! |---------------|-----------------------------------|-------------------|---------------------------------------------|
-//! | notification  | `NOTIFICATION#<dedupe key>`       | `NOTIFICATION`    | `status`, `alert`, `created_at`, `expires_at` |
+//! | notification  | `NOTIFICATION#<dedupe key>`       | `NOTIFICATION`    | `status`, `alert`, `created_at`, `expires_at`, `effect#<name>` (one map per effect) |
 //! | sweep segment | `SWEEP#<sweep id>`                | `SEGMENT#<n>`     | `progress`, `expires_at`                      |
 
-use super::{Outbox, OutboxEntry, Recorded, SegmentProgress, SweepProgressStore, RETENTION_SECONDS};
+use super::{
+    DeliveryLog, EffectState, Outbox, OutboxEntry, Recorded, SegmentProgress, SweepProgressStore, RETENTION_SECONDS,
+};
 use crate::domain::alert::Alert;
 use crate::store::StoreError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValuesOnConditionCheckFailure,
     ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+const EFFECT: &str = "effect#";
 
 #[derive(Clone)]
 pub struct DynamoOutbox {
@@ -83,6 +88,29 @@ fn notification_key(dedupe_key: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(&format!("NOTIFICATION#{dedupe_key}"))), ("sk".into(), s("NOTIFICATION"))])
 }
 
+/// An outbox entry from its item.
+fn entry(item: &HashMap<String, AttributeValue>) -> Result<OutboxEntry, StoreError> {
+    let key = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let alert: Alert =
+        serde_dynamo::from_attribute_value(item.get("alert").cloned().ok_or_else(|| corrupt(&key, "no alert"))?)
+            .map_err(|e| corrupt(&key, e))?;
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let mut effects = BTreeMap::new();
+    for (name, value) in item {
+        if let Some(effect) = name.strip_prefix(EFFECT) {
+            let state: EffectState = serde_dynamo::from_attribute_value(value.clone()).map_err(|e| corrupt(&key, e))?;
+            effects.insert(effect.to_owned(), state);
+        }
+    }
+    Ok(OutboxEntry {
+        dedupe_key: alert.dedupe_key.clone(),
+        status: text("status"),
+        created_at: text("created_at"),
+        alert,
+        effects,
+    })
+}
+
 fn progress_key(sweep_id: &str, segment: u32) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(&format!("SWEEP#{sweep_id}"))), ("sk".into(), s(&format!("SEGMENT#{segment}")))])
 }
@@ -136,18 +164,7 @@ impl Outbox for DynamoOutbox {
                 .await
                 .map_err(|e| error("Scan", e))?;
             for item in out.items() {
-                let key = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let alert: Alert = serde_dynamo::from_attribute_value(
-                    item.get("alert").cloned().ok_or_else(|| corrupt(&key, "no alert"))?,
-                )
-                .map_err(|e| corrupt(&key, e))?;
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                entries.push(OutboxEntry {
-                    dedupe_key: alert.dedupe_key.clone(),
-                    status: text("status"),
-                    created_at: text("created_at"),
-                    alert,
-                });
+                entries.push(entry(item)?);
             }
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
@@ -156,6 +173,61 @@ impl Outbox for DynamoOutbox {
         }
         entries.sort_by(|a, b| (&a.created_at, &a.dedupe_key).cmp(&(&b.created_at, &b.dedupe_key)));
         Ok(entries)
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for DynamoOutbox {
+    async fn notification(&self, dedupe_key: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(notification_key(dedupe_key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| error("GetItem", e))?;
+        out.item().map(entry).transpose()
+    }
+
+    async fn record_effect(&self, dedupe_key: &str, effect: &str, state: &EffectState) -> Result<bool, StoreError> {
+        let value = serde_dynamo::to_attribute_value(state).map_err(|e| corrupt(dedupe_key, e))?;
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(notification_key(dedupe_key)))
+            .update_expression("SET #e = :state")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#e) OR #e.#status <> :sent)")
+            .expression_attribute_names("#e", format!("{EFFECT}{effect}"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":state", value)
+            .expression_attribute_values(":sent", s("sent"))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Ok(false)
+            }
+            Err(e) => Err(error("UpdateItem", e)),
+        }
+    }
+
+    async fn finish(&self, dedupe_key: &str, status: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(notification_key(dedupe_key)))
+            .update_expression("SET #status = :status")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status))
+            .send()
+            .await
+            .map_err(|e| error("UpdateItem", e))?;
+        Ok(())
     }
 }
 

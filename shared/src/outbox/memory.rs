@@ -1,6 +1,6 @@
 //! In-memory outbox and sweep progress: the local runner's default and unit tests.
 
-use super::{Outbox, OutboxEntry, Recorded, SegmentProgress, SweepProgressStore};
+use super::{DeliveryLog, EffectState, Outbox, OutboxEntry, Recorded, SegmentProgress, SweepProgressStore};
 use crate::domain::alert::Alert;
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -31,12 +31,41 @@ impl Outbox for MemoryOutbox {
             status: "pending".into(),
             created_at: crate::domain::account::rfc3339(now),
             alert: alert.clone(),
+            effects: Default::default(),
         });
         Ok(Recorded::New)
     }
 
     async fn entries(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         Ok(self.entries.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for MemoryOutbox {
+    async fn notification(&self, dedupe_key: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(entries.iter().find(|e| e.dedupe_key == dedupe_key).cloned())
+    }
+
+    async fn record_effect(&self, dedupe_key: &str, effect: &str, state: &EffectState) -> Result<bool, StoreError> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = entries.iter_mut().find(|e| e.dedupe_key == dedupe_key) else {
+            return Err(StoreError::Corrupt { key: dedupe_key.to_owned(), reason: "no such notification".into() });
+        };
+        if entry.effects.get(effect).is_some_and(EffectState::is_sent) {
+            return Ok(false);
+        }
+        entry.effects.insert(effect.to_owned(), state.clone());
+        Ok(true)
+    }
+
+    async fn finish(&self, dedupe_key: &str, status: &str) -> Result<(), StoreError> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.iter_mut().find(|e| e.dedupe_key == dedupe_key) {
+            entry.status = status.to_owned();
+        }
+        Ok(())
     }
 }
 

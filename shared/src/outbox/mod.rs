@@ -1,7 +1,9 @@
 //! The outbox: one record per alert dedupe key, written before the alert is enqueued, so an
 //! alert is never lost (a failed enqueue is retried from the pending record) and never doubled
-//! (a second record with the same key is refused). Issue 5's dispatcher moves records from
-//! `pending` to `sent`. The same table keeps the health sweep's per-segment progress, so a
+//! (a second record with the same key is refused). The dispatcher records each effect of a
+//! notification (a Slack message, a CRM task) as it goes: attempting, then sent with the remote
+//! id, or failed with the reason; the record moves from `pending` to `sent` (or `failed`) when
+//! every effect is done. The same table keeps the health sweep's per-segment progress, so a
 //! worker that stops mid-segment resumes where it was.
 
 pub mod dynamodb;
@@ -11,6 +13,7 @@ use crate::domain::alert::Alert;
 use crate::store::{ScanCursor, StoreError};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub use dynamodb::DynamoOutbox;
 pub use memory::MemoryOutbox;
@@ -34,9 +37,55 @@ pub enum Recorded {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub dedupe_key: String,
+    /// `pending`, then `sent` or `failed`.
     pub status: String,
     pub created_at: String,
     pub alert: Alert,
+    /// Each effect (`slack`, `hubspot`, `salesforce`) by name, once attempted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub effects: BTreeMap<String, EffectState>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectStatus {
+    /// A call was (or is about to be) made; its outcome is not recorded. A retry that finds
+    /// this looks the remote object up before creating it again, where the remote allows.
+    Attempting,
+    Sent,
+    Failed,
+}
+
+/// What happened to one effect of a notification.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EffectState {
+    pub status: EffectStatus,
+    /// Slack `ts`, HubSpot or Salesforce task id (`webhook` for an incoming webhook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
+    pub attempts: u32,
+    /// Why it failed, or the last transient error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub at: String,
+}
+
+impl EffectState {
+    pub fn is_sent(&self) -> bool {
+        self.status == EffectStatus::Sent
+    }
+}
+
+/// The dispatcher's writes to the outbox. Each write of an effect is conditional on that effect
+/// not being sent yet, so a redelivered message never records (or causes) a second send.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync {
+    /// The record (strongly consistent), `None` if unknown.
+    async fn notification(&self, dedupe_key: &str) -> Result<Option<OutboxEntry>, StoreError>;
+    /// Records `state` for `effect` unless the effect is already sent; false if it was.
+    async fn record_effect(&self, dedupe_key: &str, effect: &str, state: &EffectState) -> Result<bool, StoreError>;
+    /// Moves the record from `pending` to `status` (`sent` or `failed`).
+    async fn finish(&self, dedupe_key: &str, status: &str) -> Result<(), StoreError>;
 }
 
 /// Records alerts, once per dedupe key.

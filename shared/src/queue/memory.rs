@@ -1,6 +1,6 @@
 //! An in-memory queue: keeps what was sent, in order, with SQS's FIFO deduplication.
 
-use super::{deduplication_id, NotificationQueue, QueueError, SweepTaskQueue};
+use super::{deduplication_id, DeadLetters, NotificationQueue, QueueError, Redelivery, SweepTaskQueue};
 use crate::domain::alert::Alert;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -10,6 +10,8 @@ use std::sync::Mutex;
 pub struct MemoryQueue {
     messages: Mutex<Vec<Value>>,
     seen: Mutex<std::collections::HashSet<String>>,
+    dead: Mutex<Vec<(Value, String)>>,
+    delays: Mutex<Vec<(String, u64)>>,
 }
 
 impl MemoryQueue {
@@ -34,6 +36,34 @@ impl NotificationQueue for MemoryQueue {
         if self.seen.lock().unwrap_or_else(|e| e.into_inner()).insert(deduplication_id(&alert.dedupe_key)) {
             self.messages.lock().unwrap_or_else(|e| e.into_inner()).push(serde_json::to_value(alert)?);
         }
+        Ok(())
+    }
+}
+
+impl MemoryQueue {
+    /// Dead-lettered alerts with their reasons.
+    pub fn dead_letters(&self) -> Vec<(Value, String)> {
+        self.dead.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Messages returned for later: (receipt handle, seconds).
+    pub fn delays(&self) -> Vec<(String, u64)> {
+        self.delays.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[async_trait]
+impl DeadLetters for MemoryQueue {
+    async fn dead_letter(&self, alert: &Alert, reason: &str) -> Result<(), QueueError> {
+        self.dead.lock().unwrap_or_else(|e| e.into_inner()).push((serde_json::to_value(alert)?, reason.to_owned()));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Redelivery for MemoryQueue {
+    async fn retry_after(&self, receipt_handle: &str, seconds: u64) -> Result<(), QueueError> {
+        self.delays.lock().unwrap_or_else(|e| e.into_inner()).push((receipt_handle.to_owned(), seconds));
         Ok(())
     }
 }

@@ -30,6 +30,21 @@ pub trait NotificationQueue: Send + Sync {
     async fn enqueue(&self, alert: &Alert) -> Result<(), QueueError>;
 }
 
+/// Returns a received message to its queue later: a rate-limited delivery (Slack 429
+/// `Retry-After`) waits in SQS, not in a sleeping function.
+#[async_trait]
+pub trait Redelivery: Send + Sync {
+    /// Makes the message visible again in `seconds` (SQS allows up to 12 hours).
+    async fn retry_after(&self, receipt_handle: &str, seconds: u64) -> Result<(), QueueError>;
+}
+
+/// Parks a notification that can never be delivered as it is (a Slack channel that does not
+/// exist, a CRM validation error), with the reason, for a person to fix and redrive.
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    async fn dead_letter(&self, alert: &Alert, reason: &str) -> Result<(), QueueError>;
+}
+
 /// Hands health-sweep segment tasks to workers.
 #[async_trait]
 pub trait SweepTaskQueue: Send + Sync {
