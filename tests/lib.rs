@@ -9,7 +9,7 @@ use foresight_shared::ingest::stripe::StripeWebhook;
 use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::sources::segment::{signature, AnalyticsConfig};
 use foresight_shared::sources::stripe::StripeSecrets;
-use foresight_shared::store::{AccountLister, AccountScanner, AccountStore, LinkStore, UsageStore};
+use foresight_shared::store::{AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, UsageStore};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,8 +31,14 @@ impl Drop for Runner {
 }
 
 /// Everything a runner's store provides.
-pub trait RunnerStore: AccountStore + AccountLister + AccountScanner + LinkStore + UsageStore + 'static {}
-impl<T: AccountStore + AccountLister + AccountScanner + LinkStore + UsageStore + 'static> RunnerStore for T {}
+pub trait RunnerStore:
+    AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static
+{
+}
+impl<T: AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static> RunnerStore
+    for T
+{
+}
 
 /// Starts the runner on 127.0.0.1 with `store`; `secret` `None` leaves Stripe unconfigured.
 pub async fn start<S>(store: Arc<S>, secret: Option<&str>) -> Runner

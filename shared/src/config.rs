@@ -66,7 +66,15 @@ pub fn settings() -> Result<crate::settings::Settings, crate::settings::Settings
         None => crate::settings::Settings::default(),
     };
     let analytics = analytics_overrides(settings.analytics.clone());
-    Ok(settings.with_analytics(analytics))
+    Ok(delivery_overrides(settings.with_analytics(analytics)))
+}
+
+/// `SLACK_DEFAULT_CHANNEL` overrides `[delivery] default_channel`.
+pub fn delivery_overrides(mut settings: crate::settings::Settings) -> crate::settings::Settings {
+    if let Some(channel) = non_empty("SLACK_DEFAULT_CHANNEL") {
+        settings.delivery.default_channel = channel;
+    }
+    settings
 }
 
 /// `[analytics]` overridden by `FORESIGHT_KEY_FEATURES` (comma-separated event names),
@@ -85,4 +93,61 @@ pub fn analytics_overrides(mut config: AnalyticsConfig) -> AnalyticsConfig {
         config.zendesk_trait = t;
     }
     config
+}
+
+pub const NOTIFICATIONS_DLQ_VAR: &str = "FORESIGHT_NOTIFICATIONS_DLQ_URL";
+
+/// Where notifications are delivered, from the environment (names per the local-API contract):
+/// Slack by `SLACK_BOT_TOKEN` (`chat.postMessage` at `SLACK_API_URL`, default
+/// `https://slack.com/api`) or else `SLACK_WEBHOOK_URL`; the CRM by `HUBSPOT_TOKEN` (at
+/// `HUBSPOT_API_URL`) or else `SALESFORCE_LOGIN_URL` + `SALESFORCE_CLIENT_ID` +
+/// `SALESFORCE_CLIENT_SECRET`. Neither configured: notifications stay in the outbox.
+pub struct DeliveryChannels {
+    pub slack: Option<Box<dyn crate::dispatch::SlackPort>>,
+    pub crm: Option<Box<dyn crate::dispatch::CrmPort>>,
+}
+
+impl DeliveryChannels {
+    pub fn is_empty(&self) -> bool {
+        self.slack.is_none() && self.crm.is_none()
+    }
+}
+
+pub fn delivery_channels() -> Result<DeliveryChannels, String> {
+    use crate::delivery::{http_client, HubSpot, Salesforce, SalesforceConfig, SlackApi, SlackWebhook};
+    let client = http_client().map_err(|e| e.to_string())?;
+    let slack: Option<Box<dyn crate::dispatch::SlackPort>> =
+        match (non_empty("SLACK_BOT_TOKEN"), non_empty("SLACK_WEBHOOK_URL")) {
+            (Some(token), _) => {
+                let api = SlackApi::new(client.clone(), token);
+                Some(Box::new(match non_empty("SLACK_API_URL") {
+                    Some(url) => api.with_base_url(url),
+                    None => api,
+                }))
+            }
+            (None, Some(url)) => Some(Box::new(SlackWebhook::new(client.clone(), url))),
+            (None, None) => None,
+        };
+    let salesforce =
+        (non_empty("SALESFORCE_LOGIN_URL"), non_empty("SALESFORCE_CLIENT_ID"), non_empty("SALESFORCE_CLIENT_SECRET"));
+    let crm: Option<Box<dyn crate::dispatch::CrmPort>> = match (non_empty("HUBSPOT_TOKEN"), salesforce) {
+        (Some(token), _) => {
+            let hubspot = HubSpot::new(client.clone(), token);
+            Some(Box::new(match non_empty("HUBSPOT_API_URL") {
+                Some(url) => hubspot.with_base_url(url),
+                None => hubspot,
+            }))
+        }
+        (None, (Some(login), Some(id), Some(secret))) => {
+            Some(Box::new(Salesforce::new(client, SalesforceConfig::new(login, id, secret))))
+        }
+        (None, (None, None, None)) => None,
+        (None, _) => {
+            return Err(
+                "Salesforce needs SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET together"
+                    .into(),
+            )
+        }
+    };
+    Ok(DeliveryChannels { slack, crm })
 }

@@ -10,10 +10,13 @@
 pub mod alerts;
 pub mod aws;
 pub mod config;
+pub mod delivery;
+pub mod dispatch;
 pub mod domain;
 pub mod ingest;
 pub mod outbox;
 pub mod queue;
+pub mod renewal_sweep;
 pub mod settings;
 pub mod sources;
 pub mod store;

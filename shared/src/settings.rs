@@ -7,6 +7,7 @@ use crate::domain::account::Segment;
 use crate::domain::alert::AlertRules;
 use crate::domain::health::{HealthModel, Weights};
 use crate::domain::lifecycle::LifecycleRules;
+use crate::domain::renewal::RenewalRules;
 use crate::sources::segment::AnalyticsConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,6 +27,8 @@ struct File {
     tiers: TierSection,
     analytics: AnalyticsSection,
     alerts: AlertRules,
+    renewal: RenewalRules,
+    delivery: crate::dispatch::DeliveryRoutes,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +88,10 @@ pub struct Settings {
     pub analytics: AnalyticsConfig,
     pub alerts: AlertRules,
     pub lifecycle: LifecycleRules,
+    /// `[renewal]`: the renewal sweep's windows (largest first) and catch-up.
+    pub renewal: RenewalRules,
+    /// `[delivery]`: Slack channels by alert kind and touch tier, which alerts become CRM tasks.
+    pub delivery: crate::dispatch::DeliveryRoutes,
 }
 
 impl Default for Settings {
@@ -185,6 +192,54 @@ impl Settings {
                 return Err(invalid(path, &format!("alerts.cooldown_days.{kind}"), "must be between 0 and 365"));
             }
         }
+        let mut renewal = file.renewal.clone();
+        if renewal.windows.is_empty() {
+            return Err(invalid(
+                path,
+                "renewal.windows",
+                "is empty: list at least one window in days, e.g. [90, 60, 30]",
+            ));
+        }
+        if let Some(w) = renewal.windows.iter().find(|w| !(1..=365).contains(*w)) {
+            return Err(invalid(path, "renewal.windows", &format!("has {w}: a window is between 1 and 365 days")));
+        }
+        renewal.windows.sort_unstable_by(|a, b| b.cmp(a));
+        if renewal.windows.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(invalid(path, "renewal.windows", "lists a window twice"));
+        }
+        if !(0..=30).contains(&renewal.catch_up_days) {
+            return Err(invalid(path, "renewal.catch_up_days", "must be between 0 and 30"));
+        }
+        let d = &file.delivery;
+        if d.default_channel.trim().is_empty() {
+            return Err(invalid(path, "delivery.default_channel", "is empty"));
+        }
+        for (tier, channel) in &d.tier_channels {
+            if !["high_touch", "low_touch", "tech_touch"].contains(&tier.as_str()) {
+                return Err(invalid(
+                    path,
+                    &format!("delivery.tier_channels.{tier}"),
+                    "is not a tier (high_touch, low_touch, tech_touch)",
+                ));
+            }
+            if channel.trim().is_empty() {
+                return Err(invalid(path, &format!("delivery.tier_channels.{tier}"), "is empty"));
+            }
+        }
+        for (kind, channel) in &d.kind_channels {
+            if !crate::dispatch::known_kind(kind) {
+                return Err(invalid(path, &format!("delivery.kind_channels.{kind}"), "is not an alert kind"));
+            }
+            if channel.trim().is_empty() {
+                return Err(invalid(path, &format!("delivery.kind_channels.{kind}"), "is empty"));
+            }
+        }
+        if let Some(kind) = d.task_kinds.iter().find(|k| !crate::dispatch::known_kind(k)) {
+            return Err(invalid(path, "delivery.task_kinds", &format!("has {kind:?}, not an alert kind")));
+        }
+        if !(0..=90).contains(&d.task_due_days) {
+            return Err(invalid(path, "delivery.task_due_days", "must be between 0 and 90"));
+        }
         let lifecycle = LifecycleRules {
             renewal_window_days: h.renewal_window_days,
             expansion_seat_utilisation: r.expansion_seat_utilisation,
@@ -205,6 +260,8 @@ impl Settings {
             analytics: analytics.clone(),
             alerts: file.alerts,
             lifecycle,
+            renewal,
+            delivery: file.delivery.clone(),
         }
         .with_analytics(analytics))
     }
@@ -284,6 +341,14 @@ mod tests {
         assert!(err("[alerts]\nscore_fall_points = 0\n").contains("alerts.score_fall_points"));
         assert!(err("[alerts.cooldown_days]\nexpansion = -1\n").contains("alerts.cooldown_days.expansion"));
         assert!(err("[alerts.cooldown_days]\nbogus = 1\n").contains("bogus"));
+        assert!(err("[renewal]\nwindows = []\n").contains("renewal.windows is empty"));
+        assert!(err("[renewal]\nwindows = [90, 0]\n").contains("renewal.windows has 0"));
+        assert!(err("[renewal]\nwindows = [30, 90, 30]\n").contains("twice"));
+        assert!(err("[renewal]\ncatch_up_days = -1\n").contains("renewal.catch_up_days"));
+        assert_eq!(
+            Settings::parse("[renewal]\nwindows = [30, 120, 60]\n", "f").unwrap().renewal.windows,
+            [120, 60, 30]
+        );
         let typo = err("[helth]\nred_below = 30\n");
         assert!(typo.starts_with("f.toml: ") && typo.contains("helth"), "{typo}");
         assert!(err("[health]\nred_below = \"forty\"\n").contains("red_below"));

@@ -609,6 +609,7 @@ fn cooldowns_per_kind_follow_the_rules() {
             ("usage_drop", 7),
             ("onboarding_stalled", 0),
             ("expansion", 30),
+            ("renewal", 0),
         ]
     );
     let rules = AlertRules::default();

@@ -299,6 +299,7 @@ urgent_tickets = 5
 usage_drop = 6
 onboarding_stalled = 7
 expansion = 8
+renewal = 9
 ",
     )
     .unwrap();
@@ -318,6 +319,7 @@ expansion = 8
             usage_drop: 6,
             onboarding_stalled: 7,
             expansion: 8,
+            renewal: 9,
         },
         // No `[analytics] first_value_event`: onboarding stalls are not tracked.
         first_value_tracked: false,

@@ -12,11 +12,12 @@ use foresight_shared::ingest::identity;
 use foresight_shared::ingest::stripe::{EventAlerting, StripeWebhook};
 use foresight_shared::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::ingest::{unix_now, IngestError, WebhookResponse, MAX_BODY_BYTES};
-use foresight_shared::outbox::{MemoryOutbox, Outbox, SweepProgressStore};
+use foresight_shared::outbox::{DeliveryLog, MemoryOutbox, Outbox, SweepProgressStore};
 use foresight_shared::queue::{MemoryQueue, NotificationQueue};
+use foresight_shared::renewal_sweep::{self, RenewalPorts};
 use foresight_shared::settings::Settings;
 use foresight_shared::store::{
-    AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, MemoryStore, UsageStore,
+    AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, MemoryStore, RenewalIndex, UsageStore,
 };
 use foresight_shared::sweep::{self, SweepPorts};
 use serde::Deserialize;
@@ -30,10 +31,13 @@ pub struct AppState {
     accounts: Arc<dyn AccountStore>,
     lister: Arc<dyn AccountLister>,
     scanner: Arc<dyn AccountScanner>,
+    renewals: Arc<dyn RenewalIndex>,
     links: Arc<dyn LinkStore>,
     outbox: Arc<dyn Outbox>,
+    log: Arc<dyn DeliveryLog>,
     progress: Arc<dyn SweepProgressStore>,
     notifications: Arc<dyn NotificationQueue>,
+    queue: NotificationsBackend,
     usage: Arc<dyn UsageStore>,
     stripe: Arc<StripeWebhook>,
     zendesk: Arc<ZendeskWebhook>,
@@ -44,16 +48,20 @@ pub struct AppState {
 impl AppState {
     pub fn new<S>(store: Arc<S>, stripe: StripeWebhook) -> Self
     where
-        S: AccountStore + AccountLister + AccountScanner + LinkStore + UsageStore + 'static,
+        S: AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static,
     {
         let outbox = Arc::new(MemoryOutbox::new());
+        let memory_queue = Arc::new(MemoryQueue::new());
         AppState {
             accounts: store.clone(),
             lister: store.clone(),
             scanner: store.clone(),
+            renewals: store.clone(),
             outbox: outbox.clone(),
+            log: outbox.clone(),
             progress: outbox,
-            notifications: Arc::new(MemoryQueue::new()),
+            notifications: memory_queue.clone(),
+            queue: NotificationsBackend::Memory(memory_queue),
             usage: store.clone(),
             links: store,
             stripe: Arc::new(stripe),
@@ -70,14 +78,43 @@ impl AppState {
     }
 
     /// Sets where alerts are recorded (and sweep progress kept) and where they are enqueued.
-    pub fn with_alerting<O>(mut self, outbox: Arc<O>, notifications: Arc<dyn NotificationQueue>) -> Self
+    pub fn with_alerting<O>(mut self, outbox: Arc<O>, queue: NotificationsBackend) -> Self
     where
-        O: Outbox + SweepProgressStore + 'static,
+        O: Outbox + SweepProgressStore + DeliveryLog + 'static,
     {
         self.outbox = outbox.clone();
+        self.log = outbox.clone();
         self.progress = outbox;
-        self.notifications = notifications;
+        self.notifications = match &queue {
+            NotificationsBackend::Sqs(q) => q.clone(),
+            NotificationsBackend::Memory(q) => q.clone(),
+        };
+        self.queue = queue;
         self
+    }
+
+    /// Starts delivering notifications (Slack, CRM) in the background with the same dispatcher
+    /// as the `dispatcher` function; without channels they stay in `GET /outbox`.
+    pub async fn start_delivery(&self, channels: foresight_shared::config::DeliveryChannels) {
+        if channels.is_empty() {
+            return;
+        }
+        let dead_letters: Arc<dyn foresight_shared::queue::DeadLetters> =
+            match foresight_shared::config::queue_url(foresight_shared::config::NOTIFICATIONS_DLQ_VAR) {
+                Some(url) => Arc::new(foresight_shared::aws::sqs_queue(url).await),
+                None => Arc::new(MemoryQueue::new()),
+            };
+        let delivery = crate::delivery::LocalDelivery {
+            outbox: self.outbox.clone(),
+            log: self.log.clone(),
+            channels,
+            routes: self.settings.delivery.clone(),
+            dead_letters,
+        };
+        match &self.queue {
+            NotificationsBackend::Sqs(q) => crate::delivery::consume_sqs(delivery, q.as_ref().clone()),
+            NotificationsBackend::Memory(q) => crate::delivery::consume_memory(delivery, q.clone()),
+        };
     }
 
     /// Configures the analytics webhook (unconfigured, it answers 503 naming its variable).
@@ -113,12 +150,21 @@ pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, S
     })
 }
 
+/// Where the runner's notifications queue lives.
+#[derive(Clone)]
+pub enum NotificationsBackend {
+    /// `FORESIGHT_NOTIFICATIONS_QUEUE_URL` (the moto server locally).
+    Sqs(Arc<foresight_shared::queue::SqsQueue>),
+    /// In process (and in `GET /outbox`).
+    Memory(Arc<MemoryQueue>),
+}
+
 /// The notifications queue: SQS when `FORESIGHT_NOTIFICATIONS_QUEUE_URL` is set (the moto
 /// server locally), else kept in memory (and in `GET /outbox`).
-async fn notifications_queue() -> Arc<dyn NotificationQueue> {
+async fn notifications_queue() -> NotificationsBackend {
     match foresight_shared::config::queue_url(foresight_shared::config::NOTIFICATIONS_QUEUE_VAR) {
-        Some(url) => Arc::new(foresight_shared::aws::sqs_queue(url).await),
-        None => Arc::new(MemoryQueue::new()),
+        Some(url) => NotificationsBackend::Sqs(Arc::new(foresight_shared::aws::sqs_queue(url).await)),
+        None => NotificationsBackend::Memory(Arc::new(MemoryQueue::new())),
     }
 }
 
@@ -131,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .route("/accounts/{account_id}", get(get_account))
         .route("/links", post(create_link))
         .route("/sweeps/health", post(health_sweep))
+        .route("/sweeps/renewal", post(renewal_sweep_route))
         .route("/outbox", get(list_outbox))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
@@ -158,12 +205,14 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
     };
     // The FORESIGHT_* analytics variables override `[analytics]` for the sweep as for ingest.
     let analytics = foresight_shared::config::analytics_overrides(settings.analytics.clone());
-    let settings = settings.with_analytics(analytics);
+    let settings = foresight_shared::config::delivery_overrides(settings.with_analytics(analytics));
+    let channels = foresight_shared::config::delivery_channels()?;
     let state = state(store, StripeWebhook::from_env())
         .await?
         .with_zendesk(ZendeskWebhook::from_env())
         .with_analytics(AnalyticsWebhook::from_env_with(settings.analytics.clone()))
         .with_settings(settings);
+    state.start_delivery(channels).await;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await
 }
@@ -308,6 +357,27 @@ async fn health_sweep(State(state): State<AppState>, Query(query): Query<SweepQu
     // again (and shows that it raises nothing twice).
     let sweep_id = format!("{}#local-{}", sweep::scheduled_sweep_id(now), unix_now_nanos());
     match sweep::run(&ports, &state.settings, &sweep_id, now, SWEEP_SEGMENTS).await {
+        Ok(summary) => {
+            Json(json!({ "now": foresight_shared::domain::account::rfc3339(now), "summary": summary })).into_response()
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `POST /sweeps/renewal?now=`: the renewal sweep's own code as of `now` (default: the clock).
+/// It reads the renewal index, which the health sweep keeps: run a health sweep first.
+async fn renewal_sweep_route(State(state): State<AppState>, Query(query): Query<SweepQuery>) -> Response {
+    let now = match as_of(query.now.as_deref()) {
+        Ok(now) => now,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let ports = RenewalPorts {
+        index: state.renewals.as_ref(),
+        accounts: state.accounts.as_ref(),
+        outbox: state.outbox.as_ref(),
+        notifications: state.notifications.as_ref(),
+    };
+    match renewal_sweep::run(&ports, &state.settings, now).await {
         Ok(summary) => {
             Json(json!({ "now": foresight_shared::domain::account::rfc3339(now), "summary": summary })).into_response()
         }

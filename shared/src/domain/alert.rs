@@ -28,6 +28,8 @@ pub enum AlertKind {
     UsageDrop,
     OnboardingStalled,
     Expansion,
+    /// The renewal sweep: an account crossed a renewal window (90, 60, 30 days by default).
+    Renewal,
 }
 
 impl AlertKind {
@@ -41,11 +43,15 @@ impl AlertKind {
             AlertKind::UsageDrop => "usage_drop",
             AlertKind::OnboardingStalled => "onboarding_stalled",
             AlertKind::Expansion => "expansion",
+            AlertKind::Renewal => "renewal",
         }
     }
 
+    /// The kind's usual severity. A renewal alert is an opportunity (renew, expand) unless the
+    /// renewal sweep finds it at risk and escalates it to [`Severity::Risk`].
     pub fn severity(self) -> Severity {
         match self {
+            AlertKind::Renewal => Severity::Opportunity,
             AlertKind::Expansion => Severity::Opportunity,
             _ => Severity::Risk,
         }
@@ -71,6 +77,8 @@ pub struct CooldownDays {
     pub usage_drop: i64,
     pub onboarding_stalled: i64,
     pub expansion: i64,
+    /// Each window of each renewal date alerts once (its episode names both): no cool-down.
+    pub renewal: i64,
 }
 
 impl Default for CooldownDays {
@@ -84,6 +92,7 @@ impl Default for CooldownDays {
             usage_drop: 7,
             onboarding_stalled: 0,
             expansion: 30,
+            renewal: 0,
         }
     }
 }
@@ -99,10 +108,11 @@ impl CooldownDays {
             AlertKind::UsageDrop => self.usage_drop,
             AlertKind::OnboardingStalled => self.onboarding_stalled,
             AlertKind::Expansion => self.expansion,
+            AlertKind::Renewal => self.renewal,
         }
     }
 
-    pub fn named(&self) -> [(&'static str, i64); 8] {
+    pub fn named(&self) -> [(&'static str, i64); 9] {
         [
             ("band_drop", self.band_drop),
             ("score_fall", self.score_fall),
@@ -112,6 +122,7 @@ impl CooldownDays {
             ("usage_drop", self.usage_drop),
             ("onboarding_stalled", self.onboarding_stalled),
             ("expansion", self.expansion),
+            ("renewal", self.renewal),
         ]
     }
 }
@@ -362,11 +373,20 @@ pub fn due(signals: Vec<Signal>, raised: &BTreeMap<String, i64>, rules: &AlertRu
 /// Raised-alert marks (local keys) that no longer guard anything: their condition is gone from
 /// `present` and their kind's cool-down has passed. A mark whose condition lasts is kept, or
 /// the condition would alert again.
+///
+/// Renewal marks (`renewal/<window>d/<date>`) are raised by the renewal sweep, whose signals the
+/// health sweep does not see: they are kept until their renewal date has passed (then the
+/// cool-down applies), so a renewal window never alerts twice for one date.
 pub fn expired_marks(raised: &BTreeMap<String, i64>, present: &[Signal], rules: &AlertRules, now: i64) -> Vec<String> {
     let cooldowns = rules.cooldown_days.named();
+    let today = day(now);
     raised
         .iter()
         .filter(|(key, _)| !present.iter().any(|s| s.local_key() == **key))
+        .filter(|(key, _)| match key.strip_prefix("renewal/") {
+            Some(episode) => episode.rsplit('/').next().is_some_and(|date| date < today.as_str()),
+            None => true,
+        })
         .filter(|(key, at)| {
             let kind = key.split('/').next().unwrap_or("");
             cooldowns.iter().find(|(name, _)| *name == kind).is_some_and(|(_, days)| now - **at >= days * DAY)

@@ -6,6 +6,7 @@ pub mod billing;
 pub mod change;
 pub mod health;
 pub mod lifecycle;
+pub mod renewal;
 pub mod support;
 pub mod usage;
 pub mod version;

@@ -9,6 +9,15 @@ use aws_sdk_sqs::Client;
 
 /// The message attribute that carries an alert's dedupe key (the dispatcher reads it).
 pub const DEDUPE_KEY_ATTRIBUTE: &str = "dedupe_key";
+
+/// A message received by [`SqsQueue::receive`].
+#[derive(Clone, Debug)]
+pub struct ReceivedMessage {
+    pub id: String,
+    pub body: String,
+    pub receipt_handle: String,
+    pub receive_count: u32,
+}
 /// On a dead-lettered message: why it could not be delivered.
 pub const REASON_ATTRIBUTE: &str = "reason";
 /// SQS's longest visibility timeout.
@@ -61,6 +70,47 @@ impl SqsQueue {
             send = send.message_deduplication_id(deduplication).message_group_id(message_group(&alert.account_id));
         }
         send.send().await.map_err(|e| sqs_error("SendMessage", e))?;
+        Ok(())
+    }
+
+    /// Receives up to 10 messages, waiting up to `wait_seconds` for the first (long polling):
+    /// the local runner's consumer loop; on AWS the Lambda event source mapping does this.
+    pub async fn receive(&self, wait_seconds: i32) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| sqs_error("ReceiveMessage", e))?;
+        Ok(out
+            .messages()
+            .iter()
+            .map(|m| ReceivedMessage {
+                id: m.message_id().unwrap_or_default().to_owned(),
+                body: m.body().unwrap_or_default().to_owned(),
+                receipt_handle: m.receipt_handle().unwrap_or_default().to_owned(),
+                receive_count: m
+                    .attributes()
+                    .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1),
+            })
+            .collect())
+    }
+
+    /// Deletes a handled message (what Lambda does for a batch's successful messages).
+    pub async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map_err(|e| sqs_error("DeleteMessage", e))?;
         Ok(())
     }
 

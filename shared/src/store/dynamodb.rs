@@ -16,8 +16,8 @@
 //! request — which happens only on that rare path.
 
 use super::{
-    changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, ScanCursor,
-    ScanPage, StoreError, UsageStore,
+    changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
+    ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
 use crate::domain::account::StoredAccount;
 use crate::domain::change::VERSION_FIELD;
@@ -44,11 +44,12 @@ const ACCOUNT_ID: &str = "account_id";
 const ACCOUNT_SK: &str = "ACCOUNT";
 const LINK_SK: &str = "LINK";
 const USAGE_SK: &str = "USAGE#";
-/// Planned for the renewal sweep: a sparse index by renewal month (`renewal_month`,
-/// `renewal_key` = `<renewal RFC 3339>#<account id>`), written by the sweeps.
+/// The renewal sweep's sparse index by renewal month (`renewal_month`, `renewal_key` =
+/// `<renewal RFC 3339>#<account id>`), keys only. Kept by the health sweep's write of each
+/// account (see [`super::RENEWAL_KEY`] for why there), queried by the renewal sweep.
 pub const RENEWAL_INDEX: &str = "renewals";
 /// Attributes that belong to the item layout, not to the account record.
-const LAYOUT_ATTRIBUTES: [&str; 6] = [PK, SK, TYPE, ACCOUNT_ID, "renewal_month", "renewal_key"];
+const LAYOUT_ATTRIBUTES: [&str; 6] = [PK, SK, TYPE, ACCOUNT_ID, RENEWAL_MONTH, RENEWAL_KEY];
 
 /// Read and write requests and capacity units consumed, as DynamoDB reports them
 /// (`ReturnConsumedCapacity`). Units are kept in thousandths.
@@ -58,6 +59,7 @@ pub struct CapacityMeter {
     write_milli_units: AtomicU64,
     read_requests: AtomicU64,
     read_milli_units: AtomicU64,
+    read_items: AtomicU64,
 }
 
 /// A snapshot of a [`CapacityMeter`].
@@ -67,6 +69,8 @@ pub struct CapacityReading {
     pub write_units: f64,
     pub read_requests: u64,
     pub read_units: f64,
+    /// Items returned by reads (queries, scans, index queries, gets).
+    pub read_items: u64,
 }
 
 impl CapacityMeter {
@@ -76,8 +80,9 @@ impl CapacityMeter {
         self.write_milli_units.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
     }
 
-    fn record_read(&self, consumed: Option<&ConsumedCapacity>) {
+    fn record_read(&self, consumed: Option<&ConsumedCapacity>, items: usize) {
         self.read_requests.fetch_add(1, Ordering::Relaxed);
+        self.read_items.fetch_add(items as u64, Ordering::Relaxed);
         let units = consumed.and_then(|c| c.capacity_units()).unwrap_or(0.0);
         self.read_milli_units.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
     }
@@ -88,6 +93,7 @@ impl CapacityMeter {
             write_units: self.write_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
             read_requests: self.read_requests.load(Ordering::Relaxed),
             read_units: self.read_milli_units.load(Ordering::Relaxed) as f64 / 1000.0,
+            read_items: self.read_items.load(Ordering::Relaxed),
         }
     }
 }
@@ -256,8 +262,8 @@ impl DynamoStore {
         };
         let renewals = GlobalSecondaryIndex::builder()
             .index_name(RENEWAL_INDEX)
-            .key_schema(key("renewal_month", KeyType::Hash))
-            .key_schema(key("renewal_key", KeyType::Range))
+            .key_schema(key(RENEWAL_MONTH, KeyType::Hash))
+            .key_schema(key(RENEWAL_KEY, KeyType::Range))
             .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
             .build()
             .expect("index is complete");
@@ -268,8 +274,8 @@ impl DynamoStore {
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(attr(PK))
             .attribute_definitions(attr(SK))
-            .attribute_definitions(attr("renewal_month"))
-            .attribute_definitions(attr("renewal_key"))
+            .attribute_definitions(attr(RENEWAL_MONTH))
+            .attribute_definitions(attr(RENEWAL_KEY))
             .key_schema(key(PK, KeyType::Hash))
             .key_schema(key(SK, KeyType::Range))
             .global_secondary_indexes(renewals)
@@ -380,7 +386,7 @@ impl AccountStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| dynamo_error("Query", e))?;
-            self.meter.record_read(out.consumed_capacity());
+            self.meter.record_read(out.consumed_capacity(), out.items().len());
             items.extend(out.items().iter().cloned());
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
@@ -420,6 +426,64 @@ impl AccountStore for DynamoStore {
 }
 
 #[async_trait]
+impl RenewalIndex for DynamoStore {
+    async fn renewing_between(&self, from: i64, to: i64) -> Result<Vec<String>, StoreError> {
+        // `<from>` sorts before every `<from>#<account>`; `<to - 1 s>$` after every
+        // `<to - 1 s>#<account>` ('$' follows '#'): BETWEEN them is exactly `[from, to)`.
+        let low = crate::domain::account::rfc3339(from);
+        let high = format!("{}$", crate::domain::account::rfc3339(to - 1));
+        let mut accounts = Vec::new();
+        for month in crate::domain::renewal::months_between(from, to) {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(RENEWAL_INDEX)
+                    .key_condition_expression("#m = :m AND #k BETWEEN :low AND :high")
+                    .expression_attribute_names("#m", RENEWAL_MONTH)
+                    .expression_attribute_names("#k", RENEWAL_KEY)
+                    .expression_attribute_values(":m", s(&month))
+                    .expression_attribute_values(":low", s(&low))
+                    .expression_attribute_values(":high", s(&high))
+                    .set_exclusive_start_key(start)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(|e| dynamo_error("Query", e))?;
+                self.meter.record_read(out.consumed_capacity(), out.items().len());
+                for item in out.items() {
+                    if let Some(id) = string_attr(item, PK).strip_prefix("ACCOUNT#") {
+                        accounts.push(id.to_owned());
+                    }
+                }
+                start = out.last_evaluated_key().cloned();
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(accounts)
+    }
+
+    async fn account_item(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(account_key(account_id)))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("GetItem", e))?;
+        self.meter.record_read(out.consumed_capacity(), usize::from(out.item().is_some()));
+        out.item().map(from_item).transpose()
+    }
+}
+
+#[async_trait]
 impl AccountLister for DynamoStore {
     async fn list(&self) -> Result<Vec<StoredAccount>, StoreError> {
         let mut items = Vec::new();
@@ -438,7 +502,7 @@ impl AccountLister for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| dynamo_error("Scan", e))?;
-            self.meter.record_read(out.consumed_capacity());
+            self.meter.record_read(out.consumed_capacity(), out.items().len());
             items.extend(out.items().iter().cloned());
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
@@ -496,7 +560,7 @@ impl AccountScanner for DynamoStore {
             .send()
             .await
             .map_err(|e| dynamo_error("Scan", e))?;
-        self.meter.record_read(out.consumed_capacity());
+        self.meter.record_read(out.consumed_capacity(), out.items().len());
         let mut items = out.items().to_vec();
         let mut next = out
             .last_evaluated_key()
@@ -521,7 +585,7 @@ impl AccountScanner for DynamoStore {
                     .send()
                     .await
                     .map_err(|e| dynamo_error("Query", e))?;
-                self.meter.record_read(rest.consumed_capacity());
+                self.meter.record_read(rest.consumed_capacity(), rest.items().len());
                 items.extend(rest.items().iter().cloned());
                 from = rest.last_evaluated_key().cloned();
                 if from.is_none() {
@@ -597,7 +661,7 @@ impl LinkStore for DynamoStore {
             .send()
             .await
             .map_err(|e| dynamo_error("GetItem", e))?;
-        self.meter.record_read(out.consumed_capacity());
+        self.meter.record_read(out.consumed_capacity(), usize::from(out.item().is_some()));
         Ok(out.item().and_then(|i| i.get(ACCOUNT_ID)).and_then(|v| v.as_s().ok()).cloned())
     }
 

@@ -2,10 +2,10 @@
 //! mutex standing in for DynamoDB's per-item atomicity.
 
 use super::{
-    changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, ScanCursor,
-    ScanPage, StoreError, UsageStore,
+    changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
+    ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
-use crate::domain::account::StoredAccount;
+use crate::domain::account::{rfc3339, StoredAccount};
 use crate::domain::usage::UsageDay;
 use crate::domain::AccountChange;
 use async_trait::async_trait;
@@ -16,6 +16,9 @@ use std::sync::Mutex;
 pub struct MemoryStore {
     accounts: Mutex<BTreeMap<String, StoredAccount>>,
     links: Mutex<HashMap<(LinkSource, String), String>>,
+    /// The renewal index: account id → `renewal_key`. Kept out of the record's attributes, as
+    /// DynamoDB keeps its layout attributes out of what `get` returns.
+    renewals: Mutex<BTreeMap<String, String>>,
 }
 
 impl MemoryStore {
@@ -24,7 +27,11 @@ impl MemoryStore {
     }
 }
 
-fn apply_locked(accounts: &mut BTreeMap<String, StoredAccount>, change: &AccountChange) -> ApplyOutcome {
+fn apply_locked(
+    accounts: &mut BTreeMap<String, StoredAccount>,
+    renewals: &mut BTreeMap<String, String>,
+    change: &AccountChange,
+) -> ApplyOutcome {
     let account = accounts
         .entry(change.account_id.clone())
         .or_insert_with(|| StoredAccount { account_id: change.account_id.clone(), ..Default::default() });
@@ -38,10 +45,21 @@ fn apply_locked(accounts: &mut BTreeMap<String, StoredAccount>, change: &Account
         }
     }
     for (name, value) in &change.facts {
-        account.attributes.insert(name.clone(), value.clone());
+        match name.as_str() {
+            RENEWAL_MONTH => {}
+            RENEWAL_KEY => {
+                renewals.insert(change.account_id.clone(), value.as_str().unwrap_or_default().to_owned());
+            }
+            _ => {
+                account.attributes.insert(name.clone(), value.clone());
+            }
+        }
     }
     if outcome == ApplyOutcome::Applied {
         for name in &change.expired {
+            if name == RENEWAL_KEY {
+                renewals.remove(&change.account_id);
+            }
             account.attributes.remove(name);
         }
     }
@@ -52,7 +70,8 @@ fn apply_locked(accounts: &mut BTreeMap<String, StoredAccount>, change: &Account
 impl AccountStore for MemoryStore {
     async fn apply(&self, change: &AccountChange) -> Result<ApplyOutcome, StoreError> {
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(apply_locked(&mut accounts, change))
+        let mut renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(apply_locked(&mut accounts, &mut renewals, change))
     }
 
     async fn get(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
@@ -65,11 +84,13 @@ impl AccountStore for MemoryStore {
             return Ok(false);
         }
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
         let Some(provisional) = accounts.remove(from) else {
             return Ok(false);
         };
+        renewals.remove(from);
         for change in changes_to_replay(&provisional, into) {
-            apply_locked(&mut accounts, &change);
+            apply_locked(&mut accounts, &mut renewals, &change);
         }
         let target = accounts
             .entry(into.to_owned())
@@ -78,6 +99,26 @@ impl AccountStore for MemoryStore {
             target.usage.entry(day.clone()).or_default().absorb(usage);
         }
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl RenewalIndex for MemoryStore {
+    async fn renewing_between(&self, from: i64, to: i64) -> Result<Vec<String>, StoreError> {
+        let (low, high) = (rfc3339(from), rfc3339(to));
+        let renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
+        let mut found: Vec<(&String, &String)> = renewals
+            .iter()
+            .filter(|(_, key)| key.as_str() >= low.as_str() && key.as_str() < high.as_str())
+            .map(|(account, key)| (key, account))
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, account)| account.clone()).collect())
+    }
+
+    async fn account_item(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(accounts.get(account_id).map(|a| StoredAccount { usage: Default::default(), ..a.clone() }))
     }
 }
 

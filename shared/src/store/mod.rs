@@ -145,12 +145,56 @@ pub trait LinkStore: Send + Sync {
     async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError>;
 }
 
+/// Layout attributes of the renewal index (`renewals`, sparse): the partition `renewal_month`
+/// (`YYYY-MM`) and the sort key `renewal_key` (`<renewal RFC 3339>#<account id>`).
+///
+/// How the index is kept (see also the README, "Renewal sweep"): an account's renewal date is
+/// the earliest period end of its live subscriptions, which no single billing event knows (each
+/// Stripe event is one blind `UpdateItem` of its own subscription). The health sweep, which
+/// reads every account whole each day, sets both keys from the record in the one `UpdateItem`
+/// it writes anyway (no extra request), and removes them when there is no renewal date (no live
+/// subscription). So the index trails the record by at most a sweep: the renewal sweep reads a
+/// few catch-up days before each window's day to cover that, and re-reads each account it finds
+/// (`GetItem`) and acts on the record's current date, so a stale entry costs one read and never
+/// a wrong alert.
+pub const RENEWAL_MONTH: &str = "renewal_month";
+pub const RENEWAL_KEY: &str = "renewal_key";
+
+/// Adds the renewal index keys for `renewal` (Unix seconds) to a change, or their removal when
+/// the account has no renewal date. The keys are written as facts (the same value every time
+/// until the date moves); the removal applies with the change's guarded group, as expirations do.
+pub fn with_renewal_index(change: AccountChange, renewal: Option<i64>) -> AccountChange {
+    match renewal {
+        Some(at) => {
+            let (month, key) = crate::domain::renewal::index_keys(&change.account_id, at);
+            change.with_fact(RENEWAL_MONTH, Value::String(month)).with_fact(RENEWAL_KEY, Value::String(key))
+        }
+        None => change.with_expired(RENEWAL_MONTH).with_expired(RENEWAL_KEY),
+    }
+}
+
+/// The renewal sweep's reads: the index by renewal time, and the account item alone.
+#[async_trait]
+pub trait RenewalIndex: Send + Sync {
+    /// Ids of the accounts whose indexed renewal time is in `[from, to)` (Unix seconds), in
+    /// renewal order. In DynamoDB, one `Query` of the `renewals` index per month the range
+    /// touches (keys only).
+    async fn renewing_between(&self, from: i64, to: i64) -> Result<Vec<String>, StoreError>;
+
+    /// The account item without its usage days (one `GetItem`, strongly consistent): what the
+    /// renewal sweep needs, at the cost of the account item only.
+    async fn account_item(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError>;
+}
+
 /// Splits a stored record into changes that re-apply it elsewhere: one per guarded group
 /// (each keeps its own version guard) and one with all the facts. Used by `merge`.
 pub(crate) fn changes_to_replay(stored: &StoredAccount, into: &str) -> Vec<AccountChange> {
     let mut facts = AccountChange::new(into);
     let mut changes = Vec::new();
-    for (name, value) in &stored.attributes {
+    // The index keys name the account they were written for: the next sweep writes the
+    // target's own.
+    let layout = |name: &str| name == RENEWAL_MONTH || name == RENEWAL_KEY;
+    for (name, value) in stored.attributes.iter().filter(|(name, _)| !layout(name)) {
         match AccountChange::stored_version(value).and_then(parse_version) {
             Some(version) => {
                 let mut group = crate::domain::GuardedGroup::new(name.clone(), version, value.clone());
