@@ -3,7 +3,8 @@
 # constructEvent (verify + JSON.parse) on the same payload, in the same run, and DynamoDB write
 # cost per event against DynamoDB Local; analytics write cost per message; the health sweep
 # (accounts scored per second per core, RCU per 1000 accounts against the scan floor, item
-# sizes). Release build.
+# sizes); the alert latency from a signed webhook to the Slack request at a mock (runner with
+# moto SQS). Release build.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -25,3 +26,4 @@ print(f"ratio: stripe-node constructEvent {node['ns_per_event']/1000:.1f} µs / 
       f"{ours['ns_per_event']/1000:.1f} µs = {node['ns_per_event']/ours['ns_per_event']:.1f}x")
 PY
 cargo bench --locked -q -p foresight-shared --bench health_sweep | grep -v '^{'
+cargo bench --locked -q -p foresight --bench alert_latency | grep -v '^{' | grep -v '^listening'

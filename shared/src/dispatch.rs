@@ -375,15 +375,19 @@ pub struct QueueMessage<'a> {
 /// (the function's `batchItemFailures`). The notifications queue is FIFO: after the first
 /// failure the rest of the batch is returned unprocessed, so one account's alerts keep their
 /// order. A message that is not an alert fails, and the redrive policy parks it in the DLQ.
+///
+/// `keep_going` is asked before each message: a function near its deadline returns the rest
+/// unprocessed rather than being killed in the middle of one.
 pub async fn dispatch_batch(
     messages: &[QueueMessage<'_>],
     ports: &DispatchPorts<'_>,
     routes: &DeliveryRoutes,
     now: i64,
+    keep_going: &(dyn Fn() -> bool + Send + Sync),
 ) -> Vec<String> {
     let mut failed = Vec::new();
     for message in messages {
-        if !failed.is_empty() {
+        if !failed.is_empty() || !keep_going() {
             failed.push(message.id.to_owned());
             continue;
         }

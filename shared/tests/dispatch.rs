@@ -296,14 +296,17 @@ async fn a_batch_stops_at_the_first_failure_and_returns_the_rest() {
         dead_letters: &queue,
         redelivery: &queue,
     };
-    let failed = dispatch::dispatch_batch(&messages, &ports, &DeliveryRoutes::default(), NOW).await;
+    let failed = dispatch::dispatch_batch(&messages, &ports, &DeliveryRoutes::default(), NOW, &|| true).await;
     assert_eq!(failed, ["m1", "m2", "m3"], "m2 waits behind m1 (FIFO order), unprocessed");
-    let failed = dispatch::dispatch_batch(&messages[..2], &ports, &DeliveryRoutes::default(), NOW + 1).await;
+    let failed = dispatch::dispatch_batch(&messages[..2], &ports, &DeliveryRoutes::default(), NOW + 1, &|| true).await;
     assert!(failed.is_empty());
     // m2 was not processed the first time: one attempt only.
     assert_eq!(status_of(&outbox, &second.dedupe_key).await.effects["slack"].attempts, 1);
-    let malformed = dispatch::dispatch_batch(&messages[2..], &ports, &DeliveryRoutes::default(), NOW).await;
+    let malformed = dispatch::dispatch_batch(&messages[2..], &ports, &DeliveryRoutes::default(), NOW, &|| true).await;
     assert_eq!(malformed, ["m3"], "a message that is not an alert fails, and the redrive policy parks it");
+    let out_of_time =
+        dispatch::dispatch_batch(&messages[..1], &ports, &DeliveryRoutes::default(), NOW, &|| false).await;
+    assert_eq!(out_of_time, ["m1"], "near the deadline nothing is started");
     server.verify().await;
 }
 
@@ -340,8 +343,8 @@ async fn the_same_sqs_message_twice_makes_one_call_with_the_dynamodb_outbox() {
         redelivery: &queue,
     };
     let routes = DeliveryRoutes::default();
-    assert!(dispatch::dispatch_batch(std::slice::from_ref(&message), &ports, &routes, NOW).await.is_empty());
-    assert!(dispatch::dispatch_batch(&[message], &ports, &routes, NOW + 60).await.is_empty());
+    assert!(dispatch::dispatch_batch(std::slice::from_ref(&message), &ports, &routes, NOW, &|| true).await.is_empty());
+    assert!(dispatch::dispatch_batch(&[message], &ports, &routes, NOW + 60, &|| true).await.is_empty());
     let entry = outbox.notification(&a.dedupe_key).await.unwrap().unwrap();
     assert_eq!(entry.status, "sent");
     assert_eq!(entry.effects["slack"].remote_id.as_deref(), Some("1794830400.000100"));

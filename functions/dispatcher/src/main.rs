@@ -6,6 +6,10 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use foresight_shared::dispatch::{self, DeliveryRoutes, DispatchPorts, QueueMessage};
 use foresight_shared::{aws, config, ingest::unix_now, telemetry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use std::time::{Duration, SystemTime};
+
+/// The longest one message can take (three HTTP requests of at most 10 s each, and the writes).
+const MESSAGE_BUDGET: Duration = Duration::from_secs(35);
 
 struct Dispatcher {
     outbox: foresight_shared::outbox::DynamoOutbox,
@@ -34,7 +38,9 @@ async fn handle(app: &Dispatcher, event: LambdaEvent<SqsEvent>) -> Result<SqsBat
         dead_letters: &app.dead_letters,
         redelivery: &app.notifications,
     };
-    let failed = dispatch::dispatch_batch(&messages, &ports, &app.routes, unix_now()).await;
+    let deadline = event.context.deadline();
+    let keep_going = move || deadline.duration_since(SystemTime::now()).is_ok_and(|left| left > MESSAGE_BUDGET);
+    let failed = dispatch::dispatch_batch(&messages, &ports, &app.routes, unix_now(), &keep_going).await;
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failed
         .into_iter()

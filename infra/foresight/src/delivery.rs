@@ -62,7 +62,8 @@ pub fn consume_sqs(delivery: LocalDelivery, queue: SqsQueue) -> tokio::task::Joi
                 })
                 .collect();
             let failed =
-                dispatch::dispatch_batch(&messages, &delivery.ports(&queue), &delivery.routes, unix_now()).await;
+                dispatch::dispatch_batch(&messages, &delivery.ports(&queue), &delivery.routes, unix_now(), &|| true)
+                    .await;
             for m in received.iter().filter(|m| !failed.contains(&m.id)) {
                 if let Err(e) = queue.delete(&m.receipt_handle).await {
                     tracing::warn!(message_id = %m.id, error = %e, "cannot delete a handled notification");

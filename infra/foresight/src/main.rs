@@ -41,6 +41,17 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8787")]
         url: String,
     },
+    /// Move every message of a dead-letter queue back to its queue, once the cause is fixed
+    /// (a Slack channel created, a CRM field corrected). Uses the AWS credentials and region of
+    /// the environment (or AWS_ENDPOINT_URL_SQS for the moto server).
+    Redrive {
+        /// The dead-letter queue URL (stack output NotificationsDeadLetterQueueUrl).
+        #[arg(long)]
+        from: String,
+        /// The queue to send them to (stack output NotificationsQueueUrl).
+        #[arg(long)]
+        to: String,
+    },
     /// Sign sample events with a webhook secret and post them to a running runner.
     Send {
         /// Event files, or folders of them (sent in name order).
@@ -60,6 +71,13 @@ enum Command {
     },
 }
 
+async fn redrive(from: &str, to: &str) -> Result<(), String> {
+    let (dlq, queue) = (foresight_shared::aws::sqs_queue(from).await, foresight_shared::aws::sqs_queue(to).await);
+    let moved = dlq.redrive_to(&queue).await.map_err(|e| format!("redrive stopped: {e}"))?;
+    println!("redrove {moved} message(s) from {from} to {to}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -72,6 +90,7 @@ async fn main() -> ExitCode {
         Command::Link { source, external_id, account_id, url } => {
             demo::link(&url, &source, &external_id, &account_id).await
         }
+        Command::Redrive { from, to } => redrive(&from, &to).await,
         Command::Send { paths, url, stripe_secret, zendesk_secret, segment_secret } => {
             let secrets =
                 demo::SigningSecrets { stripe: stripe_secret, zendesk: zendesk_secret, segment: segment_secret };
