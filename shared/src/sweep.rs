@@ -168,10 +168,9 @@ pub async fn sweep_account(
 ) -> Result<AccountSwept, SweepError> {
     let record = configured_record(stored, settings, now);
     let Scored { score, change_7d, mut change } = score_account(&record, &history(stored), settings, now);
-    // The renewal index rides on this write: the sweep is what knows the account's renewal date
-    // (the earliest of its live subscriptions), daily (see `store::RENEWAL_KEY`).
-    let renewal_at = record.billing.renewal_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-    change = crate::store::with_renewal_index(change, renewal_at.map(|t| t.timestamp()));
+    // The renewal index rides on this write: the sweep is what knows the account's contract
+    // renewal date (the earliest yearly period end), daily (see `store::RENEWAL_KEY`).
+    change = crate::store::with_renewal_index(change, crate::domain::renewal::contract_renewal_at(&record));
     let previous_band = record.health.as_ref().and_then(|h| serde_json::from_value(h.get("band")?.clone()).ok());
     let context = SweepContext { scored: &score, previous_band, change_7d };
     let signals = alert::sweep_signals(&record, &context, &settings.alerts, now);

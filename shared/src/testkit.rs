@@ -142,7 +142,7 @@ pub fn synthetic_account(
     let mrr = 10_000 + (i as i64 % 100) * 1_000;
     let subscription = json!({
         "id": format!("sub_{i:05}"), "status": if failing { "past_due" } else { "active" }, "plan": "Pro",
-        "quantity": 10 + i % 20, "currency": "usd", "interval": "month", "mrr": mrr,
+        "quantity": 10 + i % 20, "currency": "usd", "interval": "year", "mrr": mrr,
         "renewal_at": now + ((i as i64 % 300) + 5) * DAY, "started_at": now - 200 * DAY,
     });
     let mut change = AccountChange::new(account_id)

@@ -206,3 +206,22 @@ fn renewal_settings_are_validated_and_documented() {
     assert_eq!(s.renewal, RenewalRules::default());
     assert_eq!(s.alerts.cooldown_days.renewal, 0);
 }
+
+#[test]
+fn only_yearly_subscriptions_have_renewal_alerts_and_an_add_on_does_not_hide_the_contract() {
+    let monthly = record("active", NOW + 30 * DAY, &[]);
+    let mut monthly = monthly;
+    monthly.billing.subscriptions[0].interval = Some("month".into());
+    assert_eq!(renewal::contract_renewal_at(&monthly), None);
+    assert!(renewal::renewal_signal(&monthly, &health(Band::Green, 80, None), &RenewalRules::default(), NOW).is_none());
+    // An annual contract renewing in 60 days with a monthly add-on renewing in 10.
+    let mut both = record("active", NOW + 60 * DAY, &[]);
+    let mut add_on = both.billing.subscriptions[0].clone();
+    add_on.id = "sub_addon".into();
+    add_on.interval = Some("month".into());
+    add_on.renewal_at = Some(rfc3339(NOW + 10 * DAY));
+    both.billing.subscriptions.push(add_on);
+    assert_eq!(renewal::contract_renewal_at(&both), Some(NOW + 60 * DAY));
+    let signal = renewal::renewal_signal(&both, &health(Band::Green, 80, None), &RenewalRules::default(), NOW).unwrap();
+    assert_eq!(signal.window, 60);
+}

@@ -89,6 +89,24 @@ pub struct RenewalSignal {
     pub severity: Severity,
 }
 
+/// The renewal a renewal conversation is about: the earliest period end of the live, paying
+/// subscriptions billed yearly. A monthly plan renews every month, so it would sit in the
+/// 30-day window forever and alert every month; and a monthly add-on must not hide the annual
+/// contract behind it. Accounts on monthly plans alone have no renewal alerts (their risk shows
+/// as cancel at period end, payment failures and health).
+pub fn contract_renewal_at(record: &AccountRecord) -> Option<i64> {
+    record
+        .billing
+        .subscriptions
+        .iter()
+        .filter(|s| {
+            matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid)
+        })
+        .filter(|s| s.interval.as_deref() == Some("year"))
+        .filter_map(|s| parse_time(s.renewal_at.as_deref()))
+        .min()
+}
+
 fn parse_time(value: Option<&str>) -> Option<i64> {
     Some(chrono::DateTime::parse_from_rfc3339(value?).ok()?.timestamp())
 }
@@ -131,7 +149,7 @@ pub fn renewal_signal(
     if !paying {
         return None;
     }
-    let renewal = parse_time(b.renewal_at.as_deref())?;
+    let renewal = contract_renewal_at(record)?;
     let days = days_until(renewal, now);
     let window = window_for(rules, days)?;
     let date = crate::sources::segment::day(renewal);
