@@ -168,3 +168,37 @@ async fn a_stale_index_entry_costs_a_read_and_never_a_wrong_alert() {
     sweep::run(&health, &settings, "health-3", NOW + 2 * DAY, 1).await.unwrap();
     assert!(store.renewing_between(NOW, NOW + 400 * DAY).await.unwrap().is_empty(), "no live subscription: no entry");
 }
+
+/// `POST /sweeps/renewal?now=` in the runner runs the same sweep: after a health sweep has
+/// written the index, it raises the renewal alerts once, keeps them in `GET /outbox`, and a
+/// bad `now` is a 400 naming it.
+#[tokio::test]
+async fn the_runner_route_runs_the_renewal_sweep_once() {
+    let store = std::sync::Arc::new(MemoryStore::new());
+    for i in 0..300 {
+        let (change, usage) = synthetic_account(i, NOW);
+        store.apply(&change).await.unwrap();
+        for (day, u) in &usage {
+            store.add_usage(&change.account_id, day, u).await.unwrap();
+        }
+    }
+    let runner = foresight_e2e::start(store, Some(foresight_e2e::SECRET)).await;
+    let at = "2026-11-09T12:00:00Z";
+    let post = |route: &str, now: &str| runner.client.post(format!("{}/sweeps/{route}?now={now}", runner.url)).send();
+    assert_eq!(post("health", at).await.unwrap().status(), 200);
+    let first: serde_json::Value = post("renewal", at).await.unwrap().json().await.unwrap();
+    let alerts: Vec<&str> = first["summary"]["alerts"].as_array().unwrap().iter().filter_map(|k| k.as_str()).collect();
+    let sixty = format!("acct_00055/renewal/60d/{}", foresight_shared::sources::segment::day(renewal_of(55)));
+    assert!(alerts.contains(&sixty.as_str()), "{first}");
+    assert!(alerts.iter().all(|k| k.contains("/renewal/")), "{first}");
+    let again: serde_json::Value = post("renewal", at).await.unwrap().json().await.unwrap();
+    assert_eq!(again["summary"]["alerts"], json!([]), "{again}");
+    let outbox: serde_json::Value =
+        runner.client.get(format!("{}/outbox", runner.url)).send().await.unwrap().json().await.unwrap();
+    let keys: Vec<&str> =
+        outbox["notifications"].as_array().unwrap().iter().filter_map(|n| n["dedupe_key"].as_str()).collect();
+    assert!(keys.contains(&sixty.as_str()));
+    assert_eq!(keys.iter().filter(|k| k.contains("/renewal/")).count(), alerts.len());
+    let bad = post("renewal", "yesterday").await.unwrap();
+    assert_eq!(bad.status(), 400);
+}
