@@ -113,11 +113,16 @@ impl DeliveryChannels {
     }
 }
 
-pub fn delivery_channels() -> Result<DeliveryChannels, String> {
+/// The secrets among the delivery settings (loaded with [`crate::secrets::load`]); the rest
+/// (base URLs, the Salesforce login URL and client id) are plain environment variables.
+pub const DELIVERY_SECRET_VARS: [&str; 4] =
+    ["SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "HUBSPOT_TOKEN", "SALESFORCE_CLIENT_SECRET"];
+
+pub fn delivery_channels(secrets: &crate::secrets::Secrets) -> Result<DeliveryChannels, String> {
     use crate::delivery::{http_client, HubSpot, Salesforce, SalesforceConfig, SlackApi, SlackWebhook};
     let client = http_client().map_err(|e| e.to_string())?;
     let slack: Option<Box<dyn crate::dispatch::SlackPort>> =
-        match (non_empty("SLACK_BOT_TOKEN"), non_empty("SLACK_WEBHOOK_URL")) {
+        match (secrets.get("SLACK_BOT_TOKEN"), secrets.get("SLACK_WEBHOOK_URL")) {
             (Some(token), _) => {
                 let api = SlackApi::new(client.clone(), token);
                 Some(Box::new(match non_empty("SLACK_API_URL") {
@@ -129,8 +134,8 @@ pub fn delivery_channels() -> Result<DeliveryChannels, String> {
             (None, None) => None,
         };
     let salesforce =
-        (non_empty("SALESFORCE_LOGIN_URL"), non_empty("SALESFORCE_CLIENT_ID"), non_empty("SALESFORCE_CLIENT_SECRET"));
-    let crm: Option<Box<dyn crate::dispatch::CrmPort>> = match (non_empty("HUBSPOT_TOKEN"), salesforce) {
+        (non_empty("SALESFORCE_LOGIN_URL"), non_empty("SALESFORCE_CLIENT_ID"), secrets.get("SALESFORCE_CLIENT_SECRET"));
+    let crm: Option<Box<dyn crate::dispatch::CrmPort>> = match (secrets.get("HUBSPOT_TOKEN"), salesforce) {
         (Some(token), _) => {
             let hubspot = HubSpot::new(client.clone(), token);
             Some(Box::new(match non_empty("HUBSPOT_API_URL") {

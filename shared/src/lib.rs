@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod outbox;
 pub mod queue;
 pub mod renewal_sweep;
+pub mod secrets;
 pub mod settings;
 pub mod sources;
 pub mod store;

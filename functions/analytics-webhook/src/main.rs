@@ -1,9 +1,10 @@
 //! Product-analytics webhook (Segment spec): API Gateway HTTP API → usage per account and day.
 //! Decode, call the shared use case, encode; nothing else lives here.
 
-use foresight_shared::ingest::{analytics::AnalyticsWebhook, unix_now};
+use foresight_shared::ingest::analytics::{self, AnalyticsWebhook};
+use foresight_shared::ingest::unix_now;
 use foresight_shared::store::DynamoStore;
-use foresight_shared::{aws, telemetry};
+use foresight_shared::{aws, config, secrets, telemetry};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
 async fn handle(webhook: &AnalyticsWebhook, store: &DynamoStore, request: Request) -> Result<Response<Body>, Error> {
@@ -16,6 +17,8 @@ async fn handle(webhook: &AnalyticsWebhook, store: &DynamoStore, request: Reques
 async fn main() -> Result<(), Error> {
     telemetry::init_json();
     let store = aws::dynamo_store().await;
-    let webhook = AnalyticsWebhook::from_env();
+    let secrets = secrets::load(&[analytics::SECRET_VAR, analytics::TOKEN_VAR]).await?;
+    let config = config::analytics_overrides(Default::default());
+    let webhook = AnalyticsWebhook::new(secrets.get(analytics::SECRET_VAR), secrets.get(analytics::TOKEN_VAR), config);
     run(service_fn(|request| handle(&webhook, &store, request))).await
 }

@@ -4,7 +4,7 @@
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use foresight_shared::dispatch::{self, DeliveryRoutes, DispatchPorts, QueueMessage};
-use foresight_shared::{aws, config, ingest::unix_now, telemetry};
+use foresight_shared::{aws, config, ingest::unix_now, secrets, telemetry};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::time::{Duration, SystemTime};
 
@@ -61,7 +61,7 @@ async fn main() -> Result<(), Error> {
         outbox: aws::outbox().await,
         notifications: aws::sqs_queue(queue(config::NOTIFICATIONS_QUEUE_VAR)?).await,
         dead_letters: aws::sqs_queue(queue(config::NOTIFICATIONS_DLQ_VAR)?).await,
-        channels: config::delivery_channels()?,
+        channels: config::delivery_channels(&secrets::load(&config::DELIVERY_SECRET_VARS).await?)?,
         routes: config::settings()?.delivery,
     };
     run(service_fn(|event| handle(&app, event))).await

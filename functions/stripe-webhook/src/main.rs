@@ -3,8 +3,9 @@
 
 use foresight_shared::ingest::stripe::{EventAlerting, StripeWebhook};
 use foresight_shared::ingest::unix_now;
+use foresight_shared::sources::stripe::StripeSecrets;
 use foresight_shared::store::{AccountStore, LinkStore};
-use foresight_shared::{aws, config, telemetry};
+use foresight_shared::{aws, config, secrets, telemetry};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
 async fn handle<S: AccountStore + LinkStore>(
@@ -22,7 +23,11 @@ async fn handle<S: AccountStore + LinkStore>(
 async fn main() -> Result<(), Error> {
     telemetry::init_json();
     let store = aws::dynamo_store().await;
-    let webhook = StripeWebhook::from_env();
+    let secrets = secrets::load(&[config::STRIPE_SECRET_VAR, config::STRIPE_PREVIOUS_SECRET_VAR]).await?;
+    let signing = secrets
+        .get(config::STRIPE_SECRET_VAR)
+        .map(|current| StripeSecrets::new(current, secrets.get(config::STRIPE_PREVIOUS_SECRET_VAR)));
+    let webhook = StripeWebhook::new(signing, config::stripe_metadata_key());
     let settings = config::settings()?;
     let (outbox, queue) = (aws::outbox().await, config::queue_url(config::NOTIFICATIONS_QUEUE_VAR));
     let queue = match queue {

@@ -1,9 +1,10 @@
 //! Zendesk support webhook: API Gateway HTTP API → ticket state on the account record.
 //! Decode, call the shared use case, encode; nothing else lives here.
 
-use foresight_shared::ingest::{unix_now, zendesk::ZendeskWebhook};
+use foresight_shared::ingest::unix_now;
+use foresight_shared::ingest::zendesk::{self, ZendeskWebhook};
 use foresight_shared::store::{AccountStore, LinkStore};
-use foresight_shared::{aws, telemetry};
+use foresight_shared::{aws, secrets, telemetry};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
 async fn handle<S: AccountStore + LinkStore>(
@@ -19,6 +20,7 @@ async fn handle<S: AccountStore + LinkStore>(
 async fn main() -> Result<(), Error> {
     telemetry::init_json();
     let store = aws::dynamo_store().await;
-    let webhook = ZendeskWebhook::from_env();
+    let secrets = secrets::load(&[zendesk::SECRET_VAR]).await?;
+    let webhook = ZendeskWebhook::new(secrets.get(zendesk::SECRET_VAR));
     run(service_fn(|request| handle(&webhook, &store, request))).await
 }

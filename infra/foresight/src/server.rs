@@ -206,7 +206,8 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
     // The FORESIGHT_* analytics variables override `[analytics]` for the sweep as for ingest.
     let analytics = foresight_shared::config::analytics_overrides(settings.analytics.clone());
     let settings = foresight_shared::config::delivery_overrides(settings.with_analytics(analytics));
-    let channels = foresight_shared::config::delivery_channels()?;
+    let secrets = foresight_shared::secrets::Secrets::from_env(&foresight_shared::config::DELIVERY_SECRET_VARS);
+    let channels = foresight_shared::config::delivery_channels(&secrets)?;
     let state = state(store, StripeWebhook::from_env())
         .await?
         .with_zendesk(ZendeskWebhook::from_env())
