@@ -395,6 +395,9 @@ pub async fn dispatch_batch(
             Ok(alert) => dispatch(&alert, message.receipt_handle, message.receive_count, ports, routes, now).await,
             Err(e) => Err(e),
         };
+        if let Ok(done) = &outcome {
+            count(done);
+        }
         match outcome {
             Ok(done) if !done.is_failure() => {
                 tracing::info!(message_id = message.id, outcome = ?done, "notification dispatched");
@@ -410,4 +413,18 @@ pub async fn dispatch_batch(
         }
     }
     failed
+}
+
+/// EMF counts of a dispatch outcome, by channel (`slack`, `hubspot`, `salesforce`).
+fn count(outcome: &Dispatched) {
+    let channel_of = |reason: &str| reason.split(':').next().unwrap_or("unknown").to_owned();
+    let (channels, metric) = match outcome {
+        Dispatched::Delivered { sent_now } => (sent_now.clone(), "NotificationsSent"),
+        Dispatched::DeadLettered { reason } => (vec![channel_of(reason)], "NotificationsFailed"),
+        Dispatched::RetryLater { reason, .. } => (vec![channel_of(reason)], "NotificationsRetried"),
+        Dispatched::AlreadySent => (Vec::new(), ""),
+    };
+    for channel in channels {
+        crate::metrics::emit(&[("Channel", &channel)], &[(metric, 1.0)], &[]);
+    }
 }

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod dispatch;
 pub mod domain;
 pub mod ingest;
+pub mod metrics;
 pub mod outbox;
 pub mod queue;
 pub mod renewal_sweep;

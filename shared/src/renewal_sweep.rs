@@ -97,6 +97,11 @@ pub async fn run(ports: &RenewalPorts<'_>, settings: &Settings, now: i64) -> Res
         }
     }
     summary.alerts.sort();
+    crate::metrics::emit(
+        &[("Source", "renewal-sweep")],
+        &[("AlertsRaised", summary.alerts.len() as f64)],
+        &[("accounts_read", serde_json::json!(summary.read)), ("at_risk", serde_json::json!(summary.at_risk))],
+    );
     Ok(summary)
 }
 

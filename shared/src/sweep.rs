@@ -234,6 +234,7 @@ pub async fn run_segment(
     loop {
         let page =
             ports.scanner.scan_segment(task.segment, task.total_segments, progress.cursor.as_ref(), page_items).await?;
+        let alerts_before = progress.alerts;
         for stored in &page.accounts {
             let swept = sweep_account(stored, ports, settings, task.now).await?;
             progress.accounts += 1;
@@ -243,6 +244,14 @@ pub async fn run_segment(
             }
         }
         progress.pages += 1;
+        crate::metrics::emit(
+            &[("Source", RAISED_BY)],
+            &[
+                ("AccountsScored", page.accounts.len() as f64),
+                ("AlertsRaised", (progress.alerts - alerts_before) as f64),
+            ],
+            &[("sweep_id", json!(task.sweep_id)), ("segment", json!(task.segment))],
+        );
         progress.done = page.next.is_none();
         progress.cursor = page.next;
         ports.progress.save(&task.sweep_id, task.segment, &progress, task.now).await?;

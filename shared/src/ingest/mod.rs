@@ -127,6 +127,19 @@ pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> W
                 outcome = ?a.outcome,
                 "event accepted"
             );
+            crate::metrics::emit(
+                &[("Source", source)],
+                &[
+                    ("EventsIngested", 1.0),
+                    ("Duplicates", f64::from(u8::from(a.outcome == Outcome::Duplicate))),
+                    ("AlertsRaised", a.alerts.len() as f64),
+                ],
+                &[
+                    ("event_id", json!(a.event_id)),
+                    ("event_type", json!(a.event_type)),
+                    ("account_id", json!(a.account_id)),
+                ],
+            );
             WebhookResponse {
                 status: 200,
                 body: json!({
@@ -144,6 +157,9 @@ pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> W
                 IngestError::Store(e) => tracing::error!(source, error = %e, "event not stored"),
                 IngestError::Alerting(e) => tracing::error!(source, error = %e, "event stored, alert not raised"),
                 e => tracing::warn!(source, status = e.status(), error = %e, "event rejected"),
+            }
+            if matches!(err, IngestError::Signature(_)) {
+                crate::metrics::emit(&[("Source", source)], &[("RejectedSignatures", 1.0)], &[]);
             }
             WebhookResponse::error(&err)
         }
