@@ -385,6 +385,7 @@ pub async fn dispatch_batch(
     now: i64,
     keep_going: &(dyn Fn() -> bool + Send + Sync),
 ) -> Vec<String> {
+    tracing::info!(messages = messages.len(), cold_start = crate::telemetry::cold_start(), "notification batch");
     let mut failed = Vec::new();
     for message in messages {
         if !failed.is_empty() || !keep_going() {

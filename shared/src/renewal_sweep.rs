@@ -75,6 +75,7 @@ pub fn scheduled_now(invocation: &serde_json::Value, now: i64) -> Result<i64, Sw
 
 /// Runs the renewal sweep as of `now`.
 pub async fn run(ports: &RenewalPorts<'_>, settings: &Settings, now: i64) -> Result<RenewalSummary, SweepError> {
+    tracing::info!(now = %rfc3339(now), cold_start = crate::telemetry::cold_start(), "renewal sweep started");
     let mut summary = RenewalSummary::default();
     let mut seen = BTreeSet::new();
     for WindowRange { window, from, to } in renewal::index_ranges(&settings.renewal, now) {

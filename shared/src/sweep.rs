@@ -227,6 +227,12 @@ pub async fn run_segment(
     if task.total_segments == 0 || task.segment >= task.total_segments {
         return Err(SweepError::Task(format!("segment {} of {}", task.segment, task.total_segments)));
     }
+    tracing::info!(
+        sweep_id = %task.sweep_id,
+        segment = task.segment,
+        cold_start = crate::telemetry::cold_start(),
+        "segment started"
+    );
     let mut progress = ports.progress.load(&task.sweep_id, task.segment).await?.unwrap_or_default();
     if progress.done {
         return Ok(SegmentOutcome::AlreadyDone(progress));

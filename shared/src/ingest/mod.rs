@@ -125,6 +125,7 @@ pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> W
                 event_type = %a.event_type,
                 account_id = a.account_id.as_deref().unwrap_or(""),
                 outcome = ?a.outcome,
+                cold_start = crate::telemetry::cold_start(),
                 "event accepted"
             );
             crate::metrics::emit(
@@ -156,7 +157,13 @@ pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> W
             match &err {
                 IngestError::Store(e) => tracing::error!(source, error = %e, "event not stored"),
                 IngestError::Alerting(e) => tracing::error!(source, error = %e, "event stored, alert not raised"),
-                e => tracing::warn!(source, status = e.status(), error = %e, "event rejected"),
+                e => tracing::warn!(
+                    source,
+                    status = e.status(),
+                    error = %e,
+                    cold_start = crate::telemetry::cold_start(),
+                    "event rejected"
+                ),
             }
             if matches!(err, IngestError::Signature(_)) {
                 crate::metrics::emit(&[("Source", source)], &[("RejectedSignatures", 1.0)], &[]);
