@@ -11,10 +11,9 @@ use foresight_shared::outbox::{MemoryOutbox, Outbox};
 use foresight_shared::queue::MemoryQueue;
 use foresight_shared::renewal_sweep::{self, RenewalPorts};
 use foresight_shared::settings::Settings;
-use foresight_shared::store::{AccountStore, DynamoStore, MemoryStore, RenewalIndex, UsageStore};
+use foresight_shared::store::{AccountStore, DynamoStore, MemoryStore, RenewalIndex};
 use foresight_shared::sweep::{self, SweepPorts};
-use foresight_shared::testkit::{dynamodb_local_outbox, dynamodb_local_store, synthetic_account};
-use futures::stream::{self, StreamExt};
+use foresight_shared::testkit::{dynamodb_local_outbox, dynamodb_local_store, load_synthetic, synthetic_account};
 use serde_json::json;
 use std::collections::BTreeSet;
 
@@ -29,15 +28,7 @@ fn renewal_of(i: usize) -> i64 {
 }
 
 async fn load(store: &DynamoStore) {
-    stream::iter(0..ACCOUNTS)
-        .for_each_concurrent(32, |i| async move {
-            let (change, usage) = synthetic_account(i, NOW);
-            store.apply(&change).await.expect("account written");
-            for (day, u) in &usage {
-                store.add_usage(&change.account_id, day, u).await.expect("usage written");
-            }
-        })
-        .await;
+    load_synthetic(store, 0..ACCOUNTS, NOW).await;
 }
 
 #[tokio::test]
@@ -175,13 +166,7 @@ async fn a_stale_index_entry_costs_a_read_and_never_a_wrong_alert() {
 #[tokio::test]
 async fn the_runner_route_runs_the_renewal_sweep_once() {
     let store = std::sync::Arc::new(MemoryStore::new());
-    for i in 0..300 {
-        let (change, usage) = synthetic_account(i, NOW);
-        store.apply(&change).await.unwrap();
-        for (day, u) in &usage {
-            store.add_usage(&change.account_id, day, u).await.unwrap();
-        }
-    }
+    load_synthetic(store.as_ref(), 0..300, NOW).await;
     let runner = foresight_e2e::start(store, Some(foresight_e2e::SECRET)).await;
     let at = "2026-11-09T12:00:00Z";
     let post = |route: &str, now: &str| runner.client.post(format!("{}/sweeps/{route}?now={now}", runner.url)).send();

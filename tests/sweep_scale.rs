@@ -9,61 +9,20 @@ use foresight_shared::domain::AccountChange;
 use foresight_shared::outbox::{DynamoOutbox, Outbox};
 use foresight_shared::queue::SqsQueue;
 use foresight_shared::settings::Settings;
-use foresight_shared::store::{
-    AccountScanner, AccountStore, ApplyOutcome, DynamoStore, ScanCursor, ScanPage, StoreError, UsageStore,
-};
+use foresight_shared::store::{AccountStore, ApplyOutcome, DynamoStore, StoreError};
 use foresight_shared::sweep::{self, SegmentOutcome, SweepPorts};
 use foresight_shared::testkit::{
-    dynamodb_local_outbox, dynamodb_local_store, sqs_drain, sqs_local_client, sqs_local_queue, synthetic_account,
+    dynamodb_local_outbox, dynamodb_local_store, load_synthetic, sqs_drain, sqs_local_client, sqs_local_queue,
+    CountingScanner,
 };
-use futures::stream::{self, StreamExt};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 const ACCOUNTS: usize = 10_000;
 const SEGMENTS: u32 = 4;
 /// 2026-11-09T12:00:00Z
 const NOW: i64 = 1_794_225_600;
 const DAY: i64 = 86_400;
-
-/// Counts what the sweep reads: each account id, items and bytes.
-struct CountingScanner<'a> {
-    inner: &'a DynamoStore,
-    reads: Mutex<HashMap<String, usize>>,
-    items: AtomicUsize,
-    bytes: AtomicUsize,
-}
-
-impl<'a> CountingScanner<'a> {
-    fn new(inner: &'a DynamoStore) -> Self {
-        CountingScanner { inner, reads: Mutex::default(), items: AtomicUsize::new(0), bytes: AtomicUsize::new(0) }
-    }
-
-    fn reads(&self) -> HashMap<String, usize> {
-        self.reads.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl AccountScanner for CountingScanner<'_> {
-    async fn scan_segment(
-        &self,
-        segment: u32,
-        total: u32,
-        after: Option<&ScanCursor>,
-        page_items: Option<i32>,
-    ) -> Result<ScanPage, StoreError> {
-        let page = self.inner.scan_segment(segment, total, after, page_items).await?;
-        let mut reads = self.reads.lock().unwrap();
-        for account in &page.accounts {
-            *reads.entry(account.account_id.clone()).or_default() += 1;
-        }
-        self.items.fetch_add(page.items_read as usize, Ordering::Relaxed);
-        self.bytes.fetch_add(page.bytes_read as usize, Ordering::Relaxed);
-        Ok(page)
-    }
-}
 
 /// An account store that fails every write after the first `writes_left`: a worker killed in
 /// the middle of its segment (after raising an account's alert, before writing its score).
@@ -89,15 +48,7 @@ impl AccountStore for DyingStore<'_> {
 }
 
 async fn load_portfolio(store: &DynamoStore, accounts: usize) {
-    stream::iter(0..accounts)
-        .for_each_concurrent(32, |i| async move {
-            let (change, usage) = synthetic_account(i, NOW);
-            store.apply(&change).await.expect("account written");
-            for (day, u) in &usage {
-                store.add_usage(&change.account_id, day, u).await.expect("usage written");
-            }
-        })
-        .await;
+    load_synthetic(store, 0..accounts, NOW).await;
 }
 
 struct Stack {
@@ -160,8 +111,8 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
 
     // Read capacity against the physical floor: an eventually consistent scan costs 0.5 RCU per
     // 4 KB, so reading every item once costs at least total KB / 8.
-    let bytes = scanner.bytes.load(Ordering::Relaxed) as f64;
-    let items = scanner.items.load(Ordering::Relaxed);
+    let (items, bytes) = scanner.items_and_bytes();
+    let bytes = bytes as f64;
     let rcu = read.read_units - before.read_units;
     let floor = bytes / 1024.0 / 8.0;
     println!(

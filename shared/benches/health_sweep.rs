@@ -6,19 +6,15 @@
 //!    read capacity per 1,000 accounts against the floor of an eventually consistent scan (total
 //!    item KB / 8), and the average size of the account item and of all an account's items.
 
-use async_trait::async_trait;
 use foresight_shared::domain::alert::{self, SweepContext};
 use foresight_shared::domain::health;
 use foresight_shared::outbox::MemoryOutbox;
 use foresight_shared::queue::MemoryQueue;
 use foresight_shared::settings::Settings;
-use foresight_shared::store::{
-    AccountLister, AccountScanner, AccountStore, MemoryStore, ScanCursor, ScanPage, StoreError, UsageStore,
-};
+use foresight_shared::store::{AccountLister, MemoryStore};
 use foresight_shared::sweep::{self, SweepPorts};
-use foresight_shared::testkit::synthetic_account;
+use foresight_shared::testkit::{load_synthetic, CountingScanner};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 const NOW: i64 = 1_794_830_400; // 2026-11-09T12:00:00Z
@@ -26,39 +22,6 @@ const DAY: i64 = 86_400;
 const SCORED_ACCOUNTS: usize = 10_000;
 const SWEPT_ACCOUNTS: usize = 2_000;
 const SEGMENTS: u32 = 4;
-
-async fn load(store: &(impl AccountStore + UsageStore), accounts: usize) {
-    for i in 0..accounts {
-        let (change, usage) = synthetic_account(i, NOW);
-        store.apply(&change).await.expect("account written");
-        for (day, u) in &usage {
-            store.add_usage(&change.account_id, day, u).await.expect("usage written");
-        }
-    }
-}
-
-/// Counts the items and bytes a sweep's scan reads.
-struct Counting<'a, S> {
-    inner: &'a S,
-    items: AtomicU64,
-    bytes: AtomicU64,
-}
-
-#[async_trait]
-impl<S: AccountScanner> AccountScanner for Counting<'_, S> {
-    async fn scan_segment(
-        &self,
-        segment: u32,
-        total: u32,
-        after: Option<&ScanCursor>,
-        page_items: Option<i32>,
-    ) -> Result<ScanPage, StoreError> {
-        let page = self.inner.scan_segment(segment, total, after, page_items).await?;
-        self.items.fetch_add(page.items_read, Ordering::Relaxed);
-        self.bytes.fetch_add(page.bytes_read, Ordering::Relaxed);
-        Ok(page)
-    }
-}
 
 fn per_second(rounds: usize, n: usize, mut work: impl FnMut()) -> f64 {
     let mut best = f64::MAX;
@@ -75,7 +38,7 @@ fn pure_scoring(runtime: &tokio::runtime::Runtime, settings: &Settings) {
     let store = MemoryStore::new();
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
     let stored = runtime.block_on(async {
-        load(&store, SCORED_ACCOUNTS).await;
+        load_synthetic(&store, 0..SCORED_ACCOUNTS, NOW).await;
         let ports =
             SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
         sweep::run(&ports, settings, "bench-day-0", NOW - DAY, SEGMENTS).await.expect("swept");
@@ -108,19 +71,19 @@ fn pure_scoring(runtime: &tokio::runtime::Runtime, settings: &Settings) {
 
 async fn dynamodb_sweep(settings: &Settings) {
     let store = foresight_shared::testkit::dynamodb_local_store("bench-sweep").await;
-    load(&store, SWEPT_ACCOUNTS).await;
+    load_synthetic(&store, 0..SWEPT_ACCOUNTS, NOW).await;
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
     let first =
         SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
     sweep::run(&first, settings, "bench-day-0", NOW, SEGMENTS).await.expect("first sweep");
 
-    let counting = Counting { inner: &store, items: AtomicU64::new(0), bytes: AtomicU64::new(0) };
+    let counting = CountingScanner::new(&store);
     let ports = SweepPorts { scanner: &counting, ..first };
     let meter = store.meter();
     let before = meter.reading();
     let summary = sweep::run(&ports, settings, "bench-day-1", NOW + DAY, SEGMENTS).await.expect("second sweep");
     let rcu = meter.reading().read_units - before.read_units;
-    let (items, bytes) = (counting.items.load(Ordering::Relaxed), counting.bytes.load(Ordering::Relaxed));
+    let (items, bytes) = counting.items_and_bytes();
     let floor = bytes as f64 / 1024.0 / 8.0;
     let per_1000 = rcu * 1000.0 / summary.scored as f64;
 

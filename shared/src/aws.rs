@@ -7,15 +7,24 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 /// nothing probes instance metadata (which takes seconds when it hangs). Lambda provides both
 /// as environment variables; locally the scripts export them. Endpoint overrides such as
 /// `AWS_ENDPOINT_URL_DYNAMODB` (DynamoDB Local) are honoured by the SDK itself.
+///
+/// Loaded once per process and shared: a function builds several clients (DynamoDB, SQS, SSM)
+/// at cold start, and each would otherwise resolve the same configuration again.
 pub async fn sdk_config() -> SdkConfig {
-    let region = std::env::var("AWS_REGION")
-        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .unwrap_or_else(|_| "us-east-1".to_owned());
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region))
-        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
-        .load()
+    static CONFIG: tokio::sync::OnceCell<SdkConfig> = tokio::sync::OnceCell::const_new();
+    CONFIG
+        .get_or_init(|| async {
+            let region = std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|_| "us-east-1".to_owned());
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new(region))
+                .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+                .load()
+                .await
+        })
         .await
+        .clone()
 }
 
 /// A DynamoDB store on the table named by `FORESIGHT_TABLE`.

@@ -238,12 +238,13 @@ pub async fn dispatch(
             continue;
         }
         let attempts = before.map_or(0, |s| s.attempts) + 1;
-        let task = delivery::crm_task(alert, due_day(now + routes.task_due_days * DAY));
+        let task = match effect {
+            Effect::Task => Some(delivery::crm_task(alert, due_day(now + routes.task_due_days * DAY))),
+            Effect::Slack => None,
+        };
         // A CRM task attempted before may exist already: find it before creating another.
-        if let (Effect::Task, Some(crm), Some(EffectStatus::Attempting)) =
-            (&effect, ports.crm, before.map(|s| s.status))
-        {
-            match crm.find_task(&task).await {
+        if let (Some(task), Some(crm), Some(EffectStatus::Attempting)) = (&task, ports.crm, before.map(|s| s.status)) {
+            match crm.find_task(task).await {
                 Ok(Some(found)) => {
                     record(ports.log, key, name, EffectStatus::Sent, attempts, Some(found.remote_id), None, now)
                         .await?;
@@ -259,11 +260,9 @@ pub async fn dispatch(
         if !record(ports.log, key, name, EffectStatus::Attempting, attempts, None, None, now).await? {
             continue; // sent by a concurrent delivery of the same message
         }
-        let result = match (&effect, ports.slack, ports.crm) {
-            (Effect::Slack, Some(slack), _) => {
-                slack.post(routes.channel(alert), &delivery::slack::message(alert)).await
-            }
-            (Effect::Task, _, Some(crm)) => crm.create_task(&task).await,
+        let result = match (&task, ports.slack, ports.crm) {
+            (None, Some(slack), _) => slack.post(routes.channel(alert), &delivery::slack::message(alert)).await,
+            (Some(task), _, Some(crm)) => crm.create_task(task).await,
             _ => continue,
         };
         match result {

@@ -177,3 +177,67 @@ pub fn synthetic_account(
         .collect();
     (change, usage)
 }
+
+/// Writes `synthetic_account(i, now)` for every `i` in `accounts` the way the webhooks would
+/// (the account change, then its usage days), 32 at a time.
+pub async fn load_synthetic<S>(store: &S, accounts: std::ops::Range<usize>, now: i64)
+where
+    S: crate::store::AccountStore + crate::store::UsageStore,
+{
+    use futures::stream::{self, StreamExt};
+    stream::iter(accounts)
+        .for_each_concurrent(32, |i| async move {
+            let (change, usage) = synthetic_account(i, now);
+            store.apply(&change).await.expect("account written");
+            for (day, u) in &usage {
+                store.add_usage(&change.account_id, day, u).await.expect("usage written");
+            }
+        })
+        .await;
+}
+
+/// A scanner that counts what a sweep reads through it: each account id, items and bytes.
+pub struct CountingScanner<'a, S> {
+    inner: &'a S,
+    reads: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    items: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl<'a, S> CountingScanner<'a, S> {
+    pub fn new(inner: &'a S) -> Self {
+        CountingScanner { inner, reads: Default::default(), items: Default::default(), bytes: Default::default() }
+    }
+
+    /// How many times each account was read.
+    pub fn reads(&self) -> std::collections::HashMap<String, usize> {
+        self.reads.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Items read and their size by DynamoDB's rules.
+    pub fn items_and_bytes(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.items.load(Relaxed), self.bytes.load(Relaxed))
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: crate::store::AccountScanner> crate::store::AccountScanner for CountingScanner<'_, S> {
+    async fn scan_segment(
+        &self,
+        segment: u32,
+        total: u32,
+        after: Option<&crate::store::ScanCursor>,
+        page_items: Option<i32>,
+    ) -> Result<crate::store::ScanPage, crate::store::StoreError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let page = self.inner.scan_segment(segment, total, after, page_items).await?;
+        let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+        for account in &page.accounts {
+            *reads.entry(account.account_id.clone()).or_default() += 1;
+        }
+        self.items.fetch_add(page.items_read, Relaxed);
+        self.bytes.fetch_add(page.bytes_read, Relaxed);
+        Ok(page)
+    }
+}
