@@ -1,6 +1,7 @@
 //! Static checks of the SAM template (`template.yaml`): the function build settings, a failure
 //! path for every asynchronous invocation, partial batch responses on every queue mapping, no
-//! wildcard IAM, and the same webhook routes in the template and in the local runner.
+//! wildcard IAM, the same webhook routes in the template and in the local runner, and an alarm on
+//! every function's errors and throttles and on every dead-letter queue's depth.
 //!
 //! Each check is a function returning the problems it found (each naming the resource), so a
 //! `#[test]` asserts the list is empty and `checks_catch_mutations` proves each one can fail by
@@ -673,6 +674,50 @@ fn check_webhook_routes(template: &Value, server_rs: &str) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 6. Alarms
+
+/// The (namespace, metric, resources referenced by its dimensions) of each CloudWatch alarm.
+fn alarms(template: &Value) -> Vec<(String, String, BTreeSet<String>)> {
+    resources_of(template, &["AWS::CloudWatch::Alarm"])
+        .into_iter()
+        .map(|(_, alarm)| {
+            let props = get(alarm, &["Properties"]).cloned().unwrap_or(Value::Null);
+            let field = |key: &str| get_str(&props, &[key]).unwrap_or("").to_string();
+            let dimensions = get(&props, &["Dimensions"]).map(refs).unwrap_or_default();
+            (field("Namespace"), field("MetricName"), dimensions)
+        })
+        .collect()
+}
+
+/// Every function has an alarm on its `Errors` and on its `Throttles`, and every queue that is a
+/// dead-letter target (a redrive policy's `deadLetterTargetArn`) has one on its visible messages.
+fn check_alarms(template: &Value) -> Vec<String> {
+    let alarms = alarms(template);
+    let watched = |namespace: &str, metric: &str, id: &str| {
+        alarms.iter().any(|(ns, m, dims)| ns == namespace && m == metric && dims.contains(id))
+    };
+    let mut problems = Vec::new();
+    for (id, _) in functions(template) {
+        for metric in ["Errors", "Throttles"] {
+            if !watched("AWS/Lambda", metric, id) {
+                problems.push(format!("{id}: no alarm on AWS/Lambda {metric}"));
+            }
+        }
+    }
+    let dead_letter_queues: BTreeSet<String> = resources_of(template, &["AWS::SQS::Queue"])
+        .into_iter()
+        .filter_map(|(_, queue)| get(queue, &["Properties", "RedrivePolicy", "deadLetterTargetArn"]))
+        .flat_map(refs)
+        .collect();
+    for dlq in dead_letter_queues {
+        if !watched("AWS/SQS", "ApproximateNumberOfMessagesVisible", &dlq) {
+            problems.push(format!("{dlq}: dead-letter queue without an alarm on its depth"));
+        }
+    }
+    problems
+}
+
+// ---------------------------------------------------------------------------------------------
 // The tests
 
 fn assert_none(check: &str, problems: Vec<String>) {
@@ -702,6 +747,11 @@ fn iam_has_no_wildcards() {
 #[test]
 fn webhook_routes_match_the_local_runner() {
     assert_none("webhook routes", check_webhook_routes(&load_template(), &server_source()));
+}
+
+#[test]
+fn functions_and_dead_letter_queues_have_alarms() {
+    assert_none("alarms", check_alarms(&load_template()));
 }
 
 /// The id of the first resource of `type_` (so the mutations follow the template, not names).
@@ -848,4 +898,24 @@ fn checks_catch_mutations() {
     let routes = runner_webhook_routes(&chained);
     assert!(routes.contains(&("POST".into(), "/webhooks/multi".into())), "{routes:?}");
     assert!(routes.contains(&("GET".into(), "/webhooks/multi".into())), "{routes:?}");
+
+    // 6. A function's throttles alarm removed; a dead-letter queue's alarm removed.
+    let mut t = original.clone();
+    let throttles = resources_of(&original, &["AWS::CloudWatch::Alarm"])
+        .into_iter()
+        .find(|(_, a)| get_str(a, &["Properties", "MetricName"]) == Some("Throttles"))
+        .map(|(id, a)| (id.to_string(), refs(get(a, &["Properties", "Dimensions"]).unwrap())))
+        .unwrap();
+    t["Resources"].as_mapping_mut().unwrap().remove(&throttles.0);
+    let watched_fn = throttles.1.into_iter().next().unwrap();
+    assert_reports(&check_alarms(&t), &format!("{watched_fn}: no alarm on AWS/Lambda Throttles"));
+    let mut t = original.clone();
+    let depth = resources_of(&original, &["AWS::CloudWatch::Alarm"])
+        .into_iter()
+        .find(|(_, a)| get_str(a, &["Properties", "Namespace"]) == Some("AWS/SQS"))
+        .map(|(id, a)| (id.to_string(), refs(get(a, &["Properties", "Dimensions"]).unwrap())))
+        .unwrap();
+    t["Resources"].as_mapping_mut().unwrap().remove(&depth.0);
+    let dlq = depth.1.into_iter().next().unwrap();
+    assert_reports(&check_alarms(&t), &format!("{dlq}: dead-letter queue without an alarm"));
 }

@@ -1,7 +1,18 @@
 //! AWS SDK set-up shared by every function and the local runner.
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+
+/// The SDK configuration loader every client starts from: latest behaviour version and an HTTPS
+/// client on rustls with ring. The SDK's default client would link aws-lc, a second crypto
+/// library next to reqwest's ring (megabytes per binary and a long C build).
+pub fn config_loader() -> ConfigLoader {
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client)
+}
 
 /// Loads the SDK configuration with the region and the credentials provider set explicitly, so
 /// nothing probes instance metadata (which takes seconds when it hangs). Lambda provides both
@@ -17,7 +28,7 @@ pub async fn sdk_config() -> SdkConfig {
             let region = std::env::var("AWS_REGION")
                 .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
                 .unwrap_or_else(|_| "us-east-1".to_owned());
-            aws_config::defaults(BehaviorVersion::latest())
+            config_loader()
                 .region(Region::new(region))
                 .credentials_provider(EnvironmentVariableCredentialsProvider::new())
                 .load()

@@ -2,7 +2,7 @@
 //! loudly, naming the fix, when the stack is missing: a skipped test would hide a regression.
 
 use crate::store::DynamoStore;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_credential_types::Credentials;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,7 +19,7 @@ pub fn dynamodb_endpoint() -> String {
 
 /// A client for DynamoDB Local with explicit region and credentials (no metadata probing).
 pub async fn dynamodb_local_client() -> aws_sdk_dynamodb::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = crate::aws::config_loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
         .endpoint_url(dynamodb_endpoint())
@@ -72,7 +72,7 @@ pub fn sqs_endpoint() -> String {
 
 /// A client for the moto server with explicit region and credentials.
 pub async fn sqs_local_client() -> aws_sdk_sqs::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = crate::aws::config_loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
         .endpoint_url(sqs_endpoint())

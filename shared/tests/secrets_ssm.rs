@@ -2,7 +2,7 @@
 //! `GetParameters` for a function's secrets, a missing parameter is an unconfigured secret,
 //! and nothing prints a value.
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_credential_types::Credentials;
 use aws_sdk_ssm::types::ParameterType;
 use foresight_shared::secrets::{self, Secrets};
@@ -11,7 +11,7 @@ async fn ssm_client() -> aws_sdk_ssm::Client {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_SSM").unwrap_or_else(|_| {
         panic!("AWS_ENDPOINT_URL_SSM is not set: this test needs the moto server (`bash infra/local-stack.sh start`, then `eval \"$(bash infra/local-stack.sh env)\"`)")
     });
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = foresight_shared::aws::config_loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
         .endpoint_url(endpoint)
