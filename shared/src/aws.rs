@@ -8,9 +8,8 @@ use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 /// client on rustls with ring. The SDK's default client would link aws-lc, a second crypto
 /// library next to reqwest's ring (megabytes per binary and a long C build).
 pub fn config_loader() -> ConfigLoader {
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    let http_client =
+        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     aws_config::defaults(BehaviorVersion::latest()).http_client(http_client)
 }
 

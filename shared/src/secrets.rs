@@ -7,6 +7,8 @@
 //! set, each secret is its environment variable, as the local-API contract says.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub const SECRETS_PATH_VAR: &str = "FORESIGHT_SECRETS_PATH";
 
@@ -51,14 +53,85 @@ pub fn parameter_name(path: &str, var: &str) -> String {
     format!("{}/{}", path.trim_end_matches('/'), var.to_ascii_lowercase().replace('_', "-"))
 }
 
+/// Where a function's secrets come from: SSM Parameter Store under a path, or the environment.
+pub enum SecretSource {
+    Ssm { client: aws_sdk_ssm::Client, path: String },
+    Env,
+}
+
+impl SecretSource {
+    /// SSM under `FORESIGHT_SECRETS_PATH` when it is set (deployed), else the environment.
+    pub async fn configured() -> Self {
+        match std::env::var(SECRETS_PATH_VAR).ok().filter(|p| !p.trim().is_empty()) {
+            Some(path) => SecretSource::Ssm { client: aws_sdk_ssm::Client::new(&crate::aws::sdk_config().await), path },
+            None => SecretSource::Env,
+        }
+    }
+
+    pub async fn load(&self, vars: &[&str]) -> Result<Secrets, SecretsError> {
+        match self {
+            SecretSource::Ssm { client, path } => from_ssm(client, path, vars).await,
+            SecretSource::Env => Ok(Secrets::from_env(vars)),
+        }
+    }
+}
+
 /// Loads `vars`: from SSM when `FORESIGHT_SECRETS_PATH` is set, else from the environment.
 pub async fn load(vars: &[&str]) -> Result<Secrets, SecretsError> {
-    match std::env::var(SECRETS_PATH_VAR).ok().filter(|p| !p.trim().is_empty()) {
-        Some(path) => {
-            let client = aws_sdk_ssm::Client::new(&crate::aws::sdk_config().await);
-            from_ssm(&client, &path, vars).await
+    SecretSource::configured().await.load(vars).await
+}
+
+/// How long a webhook without its secret waits before asking SSM again.
+pub const RELOAD_MISSING_AFTER: Duration = Duration::from_secs(60);
+
+/// A value built from secrets (a webhook and its signing secret), loaded at cold start. While
+/// it lacks what it needs (`complete` is false) it reloads its secrets at most once per
+/// `retry_after`: Stripe and Zendesk show a signing secret only once an endpoint points at the
+/// deployed URL, so the secret is stored after the deploy and must take effect without one
+/// (meanwhile the sender gets 503 and retries). A complete value is never re-read: a rotated
+/// secret takes effect in new execution environments, as the README's rotation steps say.
+pub struct SecretBound<T> {
+    source: SecretSource,
+    vars: &'static [&'static str],
+    build: Box<dyn Fn(&Secrets) -> T + Send + Sync>,
+    complete: fn(&T) -> bool,
+    retry_after: Duration,
+    state: tokio::sync::RwLock<(Arc<T>, Instant)>,
+}
+
+impl<T> SecretBound<T> {
+    /// Loads `vars` from `source` and builds the first value.
+    pub async fn load(
+        source: SecretSource,
+        vars: &'static [&'static str],
+        build: impl Fn(&Secrets) -> T + Send + Sync + 'static,
+        complete: fn(&T) -> bool,
+        retry_after: Duration,
+    ) -> Result<Self, SecretsError> {
+        let value = build(&source.load(vars).await?);
+        let state = tokio::sync::RwLock::new((Arc::new(value), Instant::now()));
+        Ok(SecretBound { source, vars, build: Box::new(build), complete, retry_after, state })
+    }
+
+    /// The value, reloaded first when it is incomplete and `retry_after` has passed. A failed
+    /// reload keeps the value it has (logged), to try again after the next `retry_after`.
+    pub async fn current(&self) -> Arc<T> {
+        let due = |state: &(Arc<T>, Instant)| !(self.complete)(&state.0) && state.1.elapsed() >= self.retry_after;
+        {
+            let state = self.state.read().await;
+            if !due(&state) {
+                return state.0.clone();
+            }
         }
-        None => Ok(Secrets::from_env(vars)),
+        let mut state = self.state.write().await;
+        if due(&state) {
+            state.1 = Instant::now();
+            match self.source.load(self.vars).await {
+                Ok(secrets) => state.0 = Arc::new((self.build)(&secrets)),
+                Err(error) => tracing::warn!(%error, "reloading missing secrets failed; trying again later"),
+            }
+        }
+        state.0.clone()
     }
 }
 

@@ -71,3 +71,49 @@ fn locally_a_secret_is_its_environment_variable() {
     assert!(loaded.get("PATH").is_some());
     assert_eq!(loaded.get("FORESIGHT_SURELY_UNSET_VARIABLE"), None);
 }
+
+/// A webhook deployed before its signing secret exists (Stripe shows the secret only once the
+/// endpoint points at the deployed URL) picks the secret up once it is stored, without a
+/// redeploy; a configured secret is not re-read.
+#[tokio::test]
+async fn a_missing_secret_is_picked_up_once_stored_and_a_present_one_is_kept() {
+    use foresight_shared::secrets::{SecretBound, SecretSource};
+    use std::time::Duration;
+    const VARS: &[&str] = &["ZENDESK_WEBHOOK_SECRET"];
+    let client = ssm_client().await;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let path = format!("/foresight-reload/{nanos}");
+    let put = |value: &'static str| {
+        let (client, name) = (client.clone(), secrets::parameter_name(&path, VARS[0]));
+        async move {
+            client
+                .put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(ParameterType::SecureString)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("moto SSM PutParameter: {}", aws_sdk_ssm::error::DisplayErrorContext(e)));
+        }
+    };
+    let bound = |retry_after: Duration| {
+        SecretBound::load(
+            SecretSource::Ssm { client: client.clone(), path: path.clone() },
+            VARS,
+            |s: &Secrets| s.get(VARS[0]),
+            Option::is_some,
+            retry_after,
+        )
+    };
+    let soon = bound(Duration::ZERO).await.expect("load from moto");
+    let later = bound(Duration::from_secs(3600)).await.expect("load from moto");
+    assert_eq!(*soon.current().await, None, "not stored yet");
+
+    put("first").await;
+    assert_eq!(soon.current().await.as_deref(), Some("first"), "picked up once stored");
+    assert_eq!(*later.current().await, None, "not asked again before retry_after");
+
+    put("second").await;
+    assert_eq!(soon.current().await.as_deref(), Some("first"), "a configured secret is kept");
+}

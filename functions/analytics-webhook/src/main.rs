@@ -3,8 +3,9 @@
 
 use foresight_shared::ingest::analytics::{self, AnalyticsWebhook};
 use foresight_shared::ingest::unix_now;
+use foresight_shared::secrets::{self, SecretBound, SecretSource};
 use foresight_shared::store::DynamoStore;
-use foresight_shared::{aws, config, secrets, telemetry};
+use foresight_shared::{aws, config, telemetry};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
 async fn handle(webhook: &AnalyticsWebhook, store: &DynamoStore, request: Request) -> Result<Response<Body>, Error> {
@@ -17,8 +18,14 @@ async fn handle(webhook: &AnalyticsWebhook, store: &DynamoStore, request: Reques
 async fn main() -> Result<(), Error> {
     telemetry::init_json();
     let store = aws::dynamo_store().await;
-    let secrets = secrets::load(&[analytics::SECRET_VAR, analytics::TOKEN_VAR]).await?;
     let config = config::analytics_overrides(Default::default());
-    let webhook = AnalyticsWebhook::new(secrets.get(analytics::SECRET_VAR), secrets.get(analytics::TOKEN_VAR), config);
-    run(service_fn(|request| handle(&webhook, &store, request))).await
+    let webhook = SecretBound::load(
+        SecretSource::configured().await,
+        &[analytics::SECRET_VAR, analytics::TOKEN_VAR],
+        move |s| AnalyticsWebhook::new(s.get(analytics::SECRET_VAR), s.get(analytics::TOKEN_VAR), config.clone()),
+        AnalyticsWebhook::is_configured,
+        secrets::RELOAD_MISSING_AFTER,
+    )
+    .await?;
+    run(service_fn(|request| async { handle(&*webhook.current().await, &store, request).await })).await
 }

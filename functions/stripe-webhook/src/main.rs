@@ -3,9 +3,10 @@
 
 use foresight_shared::ingest::stripe::{EventAlerting, StripeWebhook};
 use foresight_shared::ingest::unix_now;
+use foresight_shared::secrets::{self, SecretBound, SecretSource};
 use foresight_shared::sources::stripe::StripeSecrets;
 use foresight_shared::store::{AccountStore, LinkStore};
-use foresight_shared::{aws, config, secrets, telemetry};
+use foresight_shared::{aws, config, telemetry};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
 async fn handle<S: AccountStore + LinkStore>(
@@ -23,11 +24,20 @@ async fn handle<S: AccountStore + LinkStore>(
 async fn main() -> Result<(), Error> {
     telemetry::init_json();
     let store = aws::dynamo_store().await;
-    let secrets = secrets::load(&[config::STRIPE_SECRET_VAR, config::STRIPE_PREVIOUS_SECRET_VAR]).await?;
-    let signing = secrets
-        .get(config::STRIPE_SECRET_VAR)
-        .map(|current| StripeSecrets::new(current, secrets.get(config::STRIPE_PREVIOUS_SECRET_VAR)));
-    let webhook = StripeWebhook::new(signing, config::stripe_metadata_key());
+    let metadata_key = config::stripe_metadata_key();
+    let webhook = SecretBound::load(
+        SecretSource::configured().await,
+        &[config::STRIPE_SECRET_VAR, config::STRIPE_PREVIOUS_SECRET_VAR],
+        move |secrets| {
+            let signing = secrets
+                .get(config::STRIPE_SECRET_VAR)
+                .map(|current| StripeSecrets::new(current, secrets.get(config::STRIPE_PREVIOUS_SECRET_VAR)));
+            StripeWebhook::new(signing, metadata_key.clone())
+        },
+        StripeWebhook::is_configured,
+        secrets::RELOAD_MISSING_AFTER,
+    )
+    .await?;
     let settings = config::settings()?;
     let (outbox, queue) = (aws::outbox().await, config::queue_url(config::NOTIFICATIONS_QUEUE_VAR));
     let queue = match queue {
@@ -35,7 +45,8 @@ async fn main() -> Result<(), Error> {
         None => None,
     };
     let alerting = queue.as_ref().map(|queue| EventAlerting { outbox: &outbox, queue, settings: &settings });
-    run(service_fn(|request| handle(&webhook, &store, alerting.as_ref(), request))).await
+    run(service_fn(|request| async { handle(&*webhook.current().await, &store, alerting.as_ref(), request).await }))
+        .await
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 
 use foresight_shared::ingest::unix_now;
 use foresight_shared::ingest::zendesk::{self, ZendeskWebhook};
+use foresight_shared::secrets::{self, SecretBound, SecretSource};
 use foresight_shared::store::{AccountStore, LinkStore};
-use foresight_shared::{aws, secrets, telemetry};
+use foresight_shared::{aws, telemetry};
 use lambda_http::{run, service_fn, Body, Error, Request, Response};
 
 async fn handle<S: AccountStore + LinkStore>(
@@ -20,7 +21,13 @@ async fn handle<S: AccountStore + LinkStore>(
 async fn main() -> Result<(), Error> {
     telemetry::init_json();
     let store = aws::dynamo_store().await;
-    let secrets = secrets::load(&[zendesk::SECRET_VAR]).await?;
-    let webhook = ZendeskWebhook::new(secrets.get(zendesk::SECRET_VAR));
-    run(service_fn(|request| handle(&webhook, &store, request))).await
+    let webhook = SecretBound::load(
+        SecretSource::configured().await,
+        &[zendesk::SECRET_VAR],
+        |secrets| ZendeskWebhook::new(secrets.get(zendesk::SECRET_VAR)),
+        ZendeskWebhook::is_configured,
+        secrets::RELOAD_MISSING_AFTER,
+    )
+    .await?;
+    run(service_fn(|request| async { handle(&*webhook.current().await, &store, request).await })).await
 }

@@ -66,6 +66,11 @@ impl AnalyticsWebhook {
         Self::new(var(SECRET_VAR), var(TOKEN_VAR), config)
     }
 
+    /// Whether a shared secret or a bearer token is set (without either, 503).
+    pub fn is_configured(&self) -> bool {
+        self.secret.is_some() || self.bearer_token.is_some()
+    }
+
     fn authenticate(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), IngestError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         if let (Some(token), Some(auth)) = (&self.bearer_token, header("authorization")) {

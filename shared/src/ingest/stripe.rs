@@ -23,6 +23,11 @@ impl StripeWebhook {
         Self::new(config::stripe_secrets(), config::stripe_metadata_key())
     }
 
+    /// Whether the signing secret is set (without it every delivery is answered 503).
+    pub fn is_configured(&self) -> bool {
+        self.secrets.is_some()
+    }
+
     /// All the CPU work of an event, no I/O: size limit, signature, parsing, normalisation.
     pub fn prepare(&self, signature: Option<&str>, body: &[u8], now: i64) -> Result<StripeUpdate, IngestError> {
         if body.len() > MAX_BODY_BYTES {

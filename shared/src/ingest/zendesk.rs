@@ -35,6 +35,11 @@ impl ZendeskWebhook {
         Self::new(std::env::var(SECRET_VAR).ok())
     }
 
+    /// Whether the signing secret is set (without it every delivery is answered 503).
+    pub fn is_configured(&self) -> bool {
+        self.secret.is_some()
+    }
+
     /// Size limit, signature and replay window, parsing: no I/O.
     pub fn prepare(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<ZendeskUpdate, IngestError> {
         if body.len() > MAX_BODY_BYTES {
