@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up and runs every test on a fresh machine: installs and starts the local stack
 # (DynamoDB Local, the moto SQS server), installs the official Stripe library used as a test
-# oracle, lints the SAM template, then runs the workspace tests. Tests that need the stack fail
-# loudly without it: nothing is skipped.
+# oracle, lints the SAM template, runs the workspace tests, then builds the functions for
+# deployment as the README's deploy guide does (`sam build`, arm64) and checks their sizes.
+# Tests that need the stack fail loudly without it: nothing is skipped.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -24,3 +25,6 @@ bash infra/check-template.sh
 
 echo "== workspace tests"
 cargo test --workspace --locked
+
+echo "== deploy build (sam build: arm64 functions, sizes against the 8 MB budget)"
+bash infra/sam-build.sh

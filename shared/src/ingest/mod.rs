@@ -128,18 +128,19 @@ pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> W
                 cold_start = crate::telemetry::cold_start(),
                 "event accepted"
             );
-            crate::metrics::emit(
+            // By type too: a source's types are few (the ones subscribed to), so this stays a
+            // handful of custom metrics.
+            let by_type =
+                crate::metrics::Breakdown { dimensions: &[("EventType", &a.event_type)], metrics: &["EventsIngested"] };
+            crate::metrics::emit_with(
                 &[("Source", source)],
                 &[
                     ("EventsIngested", 1.0),
                     ("Duplicates", f64::from(u8::from(a.outcome == Outcome::Duplicate))),
                     ("AlertsRaised", a.alerts.len() as f64),
                 ],
-                &[
-                    ("event_id", json!(a.event_id)),
-                    ("event_type", json!(a.event_type)),
-                    ("account_id", json!(a.account_id)),
-                ],
+                &[by_type],
+                &[("event_id", json!(a.event_id)), ("account_id", json!(a.account_id))],
             );
             WebhookResponse {
                 status: 200,

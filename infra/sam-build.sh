@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The deploy build, exactly as the README's deploy guide runs it (step 3): `sam build
+# --beta-features`, which cross-builds every function for arm64 with cargo-lambda (Zig links;
+# no Docker) into .aws-sam/build/, then each function's bootstrap size against the 8 MB budget
+# of a deployment package (a larger one exits non-zero, naming it).
+#
+#   bash infra/sam-build.sh
+#
+# Installs on first use, pinned: cargo-lambda (PyPI, brings Zig) into .tools/venv-lambda, the
+# SAM CLI through infra/check-template.sh, and Rust's aarch64-unknown-linux-gnu target.
+set -euo pipefail
+CARGO_LAMBDA_VERSION="1.9.2"
+SIZE_BUDGET_BYTES=8000000
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.tools/venv-lambda"
+sam="$root/.tools/venv-cfn/bin/sam"
+die() { echo "sam-build: $*" >&2; exit 1; }
+
+if ! [ -x "$venv/bin/cargo-lambda" ] || [ "$(cat "$venv/versions" 2>/dev/null)" != "$CARGO_LAMBDA_VERSION" ]; then
+  echo "sam-build: installing cargo-lambda==$CARGO_LAMBDA_VERSION into $venv"
+  python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION" \
+    || die "pip install cargo-lambda failed (see above)"
+  echo "$CARGO_LAMBDA_VERSION" >"$venv/versions"
+fi
+[ -x "$sam" ] || bash "$root/infra/check-template.sh" >/dev/null || die "installing the SAM CLI failed"
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu \
+  || rustup target add aarch64-unknown-linux-gnu || die "rustup target add aarch64-unknown-linux-gnu failed"
+
+cd "$root"
+export PATH="$venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+# `sam build` needs no AWS access; a region keeps it from asking for one.
+export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+started=$(date +%s)
+"$sam" build --beta-features || die "sam build failed (above)"
+echo "sam-build: built in $(( $(date +%s) - started )) s"
+
+over=()
+for bootstrap in .aws-sam/build/*/bootstrap; do
+  size=$(stat -c %s "$bootstrap")
+  function_name=$(basename "$(dirname "$bootstrap")")
+  awk -v n="$function_name" -v s="$size" 'BEGIN { printf "sam-build: %-26s %5.2f MB (%d bytes)\n", n, s / 1e6, s }'
+  [ "$size" -lt "$SIZE_BUDGET_BYTES" ] || over+=("$function_name")
+done
+[ "${#over[@]}" -eq 0 ] || die "over the $SIZE_BUDGET_BYTES-byte budget: ${over[*]}"
