@@ -66,6 +66,23 @@ async fn status_of(outbox: &dyn DeliveryLog, key: &str) -> OutboxEntry {
     outbox.notification(key).await.unwrap().expect("recorded")
 }
 
+/// Ports on the in-memory outbox and queue (dead letters and redelivery both on `queue`).
+fn memory_ports<'a>(
+    outbox: &'a MemoryOutbox,
+    queue: &'a MemoryQueue,
+    slack: Option<&'a SlackApi>,
+    crm: Option<&'a HubSpot>,
+) -> DispatchPorts<'a> {
+    DispatchPorts {
+        outbox,
+        log: outbox,
+        slack: slack.map(|s| s as _),
+        crm: crm.map(|c| c as _),
+        dead_letters: queue,
+        redelivery: queue,
+    }
+}
+
 #[tokio::test]
 async fn slack_429_waits_in_the_queue_then_delivers_once() {
     let server = MockServer::start().await;
@@ -79,14 +96,7 @@ async fn slack_429_waits_in_the_queue_then_delivers_once() {
     let (outbox, queue, slack) = (MemoryOutbox::new(), MemoryQueue::new(), slack_on(&server).await);
     let a = alert("acct_1", AlertKind::PaymentFailed, Segment::TechTouch);
     outbox.record(&a, NOW).await.unwrap();
-    let ports = DispatchPorts {
-        outbox: &outbox,
-        log: &outbox,
-        slack: Some(&slack),
-        crm: None,
-        dead_letters: &queue,
-        redelivery: &queue,
-    };
+    let ports = memory_ports(&outbox, &queue, Some(&slack), None);
     let routes = DeliveryRoutes::default();
     let first = dispatch::dispatch(&a, Some("handle-1"), 1, &ports, &routes, NOW).await.unwrap();
     assert!(matches!(first, Dispatched::RetryLater { seconds: 2, .. }), "{first:?}");
@@ -115,14 +125,7 @@ async fn channel_not_found_is_dead_lettered_with_the_reason() {
     let (outbox, queue, slack) = (MemoryOutbox::new(), MemoryQueue::new(), slack_on(&server).await);
     let a = alert("acct_1", AlertKind::PaymentFailed, Segment::TechTouch);
     outbox.record(&a, NOW).await.unwrap();
-    let ports = DispatchPorts {
-        outbox: &outbox,
-        log: &outbox,
-        slack: Some(&slack),
-        crm: None,
-        dead_letters: &queue,
-        redelivery: &queue,
-    };
+    let ports = memory_ports(&outbox, &queue, Some(&slack), None);
     let mut routes = DeliveryRoutes::default();
     routes.kind_channels.insert("payment_failed".into(), "#gone".into());
     let outcome = dispatch::dispatch(&a, Some("h"), 1, &ports, &routes, NOW).await.unwrap();
@@ -165,14 +168,7 @@ async fn hubspot_500_500_201_creates_one_task() {
     let (outbox, queue, hubspot) = (MemoryOutbox::new(), MemoryQueue::new(), hubspot_on(&server));
     let a = alert("acct_1", AlertKind::PaymentFailed, Segment::HighTouch);
     outbox.record(&a, NOW).await.unwrap();
-    let ports = DispatchPorts {
-        outbox: &outbox,
-        log: &outbox,
-        slack: None,
-        crm: Some(&hubspot),
-        dead_letters: &queue,
-        redelivery: &queue,
-    };
+    let ports = memory_ports(&outbox, &queue, None, Some(&hubspot));
     let routes = DeliveryRoutes::default();
     let mut outcomes = Vec::new();
     for receive in 1..=3 {
@@ -288,14 +284,7 @@ async fn a_batch_stops_at_the_first_failure_and_returns_the_rest() {
         QueueMessage { id: "m2", body: &bodies[1], receipt_handle: Some("h2"), receive_count: 1 },
         QueueMessage { id: "m3", body: "not json", receipt_handle: Some("h3"), receive_count: 1 },
     ];
-    let ports = DispatchPorts {
-        outbox: &outbox,
-        log: &outbox,
-        slack: Some(&slack),
-        crm: None,
-        dead_letters: &queue,
-        redelivery: &queue,
-    };
+    let ports = memory_ports(&outbox, &queue, Some(&slack), None);
     let failed = dispatch::dispatch_batch(&messages, &ports, &DeliveryRoutes::default(), NOW, &|| true).await;
     assert_eq!(failed, ["m1", "m2", "m3"], "m2 waits behind m1 (FIFO order), unprocessed");
     let failed = dispatch::dispatch_batch(&messages[..2], &ports, &DeliveryRoutes::default(), NOW + 1, &|| true).await;

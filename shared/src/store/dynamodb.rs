@@ -25,6 +25,7 @@ use crate::domain::usage::UsageDay;
 use crate::domain::AccountChange;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, GlobalSecondaryIndex, KeySchemaElement,
@@ -239,6 +240,27 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Every item a Query matches, page after page, each page's read capacity metered.
+    async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query
+                .clone()
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| dynamo_error("Query", e))?;
+            self.meter.record_read(out.consumed_capacity(), out.items().len());
+            items.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     pub fn meter(&self) -> Arc<CapacityMeter> {
         self.meter.clone()
     }
@@ -370,29 +392,15 @@ impl AccountStore for DynamoStore {
     }
 
     async fn get(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(&format!("ACCOUNT#{account_id}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| dynamo_error("Query", e))?;
-            self.meter.record_read(out.consumed_capacity(), out.items().len());
-            items.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(&format!("ACCOUNT#{account_id}")))
+            .consistent_read(true);
+        let items = self.query_all(query).await?;
         Ok(fold_items(&items)?.into_iter().next())
     }
 
@@ -434,33 +442,20 @@ impl RenewalIndex for DynamoStore {
         let high = format!("{}$", crate::domain::account::rfc3339(to - 1));
         let mut accounts = Vec::new();
         for month in crate::domain::renewal::months_between(from, to) {
-            let mut start = None;
-            loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(RENEWAL_INDEX)
-                    .key_condition_expression("#m = :m AND #k BETWEEN :low AND :high")
-                    .expression_attribute_names("#m", RENEWAL_MONTH)
-                    .expression_attribute_names("#k", RENEWAL_KEY)
-                    .expression_attribute_values(":m", s(&month))
-                    .expression_attribute_values(":low", s(&low))
-                    .expression_attribute_values(":high", s(&high))
-                    .set_exclusive_start_key(start)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| dynamo_error("Query", e))?;
-                self.meter.record_read(out.consumed_capacity(), out.items().len());
-                for item in out.items() {
-                    if let Some(id) = string_attr(item, PK).strip_prefix("ACCOUNT#") {
-                        accounts.push(id.to_owned());
-                    }
-                }
-                start = out.last_evaluated_key().cloned();
-                if start.is_none() {
-                    break;
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(RENEWAL_INDEX)
+                .key_condition_expression("#m = :m AND #k BETWEEN :low AND :high")
+                .expression_attribute_names("#m", RENEWAL_MONTH)
+                .expression_attribute_names("#k", RENEWAL_KEY)
+                .expression_attribute_values(":m", s(&month))
+                .expression_attribute_values(":low", s(&low))
+                .expression_attribute_values(":high", s(&high));
+            for item in self.query_all(query).await? {
+                if let Some(id) = string_attr(&item, PK).strip_prefix("ACCOUNT#") {
+                    accounts.push(id.to_owned());
                 }
             }
         }
@@ -569,29 +564,16 @@ impl AccountScanner for DynamoStore {
         // item). Read the rest of that partition now and resume the scan after it, so that every
         // account is scored whole and no item is read twice.
         if let Some(cursor) = next.as_mut().filter(|c| c.pk.starts_with("ACCOUNT#")) {
-            let mut from = None;
-            loop {
-                let rest = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("#pk = :pk AND #sk > :sk")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_names("#sk", SK)
-                    .expression_attribute_values(":pk", s(&cursor.pk))
-                    .expression_attribute_values(":sk", s(&cursor.sk))
-                    .set_exclusive_start_key(from)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| dynamo_error("Query", e))?;
-                self.meter.record_read(rest.consumed_capacity(), rest.items().len());
-                items.extend(rest.items().iter().cloned());
-                from = rest.last_evaluated_key().cloned();
-                if from.is_none() {
-                    break;
-                }
-            }
+            let rest = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk > :sk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(&cursor.pk))
+                .expression_attribute_values(":sk", s(&cursor.sk));
+            items.extend(self.query_all(rest).await?);
             if let Some(last) = items.last().filter(|i| string_attr(i, PK) == cursor.pk) {
                 cursor.sk = string_attr(last, SK).to_owned();
             }
