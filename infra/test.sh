@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test on a fresh machine: installs and starts the local stack
 # (DynamoDB Local, the moto SQS server), installs the official Stripe library used as a test
-# oracle, lints the SAM template, runs the workspace tests, then builds the functions for
+# oracle, checks formatting and clippy lints, lints the SAM template, runs the workspace tests
+# (the layer check among them: shared/tests/layers.rs), then builds the functions for
 # deployment as the README's deploy guide does (`sam build`, arm64) and checks their sizes.
 # Tests that need the stack fail loudly without it: nothing is skipped.
 set -euo pipefail
@@ -19,6 +20,10 @@ fi
 
 echo "== official stripe library (test oracle)"
 (cd tests/stripe-oracle && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== format and lints (cargo fmt, clippy with warnings as errors)"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== template checks"
 bash infra/check-template.sh

@@ -3,8 +3,8 @@
 //! three sources in any order giving the same records.
 
 use foresight_e2e::{now, sample_events, sample_stripe_events, start, RunnerStore};
+use foresight_shared::adapters::memory::MemoryStore;
 use foresight_shared::sources::segment::signature::compute_signature;
-use foresight_shared::store::MemoryStore;
 use foresight_shared::testkit::dynamodb_local_store;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -172,8 +172,8 @@ async fn links_made_after_the_events_join_all_three_sources() {
 #[tokio::test]
 async fn bearer_token_for_senders_that_cannot_sign_and_no_panic_on_bad_bodies() {
     use foresight::server::AppState;
-    use foresight_shared::ingest::analytics::AnalyticsWebhook;
-    use foresight_shared::ingest::stripe::StripeWebhook;
+    use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
+    use foresight_shared::app::ingest::stripe::StripeWebhook;
     let store = Arc::new(MemoryStore::new());
     let analytics = AnalyticsWebhook::new(None, Some("rudder-token".into()), Default::default());
     let state = AppState::new(store, StripeWebhook::new(None, "account_id")).with_analytics(analytics);

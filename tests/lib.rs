@@ -4,12 +4,15 @@
 use foresight::server::{self, AppState};
 use foresight::signing::stripe_header;
 use foresight::signing::zendesk_headers;
-use foresight_shared::ingest::analytics::AnalyticsWebhook;
-use foresight_shared::ingest::stripe::StripeWebhook;
-use foresight_shared::ingest::zendesk::ZendeskWebhook;
-use foresight_shared::sources::segment::{signature, AnalyticsConfig};
-use foresight_shared::sources::stripe::StripeSecrets;
-use foresight_shared::store::{AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, UsageStore};
+use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
+use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
+use foresight_shared::app::ports::store::{
+    AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, UsageStore,
+};
+use foresight_shared::domain::usage::AnalyticsConfig;
+use foresight_shared::sources::segment::signature;
+use foresight_shared::sources::stripe::signature::StripeSecrets;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,7 +69,7 @@ pub fn analytics_config() -> AnalyticsConfig {
 }
 
 pub fn now() -> i64 {
-    foresight_shared::ingest::unix_now()
+    foresight_shared::runtime::clock::unix_now()
 }
 
 impl Runner {

@@ -4,15 +4,18 @@
 //! `GetItem` each, counted by the store's meter), raises one alert per account, window and
 //! renewal date, and at the same `now` a second time raises, enqueues and writes nothing.
 
+use foresight_shared::adapters::dynamodb::DynamoStore;
+use foresight_shared::adapters::memory::MemoryOutbox;
+use foresight_shared::adapters::memory::MemoryQueue;
+use foresight_shared::adapters::memory::MemoryStore;
+use foresight_shared::app::health_sweep::{self, SweepPorts};
+use foresight_shared::app::ports::outbox::Outbox;
+use foresight_shared::app::ports::store::{AccountStore, RenewalIndex};
+use foresight_shared::app::renewal_sweep::{self, RenewalPorts};
+use foresight_shared::app::settings::Settings;
 use foresight_shared::domain::alert::Severity;
 use foresight_shared::domain::renewal::index_ranges;
 use foresight_shared::domain::AccountChange;
-use foresight_shared::outbox::{MemoryOutbox, Outbox};
-use foresight_shared::queue::MemoryQueue;
-use foresight_shared::renewal_sweep::{self, RenewalPorts};
-use foresight_shared::settings::Settings;
-use foresight_shared::store::{AccountStore, DynamoStore, MemoryStore, RenewalIndex};
-use foresight_shared::sweep::{self, SweepPorts};
 use foresight_shared::testkit::{dynamodb_local_outbox, dynamodb_local_store, load_synthetic, synthetic_account};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -44,7 +47,7 @@ async fn ten_thousand_accounts_read_only_inside_the_windows_and_alerted_once() {
     // one write it makes anyway.
     let health =
         SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
-    let swept = sweep::run(&health, &settings, "health", NOW, 4).await.unwrap();
+    let swept = health_sweep::run(&health, &settings, "health", NOW, 4).await.unwrap();
     assert_eq!(swept.scored, ACCOUNTS);
     let indexed = store.renewing_between(NOW, NOW + 400 * DAY).await.unwrap();
     assert_eq!(indexed.len(), ACCOUNTS, "every account with a renewal date is indexed");
@@ -86,7 +89,7 @@ async fn ten_thousand_accounts_read_only_inside_the_windows_and_alerted_once() {
             let i: usize = id["acct_".len()..].parse().unwrap();
             let days = (renewal_of(i) - NOW) / DAY;
             let window = settings.renewal.windows.iter().copied().filter(|w| days <= *w).min().unwrap();
-            let date = foresight_shared::domain::account::rfc3339(renewal_of(i))[..10].to_owned();
+            let date = foresight_shared::domain::time::rfc3339(renewal_of(i))[..10].to_owned();
             format!("{id}/renewal/{window}d/{date}")
         })
         .collect();
@@ -116,7 +119,7 @@ async fn ten_thousand_accounts_read_only_inside_the_windows_and_alerted_once() {
 
     // And the health sweep keeps the renewal marks (the date is ahead), so the next day's
     // renewal sweep, whose catch-up re-reads some of these accounts, raises none of them again.
-    sweep::run(&health, &settings, "health-2", NOW + DAY, 4).await.unwrap();
+    health_sweep::run(&health, &settings, "health-2", NOW + DAY, 4).await.unwrap();
     let next = renewal_sweep::run(&ports, &settings, NOW + DAY).await.unwrap();
     assert!(next.alerts.iter().all(|k| !keys.contains(k)), "an alert was raised twice");
     assert!(!next.alerts.is_empty(), "the next day's accounts cross their windows");
@@ -131,7 +134,7 @@ async fn a_stale_index_entry_costs_a_read_and_never_a_wrong_alert() {
     store.apply(&change).await.unwrap();
     let health =
         SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
-    sweep::run(&health, &settings, "health", NOW, 1).await.unwrap();
+    health_sweep::run(&health, &settings, "health", NOW, 1).await.unwrap();
     assert_eq!(store.renewing_between(NOW + 60 * DAY, NOW + 61 * DAY).await.unwrap(), ["acct_00055"]);
 
     // The renewal moves to 200 days away (a blind ingest write); the index still says 60.
@@ -147,7 +150,7 @@ async fn a_stale_index_entry_costs_a_read_and_never_a_wrong_alert() {
     assert_eq!(summary.read, 1, "the stale entry is read");
     assert!(summary.alerts.is_empty(), "and the current date decides: no alert");
     // The next health sweep moves the entry; canceled, it leaves the index.
-    sweep::run(&health, &settings, "health-2", NOW + DAY, 1).await.unwrap();
+    health_sweep::run(&health, &settings, "health-2", NOW + DAY, 1).await.unwrap();
     assert!(store.renewing_between(NOW, NOW + 100 * DAY).await.unwrap().is_empty());
     assert_eq!(store.renewing_between(NOW + 199 * DAY, NOW + 201 * DAY).await.unwrap(), ["acct_00055"]);
     let canceled = AccountChange::new("acct_00055").with_guarded(foresight_shared::domain::GuardedGroup::new(
@@ -156,7 +159,7 @@ async fn a_stale_index_entry_costs_a_read_and_never_a_wrong_alert() {
         json!({"id": "sub_00055", "status": "canceled", "mrr": 0, "quantity": 10, "currency": "usd"}),
     ));
     store.apply(&canceled).await.unwrap();
-    sweep::run(&health, &settings, "health-3", NOW + 2 * DAY, 1).await.unwrap();
+    health_sweep::run(&health, &settings, "health-3", NOW + 2 * DAY, 1).await.unwrap();
     assert!(store.renewing_between(NOW, NOW + 400 * DAY).await.unwrap().is_empty(), "no live subscription: no entry");
 }
 
@@ -173,7 +176,7 @@ async fn the_runner_route_runs_the_renewal_sweep_once() {
     assert_eq!(post("health", at).await.unwrap().status(), 200);
     let first: serde_json::Value = post("renewal", at).await.unwrap().json().await.unwrap();
     let alerts: Vec<&str> = first["summary"]["alerts"].as_array().unwrap().iter().filter_map(|k| k.as_str()).collect();
-    let sixty = format!("acct_00055/renewal/60d/{}", foresight_shared::sources::segment::day(renewal_of(55)));
+    let sixty = format!("acct_00055/renewal/60d/{}", foresight_shared::domain::time::day_key(renewal_of(55)));
     assert!(alerts.contains(&sixty.as_str()), "{first}");
     assert!(alerts.iter().all(|k| k.contains("/renewal/")), "{first}");
     let again: serde_json::Value = post("renewal", at).await.unwrap().json().await.unwrap();

@@ -4,11 +4,12 @@
 
 use foresight::server::{self, AppState};
 use foresight::signing::stripe_header;
-use foresight_shared::config::DeliveryChannels;
-use foresight_shared::delivery::{http_client, SlackApi};
-use foresight_shared::ingest::stripe::StripeWebhook;
-use foresight_shared::sources::stripe::StripeSecrets;
-use foresight_shared::store::MemoryStore;
+use foresight_shared::adapters::http::http_client;
+use foresight_shared::adapters::memory::MemoryStore;
+use foresight_shared::adapters::slack::SlackApi;
+use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::runtime::delivery::DeliveryChannels;
+use foresight_shared::sources::stripe::signature::StripeSecrets;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -42,7 +43,7 @@ async fn a_failed_payment_reaches_slack_once_and_the_outbox_says_so() {
     let mut raised = Vec::new();
     for file in &files {
         let body = std::fs::read(file).unwrap();
-        let t = foresight_shared::ingest::unix_now();
+        let t = foresight_shared::runtime::clock::unix_now();
         let answer: Value = client
             .post(format!("{runner}/webhooks/stripe"))
             .header("stripe-signature", stripe_header(SECRET, t, &body))

@@ -3,7 +3,8 @@
 //! a shuffled order, and in the in-memory store. Also the write cost per event.
 
 use foresight_e2e::{sample_stripe_events, start};
-use foresight_shared::store::{DynamoStore, MemoryStore};
+use foresight_shared::adapters::dynamodb::DynamoStore;
+use foresight_shared::adapters::memory::MemoryStore;
 use foresight_shared::testkit::dynamodb_local_store;
 use futures::future::join_all;
 use serde_json::Value;

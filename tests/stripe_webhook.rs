@@ -2,7 +2,7 @@
 
 use foresight::signing::stripe_header;
 use foresight_e2e::{now, sample_stripe_events, start, SECRET};
-use foresight_shared::store::MemoryStore;
+use foresight_shared::adapters::memory::MemoryStore;
 use serde_json::json;
 use std::sync::Arc;
 

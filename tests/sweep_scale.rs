@@ -5,12 +5,14 @@
 //! their dedupe key.
 
 use async_trait::async_trait;
+use foresight_shared::adapters::dynamodb::DynamoOutbox;
+use foresight_shared::adapters::dynamodb::DynamoStore;
+use foresight_shared::adapters::sqs::SqsQueue;
+use foresight_shared::app::health_sweep::{self, SegmentOutcome, SweepPorts};
+use foresight_shared::app::ports::outbox::Outbox;
+use foresight_shared::app::ports::store::{AccountStore, ApplyOutcome, StoreError};
+use foresight_shared::app::settings::Settings;
 use foresight_shared::domain::AccountChange;
-use foresight_shared::outbox::{DynamoOutbox, Outbox};
-use foresight_shared::queue::SqsQueue;
-use foresight_shared::settings::Settings;
-use foresight_shared::store::{AccountStore, ApplyOutcome, DynamoStore, StoreError};
-use foresight_shared::sweep::{self, SegmentOutcome, SweepPorts};
 use foresight_shared::testkit::{
     dynamodb_local_outbox, dynamodb_local_store, load_synthetic, sqs_drain, sqs_local_client, sqs_local_queue,
     CountingScanner,
@@ -91,9 +93,9 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
     };
     let meter = s.store.meter();
     let before = meter.reading();
-    let tasks = sweep::plan("scale", NOW, SEGMENTS);
+    let tasks = health_sweep::plan("scale", NOW, SEGMENTS);
     let outcomes = futures::future::join_all(
-        tasks.iter().map(|task| sweep::run_segment(task, &ports, &settings, None, &|| true, None)),
+        tasks.iter().map(|task| health_sweep::run_segment(task, &ports, &settings, None, &|| true, None)),
     )
     .await;
     let read = meter.reading();
@@ -132,7 +134,7 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
         .map(|e| (&e.dedupe_key, &e.alert.headline))
         .collect();
     assert_eq!(entries.len(), ACCOUNTS / 50, "{:?}", other.iter().take(5).collect::<Vec<_>>());
-    assert!(entries.iter().all(|e| e.alert.kind.as_str() == "payment_failed" && e.status == "pending"));
+    assert!(entries.iter().all(|e| e.alert.kind.as_str() == "payment_failed" && e.status.as_str() == "pending"));
     let messages = sqs_drain(&s.notifications_url).await;
     assert_eq!(messages.len(), ACCOUNTS / 50);
     for m in &messages {
@@ -147,7 +149,7 @@ async fn a_worker_killed_mid_segment_resumes_without_raising_an_alert_twice() {
     let s = stack("sweep-kill").await;
     load_portfolio(&s.store, 600).await;
     let settings = Settings::default();
-    let task = &sweep::plan("kill", NOW, 1)[0];
+    let task = &health_sweep::plan("kill", NOW, 1)[0];
     let scanner = CountingScanner::new(&s.store);
     // Killed after 100 accounts: the 101st (acct_00100 sorts anywhere in hash order; at least
     // the alerting accounts before it have raised) dies between its alert and its score write.
@@ -159,7 +161,7 @@ async fn a_worker_killed_mid_segment_resumes_without_raising_an_alert_twice() {
         notifications: &s.notifications,
         progress: &s.outbox,
     };
-    let first = sweep::run_segment(task, &killed, &settings, Some(40), &|| true, None).await;
+    let first = health_sweep::run_segment(task, &killed, &settings, Some(40), &|| true, None).await;
     assert!(first.is_err(), "the worker died");
     let resumed_ports = SweepPorts {
         scanner: &scanner,
@@ -168,7 +170,7 @@ async fn a_worker_killed_mid_segment_resumes_without_raising_an_alert_twice() {
         notifications: &s.notifications,
         progress: &s.outbox,
     };
-    let outcome = sweep::run_segment(task, &resumed_ports, &settings, Some(40), &|| true, None).await.unwrap();
+    let outcome = health_sweep::run_segment(task, &resumed_ports, &settings, Some(40), &|| true, None).await.unwrap();
     let SegmentOutcome::Done(progress) = outcome else { panic!("not finished: {outcome:?}") };
     let reads = scanner.reads();
     assert_eq!(reads.len(), 600, "every account swept");
@@ -198,7 +200,7 @@ async fn planner_tasks_go_through_sqs_and_a_redelivered_task_is_a_no_op() {
     let tasks_url = sqs_local_queue("sweep-tasks", false).await;
     let tasks = SqsQueue::new(sqs_local_client().await, tasks_url.clone());
     let scheduled = serde_json::json!({"foresight": "plan-health-sweep", "scheduled_time": "2026-11-09T12:00:00Z"});
-    assert_eq!(sweep::plan_scheduled(&scheduled, &tasks, SEGMENTS, 0).await.unwrap(), SEGMENTS as usize);
+    assert_eq!(health_sweep::plan_scheduled(&scheduled, &tasks, SEGMENTS, 0).await.unwrap(), SEGMENTS as usize);
     let messages = sqs_drain(&tasks_url).await;
     assert_eq!(messages.len(), SEGMENTS as usize);
     let scanner = CountingScanner::new(&s.store);
@@ -210,8 +212,9 @@ async fn planner_tasks_go_through_sqs_and_a_redelivered_task_is_a_no_op() {
         progress: &s.outbox,
     };
     for m in &messages {
-        let outcome = sweep::work_task(m.body().unwrap(), &ports, &tasks, &settings, &|| true).await.unwrap();
-        assert!(matches!(outcome, SegmentOutcome::Done(_)), "{outcome:?}");
+        let worked =
+            health_sweep::work_task(m.body().unwrap(), &ports, &tasks, &settings, None, &|| true).await.unwrap();
+        assert!(matches!(worked.outcome, SegmentOutcome::Done(_)), "{worked:?}");
     }
     assert_eq!(scanner.reads().len(), 200);
     let alerts = sqs_drain(&s.notifications_url).await.len();
@@ -220,29 +223,33 @@ async fn planner_tasks_go_through_sqs_and_a_redelivered_task_is_a_no_op() {
     // SQS delivers a task again: nothing is read, written or enqueued.
     let writes = s.store.meter().reading().write_requests;
     for m in &messages {
-        let outcome = sweep::work_task(m.body().unwrap(), &ports, &tasks, &settings, &|| true).await.unwrap();
-        assert!(matches!(outcome, SegmentOutcome::AlreadyDone(_)), "{outcome:?}");
+        let worked =
+            health_sweep::work_task(m.body().unwrap(), &ports, &tasks, &settings, None, &|| true).await.unwrap();
+        assert!(matches!(worked.outcome, SegmentOutcome::AlreadyDone(_)), "{worked:?}");
+        assert_eq!(worked.swept.scored, 0);
     }
     assert_eq!(scanner.reads().values().sum::<usize>(), 200, "a redelivered task reads nothing");
     assert_eq!(s.store.meter().reading().write_requests, writes);
     assert!(sqs_drain(&s.notifications_url).await.is_empty());
     assert_eq!(s.outbox.entries().await.unwrap().len(), 200 / 50);
 
-    // A worker out of time hands the rest of its segment on as a new task, and the next
-    // invocation finishes it from the saved cursor.
-    let later = sweep::plan("paused", NOW + DAY, 1).remove(0);
+    // A worker out of time hands the rest of its segment on as a new task through the queue, and
+    // the invocation that receives it finishes from the saved cursor.
+    let later = health_sweep::plan("paused", NOW + DAY, 1).remove(0);
     let body = serde_json::to_string(&later).unwrap();
-    let paged = &ports;
     let stop_at_once = || false;
-    let first = sweep::work_task(&body, paged, &tasks, &settings, &stop_at_once).await.unwrap();
-    // One page of at most 1 MB fits all 200 accounts, so the segment finishes in one go
-    // unless pages are smaller: run_segment with small pages shows the hand-over.
-    assert!(matches!(first, SegmentOutcome::Done(_)), "{first:?}");
-    let small = sweep::plan("paused-small", NOW + DAY, 1).remove(0);
-    let paused = sweep::run_segment(&small, paged, &settings, Some(50), &stop_at_once, None).await.unwrap();
-    let SegmentOutcome::Paused(progress) = paused else { panic!("{paused:?}") };
-    assert!(progress.cursor.is_some() && progress.accounts < 200);
-    let done = sweep::run_segment(&small, paged, &settings, Some(50), &|| true, None).await.unwrap();
-    let SegmentOutcome::Done(progress) = done else { panic!("{done:?}") };
+    let first = health_sweep::work_task(&body, &ports, &tasks, &settings, Some(50), &stop_at_once).await.unwrap();
+    let SegmentOutcome::Paused(progress) = &first.outcome else { panic!("{first:?}") };
+    assert!(progress.cursor.is_some() && progress.accounts < 200, "{progress:?}");
+    assert_eq!(first.swept.scored as u64, progress.accounts, "this invocation's share is counted");
+    let handed_on = sqs_drain(&tasks_url).await;
+    assert_eq!(handed_on.len(), 1, "the rest of the segment is one new task");
+    assert_eq!(handed_on[0].body(), Some(body.as_str()), "the same task, to go on from its cursor");
+    let second = health_sweep::work_task(handed_on[0].body().unwrap(), &ports, &tasks, &settings, Some(50), &|| true)
+        .await
+        .unwrap();
+    let SegmentOutcome::Done(progress) = &second.outcome else { panic!("{second:?}") };
+    assert!(sqs_drain(&tasks_url).await.is_empty(), "a finished segment hands nothing on");
+    assert_eq!(first.swept.scored + second.swept.scored, 200, "each account once over the two invocations");
     assert_eq!(progress.accounts, 200, "the resumed worker went on from the cursor");
 }

@@ -2,8 +2,8 @@
 //! under redelivery and reordering, and a late organization link — against DynamoDB Local.
 
 use foresight_e2e::{now, sample_events, start, ZENDESK_SECRET};
+use foresight_shared::adapters::memory::MemoryStore;
 use foresight_shared::sources::zendesk::signature::compute_signature;
-use foresight_shared::store::MemoryStore;
 use foresight_shared::testkit::dynamodb_local_store;
 use std::sync::Arc;
 

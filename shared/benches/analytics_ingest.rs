@@ -2,8 +2,9 @@
 //! batch sizes 1, 100 and 1000, measured with `ReturnConsumedCapacity` against DynamoDB Local.
 //! Each run sends 1000 messages for 5 accounts on one day. Run: `bash infra/bench.sh`.
 
-use foresight_shared::ingest::analytics::AnalyticsWebhook;
-use foresight_shared::sources::segment::{signature, AnalyticsConfig};
+use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
+use foresight_shared::domain::usage::AnalyticsConfig;
+use foresight_shared::sources::segment::signature;
 use http::{HeaderMap, HeaderValue};
 use serde_json::json;
 
@@ -14,7 +15,7 @@ async fn run(batch_size: usize) -> (f64, f64, usize) {
     let store = foresight_shared::testkit::dynamodb_local_store(&format!("bench-analytics-{batch_size}")).await;
     let meter = store.meter();
     let webhook = AnalyticsWebhook::new(Some(SECRET.into()), None, AnalyticsConfig::default());
-    let now = foresight_shared::ingest::unix_now();
+    let now = foresight_shared::runtime::clock::unix_now();
     // All inside one UTC day, whatever the time of day.
     let today = now.div_euclid(86_400) * 86_400 + 60;
     let messages: Vec<serde_json::Value> = (0..MESSAGES)

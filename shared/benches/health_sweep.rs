@@ -6,18 +6,19 @@
 //!    read capacity per 1,000 accounts against the floor of an eventually consistent scan (total
 //!    item KB / 8), and the average size of the account item and of all an account's items.
 
+use foresight_shared::adapters::memory::MemoryOutbox;
+use foresight_shared::adapters::memory::MemoryQueue;
+use foresight_shared::adapters::memory::MemoryStore;
+use foresight_shared::app::health_sweep::{self, SweepPorts};
+use foresight_shared::app::ports::store::AccountLister;
+use foresight_shared::app::settings::Settings;
 use foresight_shared::domain::alert::{self, SweepContext};
 use foresight_shared::domain::health;
-use foresight_shared::outbox::MemoryOutbox;
-use foresight_shared::queue::MemoryQueue;
-use foresight_shared::settings::Settings;
-use foresight_shared::store::{AccountLister, MemoryStore};
-use foresight_shared::sweep::{self, SweepPorts};
 use foresight_shared::testkit::{load_synthetic, CountingScanner};
 use std::hint::black_box;
 use std::time::Instant;
 
-const NOW: i64 = 1_794_830_400; // 2026-11-09T12:00:00Z
+const NOW: i64 = 1_794_830_400; // 2026-11-16T12:00:00Z
 const DAY: i64 = 86_400;
 const SCORED_ACCOUNTS: usize = 10_000;
 const SWEPT_ACCOUNTS: usize = 2_000;
@@ -41,19 +42,19 @@ fn pure_scoring(runtime: &tokio::runtime::Runtime, settings: &Settings) {
         load_synthetic(&store, 0..SCORED_ACCOUNTS, NOW).await;
         let ports =
             SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
-        sweep::run(&ports, settings, "bench-day-0", NOW - DAY, SEGMENTS).await.expect("swept");
+        health_sweep::run(&ports, settings, "bench-day-0", NOW - DAY, SEGMENTS).await.expect("swept");
         store.list().await.expect("listed")
     });
     let full = per_second(5, stored.len(), || {
         for s in &stored {
-            let record = sweep::configured_record(s, settings, NOW);
-            let scored = sweep::score_account(&record, &sweep::history(s), settings, NOW);
+            let record = settings.record(s, NOW);
+            let scored = health_sweep::score_account(&record, &health_sweep::history(s), settings, NOW);
             let ctx = SweepContext { scored: &scored.score, previous_band: None, change_7d: scored.change_7d };
             black_box(alert::sweep_signals(&record, &ctx, &settings.alerts, NOW));
             black_box(scored.change);
         }
     });
-    let records: Vec<_> = stored.iter().map(|s| sweep::configured_record(s, settings, NOW)).collect();
+    let records: Vec<_> = stored.iter().map(|s| settings.record(s, NOW)).collect();
     let score_only = per_second(5, records.len(), || {
         for r in &records {
             black_box(health::score(r, &settings.health, NOW));
@@ -75,13 +76,13 @@ async fn dynamodb_sweep(settings: &Settings) {
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
     let first =
         SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
-    sweep::run(&first, settings, "bench-day-0", NOW, SEGMENTS).await.expect("first sweep");
+    health_sweep::run(&first, settings, "bench-day-0", NOW, SEGMENTS).await.expect("first sweep");
 
     let counting = CountingScanner::new(&store);
     let ports = SweepPorts { scanner: &counting, ..first };
     let meter = store.meter();
     let before = meter.reading();
-    let summary = sweep::run(&ports, settings, "bench-day-1", NOW + DAY, SEGMENTS).await.expect("second sweep");
+    let summary = health_sweep::run(&ports, settings, "bench-day-1", NOW + DAY, SEGMENTS).await.expect("second sweep");
     let rcu = meter.reading().read_units - before.read_units;
     let (items, bytes) = counting.items_and_bytes();
     let floor = bytes as f64 / 1024.0 / 8.0;
@@ -95,7 +96,7 @@ async fn dynamodb_sweep(settings: &Settings) {
         for item in out.items() {
             if item.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk == "ACCOUNT") {
                 account_items += 1;
-                account_bytes += foresight_shared::store::dynamodb::item_size(item);
+                account_bytes += foresight_shared::adapters::dynamodb::store::item_size(item);
             }
         }
         start = out.last_evaluated_key().cloned();

@@ -6,9 +6,9 @@
 //! `cargo bench -p foresight-shared --bench stripe_ingest` with the local stack's environment.
 //! Prints human lines and one JSON line per figure.
 
-use foresight_shared::ingest::stripe::StripeWebhook;
-use foresight_shared::sources::stripe::{self, signature::compute_signature, StripeSecrets};
-use foresight_shared::store::AccountStore;
+use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ports::store::AccountStore;
+use foresight_shared::sources::stripe::{self, signature::compute_signature, signature::StripeSecrets};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -34,7 +34,7 @@ fn time_per_iteration(iterations: u32, mut f: impl FnMut()) -> f64 {
 fn main() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/stripe").join(SAMPLE);
     let body = std::fs::read(&path).expect("the sample event");
-    let now = foresight_shared::ingest::unix_now();
+    let now = foresight_shared::runtime::clock::unix_now();
     let header = format!("t={now},v1={}", compute_signature(SECRET, now, &body));
     let webhook = StripeWebhook::new(Some(StripeSecrets::new(SECRET, None)), "account_id");
     let secrets = StripeSecrets::new(SECRET, None);

@@ -1,27 +1,30 @@
-//! Foresight's shared library: everything the Lambda functions and the local runner have in common.
+//! Foresight's library: everything the Lambda functions and the local runner have in common, in
+//! layers whose paths name them. Dependencies point one way, toward the domain:
 //!
-//! - [`domain`]: the account record and the pure rules that build it (billing normalisation, MRR).
-//! - [`sources`]: one adapter per inbound source: signature checks and parsing into domain changes.
-//! - [`store`]: the storage ports (small traits) and their DynamoDB and in-memory adapters.
-//! - [`ingest`]: the use cases a webhook function runs, independent of the HTTP framework.
+//! ```text
+//!   runtime ──► adapters ──► app ──► domain
+//!      │            │         │        ▲
+//!      └────────────┴─────────┴► sources
+//! ```
 //!
-//! Dependencies point one way: `ingest` and the adapters depend on `domain`, never the reverse.
+//! - [`domain`]: the customer-success model and its pure rules (no I/O).
+//! - [`sources`]: one module per sender (Stripe, Zendesk, Segment): verify its signature, parse
+//!   its payloads into domain changes (no I/O).
+//! - [`app`]: the ports (every trait) and the use cases: ingest, health sweep, renewal sweep,
+//!   alerts, dispatch.
+//! - [`adapters`]: the ports implemented: DynamoDB, SQS, in memory, Slack, HubSpot, Salesforce.
+//! - [`runtime`]: environment, secrets, settings, SDK set-up, telemetry, metrics, and the glue
+//!   the Lambda functions share.
+//! - `testkit` (feature `testkit`, tests and benchmarks only): helpers for tests against the
+//!   local stack.
+//!
+//! `shared/tests/layers.rs` fails the test command on an import cycle or an import against
+//! these arrows.
 
-pub mod alerts;
-pub mod aws;
-pub mod config;
-pub mod delivery;
-pub mod dispatch;
+pub mod adapters;
+pub mod app;
 pub mod domain;
-pub mod ingest;
-pub mod metrics;
-pub mod outbox;
-pub mod queue;
-pub mod renewal_sweep;
-pub mod secrets;
-pub mod settings;
+pub mod runtime;
 pub mod sources;
-pub mod store;
-pub mod sweep;
-pub mod telemetry;
+#[cfg(feature = "testkit")]
 pub mod testkit;

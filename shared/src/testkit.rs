@@ -1,9 +1,16 @@
 //! Helpers for tests that run against the local stack (`infra/local-stack.sh`). They fail
 //! loudly, naming the fix, when the stack is missing: a skipped test would hide a regression.
+//! Behind the `testkit` feature: test and bench targets only, never a Lambda binary.
 
-use crate::store::DynamoStore;
+use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore};
+use crate::app::ports::store::{AccountScanner, AccountStore, ScanCursor, ScanPage, StoreError, UsageStore};
+use crate::domain::change::{AccountChange, GuardedGroup};
+use crate::domain::time::{self, DAY};
+use crate::domain::usage::UsageDay;
+use crate::domain::version::EventVersion;
 use aws_config::Region;
 use aws_credential_types::Credentials;
+use chrono::NaiveDate;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The DynamoDB Local endpoint, or a panic that says how to start it.
@@ -19,7 +26,7 @@ pub fn dynamodb_endpoint() -> String {
 
 /// A client for DynamoDB Local with explicit region and credentials (no metadata probing).
 pub async fn dynamodb_local_client() -> aws_sdk_dynamodb::Client {
-    let config = crate::aws::config_loader()
+    let config = crate::runtime::aws::config_loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
         .endpoint_url(dynamodb_endpoint())
@@ -48,8 +55,8 @@ fn unique(name: &str) -> String {
 }
 
 /// An outbox on a new, uniquely named table in DynamoDB Local.
-pub async fn dynamodb_local_outbox(name: &str) -> crate::outbox::DynamoOutbox {
-    let outbox = crate::outbox::DynamoOutbox::new(dynamodb_local_client().await, unique(name));
+pub async fn dynamodb_local_outbox(name: &str) -> DynamoOutbox {
+    let outbox = DynamoOutbox::new(dynamodb_local_client().await, unique(name));
     if let Err(e) = outbox.ensure_table().await {
         panic!(
             "DynamoDB Local at {} is not reachable ({e}). Start it with `bash infra/local-stack.sh start`.",
@@ -72,7 +79,7 @@ pub fn sqs_endpoint() -> String {
 
 /// A client for the moto server with explicit region and credentials.
 pub async fn sqs_local_client() -> aws_sdk_sqs::Client {
-    let config = crate::aws::config_loader()
+    let config = crate::runtime::aws::config_loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
         .endpoint_url(sqs_endpoint())
@@ -130,13 +137,8 @@ pub async fn sqs_drain(url: &str) -> Vec<aws_sdk_sqs::types::Message> {
 /// subscription group with its customer link, a history point a week old, and two days of
 /// usage (at most 6 users on 10 or more seats: no expansion). Every 50th account is past due with
 /// a failed payment, its only alert (its score a week ago was close to today's).
-pub fn synthetic_account(
-    i: usize,
-    now: i64,
-) -> (crate::domain::AccountChange, Vec<(String, crate::domain::usage::UsageDay)>) {
-    use crate::domain::{AccountChange, EventVersion, GuardedGroup};
+pub fn synthetic_account(i: usize, now: i64) -> (AccountChange, Vec<(NaiveDate, UsageDay)>) {
     use serde_json::json;
-    const DAY: i64 = 86_400;
     let account_id = format!("acct_{i:05}");
     let failing = i.is_multiple_of(50);
     let mrr = 10_000 + (i as i64 % 100) * 1_000;
@@ -153,7 +155,7 @@ pub fn synthetic_account(
         ))
         .with_fact("link_stripe", json!(format!("cus_{i:05}")))
         .with_fact(
-            format!("hh#{}", crate::sources::segment::day(now - 7 * DAY)),
+            format!("hh#{}", time::day_key(now - 7 * DAY)),
             json!(if failing { 65 } else { 75 + (i % 20) as i64 }),
         );
     if failing {
@@ -163,7 +165,7 @@ pub fn synthetic_account(
     let usage = (1..=2)
         .map(|d| {
             let day = now - d * DAY;
-            let mut usage = crate::domain::usage::UsageDay::default();
+            let mut usage = UsageDay::default();
             for m in 0..(5 + i % 25) {
                 usage.message_ids.insert(format!("{:018x}", (i * 1_000 + m) as u64 * 0x9e37_79b9 + d as u64));
             }
@@ -172,7 +174,7 @@ pub fn synthetic_account(
             }
             usage.features.extend(features.iter().take(1 + i % 3).map(|f| f.to_string()));
             usage.seen_at.insert(day);
-            (crate::sources::segment::day(day), usage)
+            (time::date(day), usage)
         })
         .collect();
     (change, usage)
@@ -182,7 +184,7 @@ pub fn synthetic_account(
 /// (the account change, then its usage days), 32 at a time.
 pub async fn load_synthetic<S>(store: &S, accounts: std::ops::Range<usize>, now: i64)
 where
-    S: crate::store::AccountStore + crate::store::UsageStore,
+    S: AccountStore + UsageStore,
 {
     use futures::stream::{self, StreamExt};
     stream::iter(accounts)
@@ -190,7 +192,7 @@ where
             let (change, usage) = synthetic_account(i, now);
             store.apply(&change).await.expect("account written");
             for (day, u) in &usage {
-                store.add_usage(&change.account_id, day, u).await.expect("usage written");
+                store.add_usage(&change.account_id, *day, u).await.expect("usage written");
             }
         })
         .await;
@@ -222,14 +224,14 @@ impl<'a, S> CountingScanner<'a, S> {
 }
 
 #[async_trait::async_trait]
-impl<S: crate::store::AccountScanner> crate::store::AccountScanner for CountingScanner<'_, S> {
+impl<S: AccountScanner> AccountScanner for CountingScanner<'_, S> {
     async fn scan_segment(
         &self,
         segment: u32,
         total: u32,
-        after: Option<&crate::store::ScanCursor>,
+        after: Option<&ScanCursor>,
         page_items: Option<i32>,
-    ) -> Result<crate::store::ScanPage, crate::store::StoreError> {
+    ) -> Result<ScanPage, StoreError> {
         use std::sync::atomic::Ordering::Relaxed;
         let page = self.inner.scan_segment(segment, total, after, page_items).await?;
         let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,15 +1,17 @@
 //! Signals → alerts as pure rules (`shared/src/domain/alert.rs`, `/work/shared/domain.md` "Signals and
 //! alerts"): thresholds, dedupe keys, cool-downs and the alert a CSM reads.
 
-use foresight_shared::domain::account::{rfc3339, AccountRecord, Lifecycle, StoredAccount};
+use foresight_shared::app::settings::Settings;
+use foresight_shared::domain::account::{AccountRecord, StoredAccount};
 use foresight_shared::domain::alert::{
     self, AlertKind, AlertRules, CooldownDays, HealthFacts, Severity, Signal, SweepContext,
 };
 use foresight_shared::domain::billing::SubscriptionStatus;
 use foresight_shared::domain::health::{self, Band, ComponentScore, HealthModel, HealthScore};
+use foresight_shared::domain::lifecycle::Lifecycle;
+use foresight_shared::domain::time::{self, rfc3339};
 use foresight_shared::domain::usage::DailyUsage;
 use foresight_shared::domain::Segment;
-use foresight_shared::settings::Settings;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -72,8 +74,19 @@ fn signals_with(
     )
 }
 
+/// The rules of a deployment with a first-value event configured (`[analytics]
+/// first_value_event`), so onboarding can stall; otherwise the defaults production runs with.
+fn tracked() -> AlertRules {
+    AlertRules { first_value_tracked: true, ..Settings::default().alerts }
+}
+
+#[test]
+fn the_default_rules_are_the_ones_production_runs_with() {
+    assert_eq!(AlertRules::default(), Settings::default().alerts);
+}
+
 fn signals(record: &AccountRecord) -> Vec<Signal> {
-    signals_with(record, 80, None, None, &AlertRules::default())
+    signals_with(record, 80, None, None, &tracked())
 }
 
 fn of_kind(signals: &[Signal], kind: AlertKind) -> Vec<Signal> {
@@ -107,16 +120,16 @@ fn local_keys(signals: &[Signal]) -> Vec<String> {
 #[test]
 fn score_fall_alerts_from_15_points_in_7_days() {
     let r = blank();
-    let fell = one(&signals_with(&r, 50, None, Some(-15), &AlertRules::default()), AlertKind::ScoreFall);
+    let fell = one(&signals_with(&r, 50, None, Some(-15), &tracked()), AlertKind::ScoreFall);
     assert_eq!(fell.episode, TODAY);
     assert_eq!(fell.headline, "health 50, down 15 in 7 days");
     assert_eq!(fell.local_key(), format!("score_fall/{TODAY}"));
-    let fell = one(&signals_with(&r, 42, None, Some(-18), &AlertRules::default()), AlertKind::ScoreFall);
+    let fell = one(&signals_with(&r, 42, None, Some(-18), &tracked()), AlertKind::ScoreFall);
     assert_eq!(fell.headline, "health 42, down 18 in 7 days");
     for change in [Some(-14), Some(0), Some(20), None] {
-        none_of(&signals_with(&r, 50, None, change, &AlertRules::default()), AlertKind::ScoreFall);
+        none_of(&signals_with(&r, 50, None, change, &tracked()), AlertKind::ScoreFall);
     }
-    let rules = AlertRules { score_fall_points: 10, ..Default::default() };
+    let rules = AlertRules { score_fall_points: 10, ..tracked() };
     one(&signals_with(&r, 50, None, Some(-10), &rules), AlertKind::ScoreFall);
     none_of(&signals_with(&r, 50, None, Some(-9), &rules), AlertKind::ScoreFall);
 }
@@ -160,10 +173,10 @@ fn with_weeks(this_week: u64, last_week: u64) -> AccountRecord {
     let [a, b] = split(last_week);
     let [c, d] = split(this_week);
     r.usage.daily = vec![
-        DailyUsage { day: day(NOW - 13 * DAY), events: a, active_users: 3 },
-        DailyUsage { day: day(NOW - 7 * DAY), events: b, active_users: 3 },
-        DailyUsage { day: day(NOW - 6 * DAY), events: c, active_users: 3 },
-        DailyUsage { day: day(NOW), events: d, active_users: 3 },
+        DailyUsage { day: time::date(NOW - 13 * DAY), events: a, active_users: 3 },
+        DailyUsage { day: time::date(NOW - 7 * DAY), events: b, active_users: 3 },
+        DailyUsage { day: time::date(NOW - 6 * DAY), events: c, active_users: 3 },
+        DailyUsage { day: time::date(NOW), events: d, active_users: 3 },
     ];
     r
 }
@@ -194,7 +207,7 @@ fn usage_drop_needs_a_busy_week_before() {
 fn usage_drop_weeks_are_whole_days() {
     let at = |offset_days: i64, events: u64| {
         let mut r = blank();
-        r.usage.daily = vec![DailyUsage { day: day(NOW - offset_days * DAY), events, active_users: 1 }];
+        r.usage.daily = vec![DailyUsage { day: time::date(NOW - offset_days * DAY), events, active_users: 1 }];
         alert::usage_drop_percent(&r, NOW)
     };
     // 7 to 13 days ago is the week before (everything lost this week).
@@ -212,7 +225,7 @@ fn usage_drop_alerts_from_50_percent() {
     assert_eq!(drop.episode, TODAY);
     assert_eq!(drop.headline, "usage -50% week over week");
     none_of(&signals(&with_weeks(51, 100)), AlertKind::UsageDrop);
-    let rules = AlertRules { usage_drop_percent: 30, ..Default::default() };
+    let rules = AlertRules { usage_drop_percent: 30, ..tracked() };
     one(&signals_with(&with_weeks(70, 100), 80, None, None, &rules), AlertKind::UsageDrop);
     none_of(&signals_with(&with_weeks(71, 100), 80, None, None, &rules), AlertKind::UsageDrop);
 }
@@ -235,12 +248,12 @@ fn urgent_tickets_alert_from_2() {
     assert_eq!(one(&signals(&urgent(5)), AlertKind::UrgentTickets).headline, "5 urgent tickets open");
     none_of(&signals(&urgent(1)), AlertKind::UrgentTickets);
     none_of(&signals(&urgent(0)), AlertKind::UrgentTickets);
-    let rules = AlertRules { urgent_open_tickets: 1, ..Default::default() };
+    let rules = AlertRules { urgent_open_tickets: 1, ..tracked() };
     assert_eq!(
         one(&signals_with(&urgent(1), 80, None, None, &rules), AlertKind::UrgentTickets).headline,
         "1 urgent ticket open"
     );
-    let off = AlertRules { urgent_open_tickets: 0, ..Default::default() };
+    let off = AlertRules { urgent_open_tickets: 0, ..tracked() };
     none_of(&signals_with(&urgent(9), 80, None, None, &off), AlertKind::UrgentTickets);
 }
 
@@ -268,14 +281,14 @@ fn onboarding_stalled_from_14_days_without_first_value() {
 #[test]
 fn onboarding_stalled_only_without_first_value() {
     let mut r = started(30 * DAY);
-    r.usage.first_value_at = Some(rfc3339(NOW - 20 * DAY));
+    r.usage.first_value_at = Some(time::at(NOW - 20 * DAY));
     none_of(&signals(&r), AlertKind::OnboardingStalled);
     // No subscription start known: nothing to measure from.
     none_of(&signals(&blank()), AlertKind::OnboardingStalled);
     // Turned off with 0 days.
-    let off = AlertRules { onboarding_stalled_days: 0, ..Default::default() };
+    let off = AlertRules { onboarding_stalled_days: 0, ..tracked() };
     none_of(&signals_with(&started(30 * DAY), 80, None, None, &off), AlertKind::OnboardingStalled);
-    let week = AlertRules { onboarding_stalled_days: 7, ..Default::default() };
+    let week = AlertRules { onboarding_stalled_days: 7, ..tracked() };
     one(&signals_with(&started(7 * DAY), 80, None, None, &week), AlertKind::OnboardingStalled);
 }
 
@@ -301,7 +314,7 @@ fn onboarding_stalled_measures_from_the_earliest_start_and_keeps_its_episode() {
     );
     let scored = plain(80);
     let ctx = SweepContext { scored: &scored, previous_band: None, change_7d: None };
-    let next = alert::sweep_signals(&later, &ctx, &AlertRules::default(), NOW + DAY);
+    let next = alert::sweep_signals(&later, &ctx, &tracked(), NOW + DAY);
     assert_eq!(one(&next, AlertKind::OnboardingStalled).local_key(), stalled.local_key());
 }
 
@@ -336,7 +349,7 @@ fn expansion_from_90_percent_seat_utilisation() {
     none_of(&signals(&seats(10, 8)), AlertKind::Expansion);
     none_of(&signals(&seats(100, 89)), AlertKind::Expansion);
     one(&signals(&seats(100, 90)), AlertKind::Expansion);
-    let rules = AlertRules { expansion_seat_utilisation: 0.5, ..Default::default() };
+    let rules = AlertRules { expansion_seat_utilisation: 0.5, ..tracked() };
     one(&signals_with(&seats(10, 5), 80, None, None, &rules), AlertKind::Expansion);
     none_of(&signals_with(&seats(10, 4), 80, None, None, &rules), AlertKind::Expansion);
 }
@@ -391,7 +404,7 @@ fn payment_failed_keys_are_stable_per_invoice() {
     let key_on = |invoices: &[(&str, i64)], paid: &[&str], now: i64| {
         let r = failed_on(invoices, paid, "past_due", now);
         let s = one(&alert::event_signals(&r), AlertKind::PaymentFailed);
-        alert::alert(&r, &s, &facts(None, None, vec![]), &AlertRules::default(), "health-sweep", now).dedupe_key
+        alert::alert(&r, &s, &facts(None, None, vec![]), &tracked(), "health-sweep", now).dedupe_key
     };
     let first = key_on(&[("in_1", NOW - DAY)], &[], NOW);
     assert_eq!(first, "acct_1/payment_failed/in_1");
@@ -476,7 +489,7 @@ fn a_healthy_account_has_no_signals() {
     let mut r = seats(10, 5);
     r.usage.daily = with_weeks(100, 100).usage.daily;
     r.support.urgent_open_tickets = 1;
-    let all = signals_with(&r, 80, Some(Band::Green), Some(-5), &AlertRules::default());
+    let all = signals_with(&r, 80, Some(Band::Green), Some(-5), &tracked());
     assert!(all.is_empty(), "{all:?}");
 }
 
@@ -499,10 +512,10 @@ fn dedupe_keys_are_account_kind_episode() {
     r.usage.active_users_7d = 10;
     r.usage.daily = with_weeks(0, 100).usage.daily;
     r.support.urgent_open_tickets = 3;
-    let all = signals_with(&r, 20, Some(Band::Green), Some(-60), &AlertRules::default());
+    let all = signals_with(&r, 20, Some(Band::Green), Some(-60), &tracked());
     let keys: Vec<String> = all
         .iter()
-        .map(|s| alert::alert(&r, s, &facts(Some(20), Some(-60), vec![]), &AlertRules::default(), "t", NOW).dedupe_key)
+        .map(|s| alert::alert(&r, s, &facts(Some(20), Some(-60), vec![]), &tracked(), "t", NOW).dedupe_key)
         .collect();
     let renews = day(NOW + 10 * DAY);
     let started = day(NOW - 20 * DAY);
@@ -537,7 +550,7 @@ fn the_same_condition_keeps_its_key_across_sweeps() {
         let r = record_with(&attrs, now);
         let scored = plain(80);
         let ctx = SweepContext { scored: &scored, previous_band: None, change_7d: None };
-        local_keys(&alert::sweep_signals(&r, &ctx, &AlertRules::default(), now))
+        local_keys(&alert::sweep_signals(&r, &ctx, &tracked(), now))
     };
     assert_eq!(keys_at(NOW), keys_at(NOW + 5 * DAY));
     assert_eq!(keys_at(NOW).len(), 2);
@@ -598,8 +611,9 @@ fn due_holds_a_new_episode_back_inside_the_cooldown() {
 #[test]
 fn cooldowns_per_kind_follow_the_rules() {
     let defaults = CooldownDays::default();
+    let named: Vec<(&str, i64)> = defaults.iter().map(|(kind, days)| (kind.as_str(), days)).collect();
     assert_eq!(
-        defaults.named(),
+        named,
         [
             ("band_drop", 7),
             ("score_fall", 7),
@@ -628,7 +642,8 @@ fn cooldowns_per_kind_follow_the_rules() {
     assert!(!held(AlertKind::CancelAtPeriodEnd, 60));
     assert!(!held(AlertKind::OnboardingStalled, 0));
     // Configured to 0: the same.
-    let none = AlertRules { cooldown_days: CooldownDays { usage_drop: 0, ..Default::default() }, ..Default::default() };
+    let mut none = AlertRules::default();
+    none.cooldown_days.set(AlertKind::UsageDrop, 0);
     let due = alert::due(
         vec![signal(AlertKind::UsageDrop, TODAY)],
         &raised(&[("usage_drop/2026-11-19", NOW - HOUR)]),
@@ -637,8 +652,8 @@ fn cooldowns_per_kind_follow_the_rules() {
     );
     assert_eq!(due.len(), 1);
     // And longer when configured.
-    let long =
-        AlertRules { cooldown_days: CooldownDays { payment_failed: 10, ..Default::default() }, ..Default::default() };
+    let mut long = AlertRules::default();
+    long.cooldown_days.set(AlertKind::PaymentFailed, 10);
     let due = alert::due(
         vec![signal(AlertKind::PaymentFailed, "in_2")],
         &raised(&[("payment_failed/in_1", NOW - 9 * DAY)]),
@@ -749,7 +764,7 @@ fn the_alert_carries_everything_a_csm_needs() {
         Some(-18),
         vec!["usage: events -60% vs 30-day rhythm, 2 active users", "support: 3 urgent tickets open"],
     );
-    let a = alert::alert(&r, &s, &health, &AlertRules::default(), "stripe-webhook", NOW);
+    let a = alert::alert(&r, &s, &health, &tracked(), "stripe-webhook", NOW);
     assert_eq!(a.dedupe_key, "acct_1/payment_failed/in_7");
     assert_eq!(a.kind, AlertKind::PaymentFailed);
     assert_eq!(a.severity, Severity::Risk);
@@ -771,7 +786,7 @@ fn the_alert_carries_everything_a_csm_needs() {
     assert_eq!(a.links.hubspot_company_id.as_deref(), Some("hs_1"));
     assert_eq!(a.links.salesforce_account_id.as_deref(), Some("sf_1"));
     assert_eq!(a.links.zendesk_organization_id.as_deref(), Some("org_9"));
-    assert_eq!(a.raised_at, "2026-11-20T12:00:00Z");
+    assert_eq!(a.raised_at, time::at(NOW));
     assert_eq!(a.raised_by, "stripe-webhook");
 }
 
@@ -785,7 +800,7 @@ fn the_alert_links_the_account_by_the_configured_template() {
     assert_eq!(a.links.account, "https://cs.example.com/a/acct_1?tab=health");
     assert_eq!(a.severity, Severity::Opportunity);
     // Without a Stripe customer there is no Stripe link.
-    let a = alert::alert(&blank(), &s, &facts(None, None, vec![]), &AlertRules::default(), "health-sweep", NOW);
+    let a = alert::alert(&blank(), &s, &facts(None, None, vec![]), &tracked(), "health-sweep", NOW);
     assert_eq!(a.links.stripe, None);
     assert_eq!(a.links.account, "/accounts/acct_1");
     assert_eq!(a.account_name, None);
@@ -795,7 +810,7 @@ fn the_alert_links_the_account_by_the_configured_template() {
 fn the_summary_says_the_trend_and_skips_a_reason_that_repeats_the_headline() {
     let r = blank();
     let s = Signal { kind: AlertKind::UrgentTickets, episode: TODAY.into(), headline: "3 urgent tickets open".into() };
-    let summary = |health: HealthFacts| alert::alert(&r, &s, &health, &AlertRules::default(), "t", NOW).summary;
+    let summary = |health: HealthFacts| alert::alert(&r, &s, &health, &tracked(), "t", NOW).summary;
     assert_eq!(
         summary(facts(Some(55), Some(-3), vec!["support: 3 urgent tickets open", "billing: past due", "sentiment: CSAT 0 good / 2 bad in 30 days", "renewal: renewal in 10 days"])),
         "health 55, down 3 this week: 3 urgent tickets open; billing: past due; sentiment: CSAT 0 good / 2 bad in 30 days"
@@ -887,14 +902,8 @@ fn alert_kinds_have_snake_case_names_and_only_expansion_is_an_opportunity() {
         assert_eq!(kind.severity(), expected);
     }
     // The lifecycle of a record is carried as is.
-    let a = alert::alert(
-        &blank(),
-        &signal(AlertKind::ScoreFall, TODAY),
-        &facts(None, None, vec![]),
-        &AlertRules::default(),
-        "t",
-        NOW,
-    );
+    let a =
+        alert::alert(&blank(), &signal(AlertKind::ScoreFall, TODAY), &facts(None, None, vec![]), &tracked(), "t", NOW);
     assert_eq!(a.lifecycle, Lifecycle::Adoption);
     assert_eq!(a.tier, Segment::TechTouch);
 }

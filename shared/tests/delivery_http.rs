@@ -2,13 +2,15 @@
 //! headers, body), how each answer is classified, and that every message fits Block Kit's limits.
 
 use chrono::NaiveDate;
-use foresight_shared::delivery::hubspot::HubSpot;
-use foresight_shared::delivery::salesforce::{find_query, Salesforce, SalesforceConfig};
-use foresight_shared::delivery::slack::{self, check_limits, RecordUrls, SlackApi, SlackMessage, SlackWebhook};
-use foresight_shared::delivery::{crm_task, http_client, reference, CrmTask, DeliveryError, TaskPriority};
-use foresight_shared::domain::account::{Lifecycle, Segment};
+use foresight_shared::adapters::http::http_client;
+use foresight_shared::adapters::hubspot::HubSpot;
+use foresight_shared::adapters::salesforce::{find_query, Salesforce, SalesforceConfig};
+use foresight_shared::adapters::slack::{self, check_limits, RecordUrls, SlackApi, SlackMessage, SlackWebhook};
+use foresight_shared::app::dispatch::task::crm_task;
+use foresight_shared::app::ports::delivery::{reference, CrmTask, DeliveryError, TaskPriority};
 use foresight_shared::domain::alert::{Alert, AlertKind, AlertLinks, Severity};
 use foresight_shared::domain::health::Band;
+use foresight_shared::domain::{Lifecycle, Segment};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -40,7 +42,7 @@ fn alert() -> Alert {
             salesforce_account_id: Some("001000000000001AAA".into()),
             zendesk_organization_id: Some("77".into()),
         },
-        raised_at: "2025-06-01T08:00:00Z".into(),
+        raised_at: "2025-06-01T08:00:00Z".parse().unwrap(),
         raised_by: "health-sweep".into(),
     }
 }
@@ -683,6 +685,7 @@ fn messages_always_fit_block_kit_limits() {
     for a in [alert(), huge_alert(), bare] {
         for m in [slack::message(&a), slack::message_with(&a, &urls)] {
             check_limits(&m).unwrap_or_else(|e| panic!("{e}: {m:#?}"));
+            within_documented_limits(&m);
             assert_eq!(m.blocks[0]["type"], "header");
             let header = m.blocks[0]["text"]["text"].as_str().unwrap_or_default();
             assert!(!header.is_empty() && header.chars().count() <= 150);
@@ -729,6 +732,37 @@ fn messages_always_fit_block_kit_limits() {
     let m = slack::message(&huge_alert());
     assert!(m.text.starts_with("s&amp;s&amp;"), "{}", m.text);
     assert!(!m.blocks[2]["text"]["text"].as_str().unwrap_or_default().contains("<r>"));
+}
+
+/// Slack's documented Block Kit limits (`integrations.md`, Slack), written out here rather than
+/// taken from the builder's constants, so a wrong constant cannot pass both sides.
+fn within_documented_limits(m: &SlackMessage) {
+    let n = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
+    assert!(n(&json!(m.text)) <= 4_000 && !m.text.trim().is_empty(), "text");
+    assert!(m.blocks.len() <= 50, "{} blocks", m.blocks.len());
+    for b in &m.blocks {
+        match b["type"].as_str() {
+            Some("header") => assert!((1..=150).contains(&n(&b["text"]["text"])), "header {b}"),
+            Some("section") => {
+                assert!(b["text"].is_null() || (1..=3_000).contains(&n(&b["text"]["text"])), "section text");
+                let fields = b["fields"].as_array().cloned().unwrap_or_default();
+                assert!(fields.len() <= 10 && fields.iter().all(|f| (1..=2_000).contains(&n(&f["text"]))), "fields");
+            }
+            Some("context") => {
+                let elements = b["elements"].as_array().cloned().unwrap_or_default();
+                assert!((1..=10).contains(&elements.len()), "context elements");
+                assert!(elements.iter().all(|e| n(&e["text"]) <= 3_000), "context text");
+            }
+            Some("actions") => {
+                let elements = b["elements"].as_array().cloned().unwrap_or_default();
+                assert!((1..=25).contains(&elements.len()), "actions");
+                for e in elements {
+                    assert!(n(&e["text"]["text"]) <= 75 && n(&e["url"]) <= 3_000, "button {e}");
+                }
+            }
+            other => panic!("a block type the builder does not make: {other:?}"),
+        }
+    }
 }
 
 fn block(kind: &str, extra: Value) -> Value {

@@ -2,21 +2,29 @@
 //! HubSpot), the outbox in memory and in DynamoDB Local, the queue parts against the moto server.
 
 use async_trait::async_trait;
-use foresight_shared::delivery::{http_client, HubSpot, SlackApi};
-use foresight_shared::dispatch::{self, DeliveryRoutes, DispatchPorts, Dispatched, QueueMessage};
-use foresight_shared::domain::account::{Lifecycle, Segment};
+use foresight_shared::adapters::http::http_client;
+use foresight_shared::adapters::hubspot::HubSpot;
+use foresight_shared::adapters::memory::MemoryOutbox;
+use foresight_shared::adapters::memory::MemoryQueue;
+use foresight_shared::adapters::slack::SlackApi;
+use foresight_shared::adapters::sqs::SqsQueue;
+use foresight_shared::app::dispatch::routes::DeliveryRoutes;
+use foresight_shared::app::dispatch::{self, DispatchPorts, Dispatched, QueueMessage};
+use foresight_shared::app::ports::outbox::{
+    DeliveryLog, EffectState, EffectStatus, NotificationStatus, Outbox, OutboxEntry,
+};
+use foresight_shared::app::ports::queue::{DeadLetters, NotificationQueue, Redelivery};
+use foresight_shared::app::ports::store::StoreError;
 use foresight_shared::domain::alert::{Alert, AlertKind, AlertLinks, Severity};
 use foresight_shared::domain::health::Band;
-use foresight_shared::outbox::{DeliveryLog, EffectState, EffectStatus, MemoryOutbox, Outbox, OutboxEntry};
-use foresight_shared::queue::{DeadLetters, MemoryQueue, NotificationQueue, Redelivery, SqsQueue};
-use foresight_shared::store::StoreError;
+use foresight_shared::domain::{Lifecycle, Segment};
 use foresight_shared::testkit;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const NOW: i64 = 1_794_830_400; // 2026-11-09T12:00:00Z
+const NOW: i64 = 1_794_830_400; // 2026-11-16T12:00:00Z
 
 fn alert(account: &str, kind: AlertKind, tier: Segment) -> Alert {
     Alert {
@@ -41,7 +49,7 @@ fn alert(account: &str, kind: AlertKind, tier: Segment) -> Alert {
             hubspot_company_id: Some("9876".into()),
             ..Default::default()
         },
-        raised_at: "2026-11-09T12:00:00Z".into(),
+        raised_at: "2026-11-09T12:00:00Z".parse().unwrap(),
         raised_by: "stripe-webhook".into(),
     }
 }
@@ -101,11 +109,11 @@ async fn slack_429_waits_in_the_queue_then_delivers_once() {
     let first = dispatch::dispatch(&a, Some("handle-1"), 1, &ports, &routes, NOW).await.unwrap();
     assert!(matches!(first, Dispatched::RetryLater { seconds: 2, .. }), "{first:?}");
     assert_eq!(queue.delays(), [("handle-1".to_owned(), 2)], "returned to the queue for Retry-After, no sleep");
-    assert_eq!(status_of(&outbox, &a.dedupe_key).await.status, "pending");
+    assert_eq!(status_of(&outbox, &a.dedupe_key).await.status, NotificationStatus::Pending);
     let second = dispatch::dispatch(&a, Some("handle-2"), 2, &ports, &routes, NOW + 2).await.unwrap();
     assert_eq!(second, Dispatched::Delivered { sent_now: vec!["slack".into()] });
     let entry = status_of(&outbox, &a.dedupe_key).await;
-    assert_eq!(entry.status, "sent");
+    assert_eq!(entry.status, NotificationStatus::Sent);
     assert_eq!(entry.effects["slack"].remote_id.as_deref(), Some("1794830400.000100"));
     assert_eq!(entry.effects["slack"].attempts, 2);
     // The same message delivered again by SQS: acknowledged without a call.
@@ -127,7 +135,7 @@ async fn channel_not_found_is_dead_lettered_with_the_reason() {
     outbox.record(&a, NOW).await.unwrap();
     let ports = memory_ports(&outbox, &queue, Some(&slack), None);
     let mut routes = DeliveryRoutes::default();
-    routes.kind_channels.insert("payment_failed".into(), "#gone".into());
+    routes.kind_channels.insert(AlertKind::PaymentFailed, "#gone".into());
     let outcome = dispatch::dispatch(&a, Some("h"), 1, &ports, &routes, NOW).await.unwrap();
     let Dispatched::DeadLettered { reason } = outcome else { panic!("{outcome:?}") };
     assert!(reason.starts_with("slack: ") && reason.contains("channel_not_found"), "{reason}");
@@ -136,7 +144,7 @@ async fn channel_not_found_is_dead_lettered_with_the_reason() {
     assert_eq!(dead[0].0["dedupe_key"], a.dedupe_key.as_str());
     assert!(dead[0].1.contains("channel_not_found"));
     let entry = status_of(&outbox, &a.dedupe_key).await;
-    assert_eq!(entry.status, "failed");
+    assert_eq!(entry.status, NotificationStatus::Failed);
     assert_eq!(entry.effects["slack"].status, EffectStatus::Failed);
     // Not a batch failure: SQS must not retry what can never succeed.
     assert!(!Dispatched::DeadLettered { reason }.is_failure());
@@ -200,7 +208,7 @@ impl DeliveryLog for CrashAfterRemoteCall<'_> {
         }
         self.inner.record_effect(key, effect, state).await
     }
-    async fn finish(&self, key: &str, status: &str) -> Result<(), StoreError> {
+    async fn finish(&self, key: &str, status: NotificationStatus) -> Result<(), StoreError> {
         self.inner.finish(key, status).await
     }
 }
@@ -218,7 +226,7 @@ async fn a_crash_between_the_task_and_its_record_finds_the_task_instead_of_creat
     let subject_with_reference = format!(
         "Acme Corp: {} — health red · ref {}",
         a.headline,
-        foresight_shared::delivery::reference(&a.dedupe_key)
+        foresight_shared::app::ports::delivery::reference(&a.dedupe_key)
     );
     Mock::given(method("POST"))
         .and(path("/crm/v3/objects/tasks/search"))
@@ -250,8 +258,8 @@ async fn a_crash_between_the_task_and_its_record_finds_the_task_instead_of_creat
 #[tokio::test]
 async fn tech_touch_alerts_make_no_crm_task_and_routes_pick_the_channel() {
     let routes = DeliveryRoutes {
-        tier_channels: [("high_touch".to_owned(), "#cs-strategic".to_owned())].into(),
-        kind_channels: [("expansion".to_owned(), "#cs-growth".to_owned())].into(),
+        tier_channels: [(Segment::HighTouch, "#cs-strategic".to_owned())].into(),
+        kind_channels: [(AlertKind::Expansion, "#cs-growth".to_owned())].into(),
         ..DeliveryRoutes::default()
     };
     let high = alert("a", AlertKind::PaymentFailed, Segment::HighTouch);
@@ -262,6 +270,35 @@ async fn tech_touch_alerts_make_no_crm_task_and_routes_pick_the_channel() {
     assert_eq!(routes.channel(&growth), "#cs-growth");
     assert!(routes.wants_task(&high) && !routes.wants_task(&tech));
     assert!(!routes.wants_task(&alert("d", AlertKind::UsageDrop, Segment::HighTouch)), "not a task kind");
+
+    // Dispatched for real: each alert posts once to its channel; only the high-touch one becomes
+    // a HubSpot task.
+    let server = MockServer::start().await;
+    for (channel, posts) in [("#cs-strategic", 1), ("#customer-success", 1), ("#cs-growth", 1)] {
+        post_message()
+            .and(wiremock::matchers::body_partial_json(json!({"channel": channel})))
+            .respond_with(slack_ok())
+            .expect(posts)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path("/crm/v3/objects/tasks"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "task_1"})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
+    let (slack, hubspot) = (slack_on(&server).await, hubspot_on(&server));
+    let ports = memory_ports(&outbox, &queue, Some(&slack), Some(&hubspot));
+    for (a, effects) in [(&high, vec!["hubspot", "slack"]), (&tech, vec!["slack"]), (&growth, vec!["hubspot", "slack"])]
+    {
+        let done = dispatch::dispatch(a, None, 1, &ports, &routes, NOW).await.unwrap();
+        let Dispatched::Delivered { mut sent_now } = done else { panic!("{done:?}") };
+        sent_now.sort();
+        assert_eq!(sent_now, effects, "{}", a.dedupe_key);
+    }
+    server.verify().await;
 }
 
 #[tokio::test]
@@ -285,17 +322,18 @@ async fn a_batch_stops_at_the_first_failure_and_returns_the_rest() {
         QueueMessage { id: "m3", body: "not json", receipt_handle: Some("h3"), receive_count: 1 },
     ];
     let ports = memory_ports(&outbox, &queue, Some(&slack), None);
-    let failed = dispatch::dispatch_batch(&messages, &ports, &DeliveryRoutes::default(), NOW, &|| true).await;
-    assert_eq!(failed, ["m1", "m2", "m3"], "m2 waits behind m1 (FIFO order), unprocessed");
-    let failed = dispatch::dispatch_batch(&messages[..2], &ports, &DeliveryRoutes::default(), NOW + 1, &|| true).await;
-    assert!(failed.is_empty());
+    let batch = dispatch::dispatch_batch(&messages, &ports, &DeliveryRoutes::default(), NOW, &|| true).await;
+    assert_eq!(batch.failed, ["m1", "m2", "m3"], "m2 waits behind m1 (FIFO order), unprocessed");
+    let batch = dispatch::dispatch_batch(&messages[..2], &ports, &DeliveryRoutes::default(), NOW + 1, &|| true).await;
+    assert!(batch.failed.is_empty());
+    assert_eq!(batch.outcomes.len(), 2, "each dispatched message reports its outcome (the metrics count them)");
     // m2 was not processed the first time: one attempt only.
     assert_eq!(status_of(&outbox, &second.dedupe_key).await.effects["slack"].attempts, 1);
     let malformed = dispatch::dispatch_batch(&messages[2..], &ports, &DeliveryRoutes::default(), NOW, &|| true).await;
-    assert_eq!(malformed, ["m3"], "a message that is not an alert fails, and the redrive policy parks it");
+    assert_eq!(malformed.failed, ["m3"], "a message that is not an alert fails, and the redrive policy parks it");
     let out_of_time =
         dispatch::dispatch_batch(&messages[..1], &ports, &DeliveryRoutes::default(), NOW, &|| false).await;
-    assert_eq!(out_of_time, ["m1"], "near the deadline nothing is started");
+    assert_eq!(out_of_time.failed, ["m1"], "near the deadline nothing is started");
     server.verify().await;
 }
 
@@ -332,10 +370,13 @@ async fn the_same_sqs_message_twice_makes_one_call_with_the_dynamodb_outbox() {
         redelivery: &queue,
     };
     let routes = DeliveryRoutes::default();
-    assert!(dispatch::dispatch_batch(std::slice::from_ref(&message), &ports, &routes, NOW, &|| true).await.is_empty());
-    assert!(dispatch::dispatch_batch(&[message], &ports, &routes, NOW + 60, &|| true).await.is_empty());
+    assert!(dispatch::dispatch_batch(std::slice::from_ref(&message), &ports, &routes, NOW, &|| true)
+        .await
+        .failed
+        .is_empty());
+    assert!(dispatch::dispatch_batch(&[message], &ports, &routes, NOW + 60, &|| true).await.failed.is_empty());
     let entry = outbox.notification(&a.dedupe_key).await.unwrap().unwrap();
-    assert_eq!(entry.status, "sent");
+    assert_eq!(entry.status, NotificationStatus::Sent);
     assert_eq!(entry.effects["slack"].remote_id.as_deref(), Some("1794830400.000100"));
     assert!(testkit::sqs_drain(&dlq_url).await.is_empty());
     server.verify().await;

@@ -1,11 +1,13 @@
 //! Lifecycle stage, time-to-value and seat utilisation (`shared/src/domain/lifecycle.rs`), and the
-//! `[alerts]` and `[tiers]` parts of `foresight.toml` (`shared/src/settings.rs`).
+//! `[alerts]` and `[tiers]` parts of `foresight.toml` (`shared/src/app/settings.rs`).
 
-use foresight_shared::domain::account::{rfc3339, AccountRecord, Lifecycle, StoredAccount};
-use foresight_shared::domain::alert::{AlertRules, CooldownDays};
+use foresight_shared::app::settings::{Settings, SettingsError};
+use foresight_shared::domain::account::{AccountRecord, StoredAccount};
+use foresight_shared::domain::alert::{AlertKind, AlertRules, CooldownDays};
+use foresight_shared::domain::lifecycle::Lifecycle;
 use foresight_shared::domain::lifecycle::{self, LifecycleRules};
+use foresight_shared::domain::time::{self, rfc3339};
 use foresight_shared::domain::Segment;
-use foresight_shared::settings::{Settings, SettingsError};
 use serde_json::{json, Value};
 
 /// 2026-11-20T12:00:00Z: a fixed clock.
@@ -40,7 +42,11 @@ fn configured() -> LifecycleRules {
 }
 
 fn stage(r: &AccountRecord) -> Lifecycle {
-    lifecycle::stage(r, &LifecycleRules::default(), NOW)
+    stage_by(r, &LifecycleRules::default(), NOW)
+}
+
+fn stage_by(r: &AccountRecord, rules: &LifecycleRules, now: i64) -> Lifecycle {
+    lifecycle::stage(&r.billing, &r.usage, rules, now)
 }
 
 // ---------------------------------------------------------------- stage
@@ -66,7 +72,7 @@ fn churn_comes_before_every_other_stage() {
         "canceled",
         json!({"started_at": NOW - 5 * DAY, "renewal_at": NOW + 5 * DAY, "quantity": 10}),
     )]);
-    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Churned);
+    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Churned);
 }
 
 #[test]
@@ -81,8 +87,8 @@ fn onboarding_while_trialing() {
         json!({"renewal_at": NOW + 5 * DAY, "quantity": 10, "started_at": NOW - 10 * DAY}),
     )]);
     busy.usage.active_users_7d = 10;
-    busy.usage.first_value_at = Some(rfc3339(NOW - DAY));
-    assert_eq!(lifecycle::stage(&busy, &configured(), NOW), Lifecycle::Onboarding);
+    busy.usage.first_value_at = Some(time::at(NOW - DAY));
+    assert_eq!(stage_by(&busy, &configured(), NOW), Lifecycle::Onboarding);
     assert_eq!(stage(&busy), Lifecycle::Onboarding);
     // Any trialing subscription next to a paid one.
     let mixed = record(&[subscription("sub_1", "active", json!({})), subscription("sub_2", "trialing", json!({}))]);
@@ -92,16 +98,16 @@ fn onboarding_while_trialing() {
 #[test]
 fn onboarding_until_first_value_only_when_a_first_value_event_is_configured() {
     let mut r = active(json!({"started_at": NOW - 30 * DAY}));
-    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Onboarding);
+    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Onboarding);
     assert_eq!(stage(&r), Lifecycle::Adoption, "not configured: onboarding ended with the trial");
-    r.usage.first_value_at = Some(rfc3339(NOW - 25 * DAY));
-    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Adoption);
+    r.usage.first_value_at = Some(time::at(NOW - 25 * DAY));
+    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Adoption);
     // Configured, but no start known: not onboarding.
-    assert_eq!(lifecycle::stage(&active(json!({})), &configured(), NOW), Lifecycle::Adoption);
+    assert_eq!(stage_by(&active(json!({})), &configured(), NOW), Lifecycle::Adoption);
     // Pending first value beats renewal and expansion.
     let mut r = active(json!({"started_at": NOW - 30 * DAY, "renewal_at": NOW + DAY, "quantity": 4}));
     r.usage.active_users_7d = 4;
-    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Onboarding);
+    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Onboarding);
 }
 
 #[test]
@@ -118,24 +124,27 @@ fn renewal_inside_the_window() {
     }
     // Configurable window.
     let short = LifecycleRules { renewal_window_days: 30, ..Default::default() };
-    assert_eq!(lifecycle::stage(&active(json!({"renewal_at": NOW + 30 * DAY})), &short, NOW), Lifecycle::Renewal);
-    assert_eq!(lifecycle::stage(&active(json!({"renewal_at": NOW + 31 * DAY})), &short, NOW), Lifecycle::Adoption);
+    assert_eq!(stage_by(&active(json!({"renewal_at": NOW + 30 * DAY})), &short, NOW), Lifecycle::Renewal);
+    assert_eq!(stage_by(&active(json!({"renewal_at": NOW + 31 * DAY})), &short, NOW), Lifecycle::Adoption);
     // The earliest renewal of the live subscriptions counts.
     let two = record(&[
         subscription("sub_1", "active", json!({"renewal_at": NOW + 200 * DAY})),
         subscription("sub_2", "active", json!({"renewal_at": NOW + 20 * DAY})),
         subscription("sub_3", "canceled", json!({"renewal_at": NOW + 2 * DAY})),
     ]);
-    assert_eq!(lifecycle::days_to_renewal(&two, NOW), Some(20));
+    assert_eq!(lifecycle::days_to_renewal(&two.billing, NOW), Some(20));
     assert_eq!(stage(&two), Lifecycle::Renewal);
 }
 
 #[test]
 fn days_to_renewal_counts_whole_days_and_goes_negative_once_passed() {
-    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW + 10 * DAY + 23 * HOUR})), NOW), Some(10));
-    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW})), NOW), Some(0));
-    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW - HOUR})), NOW), Some(-1));
-    assert_eq!(lifecycle::days_to_renewal(&active(json!({})), NOW), None);
+    assert_eq!(
+        lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW + 10 * DAY + 23 * HOUR})).billing, NOW),
+        Some(10)
+    );
+    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW})).billing, NOW), Some(0));
+    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW - HOUR})).billing, NOW), Some(-1));
+    assert_eq!(lifecycle::days_to_renewal(&active(json!({})).billing, NOW), None);
 }
 
 #[test]
@@ -150,8 +159,8 @@ fn expansion_from_the_seat_utilisation_threshold() {
     assert_eq!(stage(&with_users(10, 8)), Lifecycle::Adoption);
     assert_eq!(stage(&with_users(1, 1)), Lifecycle::Adoption, "single seat: no utilisation");
     let half = LifecycleRules { expansion_seat_utilisation: 0.5, ..Default::default() };
-    assert_eq!(lifecycle::stage(&with_users(10, 5), &half, NOW), Lifecycle::Expansion);
-    assert_eq!(lifecycle::stage(&with_users(10, 4), &half, NOW), Lifecycle::Adoption);
+    assert_eq!(stage_by(&with_users(10, 5), &half, NOW), Lifecycle::Expansion);
+    assert_eq!(stage_by(&with_users(10, 4), &half, NOW), Lifecycle::Adoption);
     // Renewal comes before expansion.
     let mut r = active(json!({"quantity": 10, "renewal_at": NOW + 10 * DAY}));
     r.usage.active_users_7d = 10;
@@ -162,8 +171,8 @@ fn expansion_from_the_seat_utilisation_threshold() {
 fn adoption_otherwise() {
     let mut r = active(json!({"quantity": 10, "renewal_at": NOW + 200 * DAY, "started_at": NOW - 100 * DAY}));
     r.usage.active_users_7d = 3;
-    r.usage.first_value_at = Some(rfc3339(NOW - 90 * DAY));
-    assert_eq!(lifecycle::stage(&r, &configured(), NOW), Lifecycle::Adoption);
+    r.usage.first_value_at = Some(time::at(NOW - 90 * DAY));
+    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Adoption);
     assert_eq!(r.lifecycle, Lifecycle::Adoption);
     assert_eq!(stage(&record(&[subscription("sub_1", "past_due", json!({}))])), Lifecycle::Adoption);
 }
@@ -182,8 +191,8 @@ fn time_to_value_in_days_to_a_tenth() {
     let start = NOW - 30 * DAY;
     let with_value = |at: i64| {
         let mut r = active(json!({"started_at": start}));
-        r.usage.first_value_at = Some(rfc3339(at));
-        lifecycle::time_to_value_days(&r)
+        r.usage.first_value_at = Some(time::at(at));
+        lifecycle::time_to_value_days(&r.billing, &r.usage)
     };
     assert_eq!(with_value(start + 2 * DAY + 12 * HOUR), Some(2.5));
     assert_eq!(with_value(start + DAY + HOUR), Some(1.0));
@@ -199,13 +208,16 @@ fn time_to_value_in_days_to_a_tenth() {
 
 #[test]
 fn time_to_value_needs_a_start_and_a_value() {
-    assert_eq!(lifecycle::time_to_value_days(&active(json!({"started_at": NOW - DAY}))), None);
+    assert_eq!(
+        {
+            let r = active(json!({"started_at": NOW - DAY}));
+            lifecycle::time_to_value_days(&r.billing, &r.usage)
+        },
+        None
+    );
     let mut r = active(json!({}));
-    r.usage.first_value_at = Some(rfc3339(NOW));
-    assert_eq!(lifecycle::time_to_value_days(&r), None);
-    let mut r = active(json!({"started_at": NOW - DAY}));
-    r.usage.first_value_at = Some("yesterday".into());
-    assert_eq!(lifecycle::time_to_value_days(&r), None);
+    r.usage.first_value_at = Some(time::at(NOW));
+    assert_eq!(lifecycle::time_to_value_days(&r.billing, &r.usage), None);
 }
 
 #[test]
@@ -214,9 +226,9 @@ fn time_to_value_measures_from_the_earliest_start() {
         subscription("sub_paid", "active", json!({"started_at": NOW - 10 * DAY})),
         subscription("sub_trial", "canceled", json!({"started_at": NOW - 24 * DAY})),
     ]);
-    assert_eq!(lifecycle::started_at(&r), Some(NOW - 24 * DAY));
-    r.usage.first_value_at = Some(rfc3339(NOW - 21 * DAY));
-    assert_eq!(lifecycle::time_to_value_days(&r), Some(3.0));
+    assert_eq!(lifecycle::started_at(&r.billing), Some(NOW - 24 * DAY));
+    r.usage.first_value_at = Some(time::at(NOW - 21 * DAY));
+    assert_eq!(lifecycle::time_to_value_days(&r.billing, &r.usage), Some(3.0));
 }
 
 #[test]
@@ -225,7 +237,7 @@ fn seat_utilisation_is_active_users_per_paid_seat() {
         let mut r = AccountRecord::from_stored(&StoredAccount::default(), NOW);
         r.billing.quantity = quantity;
         r.usage.active_users_7d = users;
-        lifecycle::seat_utilisation(&r)
+        lifecycle::seat_utilisation(&r.billing, &r.usage)
     };
     assert_eq!(with_users(10, 9), Some(0.9));
     assert_eq!(with_users(10, 0), Some(0.0));
@@ -245,7 +257,7 @@ fn seats_are_the_live_subscriptions_quantities() {
     ]);
     r.usage.active_users_7d = 9;
     assert_eq!(r.billing.quantity, 10);
-    assert_eq!(lifecycle::seat_utilisation(&r), Some(0.9));
+    assert_eq!(lifecycle::seat_utilisation(&r.billing, &r.usage), Some(0.9));
 }
 
 // ---------------------------------------------------------------- settings: [alerts]
@@ -310,16 +322,12 @@ renewal = 9
         onboarding_stalled_days: 21,
         expansion_seat_utilisation: 0.8,
         account_url: "https://cs.example.com/accounts/{account_id}".into(),
-        cooldown_days: CooldownDays {
-            band_drop: 1,
-            score_fall: 2,
-            payment_failed: 3,
-            cancel_at_period_end: 4,
-            urgent_tickets: 5,
-            usage_drop: 6,
-            onboarding_stalled: 7,
-            expansion: 8,
-            renewal: 9,
+        cooldown_days: {
+            let mut days = CooldownDays::default();
+            for (i, kind) in AlertKind::all().enumerate() {
+                days.set(kind, i as i64 + 1);
+            }
+            days
         },
         // No `[analytics] first_value_event`: onboarding stalls are not tracked.
         first_value_tracked: false,
@@ -334,9 +342,9 @@ fn a_partial_alerts_section_keeps_the_other_defaults() {
     let s = parse("[alerts]\nscore_fall_points = 25\n\n[alerts.cooldown_days]\nexpansion = 60\n").unwrap();
     assert_eq!(s.alerts.score_fall_points, 25);
     assert_eq!(s.alerts.usage_drop_percent, 50);
-    assert_eq!(s.alerts.cooldown_days.expansion, 60);
-    assert_eq!(s.alerts.cooldown_days.band_drop, 7);
-    assert_eq!(s.alerts.cooldown_days.urgent_tickets, 3);
+    assert_eq!(s.alerts.cooldown_days.of(AlertKind::Expansion), 60);
+    assert_eq!(s.alerts.cooldown_days.of(AlertKind::BandDrop), 7);
+    assert_eq!(s.alerts.cooldown_days.of(AlertKind::UrgentTickets), 3);
 }
 
 #[test]
@@ -493,7 +501,10 @@ fn tier_threshold_mistakes_name_the_fields() {
     assert_eq!(parse("[tiers]\nhigh_touch_from = 100\nlow_touch_from = 200\n"), Err(expected()));
     assert_eq!(parse("[tiers]\nlow_touch_from = -1\n"), Err(expected()));
     let e = error("[tiers.weights.premium]\nusage = 1.0\n");
-    assert!(e.contains("tiers.weights.premium is not a tier"), "{e}");
+    assert!(
+        e.contains("[tiers.weights.premium]") && e.contains("expected one of `high_touch`, `low_touch`, `tech_touch`"),
+        "{e}"
+    );
     let e = error("[tiers.weights.low_touch]\nusage = -0.1\n");
     assert!(e.contains("tiers.weights.low_touch.usage is -0.1"), "{e}");
 }

@@ -2,13 +2,14 @@
 //! "Renewal windows"): which window an account is in, what the sweep reads from the index, the
 //! episode and dedupe key, escalation of a renewal at risk, and how long the raised mark lasts.
 
-use foresight_shared::domain::account::{rfc3339, AccountRecord, StoredAccount};
+use foresight_shared::app::settings::Settings;
+use foresight_shared::domain::account::{AccountRecord, StoredAccount};
 use foresight_shared::domain::alert::{self, AlertKind, AlertRules, HealthFacts, Severity};
 use foresight_shared::domain::health::Band;
 use foresight_shared::domain::renewal::{
     self, index_keys, index_ranges, months_between, renewal_signal, window_for, RenewalRules, WindowRange,
 };
-use foresight_shared::settings::Settings;
+use foresight_shared::domain::time::{self, rfc3339};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -204,7 +205,7 @@ fn the_health_sweep_keeps_renewal_marks_until_the_date_passes() {
 fn renewal_settings_are_validated_and_documented() {
     let s = Settings::parse(include_str!("../../foresight.example.toml"), "foresight.example.toml").unwrap();
     assert_eq!(s.renewal, RenewalRules::default());
-    assert_eq!(s.alerts.cooldown_days.renewal, 0);
+    assert_eq!(s.alerts.cooldown_days.of(AlertKind::Renewal), 0);
 }
 
 #[test]
@@ -219,7 +220,7 @@ fn only_yearly_subscriptions_have_renewal_alerts_and_an_add_on_does_not_hide_the
     let mut add_on = both.billing.subscriptions[0].clone();
     add_on.id = "sub_addon".into();
     add_on.interval = Some("month".into());
-    add_on.renewal_at = Some(rfc3339(NOW + 10 * DAY));
+    add_on.renewal_at = Some(time::at(NOW + 10 * DAY));
     both.billing.subscriptions.push(add_on);
     assert_eq!(renewal::contract_renewal_at(&both), Some(NOW + 60 * DAY));
     let signal = renewal::renewal_signal(&both, &health(Band::Green, 80, None), &RenewalRules::default(), NOW).unwrap();

@@ -5,13 +5,13 @@
 use aws_config::Region;
 use aws_credential_types::Credentials;
 use aws_sdk_ssm::types::ParameterType;
-use foresight_shared::secrets::{self, Secrets};
+use foresight_shared::runtime::secrets::{self, Secrets};
 
 async fn ssm_client() -> aws_sdk_ssm::Client {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_SSM").unwrap_or_else(|_| {
         panic!("AWS_ENDPOINT_URL_SSM is not set: this test needs the moto server (`bash infra/local-stack.sh start`, then `eval \"$(bash infra/local-stack.sh env)\"`)")
     });
-    let config = foresight_shared::aws::config_loader()
+    let config = foresight_shared::runtime::aws::config_loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
         .endpoint_url(endpoint)
@@ -77,7 +77,7 @@ fn locally_a_secret_is_its_environment_variable() {
 /// redeploy; a configured secret is not re-read.
 #[tokio::test]
 async fn a_missing_secret_is_picked_up_once_stored_and_a_present_one_is_kept() {
-    use foresight_shared::secrets::{SecretBound, SecretSource};
+    use foresight_shared::runtime::secrets::{SecretBound, SecretSource};
     use std::time::Duration;
     const VARS: &[&str] = &["ZENDESK_WEBHOOK_SECRET"];
     let client = ssm_client().await;

@@ -1,11 +1,16 @@
 //! One contract, two adapters: the in-memory store and DynamoDB (against DynamoDB Local).
 
+use foresight_shared::adapters::memory::MemoryStore;
+use foresight_shared::app::ports::store::{
+    AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, UsageStore,
+};
 use foresight_shared::domain::usage::UsageDay;
 use foresight_shared::domain::{AccountChange, EventVersion, GuardedGroup};
-use foresight_shared::store::{
-    AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, MemoryStore, UsageStore,
-};
 use foresight_shared::testkit::dynamodb_local_store;
+
+fn d(key: &str) -> chrono::NaiveDate {
+    foresight_shared::domain::time::parse_day(key).expect("a day key")
+}
 use futures::future::join_all;
 use serde_json::{json, Value};
 
@@ -24,24 +29,24 @@ fn day_usage(ids: &[&str], users: &[&str], seen: i64) -> UsageDay {
 
 async fn usage_days_are_idempotent_sets_and_merge(store: &dyn Store) {
     let first = day_usage(&["m1", "m2"], &["u1"], 100);
-    store.add_usage("acct_usage", "2026-11-02", &first).await.unwrap();
-    store.add_usage("acct_usage", "2026-11-02", &first).await.unwrap();
-    store.add_usage("acct_usage", "2026-11-02", &day_usage(&["m2", "m3"], &["u2"], 200)).await.unwrap();
-    store.add_usage("acct_usage", "2026-11-03", &day_usage(&["m4"], &["u1"], 300)).await.unwrap();
+    store.add_usage("acct_usage", d("2026-11-02"), &first).await.unwrap();
+    store.add_usage("acct_usage", d("2026-11-02"), &first).await.unwrap();
+    store.add_usage("acct_usage", d("2026-11-02"), &day_usage(&["m2", "m3"], &["u2"], 200)).await.unwrap();
+    store.add_usage("acct_usage", d("2026-11-03"), &day_usage(&["m4"], &["u1"], 300)).await.unwrap();
     let stored = store.get("acct_usage").await.unwrap().expect("an account with only usage exists");
-    let day = &stored.usage["2026-11-02"];
+    let day = &stored.usage[&d("2026-11-02")];
     assert_eq!(day.message_ids.len(), 3);
     assert_eq!(day.users.len(), 2);
     assert_eq!(day.seen_at, [100, 200].into());
     assert_eq!(day.features.len(), 1);
     assert_eq!(stored.usage.len(), 2);
     // A provisional group's usage joins the account when linked.
-    store.add_usage("analytics-provisional", "2026-11-02", &day_usage(&["m3", "m9"], &["u3"], 400)).await.unwrap();
+    store.add_usage("analytics-provisional", d("2026-11-02"), &day_usage(&["m3", "m9"], &["u3"], 400)).await.unwrap();
     assert!(store.merge("analytics-provisional", "acct_usage").await.unwrap());
     assert_eq!(store.get("analytics-provisional").await.unwrap(), None);
     let merged = store.get("acct_usage").await.unwrap().unwrap();
-    assert_eq!(merged.usage["2026-11-02"].message_ids.len(), 4, "m3 counted once");
-    assert_eq!(merged.usage["2026-11-02"].users.len(), 3);
+    assert_eq!(merged.usage[&d("2026-11-02")].message_ids.len(), 4, "m3 counted once");
+    assert_eq!(merged.usage[&d("2026-11-02")].users.len(), 3);
 }
 
 fn group(attribute: &str, t: i64, id: &str, value: Value) -> GuardedGroup {

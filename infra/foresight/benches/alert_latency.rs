@@ -9,13 +9,14 @@ use axum::routing::post;
 use axum::{Json, Router};
 use foresight::server::{self, AppState, NotificationsBackend};
 use foresight::signing::stripe_header;
-use foresight_shared::config::DeliveryChannels;
-use foresight_shared::delivery::{http_client, SlackApi};
-use foresight_shared::ingest::stripe::StripeWebhook;
-use foresight_shared::outbox::MemoryOutbox;
-use foresight_shared::queue::SqsQueue;
-use foresight_shared::sources::stripe::StripeSecrets;
-use foresight_shared::store::MemoryStore;
+use foresight_shared::adapters::http::http_client;
+use foresight_shared::adapters::memory::MemoryOutbox;
+use foresight_shared::adapters::memory::MemoryStore;
+use foresight_shared::adapters::slack::SlackApi;
+use foresight_shared::adapters::sqs::SqsQueue;
+use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::runtime::delivery::DeliveryChannels;
+use foresight_shared::sources::stripe::signature::StripeSecrets;
 use foresight_shared::testkit;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -43,7 +44,7 @@ async fn slack_mock(arrivals: mpsc::UnboundedSender<(Instant, String)>) -> Strin
 }
 
 async fn post_event(client: &reqwest::Client, runner: &str, body: &[u8]) -> Value {
-    let t = foresight_shared::ingest::unix_now();
+    let t = foresight_shared::runtime::clock::unix_now();
     let answer = client
         .post(format!("{runner}/webhooks/stripe"))
         .header("stripe-signature", stripe_header(SECRET, t, body))
@@ -95,7 +96,7 @@ async fn main() {
         let invoice = format!("in_bench_{run:03}");
         let mut event = template.clone();
         event["id"] = json!(format!("evt_bench_{run:03}"));
-        event["created"] = json!(foresight_shared::ingest::unix_now() - 60 + run as i64);
+        event["created"] = json!(foresight_shared::runtime::clock::unix_now() - 60 + run as i64);
         event["data"]["object"]["id"] = json!(invoice);
         let body = serde_json::to_vec(&event).unwrap();
         let sent = Instant::now();

@@ -6,11 +6,13 @@
 //! with the in-memory queue it takes what was enqueued. Nothing configured: notifications stay
 //! in `GET /outbox`.
 
-use foresight_shared::config::DeliveryChannels;
-use foresight_shared::dispatch::{self, DeliveryRoutes, DispatchPorts, QueueMessage};
-use foresight_shared::ingest::unix_now;
-use foresight_shared::outbox::{DeliveryLog, Outbox};
-use foresight_shared::queue::{DeadLetters, MemoryQueue, Redelivery, SqsQueue};
+use foresight_shared::adapters::memory::MemoryQueue;
+use foresight_shared::adapters::sqs::SqsQueue;
+use foresight_shared::app::dispatch::{self, routes::DeliveryRoutes, DispatchPorts, QueueMessage};
+use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox};
+use foresight_shared::app::ports::queue::{DeadLetters, QueueError, Redelivery};
+use foresight_shared::runtime::clock::unix_now;
+use foresight_shared::runtime::delivery::DeliveryChannels;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +65,8 @@ pub fn consume_sqs(delivery: LocalDelivery, queue: SqsQueue) -> tokio::task::Joi
                 .collect();
             let failed =
                 dispatch::dispatch_batch(&messages, &delivery.ports(&queue), &delivery.routes, unix_now(), &|| true)
-                    .await;
+                    .await
+                    .failed;
             for m in received.iter().filter(|m| !failed.contains(&m.id)) {
                 if let Err(e) = queue.delete(&m.receipt_handle).await {
                     tracing::warn!(message_id = %m.id, error = %e, "cannot delete a handled notification");
@@ -78,7 +81,7 @@ struct NoRedelivery;
 
 #[async_trait::async_trait]
 impl Redelivery for NoRedelivery {
-    async fn retry_after(&self, _: &str, _: u64) -> Result<(), foresight_shared::queue::QueueError> {
+    async fn retry_after(&self, _: &str, _: u64) -> Result<(), QueueError> {
         Ok(())
     }
 }

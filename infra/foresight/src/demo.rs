@@ -3,14 +3,14 @@
 use crate::server;
 use crate::signing::{stripe_header, zendesk_headers};
 use crate::StoreKind;
-use foresight_shared::ingest::analytics::AnalyticsWebhook;
-use foresight_shared::ingest::stripe::StripeWebhook;
-use foresight_shared::ingest::unix_now;
-use foresight_shared::ingest::zendesk::ZendeskWebhook;
-use foresight_shared::settings::Settings;
+use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
+use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
+use foresight_shared::app::settings::Settings;
+use foresight_shared::domain::usage::AnalyticsConfig;
+use foresight_shared::runtime::clock::unix_now;
 use foresight_shared::sources::segment::signature as segment_signature;
-use foresight_shared::sources::segment::AnalyticsConfig;
-use foresight_shared::sources::stripe::StripeSecrets;
+use foresight_shared::sources::stripe::signature::StripeSecrets;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 

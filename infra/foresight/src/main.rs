@@ -72,7 +72,8 @@ enum Command {
 }
 
 async fn redrive(from: &str, to: &str) -> Result<(), String> {
-    let (dlq, queue) = (foresight_shared::aws::sqs_queue(from).await, foresight_shared::aws::sqs_queue(to).await);
+    let (dlq, queue) =
+        (foresight_shared::runtime::aws::sqs_queue(from).await, foresight_shared::runtime::aws::sqs_queue(to).await);
     let moved = dlq.redrive_to(&queue).await.map_err(|e| format!("redrive stopped: {e}"))?;
     println!("redrove {moved} message(s) from {from} to {to}");
     Ok(())
@@ -83,7 +84,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own story; its per-event logs would drown it.
     let level = if matches!(cli.command, Command::Demo { .. }) { "warn" } else { "info" };
-    foresight_shared::telemetry::init_local(level);
+    foresight_shared::runtime::telemetry::init_local(level);
     let result = match cli.command {
         Command::Dev { addr, store, config } => server::dev(&addr, store, config).await,
         Command::Demo { store, events } => demo::run(store, events).await,

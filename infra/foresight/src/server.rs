@@ -5,21 +5,29 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use foresight_shared::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
-use foresight_shared::ingest::identity;
-use foresight_shared::ingest::stripe::{EventAlerting, StripeWebhook};
-use foresight_shared::ingest::zendesk::ZendeskWebhook;
-use foresight_shared::ingest::{unix_now, IngestError, WebhookResponse, MAX_BODY_BYTES};
-use foresight_shared::outbox::{DeliveryLog, MemoryOutbox, Outbox, SweepProgressStore};
-use foresight_shared::queue::{MemoryQueue, NotificationQueue};
-use foresight_shared::renewal_sweep::{self, RenewalPorts};
-use foresight_shared::settings::Settings;
-use foresight_shared::store::{
-    AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, MemoryStore, RenewalIndex, UsageStore,
+use foresight_shared::adapters::memory::{MemoryOutbox, MemoryQueue, MemoryStore};
+use foresight_shared::adapters::sqs::SqsQueue;
+use foresight_shared::app::health_sweep::{self, SweepPorts};
+use foresight_shared::app::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
+use foresight_shared::app::ingest::identity;
+use foresight_shared::app::ingest::stripe::{EventAlerting, StripeWebhook};
+use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
+use foresight_shared::app::ingest::{IngestError, WebhookResponse, MAX_BODY_BYTES};
+use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, SweepProgressStore};
+use foresight_shared::app::ports::queue::{DeadLetters, NotificationQueue};
+use foresight_shared::app::ports::store::{
+    AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, RenewalIndex, UsageStore,
 };
-use foresight_shared::sweep::{self, SweepPorts};
+use foresight_shared::app::renewal_sweep::{self, RenewalPorts};
+use foresight_shared::app::settings::Settings;
+use foresight_shared::domain::time;
+use foresight_shared::runtime::clock::unix_now;
+use foresight_shared::runtime::delivery::{self, DeliveryChannels};
+use foresight_shared::runtime::env::{self, NOTIFICATIONS_DLQ_VAR, NOTIFICATIONS_QUEUE_VAR};
+use foresight_shared::runtime::secrets::Secrets;
+use foresight_shared::runtime::{aws, settings, webhooks};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -95,15 +103,14 @@ impl AppState {
 
     /// Starts delivering notifications (Slack, CRM) in the background with the same dispatcher
     /// as the `dispatcher` function; without channels they stay in `GET /outbox`.
-    pub async fn start_delivery(&self, channels: foresight_shared::config::DeliveryChannels) {
+    pub async fn start_delivery(&self, channels: DeliveryChannels) {
         if channels.is_empty() {
             return;
         }
-        let dead_letters: Arc<dyn foresight_shared::queue::DeadLetters> =
-            match foresight_shared::config::queue_url(foresight_shared::config::NOTIFICATIONS_DLQ_VAR) {
-                Some(url) => Arc::new(foresight_shared::aws::sqs_queue(url).await),
-                None => Arc::new(MemoryQueue::new()),
-            };
+        let dead_letters: Arc<dyn DeadLetters> = match env::queue_url(NOTIFICATIONS_DLQ_VAR) {
+            Some(url) => Arc::new(aws::sqs_queue(url).await),
+            None => Arc::new(MemoryQueue::new()),
+        };
         let delivery = crate::delivery::LocalDelivery {
             outbox: self.outbox.clone(),
             log: self.log.clone(),
@@ -136,14 +143,14 @@ pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, S
         StoreKind::Memory => AppState::new(Arc::new(MemoryStore::new()), stripe)
             .with_alerting(Arc::new(MemoryOutbox::new()), notifications_queue().await),
         StoreKind::Dynamodb => {
-            let store = foresight_shared::aws::dynamo_store().await;
+            let store = aws::dynamo_store().await;
             store.ensure_table().await.map_err(|e| {
                 format!(
                     "cannot use DynamoDB table {:?} (is DynamoDB Local running? see infra/README.md): {e}",
                     store.table()
                 )
             })?;
-            let outbox = foresight_shared::aws::outbox().await;
+            let outbox = aws::outbox().await;
             outbox.ensure_table().await.map_err(|e| format!("cannot use DynamoDB table {:?}: {e}", outbox.table()))?;
             AppState::new(Arc::new(store), stripe).with_alerting(Arc::new(outbox), notifications_queue().await)
         }
@@ -154,7 +161,7 @@ pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, S
 #[derive(Clone)]
 pub enum NotificationsBackend {
     /// `FORESIGHT_NOTIFICATIONS_QUEUE_URL` (the moto server locally).
-    Sqs(Arc<foresight_shared::queue::SqsQueue>),
+    Sqs(Arc<SqsQueue>),
     /// In process (and in `GET /outbox`).
     Memory(Arc<MemoryQueue>),
 }
@@ -162,17 +169,34 @@ pub enum NotificationsBackend {
 /// The notifications queue: SQS when `FORESIGHT_NOTIFICATIONS_QUEUE_URL` is set (the moto
 /// server locally), else kept in memory (and in `GET /outbox`).
 async fn notifications_queue() -> NotificationsBackend {
-    match foresight_shared::config::queue_url(foresight_shared::config::NOTIFICATIONS_QUEUE_VAR) {
-        Some(url) => NotificationsBackend::Sqs(Arc::new(foresight_shared::aws::sqs_queue(url).await)),
+    match env::queue_url(NOTIFICATIONS_QUEUE_VAR) {
+        Some(url) => NotificationsBackend::Sqs(Arc::new(aws::sqs_queue(url).await)),
         None => NotificationsBackend::Memory(Arc::new(MemoryQueue::new())),
     }
 }
 
+/// The routes the deployed HTTP API serves, as `(method, path)`: the runner serves each with the
+/// same use case, and `template.yaml` must have exactly these HttpApi events
+/// (`tests/template_checks.rs` compares them).
+pub const DEPLOYED_ROUTES: [(&str, &str); 3] =
+    [("POST", "/webhooks/stripe"), ("POST", "/webhooks/zendesk"), ("POST", "/webhooks/segment")];
+
+/// The handler of a deployed route.
+fn deployed_route(path: &str) -> MethodRouter<AppState> {
+    match path {
+        "/webhooks/stripe" => post(stripe_webhook),
+        "/webhooks/zendesk" => post(zendesk_webhook),
+        "/webhooks/segment" => post(segment_webhook),
+        other => unreachable!("DEPLOYED_ROUTES names {other}, which has no handler"),
+    }
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/webhooks/stripe", post(stripe_webhook))
-        .route("/webhooks/zendesk", post(zendesk_webhook))
-        .route("/webhooks/segment", post(segment_webhook))
+    let deployed = DEPLOYED_ROUTES.iter().fold(Router::new(), |router, (method, path)| {
+        debug_assert_eq!(*method, "POST", "deployed_route() binds POST");
+        router.route(path, deployed_route(path))
+    });
+    deployed
         .route("/accounts", get(list_accounts))
         .route("/accounts/{account_id}", get(get_account))
         .route("/links", post(create_link))
@@ -198,20 +222,17 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
 }
 
 pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Result<(), String> {
-    // A bad configuration stops the runner here, naming the field (never a silent default).
-    let settings = match config {
-        Some(path) => Settings::load(&path).map_err(|e| format!("invalid configuration: {e}"))?,
-        None => Settings::default(),
-    };
-    // The FORESIGHT_* analytics variables override `[analytics]` for the sweep as for ingest.
-    let analytics = foresight_shared::config::analytics_overrides(settings.analytics.clone());
-    let settings = foresight_shared::config::delivery_overrides(settings.with_analytics(analytics));
-    let secrets = foresight_shared::secrets::Secrets::from_env(&foresight_shared::config::DELIVERY_SECRET_VARS);
-    let channels = foresight_shared::config::delivery_channels(&secrets)?;
-    let state = state(store, StripeWebhook::from_env())
+    // A bad configuration stops the runner here, naming the field (never a silent default). The
+    // FORESIGHT_* analytics variables override `[analytics]` for the sweep as for ingest.
+    let settings = settings::from_file(config.as_deref()).map_err(|e| format!("invalid configuration: {e}"))?;
+    let channels = delivery::channels(&Secrets::from_env(&delivery::SECRET_VARS))?;
+    let secrets = Secrets::from_env(
+        &[&webhooks::STRIPE_SECRET_VARS[..], &webhooks::ZENDESK_SECRET_VARS, &webhooks::ANALYTICS_SECRET_VARS].concat(),
+    );
+    let state = state(store, webhooks::stripe(&secrets))
         .await?
-        .with_zendesk(ZendeskWebhook::from_env())
-        .with_analytics(AnalyticsWebhook::from_env_with(settings.analytics.clone()))
+        .with_zendesk(webhooks::zendesk(&secrets))
+        .with_analytics(webhooks::analytics(&secrets, settings.analytics.clone()))
         .with_settings(settings);
     state.start_delivery(channels).await;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -231,7 +252,7 @@ fn encode(answer: WebhookResponse) -> Response {
 async fn read_body_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, Response> {
     axum::body::to_bytes(body, limit + 1).await.map_err(|_| {
         let err = IngestError::TooLarge(limit + 1);
-        encode(WebhookResponse::error(&err))
+        encode(WebhookResponse::error("runner", &err))
     })
 }
 
@@ -283,10 +304,9 @@ struct AsOf {
 
 /// `?now=RFC3339`: the record as of that time (windows such as "in 30 days" end there).
 fn as_of(now: Option<&str>) -> Result<i64, String> {
-    match now.map(chrono::DateTime::parse_from_rfc3339) {
+    match now {
         None => Ok(unix_now()),
-        Some(Ok(t)) => Ok(t.timestamp()),
-        Some(Err(e)) => Err(format!("now must be an RFC 3339 time: {e}")),
+        Some(text) => time::parse(text).ok_or_else(|| format!("now must be an RFC 3339 time, not {text:?}")),
     }
 }
 
@@ -296,7 +316,7 @@ async fn get_account(State(state): State<AppState>, Path(account_id): Path<Strin
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     match state.accounts.get(&account_id).await {
-        Ok(Some(stored)) => Json(sweep::configured_record(&stored, &state.settings, now)).into_response(),
+        Ok(Some(stored)) => Json(state.settings.record(&stored, now)).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no account {account_id:?}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -327,7 +347,7 @@ async fn list_accounts(State(state): State<AppState>, Query(filter): Query<ListF
     };
     let records: Vec<Value> = stored
         .iter()
-        .filter_map(|s| serde_json::to_value(sweep::configured_record(s, &state.settings, now)).ok())
+        .filter_map(|s| serde_json::to_value(state.settings.record(s, now)).ok())
         .filter(|r| {
             field_is(r, &["health", "band"], &filter.band)
                 && field_is(r, &["segment"], &filter.segment)
@@ -356,11 +376,9 @@ async fn health_sweep(State(state): State<AppState>, Query(query): Query<SweepQu
     };
     // Every request is a sweep of its own, so sweeping again at the same `now` really scores
     // again (and shows that it raises nothing twice).
-    let sweep_id = format!("{}#local-{}", sweep::scheduled_sweep_id(now), unix_now_nanos());
-    match sweep::run(&ports, &state.settings, &sweep_id, now, SWEEP_SEGMENTS).await {
-        Ok(summary) => {
-            Json(json!({ "now": foresight_shared::domain::account::rfc3339(now), "summary": summary })).into_response()
-        }
+    let sweep_id = format!("{}#local-{}", health_sweep::scheduled_sweep_id(now), unix_now_nanos());
+    match health_sweep::run(&ports, &state.settings, &sweep_id, now, SWEEP_SEGMENTS).await {
+        Ok(summary) => Json(json!({ "now": time::rfc3339(now), "summary": summary })).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -379,9 +397,7 @@ async fn renewal_sweep_route(State(state): State<AppState>, Query(query): Query<
         notifications: state.notifications.as_ref(),
     };
     match renewal_sweep::run(&ports, &state.settings, now).await {
-        Ok(summary) => {
-            Json(json!({ "now": foresight_shared::domain::account::rfc3339(now), "summary": summary })).into_response()
-        }
+        Ok(summary) => Json(json!({ "now": time::rfc3339(now), "summary": summary })).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

@@ -5,13 +5,17 @@
 //! of `GET /accounts/{id}`.
 
 use super::billing::{
-    self, DisputeMark, InvoiceMark, MrrMovement, MrrPoint, PaymentFailure, RefundMark, SubscriptionState,
-    UpcomingInvoice,
+    self, BillingView, DisputeMark, InvoiceMark, MrrPoint, PaymentFailure, RefundMark, SubscriptionState,
+    SubscriptionView, Tally, UpcomingInvoice, UpcomingView,
 };
+use super::change::{AccountChange, VERSION_FIELD};
+use super::lifecycle::{self, Lifecycle, LifecycleRules};
 use super::support::{self, RatingMark, SupportView, TicketState};
-use super::usage::{self, UsageView};
-use super::EventVersion;
-use chrono::{DateTime, Utc};
+use super::tier::Segment;
+use super::time;
+use super::usage::{self, UsageDay, UsageView};
+use super::version::EventVersion;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -55,7 +59,7 @@ pub mod attr {
 pub struct StoredAccount {
     pub account_id: String,
     pub attributes: BTreeMap<String, Value>,
-    pub usage: BTreeMap<String, super::usage::UsageDay>,
+    pub usage: BTreeMap<NaiveDate, UsageDay>,
 }
 
 /// Guarded group `customer`.
@@ -71,58 +75,6 @@ pub struct CustomerState {
     pub created_at: Option<i64>,
 }
 
-/// Touch tier: how much human attention an account gets, by contract value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Segment {
-    HighTouch,
-    LowTouch,
-    TechTouch,
-}
-
-impl Segment {
-    /// Default tiers by ARR in minor units: high touch from 50,000.00 a year, low touch from
-    /// 5,000.00, tech touch below. The health-model configuration will make these editable.
-    pub fn from_arr(arr: i64) -> Self {
-        match arr {
-            a if a >= 5_000_000 => Segment::HighTouch,
-            a if a >= 500_000 => Segment::LowTouch,
-            _ => Segment::TechTouch,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Segment::HighTouch => "high_touch",
-            Segment::LowTouch => "low_touch",
-            Segment::TechTouch => "tech_touch",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Lifecycle {
-    Onboarding,
-    Adoption,
-    Expansion,
-    Renewal,
-    Churned,
-}
-
-/// Where a value came from: the event that last set it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Provenance {
-    pub event_id: String,
-    pub at: String,
-}
-
-impl From<&EventVersion> for Provenance {
-    fn from(v: &EventVersion) -> Self {
-        Provenance { event_id: v.event_id().to_owned(), at: rfc3339(v.created()) }
-    }
-}
-
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Links {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,112 +87,6 @@ pub struct Links {
     pub hubspot_company_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub salesforce_account_id: Option<String>,
-}
-
-/// One subscription as the record shows it (times in RFC 3339).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SubscriptionView {
-    pub id: String,
-    pub status: billing::SubscriptionStatus,
-    pub plan: Option<String>,
-    pub quantity: u64,
-    pub currency: Option<String>,
-    pub interval: Option<String>,
-    pub mrr: i64,
-    pub renewal_at: Option<String>,
-    pub cancel_at_period_end: bool,
-    pub cancel_at: Option<String>,
-    pub canceled_at: Option<String>,
-    pub trial_end: Option<String>,
-    pub started_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-    pub source: Provenance,
-}
-
-impl SubscriptionView {
-    fn new(s: &SubscriptionState, version: &EventVersion) -> Self {
-        SubscriptionView {
-            id: s.id.clone(),
-            status: s.status,
-            plan: s.plan.clone(),
-            quantity: s.quantity,
-            currency: s.currency.clone(),
-            interval: s.interval.clone(),
-            mrr: s.mrr,
-            renewal_at: s.renewal_at.map(rfc3339),
-            cancel_at_period_end: s.cancel_at_period_end,
-            cancel_at: s.cancel_at.map(rfc3339),
-            canceled_at: s.canceled_at.map(rfc3339),
-            trial_end: s.trial_end.map(rfc3339),
-            started_at: s.started_at.map(rfc3339),
-            notes: s.notes.clone(),
-            source: version.into(),
-        }
-    }
-}
-
-/// The next invoice the billing system announced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct UpcomingView {
-    pub amount: i64,
-    pub at: Option<String>,
-}
-
-/// A movement of the account's MRR (see [`billing::mrr_movements`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MovementView {
-    pub at: String,
-    pub kind: billing::MovementKind,
-    pub amount: i64,
-    pub mrr_after: i64,
-    pub event_id: String,
-}
-
-impl From<MrrMovement> for MovementView {
-    fn from(m: MrrMovement) -> Self {
-        MovementView { at: rfc3339(m.at), kind: m.kind, amount: m.amount, mrr_after: m.mrr_after, event_id: m.event_id }
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Tally {
-    pub count: u32,
-    pub total: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_at: Option<String>,
-}
-
-/// The billing part of the record, derived from the stored groups and facts.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct BillingView {
-    pub status: Option<billing::SubscriptionStatus>,
-    pub mrr: i64,
-    pub arr: i64,
-    pub currency: Option<String>,
-    pub plan: Option<String>,
-    pub quantity: u64,
-    pub renewal_at: Option<String>,
-    pub cancel_at_period_end: bool,
-    pub trial_end: Option<String>,
-    /// Failed attempts on invoices that are still unpaid (the current dunning episode).
-    pub failed_payments: u32,
-    pub last_payment_failed_at: Option<String>,
-    /// The unpaid invoice whose payment failed most recently: the dunning episode alerts name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_invoice: Option<String>,
-    /// Failed attempts on that invoice alone.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub failed_invoice_attempts: u32,
-    pub payment_action_required: bool,
-    pub last_paid_at: Option<String>,
-    pub upcoming_invoice: Option<UpcomingView>,
-    pub refunds: Tally,
-    pub disputes: Tally,
-    pub customer_deleted: bool,
-    pub delinquent: bool,
-    pub subscriptions: Vec<SubscriptionView>,
-    pub mrr_movements: Vec<MovementView>,
 }
 
 /// The account record as users, tests and the sweeps see it (`GET /accounts/{id}`).
@@ -258,18 +104,12 @@ pub struct AccountRecord {
     pub health: Option<Value>,
 }
 
-pub fn rfc3339(ts: i64) -> String {
-    DateTime::<Utc>::from_timestamp(ts, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
     serde_json::from_value(value.clone()).ok()
 }
 
 fn version_of(value: &Value) -> Option<EventVersion> {
-    let v = super::AccountChange::stored_version(value)?;
-    let (t, id) = v.split_once('#')?;
-    Some(EventVersion::new(t.parse().ok()?, id))
+    EventVersion::parse(AccountChange::stored_version(value)?)
 }
 
 impl AccountRecord {
@@ -355,7 +195,7 @@ impl AccountRecord {
                 attr::HEALTH => {
                     let mut shown = value.clone();
                     if let Some(map) = shown.as_object_mut() {
-                        map.remove(super::change::VERSION_FIELD);
+                        map.remove(VERSION_FIELD);
                     }
                     health = Some(shown);
                 }
@@ -380,12 +220,12 @@ impl AccountRecord {
         let refund_tally = Tally {
             count: refunds.len() as u32,
             total: refunds.values().map(|r| r.amount).sum(),
-            last_at: refunds.values().map(|r| r.at).max().map(rfc3339),
+            last_at: refunds.values().map(|r| r.at).max().map(time::at),
         };
         let dispute_tally = Tally {
             count: disputes.len() as u32,
             total: disputes.iter().map(|d| d.amount).sum(),
-            last_at: disputes.iter().map(|d| d.at).max().map(rfc3339),
+            last_at: disputes.iter().map(|d| d.at).max().map(time::at),
         };
 
         let billing = BillingView {
@@ -395,17 +235,17 @@ impl AccountRecord {
             currency: states.iter().find_map(|s| s.currency.clone()),
             plan: live.first().and_then(|s| s.plan.clone()),
             quantity: live.iter().map(|s| s.quantity).sum(),
-            renewal_at: live.iter().filter_map(|s| s.renewal_at).min().map(rfc3339),
+            renewal_at: live.iter().filter_map(|s| s.renewal_at).min().map(time::at),
             cancel_at_period_end: !live.is_empty() && live.iter().all(|s| s.cancel_at_period_end),
-            trial_end: live.iter().filter_map(|s| s.trial_end).max().map(rfc3339),
+            trial_end: live.iter().filter_map(|s| s.trial_end).max().map(time::at),
             failed_payments,
-            last_payment_failed_at: last_failure.map(rfc3339),
+            last_payment_failed_at: last_failure.map(time::at),
             failed_invoice: failed_invoice.map(|(_, inv, _)| inv.to_owned()),
             failed_invoice_attempts: failed_invoice.map_or(0, |(_, _, attempts)| attempts),
             payment_action_required: action.keys().any(|inv| !paid.contains_key(inv)),
-            last_paid_at: paid.values().map(|m| m.at).max().map(rfc3339),
+            last_paid_at: paid.values().map(|m| m.at).max().map(time::at),
             upcoming_invoice: upcoming
-                .map(|u: UpcomingInvoice| UpcomingView { amount: u.amount, at: u.at.map(rfc3339) }),
+                .map(|u: UpcomingInvoice| UpcomingView { amount: u.amount, at: u.at.map(time::at) }),
             refunds: refund_tally,
             disputes: dispute_tally,
             customer_deleted: customer.deleted,
@@ -425,18 +265,14 @@ impl AccountRecord {
             usage: usage::usage_view(&stored.usage, now),
             health,
         }
-        .with_lifecycle(&super::lifecycle::LifecycleRules::default(), now)
+        .with_lifecycle(&LifecycleRules::default(), now)
     }
 
     /// Sets the lifecycle stage by the given rules (the configured ones where a caller has them).
-    pub fn with_lifecycle(mut self, rules: &super::lifecycle::LifecycleRules, now: i64) -> Self {
-        self.lifecycle = super::lifecycle::stage(&self, rules, now);
+    pub fn with_lifecycle(mut self, rules: &LifecycleRules, now: i64) -> Self {
+        self.lifecycle = lifecycle::stage(&self.billing, &self.usage, rules, now);
         self
     }
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
 }
 
 #[cfg(test)]
@@ -472,23 +308,16 @@ mod tests {
         assert_eq!(r.billing.status, Some(billing::SubscriptionStatus::PastDue));
         assert_eq!(r.billing.mrr, 4000);
         assert_eq!(r.billing.failed_payments, 2);
-        assert_eq!(r.billing.last_payment_failed_at.as_deref(), Some("1970-01-01T00:06:40Z"));
+        assert_eq!(r.billing.last_payment_failed_at, Some(time::at(400)));
         assert_eq!(r.billing.refunds.count, 1);
         assert_eq!(r.billing.refunds.total, 900);
         assert_eq!(r.billing.disputes.count, 1);
-        assert_eq!(r.billing.renewal_at.as_deref(), Some("2027-01-15T08:00:00Z"));
+        assert_eq!(r.billing.renewal_at.map(|t| t.to_rfc3339()), Some("2027-01-15T08:00:00+00:00".into()));
         assert_eq!(r.billing.subscriptions[0].source.event_id, "evt_s");
-        assert_eq!(r.billing.subscriptions[0].renewal_at.as_deref(), Some("2027-01-15T08:00:00Z"));
+        assert_eq!(r.billing.subscriptions[0].renewal_at, r.billing.renewal_at);
         assert_eq!(r.billing.mrr_movements.len(), 1);
         assert_eq!(r.links.stripe_customer_id.as_deref(), Some("cus_1"));
         assert_eq!(r.segment, Segment::TechTouch);
         assert_eq!(r.lifecycle, Lifecycle::Adoption);
-    }
-
-    #[test]
-    fn segments_by_arr() {
-        assert_eq!(Segment::from_arr(6_000_000), Segment::HighTouch);
-        assert_eq!(Segment::from_arr(500_000), Segment::LowTouch);
-        assert_eq!(Segment::from_arr(499_999), Segment::TechTouch);
     }
 }

@@ -6,19 +6,38 @@
 //! a fact `al#<kind>/<episode>` = raised-at; a cool-down then holds back a new episode of the same
 //! kind (same band for band drops) for the configured days.
 
-use super::account::{AccountRecord, Segment};
-use super::health::{Band, HealthScore};
-use super::lifecycle;
-use serde::{Deserialize, Serialize};
+use super::account::AccountRecord;
+use super::billing::SubscriptionStatus;
+use super::health::{Band, ComponentScore, HealthScore};
+use super::lifecycle::{self, Lifecycle};
+use super::tier::Segment;
+use super::time::{self, DAY};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
-
-const DAY: i64 = 86_400;
 
 /// The account attribute prefix of raised alerts.
 pub const RAISED: &str = "al#";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// What an alert is about. The names (`band_drop`, ...), the parse of a configured name, the
+/// usual severity and the default cool-down all come from here: adding a kind is one edit.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AlertKind {
     BandDrop,
     ScoreFall,
@@ -34,96 +53,81 @@ pub enum AlertKind {
 
 impl AlertKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AlertKind::BandDrop => "band_drop",
-            AlertKind::ScoreFall => "score_fall",
-            AlertKind::PaymentFailed => "payment_failed",
-            AlertKind::CancelAtPeriodEnd => "cancel_at_period_end",
-            AlertKind::UrgentTickets => "urgent_tickets",
-            AlertKind::UsageDrop => "usage_drop",
-            AlertKind::OnboardingStalled => "onboarding_stalled",
-            AlertKind::Expansion => "expansion",
-            AlertKind::Renewal => "renewal",
-        }
+        self.into()
+    }
+
+    /// Every kind, in declaration order.
+    pub fn all() -> impl Iterator<Item = AlertKind> {
+        <AlertKind as strum::IntoEnumIterator>::iter()
     }
 
     /// The kind's usual severity. A renewal alert is an opportunity (renew, expand) unless the
     /// renewal sweep finds it at risk and escalates it to [`Severity::Risk`].
     pub fn severity(self) -> Severity {
         match self {
-            AlertKind::Renewal => Severity::Opportunity,
-            AlertKind::Expansion => Severity::Opportunity,
+            AlertKind::Renewal | AlertKind::Expansion => Severity::Opportunity,
             _ => Severity::Risk,
+        }
+    }
+
+    /// Days after an episode during which a new episode of the same kind stays quiet (0: every
+    /// new episode alerts). Renewal: each window of each date alerts once (its episode names
+    /// both), so no cool-down.
+    pub fn default_cooldown_days(self) -> i64 {
+        match self {
+            AlertKind::BandDrop | AlertKind::ScoreFall | AlertKind::UsageDrop => 7,
+            AlertKind::UrgentTickets => 3,
+            AlertKind::Expansion => 30,
+            AlertKind::PaymentFailed
+            | AlertKind::CancelAtPeriodEnd
+            | AlertKind::OnboardingStalled
+            | AlertKind::Renewal => 0,
         }
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Severity {
     Risk,
     Opportunity,
 }
 
-/// Cool-down per kind, in days (0: every new episode alerts).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CooldownDays {
-    pub band_drop: i64,
-    pub score_fall: i64,
-    pub payment_failed: i64,
-    pub cancel_at_period_end: i64,
-    pub urgent_tickets: i64,
-    pub usage_drop: i64,
-    pub onboarding_stalled: i64,
-    pub expansion: i64,
-    /// Each window of each renewal date alerts once (its episode names both): no cool-down.
-    pub renewal: i64,
-}
+/// Cool-down per kind, in days: `[alerts.cooldown_days]`, each kind's default unless set. An
+/// unknown kind in the configuration is an error that names it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct CooldownDays(BTreeMap<AlertKind, i64>);
 
 impl Default for CooldownDays {
     fn default() -> Self {
-        CooldownDays {
-            band_drop: 7,
-            score_fall: 7,
-            payment_failed: 0,
-            cancel_at_period_end: 0,
-            urgent_tickets: 3,
-            usage_drop: 7,
-            onboarding_stalled: 0,
-            expansion: 30,
-            renewal: 0,
-        }
+        CooldownDays(AlertKind::all().map(|k| (k, k.default_cooldown_days())).collect())
+    }
+}
+
+impl<'de> Deserialize<'de> for CooldownDays {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let overrides = BTreeMap::<AlertKind, i64>::deserialize(deserializer)?;
+        let mut days = CooldownDays::default();
+        days.0.extend(overrides);
+        Ok(days)
     }
 }
 
 impl CooldownDays {
     pub fn of(&self, kind: AlertKind) -> i64 {
-        match kind {
-            AlertKind::BandDrop => self.band_drop,
-            AlertKind::ScoreFall => self.score_fall,
-            AlertKind::PaymentFailed => self.payment_failed,
-            AlertKind::CancelAtPeriodEnd => self.cancel_at_period_end,
-            AlertKind::UrgentTickets => self.urgent_tickets,
-            AlertKind::UsageDrop => self.usage_drop,
-            AlertKind::OnboardingStalled => self.onboarding_stalled,
-            AlertKind::Expansion => self.expansion,
-            AlertKind::Renewal => self.renewal,
-        }
+        self.0.get(&kind).copied().unwrap_or_else(|| kind.default_cooldown_days())
     }
 
-    pub fn named(&self) -> [(&'static str, i64); 9] {
-        [
-            ("band_drop", self.band_drop),
-            ("score_fall", self.score_fall),
-            ("payment_failed", self.payment_failed),
-            ("cancel_at_period_end", self.cancel_at_period_end),
-            ("urgent_tickets", self.urgent_tickets),
-            ("usage_drop", self.usage_drop),
-            ("onboarding_stalled", self.onboarding_stalled),
-            ("expansion", self.expansion),
-            ("renewal", self.renewal),
-        ]
+    /// Sets one kind's cool-down.
+    pub fn set(&mut self, kind: AlertKind, days: i64) {
+        self.0.insert(kind, days);
+    }
+
+    /// Every kind with its cool-down.
+    pub fn iter(&self) -> impl Iterator<Item = (AlertKind, i64)> + '_ {
+        self.0.iter().map(|(k, d)| (*k, *d))
     }
 }
 
@@ -161,7 +165,8 @@ impl Default for AlertRules {
             expansion_seat_utilisation: 0.9,
             account_url: String::new(),
             cooldown_days: CooldownDays::default(),
-            first_value_tracked: true,
+            // As the settings' defaults: no first-value event is configured by default.
+            first_value_tracked: false,
         }
     }
 }
@@ -204,7 +209,7 @@ pub fn raised_alerts(attributes: &BTreeMap<String, serde_json::Value>) -> BTreeM
 }
 
 fn day(ts: i64) -> String {
-    crate::sources::segment::day(ts)
+    time::day_key(ts)
 }
 
 fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
@@ -217,13 +222,9 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 pub fn event_signals(record: &AccountRecord) -> Vec<Signal> {
     let b = &record.billing;
     let mut signals = Vec::new();
-    let overdue = |s: super::billing::SubscriptionStatus| {
-        matches!(s, super::billing::SubscriptionStatus::PastDue | super::billing::SubscriptionStatus::Unpaid)
-    };
-    let status_name =
-        |s: super::billing::SubscriptionStatus| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from));
+    let overdue = |s: SubscriptionStatus| matches!(s, SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid);
     if let Some(invoice) = &b.failed_invoice {
-        let status = b.status.filter(|s| overdue(*s)).and_then(status_name).map(|s| format!(", subscription {s}"));
+        let status = b.status.filter(|s| overdue(*s)).map(|s| format!(", subscription {s}"));
         signals.push(Signal::new(
             AlertKind::PaymentFailed,
             invoice.clone(),
@@ -237,7 +238,7 @@ pub fn event_signals(record: &AccountRecord) -> Vec<Signal> {
         // Past due without a failed invoice on record (its `invoice.payment_failed` was missed or
         // came before the customer was linked): still a payment risk, named by the subscription.
         for s in b.subscriptions.iter().filter(|s| overdue(s.status)) {
-            let status = status_name(s.status).unwrap_or_default();
+            let status = s.status.as_str();
             signals.push(Signal::new(
                 AlertKind::PaymentFailed,
                 format!("{}/{status}", s.id),
@@ -246,8 +247,7 @@ pub fn event_signals(record: &AccountRecord) -> Vec<Signal> {
         }
     }
     for s in b.subscriptions.iter().filter(|s| s.status.is_live() && s.cancel_at_period_end) {
-        let ends = s.renewal_at.as_deref().or(s.cancel_at.as_deref()).unwrap_or("");
-        let ends_day = ends.get(..10).unwrap_or("unknown");
+        let ends_day = s.renewal_at.or(s.cancel_at).map_or("unknown".to_owned(), |t| day(t.timestamp()));
         signals.push(Signal::new(
             AlertKind::CancelAtPeriodEnd,
             format!("{}/{ends_day}", s.id),
@@ -265,26 +265,16 @@ pub struct SweepContext<'a> {
     pub change_7d: Option<i64>,
 }
 
-fn band_rank(band: Band) -> u8 {
-    match band {
-        Band::Red => 0,
-        Band::Yellow => 1,
-        Band::Green => 2,
-    }
-}
-
 /// Every signal present on an account at `now`, the event signals included.
 pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRules, now: i64) -> Vec<Signal> {
     let today = day(now);
     let scored = ctx.scored;
-    let band_name =
-        |b: Band| serde_json::to_value(b).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
     let mut signals = Vec::new();
-    if let Some(before) = ctx.previous_band.filter(|b| band_rank(scored.band) < band_rank(*b)) {
+    if let Some(before) = ctx.previous_band.filter(|b| scored.band.rank() < b.rank()) {
         signals.push(Signal::new(
             AlertKind::BandDrop,
-            format!("{}/{today}", band_name(scored.band)),
-            format!("health dropped from {} to {} ({})", band_name(before), band_name(scored.band), scored.score),
+            format!("{}/{today}", scored.band),
+            format!("health dropped from {before} to {} ({})", scored.band, scored.score),
         ));
     }
     if let Some(change) = ctx.change_7d.filter(|c| -c >= rules.score_fall_points) {
@@ -299,7 +289,7 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
     if rules.urgent_open_tickets > 0 && urgent >= rules.urgent_open_tickets {
         // The spike is one episode while any urgent ticket of it stays open: named by the day the
         // oldest open one was created, so a lasting spike alerts once.
-        let since = record.support.urgent_since.as_deref().and_then(|t| t.get(..10)).unwrap_or(&today).to_owned();
+        let since = record.support.urgent_since.map_or_else(|| today.clone(), |t| day(t.timestamp()));
         signals.push(Signal::new(
             AlertKind::UrgentTickets,
             since,
@@ -309,7 +299,7 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
     if let Some(drop) = usage_drop_percent(record, now).filter(|d| *d >= rules.usage_drop_percent) {
         signals.push(Signal::new(AlertKind::UsageDrop, today.clone(), format!("usage -{drop}% week over week")));
     }
-    if let Some(start) = lifecycle::started_at(record) {
+    if let Some(start) = lifecycle::started_at(&record.billing) {
         let days = (now - start).div_euclid(DAY);
         if rules.first_value_tracked
             && record.usage.first_value_at.is_none()
@@ -323,7 +313,9 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
             ));
         }
     }
-    if let Some(u) = lifecycle::seat_utilisation(record).filter(|u| *u >= rules.expansion_seat_utilisation) {
+    if let Some(u) =
+        lifecycle::seat_utilisation(&record.billing, &record.usage).filter(|u| *u >= rules.expansion_seat_utilisation)
+    {
         signals.push(Signal::new(
             AlertKind::Expansion,
             today,
@@ -341,8 +333,8 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
 /// Events in the last 7 days against the 7 before, as a percentage drop (needs a busy week
 /// before: at least 10 events, so a quiet account's noise does not alert).
 pub fn usage_drop_percent(record: &AccountRecord, now: i64) -> Option<i64> {
-    let this_week_from = day(now - 6 * DAY);
-    let last_week_from = day(now - 13 * DAY);
+    let this_week_from = time::date(now - 6 * DAY);
+    let last_week_from = time::date(now - 13 * DAY);
     let (mut this, mut last) = (0_u64, 0_u64);
     for d in &record.usage.daily {
         if d.day >= this_week_from {
@@ -378,7 +370,6 @@ pub fn due(signals: Vec<Signal>, raised: &BTreeMap<String, i64>, rules: &AlertRu
 /// health sweep does not see: they are kept until their renewal date has passed (then the
 /// cool-down applies), so a renewal window never alerts twice for one date.
 pub fn expired_marks(raised: &BTreeMap<String, i64>, present: &[Signal], rules: &AlertRules, now: i64) -> Vec<String> {
-    let cooldowns = rules.cooldown_days.named();
     let today = day(now);
     raised
         .iter()
@@ -388,8 +379,8 @@ pub fn expired_marks(raised: &BTreeMap<String, i64>, present: &[Signal], rules: 
             None => true,
         })
         .filter(|(key, at)| {
-            let kind = key.split('/').next().unwrap_or("");
-            cooldowns.iter().find(|(name, _)| *name == kind).is_some_and(|(_, days)| now - **at >= days * DAY)
+            let kind = key.split('/').next().and_then(|k| k.parse::<AlertKind>().ok());
+            kind.is_some_and(|kind| now - **at >= rules.cooldown_days.of(kind) * DAY)
         })
         .map(|(key, _)| key.clone())
         .collect()
@@ -406,7 +397,7 @@ pub struct Alert {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
     pub tier: Segment,
-    pub lifecycle: super::account::Lifecycle,
+    pub lifecycle: Lifecycle,
     /// The CSM who owns the account, when a source names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -425,7 +416,7 @@ pub struct Alert {
     /// One line a CSM reads in five seconds: "health 42, down 18 this week: logins -60%, ...".
     pub summary: String,
     pub links: AlertLinks,
-    pub raised_at: String,
+    pub raised_at: time::Timestamp,
     /// Which function raised it (`health-sweep`, `stripe-webhook`).
     pub raised_by: String,
 }
@@ -464,7 +455,7 @@ impl HealthFacts {
         let h = record.health.as_ref();
         let get = |k: &str| h.and_then(|h| h.get(k));
         let reasons = get("components")
-            .and_then(|c| serde_json::from_value::<Vec<super::health::ComponentScore>>(c.clone()).ok())
+            .and_then(|c| serde_json::from_value::<Vec<ComponentScore>>(c.clone()).ok())
             .map(|components| {
                 top_reasons(&HealthScore { score: 0, band: Band::Red, components, missing: Vec::new() }, 3)
             })
@@ -528,7 +519,7 @@ pub fn alert(
             salesforce_account_id: record.links.salesforce_account_id.clone(),
             zendesk_organization_id: record.links.zendesk_organization_id.clone(),
         },
-        raised_at: super::account::rfc3339(now),
+        raised_at: time::at(now),
         raised_by: raised_by.to_owned(),
     }
 }

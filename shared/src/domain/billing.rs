@@ -1,11 +1,14 @@
 //! Billing rules: subscription state, MRR normalisation and MRR movements. Source-neutral: the
 //! Stripe adapter translates Stripe objects into these types.
 
+use super::time::{self, Timestamp};
+use super::version::{EventVersion, Provenance};
 use serde::{Deserialize, Serialize};
 
 /// Subscription statuses (Stripe's set, which is also what every billing system models).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SubscriptionStatus {
     Incomplete,
     IncompleteExpired,
@@ -40,6 +43,16 @@ impl SubscriptionStatus {
     /// the customer has not churned yet (dunning is in progress).
     pub fn counts_for_mrr(self) -> bool {
         matches!(self, Self::Active | Self::PastDue)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether the subscription is paying or owes money (active, past due, unpaid): what has a
+    /// contract to renew.
+    pub fn is_paying(self) -> bool {
+        matches!(self, Self::Active | Self::PastDue | Self::Unpaid)
     }
 
     /// Whether the subscription is still alive (not ended).
@@ -258,12 +271,13 @@ pub struct UpcomingInvoice {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MrrPoint {
     pub subscription_id: String,
-    pub version: super::EventVersion,
+    pub version: EventVersion,
     pub mrr: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum MovementKind {
     New,
     Expansion,
@@ -320,6 +334,123 @@ pub fn mrr_movements(points: &[MrrPoint]) -> Vec<MrrMovement> {
     movements
 }
 
+/// One subscription as the record shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionView {
+    pub id: String,
+    pub status: SubscriptionStatus,
+    pub plan: Option<String>,
+    pub quantity: u64,
+    pub currency: Option<String>,
+    pub interval: Option<String>,
+    pub mrr: i64,
+    pub renewal_at: Option<Timestamp>,
+    pub cancel_at_period_end: bool,
+    pub cancel_at: Option<Timestamp>,
+    pub canceled_at: Option<Timestamp>,
+    pub trial_end: Option<Timestamp>,
+    pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub source: Provenance,
+}
+
+impl SubscriptionView {
+    pub fn new(s: &SubscriptionState, version: &EventVersion) -> Self {
+        SubscriptionView {
+            id: s.id.clone(),
+            status: s.status,
+            plan: s.plan.clone(),
+            quantity: s.quantity,
+            currency: s.currency.clone(),
+            interval: s.interval.clone(),
+            mrr: s.mrr,
+            renewal_at: s.renewal_at.map(time::at),
+            cancel_at_period_end: s.cancel_at_period_end,
+            cancel_at: s.cancel_at.map(time::at),
+            canceled_at: s.canceled_at.map(time::at),
+            trial_end: s.trial_end.map(time::at),
+            started_at: s.started_at.map(time::at),
+            notes: s.notes.clone(),
+            source: version.into(),
+        }
+    }
+}
+
+/// The next invoice the billing system announced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpcomingView {
+    pub amount: i64,
+    pub at: Option<Timestamp>,
+}
+
+/// A movement of the account's MRR (see [`mrr_movements`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MovementView {
+    pub at: Timestamp,
+    pub kind: MovementKind,
+    pub amount: i64,
+    pub mrr_after: i64,
+    pub event_id: String,
+}
+
+impl From<MrrMovement> for MovementView {
+    fn from(m: MrrMovement) -> Self {
+        MovementView {
+            at: time::at(m.at),
+            kind: m.kind,
+            amount: m.amount,
+            mrr_after: m.mrr_after,
+            event_id: m.event_id,
+        }
+    }
+}
+
+/// A count and a sum (refunds, disputes), with the latest time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub count: u32,
+    pub total: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_at: Option<Timestamp>,
+}
+
+/// The billing part of the record, derived from the stored groups and facts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BillingView {
+    pub status: Option<SubscriptionStatus>,
+    pub mrr: i64,
+    pub arr: i64,
+    pub currency: Option<String>,
+    pub plan: Option<String>,
+    pub quantity: u64,
+    pub renewal_at: Option<Timestamp>,
+    pub cancel_at_period_end: bool,
+    pub trial_end: Option<Timestamp>,
+    /// Failed attempts on invoices that are still unpaid (the current dunning episode).
+    pub failed_payments: u32,
+    pub last_payment_failed_at: Option<Timestamp>,
+    /// The unpaid invoice whose payment failed most recently: the dunning episode alerts name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_invoice: Option<String>,
+    /// Failed attempts on that invoice alone.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_invoice_attempts: u32,
+    pub payment_action_required: bool,
+    pub last_paid_at: Option<Timestamp>,
+    pub upcoming_invoice: Option<UpcomingView>,
+    pub refunds: Tally,
+    pub disputes: Tally,
+    pub customer_deleted: bool,
+    pub delinquent: bool,
+    pub subscriptions: Vec<SubscriptionView>,
+    pub mrr_movements: Vec<MovementView>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// The subscription whose status speaks for the account.
 pub fn account_status(subs: &[SubscriptionState]) -> Option<SubscriptionStatus> {
     subs.iter().map(|s| s.status).max_by_key(|s| s.precedence())
@@ -328,7 +459,7 @@ pub fn account_status(subs: &[SubscriptionState]) -> Option<SubscriptionStatus> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::EventVersion;
+    use crate::domain::version::EventVersion;
 
     fn line(amount: f64, quantity: u64, interval: BillingInterval, count: u32) -> PriceLine {
         PriceLine {

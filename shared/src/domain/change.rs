@@ -1,4 +1,4 @@
-use super::EventVersion;
+use super::version::EventVersion;
 use serde_json::{Map, Value};
 
 /// Name of the version field inside every guarded group.

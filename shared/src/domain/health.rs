@@ -1,17 +1,33 @@
-//! Explainable health score (issue 4, first part: the pure scoring). Each component turns part of
+//! Explainable health score. Each component turns part of
 //! the account record into a value from 0 to 100 with a one-line reason; a component without
 //! data is left out and its weight spread over the others; the points of the breakdown add up
 //! to the score exactly.
 
 use super::account::AccountRecord;
 use super::billing::SubscriptionStatus;
+use super::lifecycle;
+use super::time::{self, DAY};
 use serde::{Deserialize, Serialize};
 
-const DAY: i64 = 86_400;
-
 /// Health bands: red below `red_below`, green from `green_from`, yellow between.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Band {
     Red,
     Yellow,
@@ -28,6 +44,21 @@ pub struct Weights {
     pub sentiment: f64,
     pub billing: f64,
     pub renewal: f64,
+}
+
+impl Band {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Worst first: red 0, yellow 1, green 2.
+    pub fn rank(self) -> u8 {
+        match self {
+            Band::Red => 0,
+            Band::Yellow => 1,
+            Band::Green => 2,
+        }
+    }
 }
 
 impl Default for Weights {
@@ -135,8 +166,8 @@ fn usage(r: &AccountRecord, now: i64) -> Option<(f64, String)> {
 /// Days the 30-day usage window covers: since the subscription started or the first usage
 /// day, whichever is earlier, between 7 and 30.
 fn usage_window_days(r: &AccountRecord, now: i64) -> f64 {
-    let first_day = r.usage.daily.iter().map(|d| d.day.as_str()).min().and_then(super::usage::day_start);
-    let start = [super::lifecycle::started_at(r), first_day].into_iter().flatten().min();
+    let first_day = r.usage.daily.iter().map(|d| d.day).min().map(time::day_start);
+    let start = [lifecycle::started_at(&r.billing), first_day].into_iter().flatten().min();
     start.map_or(30.0, |start| ((now - start) as f64 / DAY as f64).clamp(7.0, 30.0))
 }
 
@@ -208,8 +239,7 @@ fn billing(r: &AccountRecord) -> Option<(f64, String)> {
 }
 
 fn renewal(r: &AccountRecord, window_days: i64, now: i64) -> Option<(f64, String)> {
-    let at = chrono::DateTime::parse_from_rfc3339(r.billing.renewal_at.as_deref()?).ok()?.timestamp();
-    let days = (at - now).div_euclid(DAY);
+    let days = time::days_between(now, r.billing.renewal_at?.timestamp());
     if days > window_days {
         return Some((100.0, format!("renewal in {days} days")));
     }
@@ -264,114 +294,5 @@ pub fn score(record: &AccountRecord, model: &HealthModel, now: i64) -> HealthSco
     HealthScore { score, band: model.band(score), components, missing }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::account::StoredAccount;
-
-    const NOW: i64 = 1_795_000_000;
-
-    fn blank() -> AccountRecord {
-        AccountRecord::from_stored(&StoredAccount { account_id: "a".into(), ..Default::default() }, NOW)
-    }
-
-    fn healthy() -> AccountRecord {
-        let mut r = blank();
-        r.billing.status = Some(SubscriptionStatus::Active);
-        r.billing.renewal_at = Some(super::super::account::rfc3339(NOW + 200 * DAY));
-        r.usage.last_seen_at = Some("2026-11-20T00:00:00Z".into());
-        r.usage.events_7d = 70;
-        r.usage.events_30d = 300;
-        r.usage.active_users_7d = 5;
-        r.usage.features_used_30d = vec!["a".into(), "b".into(), "c".into()];
-        r.links.zendesk_organization_id = Some("1".into());
-        r.support.tickets_30d = 1;
-        r.support.csat_good_30d = 3;
-        r
-    }
-
-    fn model() -> HealthModel {
-        HealthModel { key_features: 4, ..Default::default() }
-    }
-
-    fn component<'a>(h: &'a HealthScore, name: &str) -> &'a ComponentScore {
-        h.components.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no {name} in {h:?}"))
-    }
-
-    #[test]
-    fn every_component_with_reasons_and_points_adding_up() {
-        let h = score(&healthy(), &model(), NOW);
-        assert_eq!(h.components.len(), 6);
-        assert!(h.missing.is_empty());
-        assert_eq!(h.components.iter().map(|c| c.points).sum::<i64>(), h.score);
-        assert_eq!(component(&h, "adoption").score, 75);
-        assert_eq!(component(&h, "adoption").reason, "3 of 4 key features used in 30 days");
-        assert_eq!(component(&h, "sentiment").score, 100);
-        assert_eq!(component(&h, "billing").reason, "payments in good standing");
-        assert_eq!(component(&h, "renewal").reason, "renewal in 200 days");
-        assert_eq!(component(&h, "support").score, 98);
-        assert_eq!(h.band, Band::Green);
-        assert!((h.components.iter().map(|c| c.weight).sum::<f64>() - 1.0).abs() < 0.01);
-    }
-
-    #[test]
-    fn risks_lower_the_score_with_specific_reasons() {
-        let mut r = healthy();
-        r.usage.events_7d = 28; // -60% vs a 70-per-week rhythm
-        r.support.open_tickets = 2;
-        r.support.urgent_open_tickets = 2;
-        r.support.csat_bad_30d = 3;
-        r.billing.status = Some(SubscriptionStatus::PastDue);
-        r.billing.failed_payments = 2;
-        r.billing.renewal_at = Some(super::super::account::rfc3339(NOW + 30 * DAY));
-        let h = score(&r, &model(), NOW);
-        assert_eq!(component(&h, "usage").reason, "events -60% vs 30-day rhythm, 5 active users");
-        assert_eq!(component(&h, "support").reason, "2 urgent tickets open");
-        assert_eq!(component(&h, "billing").reason, "past due, payment failed 2×");
-        assert_eq!(component(&h, "billing").score, 0);
-        assert_eq!(component(&h, "renewal").score, 60);
-        assert_eq!(h.components.iter().map(|c| c.points).sum::<i64>(), h.score);
-        assert_eq!(h.band, Band::Red, "{h:?}");
-        let mut cancel = healthy();
-        cancel.billing.cancel_at_period_end = true;
-        assert_eq!(component(&score(&cancel, &model(), NOW), "billing").score, 10);
-    }
-
-    #[test]
-    fn missing_inputs_spread_their_weight() {
-        let mut r = blank();
-        r.billing.status = Some(SubscriptionStatus::Active);
-        let h = score(&r, &model(), NOW);
-        assert_eq!(h.components.len(), 1);
-        assert_eq!(h.components[0].weight, 1.0);
-        assert_eq!((h.score, h.band), (100, Band::Green));
-        assert_eq!(h.missing, ["usage", "adoption", "support", "sentiment", "renewal"]);
-        let nothing = score(&blank(), &model(), NOW);
-        assert_eq!((nothing.score, nothing.components.len(), nothing.missing.len()), (0, 0, 6));
-        let no_features = HealthModel::default();
-        assert!(score(&healthy(), &no_features, NOW).missing.contains(&"adoption".to_owned()));
-    }
-
-    #[test]
-    fn band_edges() {
-        let m = HealthModel::default();
-        assert_eq!(
-            [m.band(0), m.band(39), m.band(40), m.band(69), m.band(70), m.band(100)],
-            [Band::Red, Band::Red, Band::Yellow, Band::Yellow, Band::Green, Band::Green]
-        );
-    }
-
-    #[test]
-    fn points_add_up_for_many_mixes() {
-        for i in 0..200_u32 {
-            let mut r = healthy();
-            r.usage.events_7d = u64::from(i % 97);
-            r.support.open_tickets = i % 5;
-            r.support.csat_bad_30d = i % 7;
-            r.billing.failed_payments = i % 3;
-            let h = score(&r, &model(), NOW);
-            assert_eq!(h.components.iter().map(|c| c.points).sum::<i64>(), h.score, "mix {i}");
-            assert!((0..=100).contains(&h.score));
-        }
-    }
-}
+// Tested in `shared/tests/health_scoring.rs`: each component, missing inputs, bands, weights,
+// points that add up over random mixes.

@@ -1,11 +1,43 @@
-//! Lifecycle stage, time-to-value and seat utilisation: pure rules over the account record
-//! (`../shared/domain.md`, "Touch model and lifecycle").
+//! Lifecycle stage, time-to-value and seat utilisation: pure rules over the billing and usage
+//! parts of the record (`../shared/domain.md`, "Touch model and lifecycle").
 
-use super::account::{AccountRecord, Lifecycle};
-use super::billing::SubscriptionStatus;
+use super::billing::{BillingView, SubscriptionStatus};
+use super::time::{self, DAY};
+use super::usage::UsageView;
 use serde::{Deserialize, Serialize};
 
-const DAY: i64 = 86_400;
+/// Where an account is in its life with the product. Names come from the enum itself.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Lifecycle {
+    Onboarding,
+    Adoption,
+    Expansion,
+    Renewal,
+    Churned,
+}
+
+impl Lifecycle {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
 
 /// The thresholds the stage depends on (from `foresight.toml`; defaults per the domain notes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,50 +56,45 @@ impl Default for LifecycleRules {
     }
 }
 
-fn parse_time(value: Option<&str>) -> Option<i64> {
-    Some(chrono::DateTime::parse_from_rfc3339(value?).ok()?.timestamp())
-}
-
 /// When the customer started: the earliest subscription start (trial or paid).
-pub fn started_at(record: &AccountRecord) -> Option<i64> {
-    record.billing.subscriptions.iter().filter_map(|s| parse_time(s.started_at.as_deref())).min()
+pub fn started_at(billing: &BillingView) -> Option<i64> {
+    billing.subscriptions.iter().filter_map(|s| s.started_at).map(|t| t.timestamp()).min()
 }
 
 /// Days from the start to the first value event, once reached.
-pub fn time_to_value_days(record: &AccountRecord) -> Option<f64> {
-    let start = started_at(record)?;
-    let value = parse_time(record.usage.first_value_at.as_deref())?;
+pub fn time_to_value_days(billing: &BillingView, usage: &UsageView) -> Option<f64> {
+    let start = started_at(billing)?;
+    let value = usage.first_value_at?.timestamp();
     Some(((value - start).max(0) as f64 / DAY as f64 * 10.0).round() / 10.0)
 }
 
 /// Active users in 7 days per paid seat, where the plan counts seats (quantity > 1).
-pub fn seat_utilisation(record: &AccountRecord) -> Option<f64> {
-    let seats = record.billing.quantity;
-    (seats > 1).then(|| f64::from(record.usage.active_users_7d) / seats as f64)
+pub fn seat_utilisation(billing: &BillingView, usage: &UsageView) -> Option<f64> {
+    let seats = billing.quantity;
+    (seats > 1).then(|| f64::from(usage.active_users_7d) / seats as f64)
 }
 
 /// Days until the renewal date (negative once passed).
-pub fn days_to_renewal(record: &AccountRecord, now: i64) -> Option<i64> {
-    Some((parse_time(record.billing.renewal_at.as_deref())? - now).div_euclid(DAY))
+pub fn days_to_renewal(billing: &BillingView, now: i64) -> Option<i64> {
+    Some(time::days_between(now, billing.renewal_at?.timestamp()))
 }
 
 /// The stage: churned (no live subscription left), onboarding (trialing, or started and no first
 /// value yet), renewal (inside the window), expansion (seats nearly all used), else adoption.
-pub fn stage(record: &AccountRecord, rules: &LifecycleRules, now: i64) -> Lifecycle {
-    let subs = &record.billing.subscriptions;
+pub fn stage(billing: &BillingView, usage: &UsageView, rules: &LifecycleRules, now: i64) -> Lifecycle {
+    let subs = &billing.subscriptions;
     if !subs.is_empty() && !subs.iter().any(|s| s.status.is_live()) {
         return Lifecycle::Churned;
     }
     let trialing = subs.iter().any(|s| s.status == SubscriptionStatus::Trialing);
-    let value_pending =
-        rules.first_value_configured && record.usage.first_value_at.is_none() && started_at(record).is_some();
+    let value_pending = rules.first_value_configured && usage.first_value_at.is_none() && started_at(billing).is_some();
     if trialing || value_pending {
         return Lifecycle::Onboarding;
     }
-    if days_to_renewal(record, now).is_some_and(|d| (0..=rules.renewal_window_days).contains(&d)) {
+    if days_to_renewal(billing, now).is_some_and(|d| (0..=rules.renewal_window_days).contains(&d)) {
         return Lifecycle::Renewal;
     }
-    if seat_utilisation(record).is_some_and(|u| u >= rules.expansion_seat_utilisation) {
+    if seat_utilisation(billing, usage).is_some_and(|u| u >= rules.expansion_seat_utilisation) {
         return Lifecycle::Expansion;
     }
     Lifecycle::Adoption

@@ -1,4 +1,15 @@
-//! The customer-success model: pure types and rules, no I/O.
+//! The customer-success model: the account record and the pure rules over it. No I/O, and no
+//! dependency on any other layer of the crate: everything else depends on this.
+//!
+//! - Foundations: [`time`] (Unix seconds inside, `DateTime`/`NaiveDate` at the edges), [`money`]
+//!   (minor units per currency), [`version`] (event order, provenance), [`change`] (what one event
+//!   does to one record).
+//! - The record: [`account`] (stored attributes → [`AccountRecord`]) from its parts [`billing`]
+//!   (subscriptions, MRR and its movements), [`support`] (tickets, CSAT), [`usage`] (product use
+//!   per day, what counts as use).
+//! - Judgement: [`tier`] (touch tiers), [`lifecycle`] (stage, time-to-value), [`health`] (the
+//!   explainable score), [`alert`] (signals, dedupe keys, cool-downs), [`renewal`] (renewal
+//!   windows).
 
 pub mod account;
 pub mod alert;
@@ -6,11 +17,16 @@ pub mod billing;
 pub mod change;
 pub mod health;
 pub mod lifecycle;
+pub mod money;
 pub mod renewal;
 pub mod support;
+pub mod tier;
+pub mod time;
 pub mod usage;
 pub mod version;
 
-pub use account::{AccountRecord, Segment};
+pub use account::{AccountRecord, StoredAccount};
 pub use change::{AccountChange, GuardedGroup};
+pub use lifecycle::Lifecycle;
+pub use tier::Segment;
 pub use version::EventVersion;

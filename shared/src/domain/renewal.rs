@@ -12,11 +12,10 @@
 
 use super::account::AccountRecord;
 use super::alert::{AlertKind, HealthFacts, Severity, Signal};
-use super::billing::SubscriptionStatus;
 use super::health::Band;
+use super::money;
+use super::time::{self, DAY};
 use serde::{Deserialize, Serialize};
-
-const DAY: i64 = 86_400;
 
 /// `[renewal]` in `foresight.toml`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,7 +37,7 @@ impl Default for RenewalRules {
 /// Days until `renewal` at `now`, in whole days (0 on the day, negative once passed): the same
 /// count as the lifecycle's `days_to_renewal`.
 pub fn days_until(renewal: i64, now: i64) -> i64 {
-    (renewal - now).div_euclid(DAY)
+    time::days_between(now, renewal)
 }
 
 /// The window an account `days` from its renewal is in: the smallest window holding it.
@@ -99,39 +98,10 @@ pub fn contract_renewal_at(record: &AccountRecord) -> Option<i64> {
         .billing
         .subscriptions
         .iter()
-        .filter(|s| {
-            matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid)
-        })
+        .filter(|s| s.status.is_paying())
         .filter(|s| s.interval.as_deref() == Some("year"))
-        .filter_map(|s| parse_time(s.renewal_at.as_deref()))
+        .filter_map(|s| s.renewal_at.map(|t| t.timestamp()))
         .min()
-}
-
-fn parse_time(value: Option<&str>) -> Option<i64> {
-    Some(chrono::DateTime::parse_from_rfc3339(value?).ok()?.timestamp())
-}
-
-fn band_name(band: Band) -> &'static str {
-    match band {
-        Band::Red => "red",
-        Band::Yellow => "yellow",
-        Band::Green => "green",
-    }
-}
-
-/// Minor units as a decimal amount with the currency ("4,000.00 USD").
-fn money(minor: i64, currency: Option<&str>) -> String {
-    let units = (minor.abs() / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if minor < 0 { "-" } else { "" };
-    let currency = currency.map(|c| format!(" {}", c.to_uppercase())).unwrap_or_default();
-    format!("{sign}{grouped}.{:02}{currency}", minor.abs() % 100)
 }
 
 /// The renewal signal of an account at `now`, if it is inside a window: paying subscriptions
@@ -144,15 +114,13 @@ pub fn renewal_signal(
     now: i64,
 ) -> Option<RenewalSignal> {
     let b = &record.billing;
-    let paying =
-        matches!(b.status, Some(SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid));
-    if !paying {
+    if !b.status.is_some_and(|s| s.is_paying()) {
         return None;
     }
     let renewal = contract_renewal_at(record)?;
     let days = days_until(renewal, now);
     let window = window_for(rules, days)?;
-    let date = crate::sources::segment::day(renewal);
+    let date = time::day_key(renewal);
 
     let mut risks = Vec::new();
     let band = health.band;
@@ -174,13 +142,13 @@ pub fn renewal_signal(
                 Some(c) if c > 0 => format!(", up {c} in 7 days"),
                 _ => String::new(),
             };
-            format!("health {} {score}{trend}", band_name(band))
+            format!("health {band} {score}{trend}")
         }
         _ => "health not scored yet".to_owned(),
     };
     let mut context = vec![health_part];
     context.extend(risks);
-    context.push(format!("MRR {}", money(b.mrr, b.currency.as_deref())));
+    context.push(format!("MRR {}", money::format(b.mrr, b.currency.as_deref())));
     let action = if at_risk { "at risk: escalate and prepare a QBR" } else { "plan the renewal conversation" };
     let when = match days {
         0 => "today".to_owned(),
@@ -200,8 +168,7 @@ pub fn renewal_signal(
 /// The renewal index's keys for a renewal time: `renewal_month` (`YYYY-MM`, the partition) and
 /// `renewal_key` (`<renewal RFC 3339>#<account id>`, sorted by time).
 pub fn index_keys(account_id: &str, renewal: i64) -> (String, String) {
-    let at = super::account::rfc3339(renewal);
-    (at.get(..7).unwrap_or_default().to_owned(), format!("{at}#{account_id}"))
+    (time::month_key(renewal), format!("{}#{account_id}", time::rfc3339(renewal)))
 }
 
 /// The months (`YYYY-MM`) a range of renewal times `[from, to)` touches, in order.
@@ -210,10 +177,10 @@ pub fn months_between(from: i64, to: i64) -> Vec<String> {
     if to <= from {
         return months;
     }
-    let last = super::account::rfc3339(to - 1).get(..7).unwrap_or_default().to_owned();
+    let last = time::month_key(to - 1);
     let mut at = from;
     loop {
-        let month = super::account::rfc3339(at).get(..7).unwrap_or_default().to_owned();
+        let month = time::month_key(at);
         if months.last() != Some(&month) {
             months.push(month.clone());
         }

@@ -1,8 +1,7 @@
 //! Support rules: ticket state per ticket, CSAT per rating, and the support part of the record.
 
+use super::time::{self, Timestamp, DAY};
 use serde::{Deserialize, Serialize};
-
-const DAY: i64 = 86_400;
 
 /// Guarded group `tk#<ticket id>`: a ticket's latest state. Kept per ticket, so a status change
 /// (open → solved → reopened) or a redelivery never miscounts.
@@ -26,8 +25,9 @@ impl TicketState {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Rating {
     Good,
     Bad,
@@ -65,7 +65,7 @@ pub struct SupportView {
     pub csat_bad_30d: u32,
     /// When the oldest open urgent ticket was created: the start of the current spike.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urgent_since: Option<String>,
+    pub urgent_since: Option<Timestamp>,
 }
 
 /// Counts tickets and ratings. `ratings` holds every rating fact of the account with its
@@ -88,7 +88,7 @@ pub fn support_view<'a>(
         }
         view.tickets_30d += u32::from(t.created_at.is_some_and(|c| c >= since));
     }
-    view.urgent_since = urgent_since.map(super::account::rfc3339);
+    view.urgent_since = urgent_since.map(time::at);
     let mut latest: std::collections::BTreeMap<&str, &RatingMark> = Default::default();
     for (ticket, mark) in ratings {
         let entry = latest.entry(ticket).or_insert(mark);
@@ -137,7 +137,7 @@ mod tests {
                 tickets_30d: 3,
                 csat_good_30d: 1,
                 csat_bad_30d: 1,
-                urgent_since: Some(super::super::account::rfc3339(now - 40 * DAY))
+                urgent_since: Some(time::at(now - 40 * DAY))
             }
         );
     }

@@ -1,9 +1,34 @@
-//! Usage rules: per-day usage sets and the usage part of the record.
+//! Usage rules: what counts as product use (the analytics configuration), per-day usage sets, and
+//! the usage part of the record.
 
+use super::time::{self, Timestamp, DAY};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-const DAY: i64 = 86_400;
+/// What counts as product use: `[analytics]` in `foresight.toml` (or the `FORESIGHT_*` analytics
+/// variables), read by the analytics source when it aggregates messages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalyticsConfig {
+    /// `track` event names that count as key features (adoption breadth).
+    pub key_features: BTreeSet<String>,
+    /// The `track` event that marks first value (time-to-value).
+    pub first_value_event: Option<String>,
+    /// Group traits naming a Stripe customer and a Zendesk organization.
+    pub stripe_trait: String,
+    pub zendesk_trait: String,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        AnalyticsConfig {
+            key_features: BTreeSet::new(),
+            first_value_event: None,
+            stripe_trait: "stripe_customer_id".into(),
+            zendesk_trait: "zendesk_organization_id".into(),
+        }
+    }
+}
 
 /// One account's usage on one UTC day. Sets only, so adding a batch twice changes nothing and
 /// counts stay exact: events = message ids, daily active users = users.
@@ -35,34 +60,29 @@ impl UsageDay {
 /// The usage part of the record at `now`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageView {
-    pub last_seen_at: Option<String>,
+    pub last_seen_at: Option<Timestamp>,
     pub active_users_7d: u32,
     pub events_7d: u64,
     pub events_30d: u64,
     pub features_used_30d: Vec<String>,
-    pub first_value_at: Option<String>,
+    pub first_value_at: Option<Timestamp>,
     /// Events and distinct active users per day, the last 30 days that had any.
     pub daily: Vec<DailyUsage>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DailyUsage {
-    pub day: String,
+    pub day: NaiveDate,
     pub events: u64,
     pub active_users: u32,
 }
 
-pub(crate) fn day_start(day: &str) -> Option<i64> {
-    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp())
-}
-
-pub fn usage_view(days: &BTreeMap<String, UsageDay>, now: i64) -> UsageView {
+pub fn usage_view(days: &BTreeMap<NaiveDate, UsageDay>, now: i64) -> UsageView {
     let mut view = UsageView::default();
     let mut users_7d = BTreeSet::new();
     let mut features = BTreeSet::new();
     for (day, usage) in days {
-        let Some(start) = day_start(day) else { continue };
-        let age = now - start;
+        let age = now - time::day_start(*day);
         let events = usage.message_ids.len() as u64;
         if age < 7 * DAY && age > -DAY {
             view.events_7d += events;
@@ -71,14 +91,13 @@ pub fn usage_view(days: &BTreeMap<String, UsageDay>, now: i64) -> UsageView {
         if age < 30 * DAY && age > -DAY {
             view.events_30d += events;
             features.extend(usage.features.iter().cloned());
-            view.daily.push(DailyUsage { day: day.clone(), events, active_users: usage.users.len() as u32 });
+            view.daily.push(DailyUsage { day: *day, events, active_users: usage.users.len() as u32 });
         }
     }
     view.active_users_7d = users_7d.len() as u32;
     view.features_used_30d = features.into_iter().collect();
-    let rfc = super::account::rfc3339;
-    view.last_seen_at = days.values().flat_map(|d| d.seen_at.iter()).max().copied().map(rfc);
-    view.first_value_at = days.values().flat_map(|d| d.first_value_at.iter()).min().copied().map(rfc);
+    view.last_seen_at = days.values().flat_map(|d| d.seen_at.iter()).max().copied().map(time::at);
+    view.first_value_at = days.values().flat_map(|d| d.first_value_at.iter()).min().copied().map(time::at);
     view
 }
 
@@ -96,22 +115,26 @@ mod tests {
         }
     }
 
+    fn day(key: &str) -> NaiveDate {
+        time::parse_day(key).unwrap()
+    }
+
     #[test]
     fn windows_and_exact_counts() {
-        let now = day_start("2026-11-10").unwrap() + 3600;
+        let now = time::day_start(day("2026-11-10")) + 3600;
         let days = BTreeMap::from([
-            ("2026-10-01".to_string(), usage(&["a"], &["u1"], 10)),
-            ("2026-11-02".to_string(), usage(&["b", "c"], &["u1", "u2"], day_start("2026-11-02").unwrap() + 5)),
-            ("2026-11-09".to_string(), usage(&["d", "e", "f"], &["u2", "u3"], day_start("2026-11-09").unwrap() + 7)),
+            (day("2026-10-01"), usage(&["a"], &["u1"], 10)),
+            (day("2026-11-02"), usage(&["b", "c"], &["u1", "u2"], time::day_start(day("2026-11-02")) + 5)),
+            (day("2026-11-09"), usage(&["d", "e", "f"], &["u2", "u3"], time::day_start(day("2026-11-09")) + 7)),
         ]);
         let v = usage_view(&days, now);
         assert_eq!((v.events_7d, v.events_30d, v.active_users_7d), (3, 5, 2));
         assert_eq!(v.features_used_30d, ["Export"]);
-        assert_eq!(v.last_seen_at.as_deref(), Some("2026-11-09T00:00:07Z"));
-        assert_eq!(v.first_value_at.as_deref(), Some("1970-01-01T00:00:10Z"));
+        assert_eq!(v.last_seen_at, Some(time::at(time::day_start(day("2026-11-09")) + 7)));
+        assert_eq!(v.first_value_at, Some(time::at(10)));
         assert_eq!(v.daily.len(), 2);
-        let mut twice = days["2026-11-09"].clone();
-        twice.absorb(&days["2026-11-09"]);
-        assert_eq!(twice, days["2026-11-09"], "absorbing the same day again changes nothing");
+        let mut twice = days[&day("2026-11-09")].clone();
+        twice.absorb(&days[&day("2026-11-09")]);
+        assert_eq!(twice, days[&day("2026-11-09")], "absorbing the same day again changes nothing");
     }
 }

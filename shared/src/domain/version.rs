@@ -28,6 +28,27 @@ impl EventVersion {
     }
 }
 
+/// Where a value came from: the event that last set it, and that event's time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub event_id: String,
+    pub at: super::time::Timestamp,
+}
+
+impl From<&EventVersion> for Provenance {
+    fn from(v: &EventVersion) -> Self {
+        Provenance { event_id: v.event_id().to_owned(), at: super::time::at(v.created()) }
+    }
+}
+
+impl EventVersion {
+    /// Reads back a version stored as text (`<012 digits>#<event id>`).
+    pub fn parse(stored: &str) -> Option<Self> {
+        let (t, id) = stored.split_once('#')?;
+        Some(EventVersion::new(t.parse().ok()?, id))
+    }
+}
+
 impl fmt::Display for EventVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

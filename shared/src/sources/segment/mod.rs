@@ -4,34 +4,13 @@
 
 pub mod signature;
 
-use chrono::{DateTime, Utc};
+use crate::domain::time;
+use crate::domain::usage::AnalyticsConfig;
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// What the analytics source needs to know from configuration.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AnalyticsConfig {
-    /// `track` event names that count as key features (adoption breadth).
-    pub key_features: BTreeSet<String>,
-    /// The `track` event that marks first value (time-to-value).
-    pub first_value_event: Option<String>,
-    /// Group traits naming a Stripe customer and a Zendesk organization.
-    pub stripe_trait: String,
-    pub zendesk_trait: String,
-}
-
-impl Default for AnalyticsConfig {
-    fn default() -> Self {
-        AnalyticsConfig {
-            key_features: BTreeSet::new(),
-            first_value_event: None,
-            stripe_trait: "stripe_customer_id".into(),
-            zendesk_trait: "zendesk_organization_id".into(),
-        }
-    }
-}
 
 /// One Segment-spec message, the fields Foresight reads.
 #[derive(Debug, Default, Deserialize)]
@@ -94,8 +73,7 @@ impl Message {
         [&self.timestamp, &self.sent_at, &self.received_at]
             .into_iter()
             .flatten()
-            .find_map(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp())
+            .find_map(|t| time::parse(t))
             .unwrap_or(fallback)
     }
 }
@@ -133,11 +111,6 @@ pub fn fingerprint(message_id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..9])
 }
 
-/// The UTC day of a time, `YYYY-MM-DD`.
-pub fn day(t: i64) -> String {
-    DateTime::<Utc>::from_timestamp(t, 0).unwrap_or_default().format("%Y-%m-%d").to_string()
-}
-
 /// What one batch adds to one group's usage on one day. Every part is a set, so applying the
 /// same delta twice (a redelivered batch, or a message in two batches) changes nothing.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -169,9 +142,9 @@ pub struct GroupCall {
 pub struct Aggregate {
     /// (group, day) → usage; group `None` for messages that name no group (resolved through the
     /// user's last group call).
-    pub usage: BTreeMap<(Option<String>, String), UsageDelta>,
+    pub usage: BTreeMap<(Option<String>, NaiveDate), UsageDelta>,
     /// Users of messages without a group, per (day), to resolve through their group calls.
-    pub ungrouped_users: BTreeMap<(String, String), UsageDelta>,
+    pub ungrouped_users: BTreeMap<(String, NaiveDate), UsageDelta>,
     pub group_calls: Vec<GroupCall>,
     pub ignored: usize,
 }
@@ -198,8 +171,8 @@ pub fn aggregate(messages: &[Message], config: &AnalyticsConfig, now: i64) -> Ag
             }
             "track" | "page" | "screen" => {
                 let delta = match (m.group(), &user) {
-                    (Some(group), _) => out.usage.entry((Some(group), day(t))).or_default(),
-                    (None, Some(user)) => out.ungrouped_users.entry((user.clone(), day(t))).or_default(),
+                    (Some(group), _) => out.usage.entry((Some(group), time::date(t))).or_default(),
+                    (None, Some(user)) => out.ungrouped_users.entry((user.clone(), time::date(t))).or_default(),
                     (None, None) => {
                         out.ignored += 1;
                         continue;
@@ -256,13 +229,14 @@ mod tests {
         ]);
         let messages = parse(batch.to_string().as_bytes()).unwrap();
         let agg = aggregate(&messages, &config(), 0);
-        let day1 = &agg.usage[&(Some("acct_1".into()), "2026-11-02".into())];
+        let nov2 = time::parse_day("2026-11-02").unwrap();
+        let day1 = &agg.usage[&(Some("acct_1".into()), nov2)];
         assert_eq!(day1.message_ids.len(), 2, "m1 twice counts once");
         assert_eq!(day1.users, ["u1", "u2"].map(String::from).into());
         assert_eq!(day1.features, ["Report Exported"].map(String::from).into());
         assert_eq!(day1.first_value_at.len(), 1);
         assert_eq!(agg.usage.len(), 2);
-        let ungrouped = &agg.ungrouped_users[&("u9".into(), "2026-11-02".into())];
+        let ungrouped = &agg.ungrouped_users[&("u9".into(), nov2)];
         assert_eq!(ungrouped.features, ["Dashboard Shared"].map(String::from).into());
         assert_eq!(
             agg.group_calls,

@@ -5,6 +5,10 @@ use super::*;
 use crate::domain::account::{AccountRecord, StoredAccount};
 use serde_json::{json, Value};
 
+fn ts(text: &str) -> Option<crate::domain::time::Timestamp> {
+    crate::domain::time::parse(text).map(crate::domain::time::at)
+}
+
 fn fixture(name: &str) -> Value {
     let all: Value = serde_json::from_str(include_str!("../../../testdata/stripe-fixtures3-subset.json")).unwrap();
     all[name].clone()
@@ -70,7 +74,7 @@ fn fixture_subscription_monthly() {
     assert_eq!(b.status, Some(billing::SubscriptionStatus::Active));
     assert_eq!(b.mrr, 2000);
     assert_eq!(b.currency.as_deref(), Some("usd"));
-    assert_eq!(b.renewal_at.as_deref(), Some("2027-02-14T08:00:00Z"), "period end from the subscription item");
+    assert_eq!(b.renewal_at, ts("2027-02-14T08:00:00Z"), "period end from the subscription item");
     assert_eq!(b.quantity, 1);
     assert_eq!(b.subscriptions[0].plan.as_deref(), Some("price_1PgafmB7WZ01zgkW6dKueIc5"));
 }
@@ -82,7 +86,7 @@ fn fixture_subscription_as_published_applies_its_package_transform() {
     let r = record(&u);
     assert_eq!(r.billing.mrr, 0);
     assert!(r.billing.cancel_at_period_end);
-    assert_eq!(r.billing.renewal_at.as_deref(), Some("2000-12-08T15:02:53Z"));
+    assert_eq!(r.billing.renewal_at, ts("2000-12-08T15:02:53Z"));
 }
 
 #[test]
@@ -129,7 +133,7 @@ fn older_api_shape_period_and_plan_on_subscription() {
     let r = record(&parse("customer.subscription.updated", s));
     assert_eq!(r.billing.mrr, 19_800);
     assert_eq!(r.billing.plan.as_deref(), Some("Gold"));
-    assert_eq!(r.billing.renewal_at.as_deref(), Some("2027-02-14T08:00:00Z"));
+    assert_eq!(r.billing.renewal_at, ts("2027-02-14T08:00:00Z"));
 }
 
 #[test]
@@ -177,7 +181,7 @@ fn invoices_become_payment_facts() {
     let failed = parse("invoice.payment_failed", fixture("invoice"));
     let r = record(&failed);
     assert_eq!(r.billing.failed_payments, 1);
-    assert_eq!(r.billing.last_payment_failed_at.as_deref(), Some("2027-01-15T08:00:00Z"));
+    assert_eq!(r.billing.last_payment_failed_at, ts("2027-01-15T08:00:00Z"));
     let mut inv = fixture("invoice");
     inv["parent"] = json!({"subscription_details": {"subscription": "sub_1", "metadata": {"account_id": "acct_9"}}});
     assert_eq!(parse("invoice.paid", inv).identity.account_id.as_deref(), Some("acct_9"));

@@ -13,7 +13,6 @@ pub mod signature;
 use crate::domain::account::attr;
 use crate::domain::support::{Rating, RatingMark, TicketState};
 use crate::domain::{AccountChange, EventVersion, GuardedGroup};
-use chrono::DateTime;
 use serde_json::{json, Value};
 
 /// A parsed delivery: which organization it concerns and what it does to the account.
@@ -64,8 +63,9 @@ fn text(value: Option<&Value>) -> Option<String> {
     value?.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_lowercase)
 }
 
+/// A ticket time: RFC 3339, or the minute-precision form trigger placeholders can render.
 fn time(value: Option<&Value>) -> Option<i64> {
-    DateTime::parse_from_rfc3339(value?.as_str()?.trim()).ok().map(|t| t.timestamp())
+    crate::domain::time::parse(value?.as_str()?)
 }
 
 /// Parses a verified body. `invocation_id` is `X-Zendesk-Webhook-Invocation-Id`; `signed_at`

@@ -1,0 +1,8 @@
+//! DynamoDB adapters: the account table ([`store::DynamoStore`]: records, usage days, links, the
+//! segment scan, the renewal index) and the outbox table ([`outbox::DynamoOutbox`]).
+
+pub mod outbox;
+pub mod store;
+
+pub use outbox::DynamoOutbox;
+pub use store::{CapacityMeter, CapacityReading, DynamoStore};

@@ -1,0 +1,196 @@
+//! In-memory adapter: the local runner's default store. Same semantics as DynamoDB, with a
+//! mutex standing in for DynamoDB's per-item atomicity.
+
+use crate::app::ports::store::{
+    changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
+    ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
+};
+use crate::domain::account::StoredAccount;
+use crate::domain::change::AccountChange;
+use crate::domain::time::rfc3339;
+use crate::domain::usage::UsageDay;
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    accounts: Mutex<BTreeMap<String, StoredAccount>>,
+    links: Mutex<HashMap<(LinkSource, String), String>>,
+    /// The renewal index: account id → `renewal_key`. Kept out of the record's attributes, as
+    /// DynamoDB keeps its layout attributes out of what `get` returns.
+    renewals: Mutex<BTreeMap<String, String>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn apply_locked(
+    accounts: &mut BTreeMap<String, StoredAccount>,
+    renewals: &mut BTreeMap<String, String>,
+    change: &AccountChange,
+) -> ApplyOutcome {
+    let account = accounts
+        .entry(change.account_id.clone())
+        .or_insert_with(|| StoredAccount { account_id: change.account_id.clone(), ..Default::default() });
+    let mut outcome = ApplyOutcome::Applied;
+    if let Some(group) = &change.guarded {
+        let stored = account.attributes.get(&group.attribute).and_then(AccountChange::stored_version);
+        if stored.is_some_and(|v| v >= group.version.as_str()) {
+            outcome = ApplyOutcome::Stale;
+        } else {
+            account.attributes.insert(group.attribute.clone(), group.value.clone());
+        }
+    }
+    for (name, value) in &change.facts {
+        match name.as_str() {
+            RENEWAL_MONTH => {}
+            RENEWAL_KEY => {
+                renewals.insert(change.account_id.clone(), value.as_str().unwrap_or_default().to_owned());
+            }
+            _ => {
+                account.attributes.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    if outcome == ApplyOutcome::Applied {
+        for name in &change.expired {
+            if name == RENEWAL_KEY {
+                renewals.remove(&change.account_id);
+            }
+            account.attributes.remove(name);
+        }
+    }
+    outcome
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn apply(&self, change: &AccountChange) -> Result<ApplyOutcome, StoreError> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(apply_locked(&mut accounts, &mut renewals, change))
+    }
+
+    async fn get(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(accounts.get(account_id).cloned())
+    }
+
+    async fn merge(&self, from: &str, into: &str) -> Result<bool, StoreError> {
+        if from == into {
+            return Ok(false);
+        }
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(provisional) = accounts.remove(from) else {
+            return Ok(false);
+        };
+        renewals.remove(from);
+        for change in changes_to_replay(&provisional, into) {
+            apply_locked(&mut accounts, &mut renewals, &change);
+        }
+        let target = accounts
+            .entry(into.to_owned())
+            .or_insert_with(|| StoredAccount { account_id: into.to_owned(), ..Default::default() });
+        for (day, usage) in &provisional.usage {
+            target.usage.entry(*day).or_default().absorb(usage);
+        }
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl RenewalIndex for MemoryStore {
+    async fn renewing_between(&self, from: i64, to: i64) -> Result<Vec<String>, StoreError> {
+        let (low, high) = (rfc3339(from), rfc3339(to));
+        let renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
+        let mut found: Vec<(&String, &String)> = renewals
+            .iter()
+            .filter(|(_, key)| key.as_str() >= low.as_str() && key.as_str() < high.as_str())
+            .map(|(account, key)| (key, account))
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, account)| account.clone()).collect())
+    }
+
+    async fn account_item(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(accounts.get(account_id).map(|a| StoredAccount { usage: Default::default(), ..a.clone() }))
+    }
+}
+
+#[async_trait]
+impl AccountLister for MemoryStore {
+    async fn list(&self) -> Result<Vec<StoredAccount>, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(accounts.values().cloned().collect())
+    }
+}
+
+/// The segment an account falls in: a stable hash of its id, as DynamoDB hashes partition keys.
+fn segment_of(account_id: &str, total: u32) -> u32 {
+    let hash =
+        account_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    (hash % u64::from(total.max(1))) as u32
+}
+
+#[async_trait]
+impl AccountScanner for MemoryStore {
+    async fn scan_segment(
+        &self,
+        segment: u32,
+        total: u32,
+        after: Option<&ScanCursor>,
+        page_items: Option<i32>,
+    ) -> Result<ScanPage, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let limit = page_items.map_or(usize::MAX, |n| n.max(1) as usize);
+        let mut page = ScanPage::default();
+        let start = after.map(|c| c.pk.clone());
+        let candidates = accounts
+            .values()
+            .filter(|a| start.as_ref().is_none_or(|s| a.account_id > *s))
+            .filter(|a| segment_of(&a.account_id, total) == segment);
+        for account in candidates {
+            if page.accounts.len() == limit {
+                let last = page.accounts.last().map(|a| a.account_id.clone()).unwrap_or_default();
+                page.next = Some(ScanCursor { pk: last, sk: String::new() });
+                break;
+            }
+            page.items_read += 1 + account.usage.len() as u64;
+            page.accounts.push(account.clone());
+        }
+        Ok(page)
+    }
+}
+
+#[async_trait]
+impl UsageStore for MemoryStore {
+    async fn add_usage(&self, account_id: &str, day: NaiveDate, usage: &UsageDay) -> Result<(), StoreError> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let account = accounts
+            .entry(account_id.to_owned())
+            .or_insert_with(|| StoredAccount { account_id: account_id.to_owned(), ..Default::default() });
+        account.usage.entry(day).or_default().absorb(usage);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LinkStore for MemoryStore {
+    async fn resolve(&self, source: LinkSource, external_id: &str) -> Result<Option<String>, StoreError> {
+        let links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(links.get(&(source, external_id.to_owned())).cloned())
+    }
+
+    async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError> {
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        links.insert((source, external_id.to_owned()), account_id.to_owned());
+        Ok(())
+    }
+}

@@ -1,0 +1,16 @@
+//! Adapters: the ports of [`crate::app::ports`] implemented against the real systems, each
+//! tested against the real thing running locally (DynamoDB Local, moto) or the exact documented
+//! request (wiremock).
+//!
+//! - [`dynamodb`]: the account table and the outbox table.
+//! - [`sqs`]: the notifications queue, its dead-letter queue, the sweep's task queue.
+//! - [`memory`]: in-process twins of the above.
+//! - [`slack`], [`hubspot`], [`salesforce`]: delivery, over [`http`].
+
+pub mod dynamodb;
+pub mod http;
+pub mod hubspot;
+pub mod memory;
+pub mod salesforce;
+pub mod slack;
+pub mod sqs;

@@ -1,0 +1,74 @@
+//! Which account an event belongs to, for every source: an explicit account id (Stripe metadata,
+//! a Zendesk organization's external id, an analytics group trait) wins and is remembered as a
+//! link; otherwise the link decides; otherwise the data is kept under a provisional id derived
+//! from the external id, and merged into the account when the link appears.
+
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError};
+
+/// The account id that holds data of an external id nobody has linked yet. Stripe customer ids
+/// are already unambiguous (`cus_...`), and an analytics group id is the product's own account
+/// id unless a link says otherwise; other sources' ids are numbers or free text, so they get a
+/// prefix naming the source.
+pub fn provisional_account_id(source: LinkSource, external_id: &str) -> String {
+    match source {
+        LinkSource::Stripe | LinkSource::Analytics => external_id.to_owned(),
+        other => format!("{}:{external_id}", other.as_str()),
+    }
+}
+
+/// Resolves the account of an event that carries `external_id` of `source` and possibly the
+/// account id itself. `recheck_merge` asks for a merge attempt even when the link is known (on
+/// rare events, so that a merge interrupted half-way completes on the next one).
+pub async fn resolve_account(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    source: LinkSource,
+    external_id: Option<&str>,
+    explicit_account: Option<&str>,
+    recheck_merge: bool,
+) -> Result<Option<String>, StoreError> {
+    match (explicit_account, external_id) {
+        (Some(account), Some(external)) => {
+            let known = links.resolve(source, external).await?;
+            let is_new = known.as_deref() != Some(account);
+            if is_new {
+                links.link(source, external, account).await?;
+            }
+            if is_new || recheck_merge {
+                merge_provisional(accounts, source, external, account).await?;
+            }
+            Ok(Some(account.to_owned()))
+        }
+        (Some(account), None) => Ok(Some(account.to_owned())),
+        (None, Some(external)) => {
+            Ok(Some(links.resolve(source, external).await?.unwrap_or_else(|| provisional_account_id(source, external))))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// Links `external_id` to `account` and merges what was kept provisionally (the admin path).
+pub async fn link_and_merge(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    source: LinkSource,
+    external_id: &str,
+    account: &str,
+) -> Result<bool, StoreError> {
+    links.link(source, external_id, account).await?;
+    merge_provisional(accounts, source, external_id, account).await
+}
+
+async fn merge_provisional(
+    accounts: &dyn AccountStore,
+    source: LinkSource,
+    external_id: &str,
+    account: &str,
+) -> Result<bool, StoreError> {
+    let provisional = provisional_account_id(source, external_id);
+    let merged = accounts.merge(&provisional, account).await?;
+    if merged {
+        tracing::info!(source = source.as_str(), external_id, account, "merged provisional record into account");
+    }
+    Ok(merged)
+}

@@ -1,0 +1,207 @@
+//! Use cases run by the webhook functions and the local runner alike. Framework-neutral: they
+//! take the raw body and the headers they need and return a [`WebhookResponse`], which the
+//! Lambda binary and the runner encode as HTTP.
+
+pub mod analytics;
+pub mod identity;
+pub mod stripe;
+pub mod zendesk;
+
+use crate::app::alerts::AlertError;
+use crate::app::ports::store::{AccountStore, ApplyOutcome, StoreError};
+use crate::domain::change::AccountChange;
+use serde_json::{json, Value};
+
+/// Webhook bodies larger than this are refused with 413 (Stripe events are a few KB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{0} is not configured: set it to the endpoint's webhook signing secret")]
+    MissingSecret(&'static str),
+    #[error("payload of {0} bytes is over the {MAX_BODY_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("signature rejected: {0}")]
+    Signature(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("invalid payload: {0}")]
+    Payload(String),
+    #[error("storage failed, retry later: {0}")]
+    Store(#[from] StoreError),
+    #[error("alert not raised, retry later: {0}")]
+    Alerting(#[from] AlertError),
+}
+
+impl IngestError {
+    /// The HTTP status the sender understands: 4xx means "do not retry as is", 5xx "retry".
+    pub fn status(&self) -> u16 {
+        match self {
+            IngestError::MissingSecret(_) => 503,
+            IngestError::TooLarge(_) => 413,
+            IngestError::Signature(_) | IngestError::Payload(_) => 400,
+            IngestError::Store(_) | IngestError::Alerting(_) => 500,
+        }
+    }
+}
+
+/// What the sender gets back, and what happened (for the runtime's metrics).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookResponse {
+    pub status: u16,
+    pub body: Value,
+    pub report: IngestReport,
+}
+
+/// What one delivery did, as the runtime counts it (never sent to the sender).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IngestReport {
+    pub source: &'static str,
+    /// The event's type (Stripe, Zendesk) or `batch` (analytics); empty when rejected.
+    pub event_type: String,
+    /// Events (or analytics messages) accepted.
+    pub events: u64,
+    pub duplicates: u64,
+    pub alerts: u64,
+    pub rejected_signature: bool,
+}
+
+impl WebhookResponse {
+    /// The answer to a failed delivery. Our own failures (storage, queue) answer a generic
+    /// message: the cause is logged with the request id, never sent to the sender.
+    pub fn error(source: &'static str, err: &IngestError) -> Self {
+        let message = match err {
+            IngestError::Store(_) | IngestError::Alerting(_) => "temporarily unavailable: please retry".to_owned(),
+            other => other.to_string(),
+        };
+        let report =
+            IngestReport { source, rejected_signature: matches!(err, IngestError::Signature(_)), ..Default::default() };
+        WebhookResponse { status: err.status(), body: json!({ "error": message }), report }
+    }
+
+    /// The HTTP response: the status and the JSON body.
+    pub fn into_http(self) -> http::Response<String> {
+        let mut response = http::Response::new(self.body.to_string());
+        *response.status_mut() =
+            http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        response
+    }
+}
+
+impl From<crate::sources::stripe::signature::SignatureError> for IngestError {
+    fn from(e: crate::sources::stripe::SignatureError) -> Self {
+        IngestError::Signature(Box::new(e))
+    }
+}
+
+impl From<crate::sources::zendesk::signature::SignatureError> for IngestError {
+    fn from(e: crate::sources::zendesk::signature::SignatureError) -> Self {
+        IngestError::Signature(Box::new(e))
+    }
+}
+
+/// An accepted delivery.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accepted {
+    pub event_id: String,
+    pub event_type: String,
+    pub account_id: Option<String>,
+    pub outcome: Outcome,
+    /// Dedupe keys of the alerts the event raised at once.
+    pub alerts: Vec<String>,
+}
+
+impl Accepted {
+    /// An event nothing was done with yet (ignored unless [`Accepted::apply`] follows).
+    pub fn new(event_id: &str, event_type: &str) -> Self {
+        Accepted {
+            event_id: event_id.into(),
+            event_type: event_type.into(),
+            account_id: None,
+            outcome: Outcome::Ignored,
+            alerts: Vec::new(),
+        }
+    }
+
+    /// Applies `change` to `account_id` and records what it did.
+    pub async fn apply(
+        mut self,
+        accounts: &dyn AccountStore,
+        mut change: AccountChange,
+        account_id: String,
+    ) -> Result<Self, IngestError> {
+        change.account_id = account_id.clone();
+        self.outcome = match accounts.apply(&change).await? {
+            ApplyOutcome::Applied => Outcome::Applied,
+            ApplyOutcome::Stale => Outcome::Duplicate,
+        };
+        self.account_id = Some(account_id);
+        Ok(self)
+    }
+}
+
+/// Logs a delivery's result and encodes the answer every webhook gives.
+pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> WebhookResponse {
+    match result {
+        Ok(a) => {
+            tracing::info!(
+                source,
+                event_id = %a.event_id,
+                event_type = %a.event_type,
+                account_id = a.account_id.as_deref().unwrap_or(""),
+                outcome = ?a.outcome,
+                "event accepted"
+            );
+            let report = IngestReport {
+                source,
+                event_type: a.event_type.clone(),
+                events: 1,
+                duplicates: u64::from(a.outcome == Outcome::Duplicate),
+                alerts: a.alerts.len() as u64,
+                rejected_signature: false,
+            };
+            WebhookResponse {
+                status: 200,
+                body: json!({
+                    "received": true,
+                    "event_id": a.event_id,
+                    "type": a.event_type,
+                    "account_id": a.account_id,
+                    "outcome": a.outcome,
+                    "alerts": a.alerts,
+                }),
+                report,
+            }
+        }
+        Err(err) => {
+            log_rejection(source, &err);
+            WebhookResponse::error(source, &err)
+        }
+    }
+}
+
+/// Logs why a delivery was not accepted: our own failures as errors (with their cause), the
+/// sender's as warnings.
+pub fn log_rejection(source: &'static str, err: &IngestError) {
+    match err {
+        IngestError::Store(e) => tracing::error!(source, error = %e, "event not stored"),
+        IngestError::Alerting(e) => tracing::error!(source, error = %e, "event stored, alert not raised"),
+        e => tracing::warn!(source, status = e.status(), error = %e, "event rejected"),
+    }
+}
+
+/// What happened to an accepted event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It changed the record.
+    Applied,
+    /// A redelivery or an older event: the record already held this or newer state.
+    Duplicate,
+    /// A type Foresight does not use, or an object with no customer to attribute it to.
+    Ignored,
+}
+
+/// The current time in Unix seconds (the webhooks' notion of "now").
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

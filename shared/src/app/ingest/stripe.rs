@@ -1,0 +1,137 @@
+//! Stripe webhook: verify, parse, resolve the account, apply — shared by
+//! `functions/stripe-webhook` and `foresight dev`.
+
+use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
+use crate::app::alerts;
+use crate::app::ports::outbox::Outbox;
+use crate::app::ports::queue::NotificationQueue;
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError};
+use crate::app::settings::Settings;
+use crate::sources::stripe::signature::{self, StripeSecrets, DEFAULT_TOLERANCE_SECS};
+use crate::sources::stripe::{self, StripeUpdate};
+
+/// The variables that hold the Stripe endpoint's signing secrets (current, and the previous one
+/// during a rotation).
+pub const SECRET_VAR: &str = "STRIPE_WEBHOOK_SECRET";
+pub const PREVIOUS_SECRET_VAR: &str = "STRIPE_WEBHOOK_SECRET_PREVIOUS";
+
+/// The Stripe webhook endpoint's configuration, loaded once per cold start.
+#[derive(Clone, Debug)]
+pub struct StripeWebhook {
+    secrets: Option<StripeSecrets>,
+    metadata_key: String,
+    tolerance: i64,
+}
+
+impl StripeWebhook {
+    pub fn new(secrets: Option<StripeSecrets>, metadata_key: impl Into<String>) -> Self {
+        StripeWebhook { secrets, metadata_key: metadata_key.into(), tolerance: DEFAULT_TOLERANCE_SECS }
+    }
+
+    /// Whether the signing secret is set (without it every delivery is answered 503).
+    pub fn is_configured(&self) -> bool {
+        self.secrets.is_some()
+    }
+
+    /// All the CPU work of an event, no I/O: size limit, signature, parsing, normalisation.
+    pub fn prepare(&self, signature: Option<&str>, body: &[u8], now: i64) -> Result<StripeUpdate, IngestError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(IngestError::TooLarge(body.len()));
+        }
+        let secrets = self.secrets.as_ref().ok_or(IngestError::MissingSecret(SECRET_VAR))?;
+        signature::verify(signature, body, secrets, now, self.tolerance)?;
+        stripe::parse_event(body, &self.metadata_key).map_err(|e| IngestError::Payload(e.to_string()))
+    }
+
+    /// Handles one delivery end to end. With `alerting`, an event that is itself a signal
+    /// (payment failed, cancel at period end) raises its alert before the answer: a failure
+    /// answers 500, Stripe retries, and the retry (a duplicate for the record) raises it then.
+    pub async fn handle(
+        &self,
+        accounts: &dyn AccountStore,
+        links: &dyn LinkStore,
+        alerting: Option<&EventAlerting<'_>>,
+        signature: Option<&str>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Accepted, IngestError> {
+        let update = self.prepare(signature, body, now)?;
+        let accepted = Accepted::new(&update.event_id, &update.event_type);
+        let Some(change) = update.change.clone() else {
+            return Ok(accepted);
+        };
+        let Some(account_id) = resolve_account(accounts, links, &update).await? else {
+            return Ok(accepted);
+        };
+        let mut accepted = accepted.apply(accounts, change, account_id).await?;
+        if let (Some(alerting), Some(account_id)) = (alerting, accepted.account_id.as_deref()) {
+            if SIGNAL_EVENTS.contains(&update.event_type.as_str()) {
+                accepted.alerts = alerts::raise_event_alerts(
+                    accounts,
+                    alerting.outbox,
+                    alerting.queue,
+                    alerting.settings,
+                    account_id,
+                    "stripe-webhook",
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// [`Self::handle`], logged and encoded as a response.
+    pub async fn respond(
+        &self,
+        accounts: &dyn AccountStore,
+        links: &dyn LinkStore,
+        alerting: Option<&EventAlerting<'_>>,
+        signature: Option<&str>,
+        body: &[u8],
+        now: i64,
+    ) -> WebhookResponse {
+        super::respond("stripe", self.handle(accounts, links, alerting, signature, body, now).await)
+    }
+}
+
+/// Event types that can make a real-time signal known (the rest wait for the sweep).
+const SIGNAL_EVENTS: [&str; 4] = [
+    "invoice.payment_failed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.pending_update_applied",
+];
+
+/// Where real-time alerts go, and the rules that decide them.
+pub struct EventAlerting<'a> {
+    pub outbox: &'a dyn Outbox,
+    pub queue: &'a dyn NotificationQueue,
+    pub settings: &'a Settings,
+}
+
+/// Finds the account an event belongs to: by customer (metadata naming our account wins and is
+/// remembered), or for a dispute, which names only its charge, by the charge id.
+async fn resolve_account(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    update: &StripeUpdate,
+) -> Result<Option<String>, StoreError> {
+    let identity = &update.identity;
+    // The charge id of a dispute is only a fallback: when metadata names the account, no link.
+    let fallback = identity.fallback_id.as_deref().filter(|_| identity.account_id.is_none());
+    let external = identity.customer_id.as_deref().or(fallback);
+    // Customer events are rare: re-checking for a provisional record on each one makes a merge
+    // complete even if an earlier attempt stopped half-way.
+    let customer_event =
+        update.event_type.starts_with("customer.") && !update.event_type.starts_with("customer.subscription.");
+    identity::resolve_account(
+        accounts,
+        links,
+        LinkSource::Stripe,
+        external,
+        identity.account_id.as_deref(),
+        customer_event,
+    )
+    .await
+}

@@ -1,0 +1,12 @@
+//! Ports: the traits the use cases call, one small trait per capability, grouped by what they
+//! reach. Adapters in [`crate::adapters`] implement them.
+//!
+//! - [`store`]: account records, usage days, identity links, the segment scan, the renewal index.
+//! - [`outbox`]: alerts recorded once per dedupe key, each effect's delivery state, sweep progress.
+//! - [`queue`]: the notifications queue, dead letters, redelivery, sweep tasks.
+//! - [`delivery`]: Slack and the CRM.
+
+pub mod delivery;
+pub mod outbox;
+pub mod queue;
+pub mod store;
