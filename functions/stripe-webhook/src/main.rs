@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
         webhook
             .current()
             .await
-            .respond(store, store, alerting.as_ref(), signature, request.body().as_ref(), unix_now())
+            .respond(store, store, Some(store), alerting.as_ref(), signature, request.body().as_ref(), unix_now())
             .await
     })
     .await

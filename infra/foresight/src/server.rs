@@ -15,7 +15,8 @@ use foresight_shared::app::ingest::identity;
 use foresight_shared::app::ingest::stripe::{EventAlerting, StripeWebhook};
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ingest::{IngestError, WebhookResponse, MAX_BODY_BYTES};
-use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, SweepProgressStore};
+use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, ReportOutbox, SweepProgressStore};
+use foresight_shared::app::ports::portfolio::{MrrLedger, PortfolioCards};
 use foresight_shared::app::ports::queue::{DeadLetters, NotificationQueue};
 use foresight_shared::app::ports::store::{
     AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, RenewalIndex, UsageStore,
@@ -36,7 +37,7 @@ use std::sync::Arc;
 /// Everything the handlers use, shared by every request.
 #[derive(Clone)]
 pub struct AppState {
-    accounts: Arc<dyn AccountStore>,
+    pub(crate) accounts: Arc<dyn AccountStore>,
     lister: Arc<dyn AccountLister>,
     scanner: Arc<dyn AccountScanner>,
     renewals: Arc<dyn RenewalIndex>,
@@ -50,17 +51,28 @@ pub struct AppState {
     stripe: Arc<StripeWebhook>,
     zendesk: Arc<ZendeskWebhook>,
     analytics: Arc<AnalyticsWebhook>,
-    settings: Arc<Settings>,
+    pub(crate) settings: Arc<Settings>,
+    /// The portfolio: KPIs, the weekly digest and the CRM health sync (`crate::portfolio`).
+    pub(crate) portfolio: crate::portfolio::PortfolioState,
 }
 
 impl AppState {
     pub fn new<S>(store: Arc<S>, stripe: StripeWebhook) -> Self
     where
-        S: AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static,
+        S: AccountStore
+            + AccountLister
+            + AccountScanner
+            + RenewalIndex
+            + LinkStore
+            + UsageStore
+            + MrrLedger
+            + PortfolioCards
+            + 'static,
     {
         let outbox = Arc::new(MemoryOutbox::new());
         let memory_queue = Arc::new(MemoryQueue::new());
         AppState {
+            portfolio: crate::portfolio::PortfolioState::new(store.clone(), store.clone(), outbox.clone()),
             accounts: store.clone(),
             lister: store.clone(),
             scanner: store.clone(),
@@ -88,8 +100,9 @@ impl AppState {
     /// Sets where alerts are recorded (and sweep progress kept) and where they are enqueued.
     pub fn with_alerting<O>(mut self, outbox: Arc<O>, queue: NotificationsBackend) -> Self
     where
-        O: Outbox + SweepProgressStore + DeliveryLog + 'static,
+        O: Outbox + SweepProgressStore + DeliveryLog + ReportOutbox + 'static,
     {
+        self.portfolio.reports = outbox.clone();
         self.outbox = outbox.clone();
         self.log = outbox.clone();
         self.progress = outbox;
@@ -203,6 +216,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sweeps/health", post(health_sweep))
         .route("/sweeps/renewal", post(renewal_sweep_route))
         .route("/outbox", get(list_outbox))
+        .merge(crate::portfolio::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
         .layer(DefaultBodyLimit::disable())
@@ -273,7 +287,15 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
     };
     let answer = state
         .stripe
-        .respond(state.accounts.as_ref(), state.links.as_ref(), Some(&alerting), signature, &body, unix_now())
+        .respond(
+            state.accounts.as_ref(),
+            state.links.as_ref(),
+            Some(state.portfolio.ledger.as_ref()),
+            Some(&alerting),
+            signature,
+            &body,
+            unix_now(),
+        )
         .await;
     encode(answer)
 }

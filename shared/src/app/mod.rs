@@ -9,10 +9,13 @@
 //! - [`alerts`]: raising an alert (outbox, then queue); [`dispatch`]: delivering it.
 
 pub mod alerts;
+pub mod crm_sync;
 pub mod dispatch;
 pub mod health_sweep;
 pub mod ingest;
+pub mod kpis;
 pub mod ports;
+pub mod portfolio_settings;
 pub mod renewal_sweep;
 pub mod schedule;
 pub mod settings;

@@ -20,7 +20,9 @@ use crate::app::ports::store::{
     ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
 use crate::domain::account::StoredAccount;
+use crate::app::ports::portfolio::MrrLedger;
 use crate::domain::change::{AccountChange, VERSION_FIELD};
+use crate::domain::kpi::card_attr;
 use crate::domain::time;
 use crate::domain::usage::UsageDay;
 use async_trait::async_trait;
@@ -39,10 +41,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-const PK: &str = "pk";
-const SK: &str = "sk";
-const TYPE: &str = "type";
-const ACCOUNT_ID: &str = "account_id";
+pub(super) const PK: &str = "pk";
+pub(super) const SK: &str = "sk";
+pub(super) const TYPE: &str = "type";
+pub(super) const ACCOUNT_ID: &str = "account_id";
 const ACCOUNT_SK: &str = "ACCOUNT";
 const LINK_SK: &str = "LINK";
 const USAGE_SK: &str = "USAGE#";
@@ -76,13 +78,13 @@ pub struct CapacityReading {
 }
 
 impl CapacityMeter {
-    fn record_write(&self, consumed: Option<&ConsumedCapacity>) {
+    pub(super) fn record_write(&self, consumed: Option<&ConsumedCapacity>) {
         self.write_requests.fetch_add(1, Ordering::Relaxed);
         let units = consumed.and_then(|c| c.capacity_units()).unwrap_or(0.0);
         self.write_milli_units.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
     }
 
-    fn record_read(&self, consumed: Option<&ConsumedCapacity>, items: usize) {
+    pub(super) fn record_read(&self, consumed: Option<&ConsumedCapacity>, items: usize) {
         self.read_requests.fetch_add(1, Ordering::Relaxed);
         self.read_items.fetch_add(items as u64, Ordering::Relaxed);
         let units = consumed.and_then(|c| c.capacity_units()).unwrap_or(0.0);
@@ -102,12 +104,12 @@ impl CapacityMeter {
 
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
-    meter: Arc<CapacityMeter>,
+    pub(super) client: Client,
+    pub(super) table: String,
+    pub(super) meter: Arc<CapacityMeter>,
 }
 
-fn dynamo_error<E>(operation: &'static str, err: SdkError<E>) -> StoreError
+pub(super) fn dynamo_error<E>(operation: &'static str, err: SdkError<E>) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
@@ -115,11 +117,11 @@ where
     StoreError::Dynamo { operation, source: message.into() }
 }
 
-fn s(value: &str) -> AttributeValue {
+pub(super) fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
-fn account_key(account_id: &str) -> HashMap<String, AttributeValue> {
+pub(super) fn account_key(account_id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([(PK.into(), s(&format!("ACCOUNT#{account_id}"))), (SK.into(), s(ACCOUNT_SK))])
 }
 
@@ -173,19 +175,19 @@ fn link_key(source: LinkSource, external_id: &str) -> HashMap<String, AttributeV
     HashMap::from([(PK.into(), s(&format!("LINK#{}#{external_id}", source.as_str()))), (SK.into(), s(LINK_SK))])
 }
 
-fn to_attribute(value: &Value) -> Result<AttributeValue, StoreError> {
+pub(super) fn to_attribute(value: &Value) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value)
         .map_err(|e| StoreError::Corrupt { key: "(change)".into(), reason: e.to_string() })
 }
 
-fn from_item(item: &HashMap<String, AttributeValue>) -> Result<StoredAccount, StoreError> {
+pub(super) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<StoredAccount, StoreError> {
     let account_id = match item.get(ACCOUNT_ID) {
         Some(AttributeValue::S(id)) => id.clone(),
         _ => return Err(StoreError::Corrupt { key: format!("{:?}", item.get(PK)), reason: "no account_id".into() }),
     };
     let mut stored = StoredAccount { account_id, ..Default::default() };
     for (name, value) in item {
-        if LAYOUT_ATTRIBUTES.contains(&name.as_str()) {
+        if LAYOUT_ATTRIBUTES.contains(&name.as_str()) || card_attr::is_card(name) {
             continue;
         }
         if let Ok(json) = serde_dynamo::from_attribute_value::<_, Value>(value.clone()) {
@@ -244,7 +246,7 @@ impl DynamoStore {
     }
 
     /// Every item a Query matches, page after page, each page's read capacity metered.
-    async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+    pub(super) async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -292,6 +294,7 @@ impl DynamoStore {
             .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
             .build()
             .expect("index is complete");
+        let (portfolio, mrr_months) = super::portfolio::indexes();
         let created = self
             .client
             .create_table()
@@ -301,9 +304,15 @@ impl DynamoStore {
             .attribute_definitions(attr(SK))
             .attribute_definitions(attr(RENEWAL_MONTH))
             .attribute_definitions(attr(RENEWAL_KEY))
+            .attribute_definitions(attr(card_attr::KEY))
+            .attribute_definitions(attr(super::portfolio::MRR_MONTH))
+            .attribute_definitions(attr(crate::domain::crm::attr::PENDING))
             .key_schema(key(PK, KeyType::Hash))
             .key_schema(key(SK, KeyType::Range))
             .global_secondary_indexes(renewals)
+            .global_secondary_indexes(portfolio)
+            .global_secondary_indexes(mrr_months)
+            .global_secondary_indexes(super::portfolio::crm_sync_index())
             .send()
             .await;
         match created {
@@ -432,6 +441,10 @@ impl AccountStore for DynamoStore {
                 .await
                 .map_err(|e| dynamo_error("DeleteItem", e))?;
         }
+        // The MRR ledger follows the points: the provisional record's goes (with its month
+        // totals), the account's is rebuilt with the points it received.
+        self.refresh(from).await?;
+        self.refresh(into).await?;
         Ok(true)
     }
 }
@@ -532,7 +545,7 @@ pub fn item_size(item: &HashMap<String, AttributeValue>) -> u64 {
     item.iter().map(|(k, v)| k.len() as u64 + value_size(v)).sum()
 }
 
-fn string_attr<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a str {
+pub(super) fn string_attr<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a str {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("")
 }
 

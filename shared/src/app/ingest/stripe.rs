@@ -4,9 +4,11 @@
 use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
 use crate::app::alerts;
 use crate::app::ports::outbox::Outbox;
+use crate::app::ports::portfolio::MrrLedger;
 use crate::app::ports::queue::NotificationQueue;
 use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError};
 use crate::app::settings::Settings;
+use crate::domain::account::attr;
 use crate::sources::stripe::signature::{self, StripeSecrets, DEFAULT_TOLERANCE_SECS};
 use crate::sources::stripe::{self, StripeUpdate};
 
@@ -50,6 +52,7 @@ impl StripeWebhook {
         &self,
         accounts: &dyn AccountStore,
         links: &dyn LinkStore,
+        ledger: Option<&dyn MrrLedger>,
         alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
@@ -63,7 +66,13 @@ impl StripeWebhook {
         let Some(account_id) = resolve_account(accounts, links, &update).await? else {
             return Ok(accepted);
         };
+        let moves_mrr = change.facts.iter().any(|(name, _)| name.starts_with(attr::MRR_POINT));
         let mut accepted = accepted.apply(accounts, change, account_id).await?;
+        // The MRR ledger follows the points (a redelivery too: a refresh whose write failed
+        // before is done by the retry; an unchanged ledger costs two reads and no write).
+        if let (Some(ledger), Some(account_id), true) = (ledger, accepted.account_id.as_deref(), moves_mrr) {
+            ledger.refresh(account_id).await?;
+        }
         if let (Some(alerting), Some(account_id)) = (alerting, accepted.account_id.as_deref()) {
             if SIGNAL_EVENTS.contains(&update.event_type.as_str()) {
                 accepted.alerts = alerts::raise_event_alerts(
@@ -86,12 +95,13 @@ impl StripeWebhook {
         &self,
         accounts: &dyn AccountStore,
         links: &dyn LinkStore,
+        ledger: Option<&dyn MrrLedger>,
         alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        super::respond("stripe", self.handle(accounts, links, alerting, signature, body, now).await)
+        super::respond("stripe", self.handle(accounts, links, ledger, alerting, signature, body, now).await)
     }
 }
 
