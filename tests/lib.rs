@@ -7,6 +7,7 @@ use foresight::signing::zendesk_headers;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
+use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards};
 use foresight_shared::app::ports::store::{
     AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, UsageStore,
 };
@@ -35,11 +36,29 @@ impl Drop for Runner {
 
 /// Everything a runner's store provides.
 pub trait RunnerStore:
-    AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static
+    AccountStore
+    + AccountLister
+    + AccountScanner
+    + RenewalIndex
+    + LinkStore
+    + UsageStore
+    + MrrLedger
+    + PortfolioCards
+    + CrmSyncQueue
+    + 'static
 {
 }
-impl<T: AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static> RunnerStore
-    for T
+impl<T> RunnerStore for T where
+    T: AccountStore
+        + AccountLister
+        + AccountScanner
+        + RenewalIndex
+        + LinkStore
+        + UsageStore
+        + MrrLedger
+        + PortfolioCards
+        + CrmSyncQueue
+        + 'static
 {
 }
 

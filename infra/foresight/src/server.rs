@@ -16,7 +16,7 @@ use foresight_shared::app::ingest::stripe::{EventAlerting, StripeWebhook};
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ingest::{IngestError, WebhookResponse, MAX_BODY_BYTES};
 use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, ReportOutbox, SweepProgressStore};
-use foresight_shared::app::ports::portfolio::{MrrLedger, PortfolioCards};
+use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards};
 use foresight_shared::app::ports::queue::{DeadLetters, NotificationQueue};
 use foresight_shared::app::ports::store::{
     AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, RenewalIndex, UsageStore,
@@ -67,6 +67,7 @@ impl AppState {
             + UsageStore
             + MrrLedger
             + PortfolioCards
+            + CrmSyncQueue
             + 'static,
     {
         let outbox = Arc::new(MemoryOutbox::new());
@@ -247,7 +248,8 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
         .await?
         .with_zendesk(webhooks::zendesk(&secrets))
         .with_analytics(webhooks::analytics(&secrets, settings.analytics.clone()))
-        .with_settings(settings);
+        .with_settings(settings)
+        .with_portfolio_delivery_from_env()?;
     state.start_delivery(channels).await;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await

@@ -10,6 +10,7 @@
 
 pub mod alerts;
 pub mod crm_sync;
+pub mod digest;
 pub mod dispatch;
 pub mod health_sweep;
 pub mod ingest;

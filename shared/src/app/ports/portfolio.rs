@@ -4,7 +4,8 @@
 //! partition, so an export or erasure of the account finds them with its other items; month
 //! totals under `KPI`; two sparse indexes) and `adapters::memory`.
 
-use super::delivery::DeliveryError;
+use super::delivery::{Delivered, DeliveryError};
+use crate::domain::digest::Digest;
 use super::outbox::{EffectState, NotificationStatus};
 use crate::domain::crm::CrmHealth;
 use super::store::StoreError;
@@ -92,4 +93,14 @@ pub trait CrmHealthPort: Send + Sync {
     /// Makes sure the fields exist (HubSpot: creates the custom properties once).
     async fn ensure_fields(&self) -> Result<(), DeliveryError>;
     async fn set_health(&self, record_id: &str, health: &CrmHealth) -> Result<(), DeliveryError>;
+}
+
+/// Delivers the weekly digest to Slack: the message (Block Kit) and the chart (a PNG through
+/// the three-call external upload). A bot token is needed: an incoming webhook cannot upload.
+#[async_trait]
+pub trait DigestSlack: Send + Sync {
+    /// `chat.postMessage` of the digest to `channel`: the message `ts`.
+    async fn post_digest(&self, channel: &str, digest: &Digest) -> Result<Delivered, DeliveryError>;
+    /// Draws the chart and shares it in `channel`: the file id.
+    async fn upload_chart(&self, channel: &str, digest: &Digest) -> Result<Delivered, DeliveryError>;
 }
