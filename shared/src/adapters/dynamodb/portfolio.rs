@@ -2,13 +2,15 @@
 //!
 //! | item          | `pk`                   | `sk`                             | attributes |
 //! |---------------|------------------------|----------------------------------|------------|
-//! | ledger month  | `ACCOUNT#<account id>` | `MRR#<YYYY-MM>`                  | `type` = `mrr_month`, `account_id`, `mrr_month`, `month`, `currency`, `mrr_start`, `mrr_end`, `moves`, `fp` |
+//! | ledger month  | `ACCOUNT#<account id>` | `MRR#<YYYY-MM>`                  | `type` = `mrr_month`, `account_id`, `kpi` = `MRR#<YYYY-MM>`, `month`, `currency`, `mrr_start`, `mrr_end`, `moves`, `fp` |
 //! | month total   | `KPI`                  | `MONTH#<YYYY-MM>#<currency>`     | `type` = `mrr_total`, `mrr_month`, `currency`, `mrr`, `customers` (net changes) |
 //!
 //! Ledger months sit in the account's own partition, so the account's `Query` (an export, an
-//! erasure) finds them with its other items. Two sparse indexes: `mrr_months` (`mrr_month` +
-//! `pk`, all attributes) reads one month of every account's ledger; `portfolio` (`kpi` + `pk`,
-//! the card's attributes, the record's `customer` and `renewal_key`) reads every account's card.
+//! erasure) finds them with its other items. One sparse index, `portfolio` (`kpi` + `pk`), reads
+//! both what is per account and what is per month: `kpi` = `card` on account items (the card's
+//! attributes, the record's `customer` and `renewal_key`, and the CRM health mark while it is
+//! pending) and `kpi` = `MRR#<YYYY-MM>` on ledger months. One index, because CloudFormation adds
+//! a single global secondary index per table update: an existing stack upgrades in one deploy.
 //!
 //! A refresh rewrites only the months that changed, each `Put`/`Delete` conditioned on the
 //! fingerprint it read, and adds the same changes to the month totals, in one
@@ -26,19 +28,14 @@ use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, Month, Month
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    ConsumedCapacity, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
+    AttributeValue, ConsumedCapacity, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
     ReturnConsumedCapacity, TransactWriteItem, Update,
 };
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The sparse index of portfolio cards.
+/// The sparse index of portfolio cards and ledger months.
 pub const PORTFOLIO_INDEX: &str = "portfolio";
-/// The index of ledger months by month.
-pub const MRR_MONTHS_INDEX: &str = "mrr_months";
-/// Its partition key: the ledger month's `YYYY-MM`.
-pub const MRR_MONTH: &str = "mrr_month";
 const LEDGER_SK: &str = "MRR#";
 const TOTALS_PK: &str = "KPI";
 const FINGERPRINT: &str = "fp";
@@ -47,9 +44,11 @@ const MONTHS_PER_TRANSACTION: usize = 40;
 /// Reads and retries of a refresh whose write met a concurrent one.
 const REFRESH_ATTEMPTS: usize = 5;
 
-/// The attributes the portfolio index carries besides its keys.
-pub const CARD_PROJECTION: [&str; 12] = [
+/// The attributes the portfolio index carries besides its keys: the cards', the ledger
+/// months', and the CRM health mark's.
+pub const PROJECTION: [&str; 22] = [
     ACCOUNT_ID,
+    TYPE,
     attr::CUSTOMER,
     RENEWAL_KEY,
     card_attr::CURRENCY,
@@ -60,56 +59,34 @@ pub const CARD_PROJECTION: [&str; 12] = [
     card_attr::CHANGE,
     card_attr::FIRST_VALUE,
     card_attr::STAGE,
-    TYPE,
+    crm::attr::HEALTH,
+    crm::attr::PENDING,
+    attr::HUBSPOT_COMPANY,
+    attr::SALESFORCE_ACCOUNT,
+    "month",
+    "currency",
+    "mrr_start",
+    "mrr_end",
+    "moves",
+    FINGERPRINT,
 ];
 
-/// The sparse index of accounts whose CRM record does not show their health yet.
-pub const CRM_SYNC_INDEX: &str = "crm_sync";
-/// The attributes it carries besides its keys.
-pub const CRM_SYNC_PROJECTION: [&str; 4] = [ACCOUNT_ID, crm::attr::HEALTH, attr::HUBSPOT_COMPANY, attr::SALESFORCE_ACCOUNT];
-
-/// The CRM sync's index, for `ensure_table` (the template declares the same).
-pub(super) fn crm_sync_index() -> GlobalSecondaryIndex {
+/// The portfolio index, for `ensure_table` (the template declares the same).
+pub(super) fn index() -> GlobalSecondaryIndex {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
     };
     let mut include = Projection::builder().projection_type(ProjectionType::Include);
-    for name in CRM_SYNC_PROJECTION {
+    for name in PROJECTION {
         include = include.non_key_attributes(name);
     }
     GlobalSecondaryIndex::builder()
-        .index_name(CRM_SYNC_INDEX)
-        .key_schema(key(crm::attr::PENDING, KeyType::Hash))
-        .key_schema(key(PK, KeyType::Range))
-        .projection(include.build())
-        .build()
-        .expect("index is complete")
-}
-
-/// The two indexes, for `ensure_table` (the template declares the same).
-pub(super) fn indexes() -> (GlobalSecondaryIndex, GlobalSecondaryIndex) {
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
-    };
-    let mut include = Projection::builder().projection_type(ProjectionType::Include);
-    for name in CARD_PROJECTION {
-        include = include.non_key_attributes(name);
-    }
-    let portfolio = GlobalSecondaryIndex::builder()
         .index_name(PORTFOLIO_INDEX)
         .key_schema(key(card_attr::KEY, KeyType::Hash))
         .key_schema(key(PK, KeyType::Range))
         .projection(include.build())
         .build()
-        .expect("index is complete");
-    let months = GlobalSecondaryIndex::builder()
-        .index_name(MRR_MONTHS_INDEX)
-        .key_schema(key(MRR_MONTH, KeyType::Hash))
-        .key_schema(key(PK, KeyType::Range))
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
-        .build()
-        .expect("index is complete");
-    (portfolio, months)
+        .expect("index is complete")
 }
 
 fn ledger_key(account_id: &str, month: &str) -> HashMap<String, AttributeValue> {
@@ -124,7 +101,7 @@ fn month_item(m: &LedgerMonth) -> Result<HashMap<String, AttributeValue>, StoreE
     let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(m).map_err(|e| corrupt(&m.month, e))?;
     item.extend(ledger_key(&m.account_id, &m.month));
     item.insert(TYPE.into(), s("mrr_month"));
-    item.insert(MRR_MONTH.into(), s(&m.month));
+    item.insert(card_attr::KEY.into(), s(&format!("{LEDGER_SK}{}", m.month)));
     item.insert(FINGERPRINT.into(), s(&m.fingerprint()));
     Ok(item)
 }
@@ -252,7 +229,7 @@ impl DynamoStore {
                 ])))
                 .update_expression("SET #t = :t, #m = :m, #c = :c ADD #mrr :mrr, #cu :cu")
                 .expression_attribute_names("#t", TYPE)
-                .expression_attribute_names("#m", MRR_MONTH)
+                .expression_attribute_names("#m", "mrr_month")
                 .expression_attribute_names("#c", "currency")
                 .expression_attribute_names("#mrr", "mrr")
                 .expression_attribute_names("#cu", "customers")
@@ -383,7 +360,7 @@ impl MrrLedger for DynamoStore {
             .await?
             .iter()
             .map(|item| MonthTotal {
-                month: string_attr(item, MRR_MONTH).to_owned(),
+                month: string_attr(item, "mrr_month").to_owned(),
                 currency: string_attr(item, "currency").to_owned(),
                 mrr: number(item, "mrr"),
                 customers: number(item, "customers"),
@@ -402,10 +379,10 @@ impl MrrLedger for DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(MRR_MONTHS_INDEX)
-                .key_condition_expression("#m = :m")
-                .expression_attribute_names("#m", MRR_MONTH)
-                .expression_attribute_values(":m", s(&month.key()));
+                .index_name(PORTFOLIO_INDEX)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", card_attr::KEY)
+                .expression_attribute_values(":k", s(&format!("{LEDGER_SK}{}", month.key())));
             for item in self.query_all(query).await? {
                 months.push(month_from_item(&item)?);
             }
@@ -445,8 +422,11 @@ impl CrmSyncQueue for DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(CRM_SYNC_INDEX)
-                .key_condition_expression("#p = :p")
+                .index_name(PORTFOLIO_INDEX)
+                .key_condition_expression("#k = :k")
+                .filter_expression("#p = :p")
+                .expression_attribute_names("#k", card_attr::KEY)
+                .expression_attribute_values(":k", s(card_attr::CARD))
                 .expression_attribute_names("#p", crm::attr::PENDING)
                 .expression_attribute_values(":p", s(crm::attr::PENDING_VALUE))
                 .limit(limit.clamp(1, 1000) as i32)

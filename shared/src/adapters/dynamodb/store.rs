@@ -294,7 +294,6 @@ impl DynamoStore {
             .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
             .build()
             .expect("index is complete");
-        let (portfolio, mrr_months) = super::portfolio::indexes();
         let created = self
             .client
             .create_table()
@@ -305,14 +304,11 @@ impl DynamoStore {
             .attribute_definitions(attr(RENEWAL_MONTH))
             .attribute_definitions(attr(RENEWAL_KEY))
             .attribute_definitions(attr(card_attr::KEY))
-            .attribute_definitions(attr(super::portfolio::MRR_MONTH))
-            .attribute_definitions(attr(crate::domain::crm::attr::PENDING))
+
             .key_schema(key(PK, KeyType::Hash))
             .key_schema(key(SK, KeyType::Range))
             .global_secondary_indexes(renewals)
-            .global_secondary_indexes(portfolio)
-            .global_secondary_indexes(mrr_months)
-            .global_secondary_indexes(super::portfolio::crm_sync_index())
+            .global_secondary_indexes(super::portfolio::index())
             .send()
             .await;
         match created {
