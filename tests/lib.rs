@@ -92,6 +92,11 @@ pub fn now() -> i64 {
 }
 
 impl Runner {
+    /// A runner already serving at `url` from `task` (a test that builds its own state).
+    pub fn attach(url: String, task: tokio::task::JoinHandle<Result<(), String>>) -> Runner {
+        Runner { url, client: reqwest::Client::new(), task }
+    }
+
     /// Posts a body with a given `Stripe-Signature` header (or none). Returns status and JSON.
     pub async fn post_stripe_raw(&self, body: Vec<u8>, header: Option<String>) -> (u16, Value) {
         let mut request = self.client.post(format!("{}/webhooks/stripe", self.url)).body(body);
