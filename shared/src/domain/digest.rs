@@ -155,7 +155,7 @@ pub fn select(cards: &[AccountCard], reporting: &Reporting) -> Vec<(Section, Acc
     };
     let mut at_risk: Vec<&AccountCard> =
         paying.iter().copied().filter(|c| matches!(c.band, Some(Band::Red | Band::Yellow))).collect();
-    at_risk.sort_by(|a, b| (a.band, -b.mrr, &a.account_id).cmp(&(b.band, -a.mrr, &b.account_id)));
+    at_risk.sort_by(|a, b| (a.band, -a.mrr, &a.account_id).cmp(&(b.band, -b.mrr, &b.account_id)));
     take(Section::AtRisk, at_risk, 8, &mut chosen);
     let mut drops: Vec<&AccountCard> =
         paying.iter().copied().filter(|c| c.change_7d.is_some_and(|d| d <= -DROP_POINTS)).collect();

@@ -18,11 +18,12 @@
 //! of the same account fails its condition and reads again.
 
 use super::store::{
-    account_key, dynamo_error, from_item, s, string_attr, to_attribute, DynamoStore, ACCOUNT_ID, PK, SK, TYPE,
+    account_key, dynamo_error, from_item, s, string_attr, to_attribute, DynamoStore, ACCOUNT_ID, FINGERPRINT, PK,
+    PORTFOLIO_INDEX, SK, TYPE,
 };
 use crate::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PendingHealth, PortfolioCards};
 use crate::domain::crm;
-use crate::app::ports::store::{StoreError, RENEWAL_KEY};
+use crate::app::ports::store::StoreError;
 use crate::domain::account::{attr, AccountRecord};
 use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, Month, MonthTotal};
 use async_trait::async_trait;
@@ -34,60 +35,12 @@ use aws_sdk_dynamodb::types::{
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The sparse index of portfolio cards and ledger months.
-pub const PORTFOLIO_INDEX: &str = "portfolio";
 const LEDGER_SK: &str = "MRR#";
 const TOTALS_PK: &str = "KPI";
-const FINGERPRINT: &str = "fp";
 /// Months per transaction (two items each at most, within DynamoDB's 100).
 const MONTHS_PER_TRANSACTION: usize = 40;
 /// Reads and retries of a refresh whose write met a concurrent one.
 const REFRESH_ATTEMPTS: usize = 5;
-
-/// The attributes the portfolio index carries besides its keys: the cards', the ledger
-/// months', and the CRM health mark's.
-pub const PROJECTION: [&str; 22] = [
-    ACCOUNT_ID,
-    TYPE,
-    attr::CUSTOMER,
-    RENEWAL_KEY,
-    card_attr::CURRENCY,
-    card_attr::MRR,
-    card_attr::STARTED,
-    card_attr::BAND,
-    card_attr::SCORE,
-    card_attr::CHANGE,
-    card_attr::FIRST_VALUE,
-    card_attr::STAGE,
-    crm::attr::HEALTH,
-    crm::attr::PENDING,
-    attr::HUBSPOT_COMPANY,
-    attr::SALESFORCE_ACCOUNT,
-    "month",
-    "currency",
-    "mrr_start",
-    "mrr_end",
-    "moves",
-    FINGERPRINT,
-];
-
-/// The portfolio index, for `ensure_table` (the template declares the same).
-pub(super) fn index() -> GlobalSecondaryIndex {
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
-    };
-    let mut include = Projection::builder().projection_type(ProjectionType::Include);
-    for name in PROJECTION {
-        include = include.non_key_attributes(name);
-    }
-    GlobalSecondaryIndex::builder()
-        .index_name(PORTFOLIO_INDEX)
-        .key_schema(key(card_attr::KEY, KeyType::Hash))
-        .key_schema(key(PK, KeyType::Range))
-        .projection(include.build())
-        .build()
-        .expect("index is complete")
-}
 
 fn ledger_key(account_id: &str, month: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([(PK.into(), s(&format!("ACCOUNT#{account_id}"))), (SK.into(), s(&format!("{LEDGER_SK}{month}")))])

@@ -22,6 +22,8 @@ use crate::app::ports::store::{
 use crate::domain::account::StoredAccount;
 use crate::app::ports::portfolio::MrrLedger;
 use crate::domain::change::{AccountChange, VERSION_FIELD};
+use crate::domain::account::attr;
+use crate::domain::crm;
 use crate::domain::kpi::card_attr;
 use crate::domain::time;
 use crate::domain::usage::UsageDay;
@@ -52,6 +54,56 @@ const USAGE_SK: &str = "USAGE#";
 /// `<renewal RFC 3339>#<account id>`), keys only. Kept by the health sweep's write of each
 /// account (see [`RENEWAL_KEY`] for why there), queried by the renewal sweep.
 pub const RENEWAL_INDEX: &str = "renewals";
+/// The sparse index of portfolio cards and ledger months (`adapters::dynamodb::portfolio`).
+pub const PORTFOLIO_INDEX: &str = "portfolio";
+/// A ledger month's fingerprint (its optimistic-concurrency token).
+pub(super) const FINGERPRINT: &str = "fp";
+
+/// The attributes the portfolio index carries besides its keys: the cards', the ledger
+/// months', and the CRM health mark's.
+pub const PROJECTION: [&str; 22] = [
+    ACCOUNT_ID,
+    TYPE,
+    attr::CUSTOMER,
+    RENEWAL_KEY,
+    card_attr::CURRENCY,
+    card_attr::MRR,
+    card_attr::STARTED,
+    card_attr::BAND,
+    card_attr::SCORE,
+    card_attr::CHANGE,
+    card_attr::FIRST_VALUE,
+    card_attr::STAGE,
+    crm::attr::HEALTH,
+    crm::attr::PENDING,
+    attr::HUBSPOT_COMPANY,
+    attr::SALESFORCE_ACCOUNT,
+    "month",
+    "currency",
+    "mrr_start",
+    "mrr_end",
+    "moves",
+    FINGERPRINT,
+];
+
+/// The portfolio index, for `ensure_table` (the template declares the same).
+fn portfolio_index() -> GlobalSecondaryIndex {
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
+    };
+    let mut include = Projection::builder().projection_type(ProjectionType::Include);
+    for name in PROJECTION {
+        include = include.non_key_attributes(name);
+    }
+    GlobalSecondaryIndex::builder()
+        .index_name(PORTFOLIO_INDEX)
+        .key_schema(key(card_attr::KEY, KeyType::Hash))
+        .key_schema(key(PK, KeyType::Range))
+        .projection(include.build())
+        .build()
+        .expect("index is complete")
+}
+
 /// Attributes that belong to the item layout, not to the account record.
 const LAYOUT_ATTRIBUTES: [&str; 6] = [PK, SK, TYPE, ACCOUNT_ID, RENEWAL_MONTH, RENEWAL_KEY];
 
@@ -308,7 +360,7 @@ impl DynamoStore {
             .key_schema(key(PK, KeyType::Hash))
             .key_schema(key(SK, KeyType::Range))
             .global_secondary_indexes(renewals)
-            .global_secondary_indexes(super::portfolio::index())
+            .global_secondary_indexes(portfolio_index())
             .send()
             .await;
         match created {

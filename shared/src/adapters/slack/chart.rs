@@ -88,7 +88,7 @@ fn draw(chart: &ChartData, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Err
         .draw()?;
     let colors = [GREEN, TEAL, PURPLE, ORANGE, RED];
     let names = ["new", "expansion", "reactivation", "contraction", "churn"];
-    for (k, color) in colors.iter().enumerate() {
+    for (k, &color) in colors.iter().enumerate() {
         let bars = months.iter().enumerate().map(|(i, (_, v))| {
             // Stack within the gains (0..3) or the losses (3..5).
             let (from, to) = if k < 3 { (v[..k].iter().sum::<f64>(), v[..=k].iter().sum::<f64>()) } else {
