@@ -145,12 +145,15 @@ pub fn select(cards: &[AccountCard], reporting: &Reporting) -> Vec<(Section, Acc
     let mut chosen: Vec<(Section, AccountCard)> = Vec::new();
     let mut seen = BTreeSet::new();
     let mut take = |section: Section, list: Vec<&AccountCard>, max: usize, chosen: &mut Vec<(Section, AccountCard)>| {
-        for card in list.into_iter().filter(|c| !seen.contains(&c.account_id)).take(max) {
-            if chosen.len() == MAX_ACCOUNTS {
+        let mut taken = 0;
+        for card in list {
+            if taken == max || chosen.len() == MAX_ACCOUNTS {
                 return;
             }
-            seen.insert(card.account_id.clone());
-            chosen.push((section, card.clone()));
+            if seen.insert(card.account_id.clone()) {
+                chosen.push((section, card.clone()));
+                taken += 1;
+            }
         }
     };
     let mut at_risk: Vec<&AccountCard> =

@@ -29,8 +29,7 @@ use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, Month, Month
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
-    ReturnConsumedCapacity, TransactWriteItem, Update,
+    AttributeValue, ConsumedCapacity, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

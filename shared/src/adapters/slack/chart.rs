@@ -79,11 +79,11 @@ fn draw(chart: &ChartData, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Err
     mrr.configure_mesh()
         .disable_x_mesh()
         .x_labels(n)
-        .x_label_formatter(&|x| {
+        .x_label_formatter(&|x: &f64| {
             let i = x.floor() as usize;
             months.get(i).map(|(m, _)| m.get(2..).unwrap_or(m).to_owned()).unwrap_or_default()
         })
-        .y_label_formatter(&|y| format!("{y:.0}"))
+        .y_label_formatter(&|y: &f64| format!("{y:.0}"))
         .label_style((FAMILY, 13))
         .draw()?;
     let colors = [GREEN, TEAL, PURPLE, ORANGE, RED];
@@ -115,8 +115,8 @@ fn draw(chart: &ChartData, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Err
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(4)
-        .x_label_formatter(&|x| bands.get(x.floor() as usize).map(|b| b.0.to_owned()).unwrap_or_default())
-        .y_label_formatter(&|y| format!("{y:.0}"))
+        .x_label_formatter(&|x: &f64| bands.get(x.floor() as usize).map(|b| b.0.to_owned()).unwrap_or_default())
+        .y_label_formatter(&|y: &f64| format!("{y:.0}"))
         .label_style((FAMILY, 13))
         .draw()?;
     health.draw_series(bands.iter().enumerate().map(|(i, b)| {
