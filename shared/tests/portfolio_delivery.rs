@@ -127,6 +127,10 @@ async fn the_weekly_digest_goes_to_slack_with_its_chart_once_a_week() {
     let upload = requests.iter().find(|r| r.url.path() == "/upload/F0CHART").unwrap();
     assert!(upload.body.starts_with(b"\x89PNG\r\n\x1a\n"), "PNG magic bytes");
     assert!(upload.body.len() > 1024, "{} bytes", upload.body.len());
+    // FORESIGHT_CHART_OUT=/tmp/chart.png keeps the chart to look at.
+    if let Ok(out) = std::env::var("FORESIGHT_CHART_OUT") {
+        std::fs::write(out, &upload.body).unwrap();
+    }
     let get_url = requests.iter().find(|r| r.url.path() == "/files.getUploadURLExternal").unwrap();
     let form = String::from_utf8_lossy(&get_url.body).to_string();
     assert!(form.contains(&format!("length={}", upload.body.len())), "{form}");

@@ -69,19 +69,21 @@ fn draw(chart: &ChartData, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Err
         .collect();
     let top = months.iter().map(|(_, v)| v[0] + v[1] + v[2]).fold(0.0_f64, f64::max).max(1.0) * 1.15;
     let bottom = months.iter().map(|(_, v)| v[3] + v[4]).fold(0.0_f64, f64::min).min(-1.0) * 1.15;
-    let n = months.len().max(1);
+    let n = months.len().max(1) as i32;
     let mut mrr = ChartBuilder::on(&left)
         .caption(format!("MRR movements per month ({currency})"), (FAMILY, 24))
         .margin(16)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..n as f64, bottom..top)?;
+        .build_cartesian_2d((0..n).into_segmented(), bottom..top)?;
     mrr.configure_mesh()
         .disable_x_mesh()
-        .x_labels(n)
-        .x_label_formatter(&|x: &f64| {
-            let i = x.floor() as usize;
-            months.get(i).map(|(m, _)| m.get(2..).unwrap_or(m).to_owned()).unwrap_or_default()
+        .x_labels(n as usize)
+        .x_label_formatter(&|x: &SegmentValue<i32>| match x {
+            SegmentValue::CenterOf(i) => {
+                months.get(*i as usize).map(|(m, _)| m.get(2..).unwrap_or(m).to_owned()).unwrap_or_default()
+            }
+            _ => String::new(),
         })
         .y_label_formatter(&|y: &f64| format!("{y:.0}"))
         .label_style((FAMILY, 13))
@@ -91,15 +93,31 @@ fn draw(chart: &ChartData, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Err
     for (k, &color) in colors.iter().enumerate() {
         let bars = months.iter().enumerate().map(|(i, (_, v))| {
             // Stack within the gains (0..3) or the losses (3..5).
-            let (from, to) = if k < 3 { (v[..k].iter().sum::<f64>(), v[..=k].iter().sum::<f64>()) } else {
+            let (from, to) = if k < 3 {
+                (v[..k].iter().sum::<f64>(), v[..=k].iter().sum::<f64>())
+            } else {
                 (v[3..k].iter().sum::<f64>(), v[3..=k].iter().sum::<f64>())
             };
-            Rectangle::new([(i as f64 + 0.15, from), (i as f64 + 0.85, to)], color.filled())
+            let i = i as i32;
+            let mut bar =
+                Rectangle::new([(SegmentValue::Exact(i), from), (SegmentValue::Exact(i + 1), to)], color.filled());
+            bar.set_margin(0, 0, 6, 6);
+            bar
         });
-        mrr.draw_series(bars)?.label(names[k]).legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], color.filled()));
+        mrr.draw_series(bars)?
+            .label(names[k])
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], color.filled()));
     }
-    mrr.draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (n as f64, 0.0)], BLACK)))?;
-    mrr.configure_series_labels().background_style(WHITE.mix(0.9)).border_style(GREY).label_font((FAMILY, 13)).position(SeriesLabelPosition::UpperLeft).draw()?;
+    mrr.draw_series(std::iter::once(PathElement::new(
+        vec![(SegmentValue::Exact(0), 0.0), (SegmentValue::Exact(n), 0.0)],
+        BLACK,
+    )))?;
+    mrr.configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(GREY)
+        .label_font((FAMILY, 13))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()?;
 
     // Health distribution by MRR.
     let h = &chart.health;
@@ -110,20 +128,27 @@ fn draw(chart: &ChartData, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Err
         .margin(16)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..4.0, 0.0..highest)?;
+        .build_cartesian_2d((0..4).into_segmented(), 0.0..highest)?;
     health
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(4)
-        .x_label_formatter(&|x: &f64| bands.get(x.floor() as usize).map(|b| b.0.to_owned()).unwrap_or_default())
+        .x_label_formatter(&|x: &SegmentValue<i32>| match x {
+            SegmentValue::CenterOf(i) => bands.get(*i as usize).map(|b| b.0.to_owned()).unwrap_or_default(),
+            _ => String::new(),
+        })
         .y_label_formatter(&|y: &f64| format!("{y:.0}"))
         .label_style((FAMILY, 13))
         .draw()?;
     health.draw_series(bands.iter().enumerate().map(|(i, b)| {
-        Rectangle::new([(i as f64 + 0.2, 0.0), (i as f64 + 0.8, major(b.1, c))], b.3.filled())
+        let i = i as i32;
+        let mut bar = Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), major(b.1, c))], b.3.filled());
+        bar.set_margin(0, 0, 10, 10);
+        bar
     }))?;
     health.draw_series(bands.iter().enumerate().map(|(i, b)| {
-        Text::new(format!("{} acct", b.2), (i as f64 + 0.25, major(b.1, c) + highest * 0.03), (FAMILY, 14).into_font())
+        let label = format!("{} acct", b.2);
+        Text::new(label, (SegmentValue::CenterOf(i as i32), major(b.1, c) + highest * 0.03), (FAMILY, 14).into_font())
     }))?;
     root.present()?;
     Ok(())
