@@ -15,8 +15,8 @@ use foresight_shared::app::ingest::identity;
 use foresight_shared::app::ingest::stripe::{EventAlerting, StripeWebhook};
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ingest::{IngestError, WebhookResponse, MAX_BODY_BYTES};
-use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, ReportOutbox, SweepProgressStore};
-use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards};
+use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, SweepProgressStore};
+use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards, ReportOutbox};
 use foresight_shared::app::ports::queue::{DeadLetters, NotificationQueue};
 use foresight_shared::app::ports::store::{
     AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, RenewalIndex, UsageStore,
