@@ -123,13 +123,25 @@ fn portfolio_events() -> Vec<Vec<u8>> {
         event("evt_initech_1", created, "2025-08-01T00:00:00Z", &sub("initech", "sub_initech", 50_000), None),
         event("evt_initech_2", updated, "2026-10-12T00:00:00Z", &sub("initech", "sub_initech", 30_000), items.clone()),
         event("evt_hooli_1", created, "2025-07-01T00:00:00Z", &sub("hooli", "sub_hooli", 20_000), None),
-        event("evt_hooli_2", updated, "2026-09-20T00:00:00Z", &hooli_cancel, Some(json!({"cancel_at_period_end": false}))),
+        event(
+            "evt_hooli_2",
+            updated,
+            "2026-09-20T00:00:00Z",
+            &hooli_cancel,
+            Some(json!({"cancel_at_period_end": false})),
+        ),
         event("evt_hooli_3", "customer.subscription.deleted", "2026-10-01T00:00:09Z", &hooli_end, None),
         event("evt_umbrella_1", created, "2025-05-01T00:00:00Z", &sub("umbrella", "sub_umbrella", 30_000), None),
         event("evt_umbrella_2", "customer.subscription.deleted", "2026-03-15T00:00:05Z", &umbrella_end, None),
         event("evt_umbrella_3", created, "2026-10-20T00:00:00Z", &sub("umbrella", "sub_umbrella2", 25_000), None),
         event("evt_vandelay_1", created, "2026-10-02T00:00:00Z", &trial, None),
-        event("evt_vandelay_2", updated, "2026-10-16T00:00:00Z", &sub("vandelay", "sub_vandelay", 8_000), Some(json!({"status": "trialing"}))),
+        event(
+            "evt_vandelay_2",
+            updated,
+            "2026-10-16T00:00:00Z",
+            &sub("vandelay", "sub_vandelay", 8_000),
+            Some(json!({"status": "trialing"})),
+        ),
         event("evt_soylent_1", created, "2026-01-10T00:00:00Z", &soylent, None),
         event("evt_stark_1", created, "2026-02-01T00:00:00Z", &stark, None),
         event("evt_stark_2", updated, "2026-10-15T00:00:00Z", &stark_up, items),
@@ -216,7 +228,8 @@ async fn the_portfolio_gives_the_hand_computed_kpis<S: RunnerStore>(store: Arc<S
     assert_eq!(moves, expected, "cancel at period end churns at the period end, dated by ended_at");
 
     // After a health sweep: the distribution covers all of MRR, and the annual plan renews.
-    let response = runner.client.post(format!("{}/sweeps/health?now=2026-11-05T00:00:00Z", runner.url)).send().await.unwrap();
+    let response =
+        runner.client.post(format!("{}/sweeps/health?now=2026-11-05T00:00:00Z", runner.url)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let (_, swept) = runner.get("/kpis?month=2026-10&now=2026-11-05T00:00:00Z").await;
     assert_hand_computed(&swept);
@@ -227,9 +240,13 @@ async fn the_portfolio_gives_the_hand_computed_kpis<S: RunnerStore>(store: Arc<S
     assert_eq!((total, accounts, h["unscored"]["accounts"].as_i64()), (233_000, 6, Some(0)), "{h}");
     assert_eq!(
         swept["renewals_90d"][0]["account_id"], "globex",
-        "the yearly contract renews 2026-12-01: {}", swept["renewals_90d"]
+        "the yearly contract renews 2026-12-01: {}",
+        swept["renewals_90d"]
     );
-    assert_eq!((swept["renewals_90d"][0]["mrr"].as_i64(), swept["renewals_90d"][0]["renewal_at"].as_str()), (Some(100_000), Some("2026-12-01T00:00:00Z")));
+    assert_eq!(
+        (swept["renewals_90d"][0]["mrr"].as_i64(), swept["renewals_90d"][0]["renewal_at"].as_str()),
+        (Some(100_000), Some("2026-12-01T00:00:00Z"))
+    );
 
     // Bad requests are named.
     assert_eq!(runner.get("/kpis?month=2026-13").await.0, 400);

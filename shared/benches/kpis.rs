@@ -47,9 +47,11 @@ fn account(i: usize) -> AccountChange {
     let status = if last > 0 { "active" } else { "canceled" };
     let state = json!({"id": format!("sub_{i}"), "status": status, "mrr": last, "currency": currency, "quantity": 1,
                        "interval": "month", "started_at": start});
-    let mut change = AccountChange::new(id.clone()).with_guarded(GuardedGroup::new(format!("sub#sub_{i}"), version, state));
+    let mut change =
+        AccountChange::new(id.clone()).with_guarded(GuardedGroup::new(format!("sub#sub_{i}"), version, state));
     for (at, mrr) in points {
-        change = change.with_fact(format!("mrr#sub_{i}#{}", EventVersion::new(at, &format!("evt_{i}_{at}"))), json!(mrr));
+        change =
+            change.with_fact(format!("mrr#sub_{i}#{}", EventVersion::new(at, &format!("evt_{i}_{at}"))), json!(mrr));
     }
     // The health sweep's part of the card.
     let band = ["green", "green", "yellow", "red"][i % 4];
@@ -99,7 +101,10 @@ async fn main() {
     times.sort_by(f64::total_cmp);
     let (requests, items, units) = per_run.unwrap();
     let k = last.unwrap();
-    println!("KPIs of 2026-10 over {ACCOUNTS} accounts with a year of history (loaded in {:.0} s), DynamoDB Local:", loaded.as_secs_f64());
+    println!(
+        "KPIs of 2026-10 over {ACCOUNTS} accounts with a year of history (loaded in {:.0} s), DynamoDB Local:",
+        loaded.as_secs_f64()
+    );
     println!(
         "  per GET /kpis: {requests} read requests, {items} items, {units:.1} RCU; median {:.0} ms (min {:.0}, max {:.0}) over {RUNS} runs",
         times[RUNS / 2],

@@ -53,7 +53,14 @@ fn point(sub: &str, at: &str, mrr: i64) -> MrrPoint {
 }
 
 fn line(amount: f64, interval: BillingInterval) -> PriceLine {
-    PriceLine { unit_amount: Some(amount), quantity: 1, interval, interval_count: 1, metered: false, transform_quantity: None }
+    PriceLine {
+        unit_amount: Some(amount),
+        quantity: 1,
+        interval,
+        interval_count: 1,
+        metered: false,
+        transform_quantity: None,
+    }
 }
 
 /// Each account's MRR points and currency.
@@ -65,16 +72,32 @@ fn portfolio() -> Vec<(&'static str, &'static str, Vec<MrrPoint>)> {
     let discounted =
         monthly_recurring_revenue(active, &[(line(9_900.0, BillingInterval::Month), vec![])], &[full_discount]).0;
     assert_eq!(discounted, 0, "a 100% discount carries no MRR");
-    let trial = monthly_recurring_revenue(SubscriptionStatus::Trialing, &[(line(8_000.0, BillingInterval::Month), vec![])], &[]).0;
+    let trial = monthly_recurring_revenue(
+        SubscriptionStatus::Trialing,
+        &[(line(8_000.0, BillingInterval::Month), vec![])],
+        &[],
+    )
+    .0;
     assert_eq!(trial, 0, "a trial carries no MRR");
     // The cancel requested on 2026-09-20 moves nothing (the subscription stays active until its
     // period end); the subscription's end, dated `ended_at`, is the churn.
     let mut hooli_end = point("sub_hooli", "2026-10-01T00:00:09Z", 0);
     hooli_end.effective_at = Some(t("2026-10-01T00:00:00Z"));
     vec![
-        ("acme", "usd", vec![point("sub_acme", "2025-09-10T10:00:00Z", 10_000), point("sub_acme", "2026-10-05T10:00:00Z", 15_000)]),
+        (
+            "acme",
+            "usd",
+            vec![point("sub_acme", "2025-09-10T10:00:00Z", 10_000), point("sub_acme", "2026-10-05T10:00:00Z", 15_000)],
+        ),
         ("globex", "usd", vec![point("sub_globex", "2024-12-01T00:00:00Z", annual)]),
-        ("initech", "usd", vec![point("sub_initech", "2025-08-01T00:00:00Z", 50_000), point("sub_initech", "2026-10-12T00:00:00Z", 30_000)]),
+        (
+            "initech",
+            "usd",
+            vec![
+                point("sub_initech", "2025-08-01T00:00:00Z", 50_000),
+                point("sub_initech", "2026-10-12T00:00:00Z", 30_000),
+            ],
+        ),
         ("hooli", "usd", vec![point("sub_hooli", "2025-07-01T00:00:00Z", 20_000), hooli_end]),
         (
             "umbrella",
@@ -85,9 +108,23 @@ fn portfolio() -> Vec<(&'static str, &'static str, Vec<MrrPoint>)> {
                 point("sub_umbrella2", "2026-10-20T00:00:00Z", 25_000),
             ],
         ),
-        ("vandelay", "usd", vec![point("sub_vandelay", "2026-10-02T00:00:00Z", trial), point("sub_vandelay", "2026-10-16T00:00:00Z", 8_000)]),
+        (
+            "vandelay",
+            "usd",
+            vec![
+                point("sub_vandelay", "2026-10-02T00:00:00Z", trial),
+                point("sub_vandelay", "2026-10-16T00:00:00Z", 8_000),
+            ],
+        ),
         ("soylent", "usd", vec![point("sub_soylent", "2026-01-10T00:00:00Z", discounted)]),
-        ("stark", "eur", vec![point("sub_stark", "2026-02-01T00:00:00Z", 40_000), point("sub_stark", "2026-10-15T00:00:00Z", 50_000)]),
+        (
+            "stark",
+            "eur",
+            vec![
+                point("sub_stark", "2026-02-01T00:00:00Z", 40_000),
+                point("sub_stark", "2026-10-15T00:00:00Z", 50_000),
+            ],
+        ),
         ("nakatomi", "jpy", vec![point("sub_nakatomi", "2025-12-01T00:00:00Z", 50_000)]),
     ]
 }
@@ -199,9 +236,23 @@ fn every_field_of_a_hand_computed_month() {
     // The contract's JSON names.
     let json = serde_json::to_value(&k).unwrap();
     for key in [
-        "month", "currency", "mrr", "customers", "logo_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate",
-        "grr_12m", "nrr_12m", "arpa", "ltv", "nps", "onboarding_completion_rate", "expansion_rate", "health",
-        "renewals_90d", "excluded",
+        "month",
+        "currency",
+        "mrr",
+        "customers",
+        "logo_churn_rate",
+        "gross_mrr_churn_rate",
+        "net_mrr_churn_rate",
+        "grr_12m",
+        "nrr_12m",
+        "arpa",
+        "ltv",
+        "nps",
+        "onboarding_completion_rate",
+        "expansion_rate",
+        "health",
+        "renewals_90d",
+        "excluded",
     ] {
         assert!(json.get(key).is_some(), "{key} missing from {json}");
     }
@@ -246,7 +297,8 @@ fn out_of_order_and_redelivered_points_give_the_same_ledger() {
 #[test]
 fn totals_follow_a_ledger_rewritten_by_a_late_event() {
     // Umbrella's churn arrives after its reactivation was recorded as new business.
-    let early = [point("sub_umbrella", "2025-05-01T00:00:00Z", 30_000), point("sub_umbrella2", "2026-10-20T00:00:00Z", 25_000)];
+    let early =
+        [point("sub_umbrella", "2025-05-01T00:00:00Z", 30_000), point("sub_umbrella2", "2026-10-20T00:00:00Z", 25_000)];
     let before = ledger_months("umbrella", Some("usd"), &mrr_movements(&early));
     let mut all = early.to_vec();
     all.push(point("sub_umbrella", "2026-03-15T00:00:00Z", 0));
@@ -304,7 +356,10 @@ fn rates_months_and_nps_edges() {
     assert_eq!(with_yen.convert(50_000, "jpy"), Some(33_500), "yen have no minor unit: 50,000 JPY = 335.00 USD");
     assert_eq!(r.exclusion(None).as_deref(), Some("no currency on its subscriptions"));
     let m = Month::parse("2026-01").unwrap();
-    assert_eq!((m.plus(-1).key(), m.plus(11).key(), m.plus(-13).key()), ("2025-12".into(), "2026-12".into(), "2024-12".into()));
+    assert_eq!(
+        (m.plus(-1).key(), m.plus(11).key(), m.plus(-13).key()),
+        ("2025-12".into(), "2026-12".into(), "2024-12".into())
+    );
     assert_eq!((m.start(), m.end()), (t("2026-01-01T00:00:00Z"), t("2026-02-01T00:00:00Z")));
     assert_eq!(Month::parse("2026-13"), None);
     assert_eq!(Month::parse("26-01"), None);

@@ -37,15 +37,19 @@ async fn account(store: &MemoryStore, id: &str, name: &str, mrr: i64, since: &st
         .with_guarded(GuardedGroup::new(format!("sub#sub_{id}"), version.clone(), sub))
         .with_fact(format!("mrr#sub_{id}#{version}"), json!(mrr));
     store.apply(&change).await.unwrap();
-    let customer = AccountChange::new(id)
-        .with_guarded(GuardedGroup::new("customer", EventVersion::new(at, &format!("evt_c_{id}")), json!({"name": name})));
+    let customer = AccountChange::new(id).with_guarded(GuardedGroup::new(
+        "customer",
+        EventVersion::new(at, &format!("evt_c_{id}")),
+        json!({"name": name}),
+    ));
     store.apply(&customer).await.unwrap();
     store.refresh(id).await.unwrap();
 }
 
 async fn sweep(store: &MemoryStore, now: i64) {
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
-    let ports = SweepPorts { scanner: store, accounts: store, outbox: &outbox, notifications: &queue, progress: &outbox };
+    let ports =
+        SweepPorts { scanner: store, accounts: store, outbox: &outbox, notifications: &queue, progress: &outbox };
     health_sweep::run(&ports, &Settings::default(), &format!("sweep-{now}"), now, 2).await.unwrap();
 }
 
@@ -105,7 +109,13 @@ async fn the_weekly_digest_goes_to_slack_with_its_chart_once_a_week() {
         .await;
 
     let slack = SlackApi::new(reqwest::Client::new(), "xoxb-digest").with_base_url(server.uri());
-    let ports = DigestPorts { ledger: &store, cards: &store, accounts: &store, reports: &outbox, slack: Some((&slack, "C0DIGEST")) };
+    let ports = DigestPorts {
+        ledger: &store,
+        cards: &store,
+        accounts: &store,
+        reports: &outbox,
+        slack: Some((&slack, "C0DIGEST")),
+    };
     let run = digest::weekly(&ports, &settings, now).await.unwrap();
     assert_eq!(run.key, "weekly-digest/2026-W46");
     assert_eq!(run.status, NotificationStatus::Sent);
@@ -186,7 +196,9 @@ async fn health_is_patched_once_per_changed_account_and_properties_are_created_o
     for name in ["foresight_health_score", "foresight_health_band", "foresight_health_reasons"] {
         Mock::given(method("GET"))
             .and(path(format!("/crm/v3/properties/companies/{name}")))
-            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"status": "error", "category": "OBJECT_NOT_FOUND"})))
+            .respond_with(
+                ResponseTemplate::new(404).set_body_json(json!({"status": "error", "category": "OBJECT_NOT_FOUND"})),
+            )
             .expect(1)
             .mount(&server)
             .await;
@@ -250,7 +262,9 @@ async fn health_on_the_salesforce_account() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/services/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "00Dtoken", "instance_url": server.uri()})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"access_token": "00Dtoken", "instance_url": server.uri()})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -278,7 +292,10 @@ async fn health_on_the_salesforce_account() {
         .with_fact("crm_sync", json!("pending"));
     store.apply(&marked).await.unwrap();
     let salesforce = SalesforceHealth::new(
-        std::sync::Arc::new(Salesforce::new(reqwest::Client::new(), SalesforceConfig::new(server.uri(), "id", "secret"))),
+        std::sync::Arc::new(Salesforce::new(
+            reqwest::Client::new(),
+            SalesforceConfig::new(server.uri(), "id", "secret"),
+        )),
         Settings::default().portfolio.salesforce,
     );
     let crms: [&dyn CrmHealthPort; 1] = [&salesforce];

@@ -249,7 +249,11 @@ impl HubSpotHealth {
         ]
     }
 
-    async fn send(&self, what: &str, request: reqwest::RequestBuilder) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, String), DeliveryError> {
+    async fn send(
+        &self,
+        what: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, String), DeliveryError> {
         let response = request.bearer_auth(&self.api.token).send().await.map_err(|e| network_error(what, e))?;
         let status = response.status();
         let headers = response.headers().clone();

@@ -104,7 +104,11 @@ pub async fn build(ports: &DigestPorts<'_>, settings: &Settings, now: i64) -> Re
         week: digest::iso_week(now),
         now: time::at(now),
         currency: currency_key(Some(&reporting.currency)),
-        chart: ChartData { months: series, health: month_to_date.health.clone(), currency: currency_key(Some(&reporting.currency)) },
+        chart: ChartData {
+            months: series,
+            health: month_to_date.health.clone(),
+            currency: currency_key(Some(&reporting.currency)),
+        },
         last_month,
         month_to_date,
         week_movements,
@@ -112,7 +116,13 @@ pub async fn build(ports: &DigestPorts<'_>, settings: &Settings, now: i64) -> Re
     })
 }
 
-fn effect(status: EffectStatus, remote_id: Option<String>, attempts: u32, reason: Option<String>, now: i64) -> EffectState {
+fn effect(
+    status: EffectStatus,
+    remote_id: Option<String>,
+    attempts: u32,
+    reason: Option<String>,
+    now: i64,
+) -> EffectState {
     EffectState { status, remote_id, attempts, reason, at: time::at(now) }
 }
 
@@ -138,7 +148,10 @@ pub async fn weekly(ports: &DigestPorts<'_>, settings: &Settings, now: i64) -> R
             continue;
         }
         let attempts = before.map_or(0, |e| e.attempts) + 1;
-        ports.reports.record_report_effect(&key, name, &effect(EffectStatus::Attempting, None, attempts, None, now)).await?;
+        ports
+            .reports
+            .record_report_effect(&key, name, &effect(EffectStatus::Attempting, None, attempts, None, now))
+            .await?;
         let sent = match name {
             MESSAGE_EFFECT => slack.post_digest(channel, &run.digest).await,
             _ => slack.upload_chart(channel, &run.digest).await,
@@ -151,7 +164,10 @@ pub async fn weekly(ports: &DigestPorts<'_>, settings: &Settings, now: i64) -> R
             }
             Err(e) => {
                 let status = if e.is_retryable() { EffectStatus::Attempting } else { EffectStatus::Failed };
-                ports.reports.record_report_effect(&key, name, &effect(status, None, attempts, Some(e.to_string()), now)).await?;
+                ports
+                    .reports
+                    .record_report_effect(&key, name, &effect(status, None, attempts, Some(e.to_string()), now))
+                    .await?;
                 if !e.is_retryable() {
                     ports.reports.finish_report(&key, NotificationStatus::Failed).await?;
                     run.status = NotificationStatus::Failed;

@@ -71,7 +71,10 @@ impl PortfolioSection {
     pub fn validate(&self) -> Result<PortfolioSettings, (String, String)> {
         let code = |c: &str| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic());
         if !code(self.currency.trim()) {
-            return Err(("portfolio.currency".into(), format!("is {:?}: a three-letter ISO code such as usd", self.currency)));
+            return Err((
+                "portfolio.currency".into(),
+                format!("is {:?}: a three-letter ISO code such as usd", self.currency),
+            ));
         }
         let mut rates = BTreeMap::new();
         for (currency, rate) in &self.rates {

@@ -43,7 +43,8 @@ impl CrmHealth {
             joined
         };
         let text = format!("{score}|{}|{reasons}", band.as_str());
-        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let hash =
+            text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
         CrmHealth { score, band, reasons, fp: format!("{hash:016x}") }
     }
 

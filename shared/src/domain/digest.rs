@@ -129,9 +129,8 @@ pub fn week_movements(ledger: &[LedgerMonth], cards: &[AccountCard], reporting: 
             });
         }
     }
-    week.movements.sort_by(|a, b| {
-        (b.mrr_delta.abs(), &a.account_id, a.at).cmp(&(a.mrr_delta.abs(), &b.account_id, b.at))
-    });
+    week.movements
+        .sort_by(|a, b| (b.mrr_delta.abs(), &a.account_id, a.at).cmp(&(a.mrr_delta.abs(), &b.account_id, b.at)));
     week
 }
 

@@ -217,10 +217,9 @@ impl ReportsFunction {
                     cards: &self.store,
                     accounts: &self.store,
                     reports: &self.outbox,
-                    slack: self
-                        .digest_slack
-                        .as_ref()
-                        .map(|(slack, channel)| (slack as &dyn crate::app::ports::portfolio::DigestSlack, channel.as_str())),
+                    slack: self.digest_slack.as_ref().map(|(slack, channel)| {
+                        (slack as &dyn crate::app::ports::portfolio::DigestSlack, channel.as_str())
+                    }),
                 };
                 let run = crate::app::digest::weekly(&ports, &self.settings, now).await?;
                 Ok(json!({ "key": run.key, "status": run.status, "delivered": run.delivered }))

@@ -276,7 +276,10 @@ fn report_record(item: &HashMap<String, AttributeValue>) -> Result<ReportRecord,
     let mut effects = BTreeMap::new();
     for (name, value) in item {
         if let Some(effect) = name.strip_prefix(EFFECT) {
-            effects.insert(effect.to_owned(), serde_dynamo::from_attribute_value(value.clone()).map_err(|e| corrupt(&pk, e))?);
+            effects.insert(
+                effect.to_owned(),
+                serde_dynamo::from_attribute_value(value.clone()).map_err(|e| corrupt(&pk, e))?,
+            );
         }
     }
     Ok(ReportRecord {

@@ -22,9 +22,9 @@ use super::store::{
     PORTFOLIO_INDEX, SK, TYPE,
 };
 use crate::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PendingHealth, PortfolioCards};
-use crate::domain::crm;
 use crate::app::ports::store::StoreError;
 use crate::domain::account::{attr, AccountRecord};
+use crate::domain::crm;
 use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, Month, MonthTotal};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -143,7 +143,8 @@ impl DynamoStore {
                 names.insert("#fp".into(), FINGERPRINT.into());
                 values.insert(":fp".to_owned(), s(&fp));
             }
-            let names = if condition.contains("#pk") { names } else { names.into_iter().filter(|(k, _)| k != "#pk").collect() };
+            let names =
+                if condition.contains("#pk") { names } else { names.into_iter().filter(|(k, _)| k != "#pk").collect() };
             let values = (!values.is_empty()).then_some(values);
             match after.get(month) {
                 Some(m) => {
@@ -269,11 +270,8 @@ impl MrrLedger for DynamoStore {
             };
             let after: BTreeMap<String, LedgerMonth> = desired.into_iter().map(|m| (m.month.clone(), m)).collect();
             let months: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-            let changed: Vec<String> = months
-                .into_iter()
-                .filter(|m| before.get(*m).map(|(b, _)| b) != after.get(*m))
-                .cloned()
-                .collect();
+            let changed: Vec<String> =
+                months.into_iter().filter(|m| before.get(*m).map(|(b, _)| b) != after.get(*m)).cloned().collect();
             let mut clean = true;
             for chunk in changed.chunks(MONTHS_PER_TRANSACTION) {
                 if !self.replace_months(account_id, &before, &after, chunk).await? {
@@ -391,7 +389,8 @@ impl CrmSyncQueue for DynamoStore {
             for item in out.items() {
                 let attributes = json_attributes(item);
                 let text = |name: &str| attributes.get(name).and_then(Value::as_str).map(str::to_owned);
-                let Some(health) = attributes.get(crm::attr::HEALTH).and_then(|h| serde_json::from_value(h.clone()).ok())
+                let Some(health) =
+                    attributes.get(crm::attr::HEALTH).and_then(|h| serde_json::from_value(h.clone()).ok())
                 else {
                     continue;
                 };
@@ -433,27 +432,26 @@ impl CrmSyncQueue for DynamoStore {
                 self.meter.record_write(out.consumed_capacity());
                 Ok(())
             }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(account_key(account_id)))
-                    .update_expression("SET #synced = :fp")
-                    .condition_expression("attribute_exists(#pk)")
-                    .expression_attribute_names("#synced", crm::attr::SYNCED)
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_values(":fp", s(fp))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .or_else(|e| {
-                        if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
-                            Ok(())
-                        } else {
-                            Err(dynamo_error("UpdateItem", e))
-                        }
-                    })
-            }
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(account_key(account_id)))
+                .update_expression("SET #synced = :fp")
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#synced", crm::attr::SYNCED)
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":fp", s(fp))
+                .send()
+                .await
+                .map(|_| ())
+                .or_else(|e| {
+                    if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
+                        Ok(())
+                    } else {
+                        Err(dynamo_error("UpdateItem", e))
+                    }
+                }),
             Err(e) => Err(dynamo_error("UpdateItem", e)),
         }
     }

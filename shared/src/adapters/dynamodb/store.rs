@@ -15,14 +15,14 @@
 //! (`ReturnValuesOnConditionCheckFailure`), and only facts it lacks are written in a second
 //! request — which happens only on that rare path.
 
+use crate::app::ports::portfolio::MrrLedger;
 use crate::app::ports::store::{
     changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
     ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
-use crate::domain::account::StoredAccount;
-use crate::app::ports::portfolio::MrrLedger;
-use crate::domain::change::{AccountChange, VERSION_FIELD};
 use crate::domain::account::attr;
+use crate::domain::account::StoredAccount;
+use crate::domain::change::{AccountChange, VERSION_FIELD};
 use crate::domain::crm;
 use crate::domain::kpi::card_attr;
 use crate::domain::time;
@@ -298,7 +298,10 @@ impl DynamoStore {
     }
 
     /// Every item a Query matches, page after page, each page's read capacity metered.
-    pub(super) async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+    pub(super) async fn query_all(
+        &self,
+        query: QueryFluentBuilder,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -356,7 +359,6 @@ impl DynamoStore {
             .attribute_definitions(attr(RENEWAL_MONTH))
             .attribute_definitions(attr(RENEWAL_KEY))
             .attribute_definitions(attr(card_attr::KEY))
-
             .key_schema(key(PK, KeyType::Hash))
             .key_schema(key(SK, KeyType::Range))
             .global_secondary_indexes(renewals)

@@ -1,20 +1,20 @@
 //! In-memory adapter: the local runner's default store. Same semantics as DynamoDB, with a
 //! mutex standing in for DynamoDB's per-item atomicity.
 
+use crate::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PendingHealth, PortfolioCards};
 use crate::app::ports::store::{
     changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
     ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
-use crate::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PendingHealth, PortfolioCards};
-use crate::domain::crm;
 use crate::domain::account::{AccountRecord, StoredAccount};
 use crate::domain::change::AccountChange;
+use crate::domain::crm;
 use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, MonthTotal};
-use serde_json::Value;
 use crate::domain::time::rfc3339;
 use crate::domain::usage::UsageDay;
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
@@ -246,7 +246,9 @@ impl MrrLedger for MemoryStore {
         }
         if facts.is_empty() {
             if let Some(card) = cards.get_mut(account_id) {
-                card.retain(|name, _| ![card_attr::CURRENCY, card_attr::MRR, card_attr::STARTED].contains(&name.as_str()));
+                card.retain(|name, _| {
+                    ![card_attr::CURRENCY, card_attr::MRR, card_attr::STARTED].contains(&name.as_str())
+                });
             }
         } else {
             cards.entry(account_id.to_owned()).or_default().extend(facts);
@@ -285,7 +287,9 @@ impl PortfolioCards for MemoryStore {
             .filter(|(_, facts)| facts.contains_key(card_attr::KEY))
             .map(|(account_id, facts)| {
                 let mut attributes = facts.clone();
-                if let Some(customer) = accounts.get(account_id).and_then(|a| a.attributes.get(crate::domain::account::attr::CUSTOMER)) {
+                if let Some(customer) =
+                    accounts.get(account_id).and_then(|a| a.attributes.get(crate::domain::account::attr::CUSTOMER))
+                {
                     attributes.insert(crate::domain::account::attr::CUSTOMER.to_owned(), customer.clone());
                 }
                 if let Some(key) = renewals.get(account_id) {

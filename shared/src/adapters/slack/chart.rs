@@ -63,7 +63,13 @@ fn draw(chart: &ChartData, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Err
         .months
         .iter()
         .map(|(m, b)| {
-            let values = [major(b.new, c), major(b.expansion, c), major(b.reactivation, c), major(-b.contraction, c), major(-b.churn, c)];
+            let values = [
+                major(b.new, c),
+                major(b.expansion, c),
+                major(b.reactivation, c),
+                major(-b.contraction, c),
+                major(-b.churn, c),
+            ];
             (m.clone(), values)
         })
         .collect();
@@ -121,7 +127,12 @@ fn draw(chart: &ChartData, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Err
 
     // Health distribution by MRR.
     let h = &chart.health;
-    let bands = [("green", h.green.mrr, h.green.accounts, GREEN), ("yellow", h.yellow.mrr, h.yellow.accounts, YELLOW), ("red", h.red.mrr, h.red.accounts, RED), ("unscored", h.unscored.mrr, h.unscored.accounts, GREY)];
+    let bands = [
+        ("green", h.green.mrr, h.green.accounts, GREEN),
+        ("yellow", h.yellow.mrr, h.yellow.accounts, YELLOW),
+        ("red", h.red.mrr, h.red.accounts, RED),
+        ("unscored", h.unscored.mrr, h.unscored.accounts, GREY),
+    ];
     let highest = bands.iter().map(|b| major(b.1, c)).fold(0.0_f64, f64::max).max(1.0) * 1.2;
     let mut health = ChartBuilder::on(&right)
         .caption(format!("Health by MRR ({currency})"), (FAMILY, 24))
@@ -142,7 +153,8 @@ fn draw(chart: &ChartData, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Err
         .draw()?;
     health.draw_series(bands.iter().enumerate().map(|(i, b)| {
         let i = i as i32;
-        let mut bar = Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), major(b.1, c))], b.3.filled());
+        let mut bar =
+            Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), major(b.1, c))], b.3.filled());
         bar.set_margin(0, 0, 10, 10);
         bar
     }))?;

@@ -174,7 +174,11 @@ pub fn chart_name(d: &Digest) -> (String, String) {
 
 impl SlackApi {
     /// A Web API method's JSON answer: `ok: true` → the answer; else the error classified.
-    async fn api_answer(&self, what: &str, response: Result<reqwest::Response, reqwest::Error>) -> Result<Value, DeliveryError> {
+    async fn api_answer(
+        &self,
+        what: &str,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<Value, DeliveryError> {
         let response = response.map_err(|e| network_error(what, e))?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
@@ -216,7 +220,10 @@ impl SlackApi {
         let (Some(upload_url), Some(file_id)) =
             (answer.get("upload_url").and_then(Value::as_str), answer.get("file_id").and_then(Value::as_str))
         else {
-            return Err(DeliveryError::Transient(format!("{what}: no upload_url or file_id: {}", snippet(&answer.to_string()))));
+            return Err(DeliveryError::Transient(format!(
+                "{what}: no upload_url or file_id: {}",
+                snippet(&answer.to_string())
+            )));
         };
         let what = "slack file upload";
         let uploaded = self
@@ -233,7 +240,8 @@ impl SlackApi {
             return Err(status_error(what, status, &body));
         }
         let what = "slack files.completeUploadExternal";
-        let body = json!({"files": [{"id": file_id, "title": title}], "channel_id": channel, "initial_comment": comment});
+        let body =
+            json!({"files": [{"id": file_id, "title": title}], "channel_id": channel, "initial_comment": comment});
         let sent = self
             .client
             .post(format!("{}/files.completeUploadExternal", self.base_url))

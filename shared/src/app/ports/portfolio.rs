@@ -5,10 +5,10 @@
 //! totals under `KPI`; two sparse indexes) and `adapters::memory`.
 
 use super::delivery::{Delivered, DeliveryError};
-use crate::domain::digest::Digest;
 use super::outbox::{EffectState, NotificationStatus};
-use crate::domain::crm::CrmHealth;
 use super::store::StoreError;
+use crate::domain::crm::CrmHealth;
+use crate::domain::digest::Digest;
 use crate::domain::kpi::{AccountCard, LedgerMonth, MonthTotal};
 use async_trait::async_trait;
 
