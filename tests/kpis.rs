@@ -248,6 +248,22 @@ async fn the_portfolio_gives_the_hand_computed_kpis<S: RunnerStore>(store: Arc<S
         (Some(100_000), Some("2026-12-01T00:00:00Z"))
     );
 
+    // The weekly digest without Slack: recorded once for the week, kept in the outbox.
+    for _ in 0..2 {
+        let response =
+            runner.client.post(format!("{}/reports/weekly?now=2026-11-09T08:00:00Z", runner.url)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let run: Value = response.json().await.unwrap();
+        assert_eq!((run["key"].as_str(), run["status"].as_str()), (Some("weekly-digest/2026-W46"), Some("pending")));
+        assert_eq!(run["digest"]["last_month"]["mrr"]["end"], 233_000, "{run}");
+        let listed = run["digest"]["accounts"].as_array().unwrap().len();
+        assert!((5..=15).contains(&listed), "{listed} accounts");
+    }
+    let (_, outbox) = runner.get("/outbox").await;
+    assert_eq!(outbox["reports"].as_array().map(Vec::len), Some(1), "{outbox}");
+    let response = runner.client.post(format!("{}/sweeps/crm", runner.url)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200, "no CRM linked or configured: nothing to write");
+
     // Bad requests are named.
     assert_eq!(runner.get("/kpis?month=2026-13").await.0, 400);
     assert_eq!(runner.get("/kpis?month=2026-10&detail=everything").await.0, 400);

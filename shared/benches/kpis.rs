@@ -36,7 +36,7 @@ fn account(i: usize) -> AccountChange {
     let mut at = start + 40 * 86_400;
     let mut mrr = base;
     for (every, change) in [(3, 3_000), (10, -2_000), (12, -1), (40, base)] {
-        if i % every == 0 && at < time::parse("2026-11-01T00:00:00Z").unwrap() {
+        if i.is_multiple_of(every) && at < time::parse("2026-11-01T00:00:00Z").unwrap() {
             mrr = if change == -1 { 0 } else { (mrr + change).max(0) };
             points.push((at, mrr));
             at += 45 * 86_400;

@@ -79,11 +79,11 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-fn as_of(now: Option<&str>) -> Result<i64, Response> {
+/// `?now=` (default: the clock), or the message of the 400.
+fn as_of(now: Option<&str>) -> Result<i64, String> {
     match now {
         None => Ok(unix_now()),
-        Some(text) => time::parse(text)
-            .ok_or_else(|| error(StatusCode::BAD_REQUEST, format!("now must be an RFC 3339 time, not {text:?}"))),
+        Some(text) => time::parse(text).ok_or_else(|| format!("now must be an RFC 3339 time, not {text:?}")),
     }
 }
 
@@ -97,7 +97,7 @@ struct KpiQuery {
 async fn get_kpis(State(state): State<AppState>, Query(q): Query<KpiQuery>) -> Response {
     let now = match as_of(q.now.as_deref()) {
         Ok(now) => now,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let month = match q.month.as_deref() {
         None => Month::of(now),
@@ -127,7 +127,7 @@ struct NowQuery {
 async fn weekly_report(State(state): State<AppState>, Query(q): Query<NowQuery>) -> Response {
     let now = match as_of(q.now.as_deref()) {
         Ok(now) => now,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let p = &state.portfolio;
     let ports = DigestPorts {

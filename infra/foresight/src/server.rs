@@ -12,7 +12,7 @@ use foresight_shared::adapters::sqs::SqsQueue;
 use foresight_shared::app::health_sweep::{self, SweepPorts};
 use foresight_shared::app::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
 use foresight_shared::app::ingest::identity;
-use foresight_shared::app::ingest::stripe::{EventAlerting, StripeWebhook};
+use foresight_shared::app::ingest::stripe::{EventAlerting, StripeStores, StripeWebhook};
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ingest::{IngestError, WebhookResponse, MAX_BODY_BYTES};
 use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, SweepProgressStore};
@@ -290,9 +290,11 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
     let answer = state
         .stripe
         .respond(
-            state.accounts.as_ref(),
-            state.links.as_ref(),
-            Some(state.portfolio.ledger.as_ref()),
+            &StripeStores {
+                accounts: state.accounts.as_ref(),
+                links: state.links.as_ref(),
+                ledger: Some(state.portfolio.ledger.as_ref()),
+            },
             Some(&alerting),
             signature,
             &body,
@@ -434,8 +436,15 @@ fn unix_now_nanos() -> u128 {
 }
 
 async fn list_outbox(State(state): State<AppState>) -> Response {
-    match state.outbox.entries().await {
-        Ok(entries) => Json(json!({ "count": entries.len(), "notifications": entries })).into_response(),
+    // Reports (the weekly digest) beside the notifications: kept here when not delivered.
+    let listed = match state.outbox.entries().await {
+        Ok(entries) => state.portfolio.reports.reports().await.map(|reports| (entries, reports)),
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok((entries, reports)) => {
+            Json(json!({ "count": entries.len(), "notifications": entries, "reports": reports })).into_response()
+        }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

@@ -325,20 +325,6 @@ impl CrmPort for Salesforce {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_ids_and_soql_escaping() {
-        assert!(is_user_id("005000000000001"));
-        assert!(is_user_id("005000000000001AAA"));
-        assert!(!is_user_id("jane@example.com"));
-        assert!(!is_user_id("001000000000001"));
-        assert_eq!(soql_string(r"a'b\c"), r"a\'b\\c");
-    }
-}
-
 /// Health on the Salesforce Account: the admin's custom fields (names in `[portfolio]`, e.g.
 /// `Foresight_Health_Score__c`, a Number; `Foresight_Health_Band__c`, a Text or Picklist of
 /// red/yellow/green; `Foresight_Health_Reasons__c`, Text(255)) set with
@@ -394,5 +380,19 @@ impl crate::app::ports::portfolio::CrmHealthPort for SalesforceHealth {
         } else {
             Err(error(WHAT, &answer))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_and_soql_escaping() {
+        assert!(is_user_id("005000000000001"));
+        assert!(is_user_id("005000000000001AAA"));
+        assert!(!is_user_id("jane@example.com"));
+        assert!(!is_user_id("001000000000001"));
+        assert_eq!(soql_string(r"a'b\c"), r"a\'b\\c");
     }
 }

@@ -120,7 +120,7 @@ pub fn digest_message(d: &Digest) -> SlackMessage {
         week.push_str(&format!(
             "\n• {} {} {sign}{} ({})",
             escape(&name),
-            m.kind.to_string(),
+            m.kind,
             amount(m.mrr_delta, c),
             m.at.format("%a %d %b")
         ));

@@ -50,14 +50,13 @@ impl StripeWebhook {
     /// answers 500, Stripe retries, and the retry (a duplicate for the record) raises it then.
     pub async fn handle(
         &self,
-        accounts: &dyn AccountStore,
-        links: &dyn LinkStore,
-        ledger: Option<&dyn MrrLedger>,
+        stores: &StripeStores<'_>,
         alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
         now: i64,
     ) -> Result<Accepted, IngestError> {
+        let StripeStores { accounts, links, ledger } = *stores;
         let update = self.prepare(signature, body, now)?;
         let accepted = Accepted::new(&update.event_id, &update.event_type);
         let Some(change) = update.change.clone() else {
@@ -93,16 +92,23 @@ impl StripeWebhook {
     /// [`Self::handle`], logged and encoded as a response.
     pub async fn respond(
         &self,
-        accounts: &dyn AccountStore,
-        links: &dyn LinkStore,
-        ledger: Option<&dyn MrrLedger>,
+        stores: &StripeStores<'_>,
         alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        super::respond("stripe", self.handle(accounts, links, ledger, alerting, signature, body, now).await)
+        super::respond("stripe", self.handle(stores, alerting, signature, body, now).await)
     }
+}
+
+/// Where a Stripe event is stored: the record, the identity links, and the MRR ledger the KPIs
+/// read (`None`: not kept, as in tests of the record alone).
+#[derive(Clone, Copy)]
+pub struct StripeStores<'a> {
+    pub accounts: &'a dyn AccountStore,
+    pub links: &'a dyn LinkStore,
+    pub ledger: Option<&'a dyn MrrLedger>,
 }
 
 /// Event types that can make a real-time signal known (the rest wait for the sweep).
