@@ -88,6 +88,40 @@ impl DynamoOutbox {
     }
 }
 
+impl DynamoOutbox {
+    /// Records `state` for `effect` of the item at `key` unless that effect is already sent;
+    /// false if it was (a notification's or a report's).
+    async fn write_effect(
+        &self,
+        key: HashMap<String, AttributeValue>,
+        name: &str,
+        effect: &str,
+        state: &EffectState,
+    ) -> Result<bool, StoreError> {
+        let value = serde_dynamo::to_attribute_value(state).map_err(|e| corrupt(name, e))?;
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("SET #e = :state")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#e) OR #e.#status <> :sent)")
+            .expression_attribute_names("#e", format!("{EFFECT}{effect}"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":state", value)
+            .expression_attribute_values(":sent", s(NotificationStatus::Sent.as_str()))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Ok(false)
+            }
+            Err(e) => Err(error("UpdateItem", e)),
+        }
+    }
+}
+
 fn notification_key(dedupe_key: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".into(), s(&format!("NOTIFICATION#{dedupe_key}"))), ("sk".into(), s("NOTIFICATION"))])
 }
@@ -192,27 +226,7 @@ impl DeliveryLog for DynamoOutbox {
     }
 
     async fn record_effect(&self, dedupe_key: &str, effect: &str, state: &EffectState) -> Result<bool, StoreError> {
-        let value = serde_dynamo::to_attribute_value(state).map_err(|e| corrupt(dedupe_key, e))?;
-        let updated = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(notification_key(dedupe_key)))
-            .update_expression("SET #e = :state")
-            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#e) OR #e.#status <> :sent)")
-            .expression_attribute_names("#e", format!("{EFFECT}{effect}"))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":state", value)
-            .expression_attribute_values(":sent", s(NotificationStatus::Sent.as_str()))
-            .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
-            Err(e) => Err(error("UpdateItem", e)),
-        }
+        self.write_effect(notification_key(dedupe_key), dedupe_key, effect, state).await
     }
 
     async fn finish(&self, dedupe_key: &str, status: NotificationStatus) -> Result<(), StoreError> {
@@ -320,27 +334,7 @@ impl ReportOutbox for DynamoOutbox {
     }
 
     async fn record_report_effect(&self, key: &str, effect: &str, state: &EffectState) -> Result<bool, StoreError> {
-        let value = serde_dynamo::to_attribute_value(state).map_err(|e| corrupt(key, e))?;
-        let updated = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(report_key(key)))
-            .update_expression("SET #e = :state")
-            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#e) OR #e.#status <> :sent)")
-            .expression_attribute_names("#e", format!("{EFFECT}{effect}"))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":state", value)
-            .expression_attribute_values(":sent", s(NotificationStatus::Sent.as_str()))
-            .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
-            Err(e) => Err(error("UpdateItem", e)),
-        }
+        self.write_effect(report_key(key), key, effect, state).await
     }
 
     async fn finish_report(&self, key: &str, status: NotificationStatus) -> Result<(), StoreError> {
