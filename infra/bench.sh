@@ -4,7 +4,7 @@
 # cost per event against DynamoDB Local; analytics write cost per message; the health sweep
 # (accounts scored per second per core, RCU per 1000 accounts against the scan floor, item
 # sizes); the alert latency from a signed webhook to the Slack request at a mock (runner with
-# moto SQS); each function binary's cold start (process start to its first request for an event
+# moto SQS); GET /kpis over 10,000 accounts with a year of history (reads, RCU, time); each function binary's cold start (process start to its first request for an event
 # at a mock Runtime API) and release binary size. Release build.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,6 +27,7 @@ print(f"ratio: stripe-node constructEvent {node['ns_per_event']/1000:.1f} µs / 
       f"{ours['ns_per_event']/1000:.1f} µs = {node['ns_per_event']/ours['ns_per_event']:.1f}x")
 PY
 cargo bench --locked -q -p foresight-shared --bench health_sweep | grep -v '^{'
+cargo bench --locked -q -p foresight-shared --bench kpis | grep -v '^{'
 cargo bench --locked -q -p foresight --bench alert_latency | grep -v '^{' | grep -v '^listening'
 cargo build --release --locked -q -p stripe-webhook -p zendesk-webhook -p analytics-webhook -p health-sweep -p renewal-sweep -p dispatcher
 cargo bench --locked -q -p foresight --bench cold_start | grep -v '^{'

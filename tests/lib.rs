@@ -7,6 +7,7 @@ use foresight::signing::zendesk_headers;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
+use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards};
 use foresight_shared::app::ports::store::{
     AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, UsageStore,
 };
@@ -35,11 +36,29 @@ impl Drop for Runner {
 
 /// Everything a runner's store provides.
 pub trait RunnerStore:
-    AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static
+    AccountStore
+    + AccountLister
+    + AccountScanner
+    + RenewalIndex
+    + LinkStore
+    + UsageStore
+    + MrrLedger
+    + PortfolioCards
+    + CrmSyncQueue
+    + 'static
 {
 }
-impl<T: AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static> RunnerStore
-    for T
+impl<T> RunnerStore for T where
+    T: AccountStore
+        + AccountLister
+        + AccountScanner
+        + RenewalIndex
+        + LinkStore
+        + UsageStore
+        + MrrLedger
+        + PortfolioCards
+        + CrmSyncQueue
+        + 'static
 {
 }
 
@@ -73,6 +92,11 @@ pub fn now() -> i64 {
 }
 
 impl Runner {
+    /// A runner already serving at `url` from `task` (a test that builds its own state).
+    pub fn attach(url: String, task: tokio::task::JoinHandle<Result<(), String>>) -> Runner {
+        Runner { url, client: reqwest::Client::new(), task }
+    }
+
     /// Posts a body with a given `Stripe-Signature` header (or none). Returns status and JSON.
     pub async fn post_stripe_raw(&self, body: Vec<u8>, header: Option<String>) -> (u16, Value) {
         let mut request = self.client.post(format!("{}/webhooks/stripe", self.url)).body(body);

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use base64::Engine;
 use foresight_shared::adapters::memory::MemoryStore;
-use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::stripe::{StripeStores, StripeWebhook};
 use foresight_shared::app::ports::store::{AccountStore, ApplyOutcome, LinkSource, LinkStore, StoreError};
 use foresight_shared::domain::account::StoredAccount;
 use foresight_shared::domain::change::AccountChange;
@@ -53,7 +53,15 @@ async fn stripe_answer(
 ) -> lambda_http::Response<Body> {
     let handler = |request: Request| async move {
         let signature = request.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
-        webhook.respond(store, store, None, signature, request.body().as_ref(), unix_now()).await
+        webhook
+            .respond(
+                &StripeStores { accounts: store, links: store, ledger: None },
+                None,
+                signature,
+                request.body().as_ref(),
+                unix_now(),
+            )
+            .await
     };
     lambda::answer(&handler, request).await
 }

@@ -1,6 +1,7 @@
 //! Stripe billing webhook: API Gateway HTTP API → account record in DynamoDB, and the alerts a
 //! payment failure or a cancellation raises at once.
 
+use foresight_shared::app::ingest::stripe::StripeStores;
 use foresight_shared::runtime::lambda::{self, Error};
 use foresight_shared::runtime::{aws, clock::unix_now, webhooks};
 
@@ -17,7 +18,13 @@ async fn main() -> Result<(), Error> {
         webhook
             .current()
             .await
-            .respond(store, store, alerting.as_ref(), signature, request.body().as_ref(), unix_now())
+            .respond(
+                &StripeStores { accounts: store, links: store, ledger: Some(store) },
+                alerting.as_ref(),
+                signature,
+                request.body().as_ref(),
+                unix_now(),
+            )
             .await
     })
     .await

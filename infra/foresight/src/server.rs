@@ -12,10 +12,11 @@ use foresight_shared::adapters::sqs::SqsQueue;
 use foresight_shared::app::health_sweep::{self, SweepPorts};
 use foresight_shared::app::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
 use foresight_shared::app::ingest::identity;
-use foresight_shared::app::ingest::stripe::{EventAlerting, StripeWebhook};
+use foresight_shared::app::ingest::stripe::{EventAlerting, StripeStores, StripeWebhook};
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ingest::{IngestError, WebhookResponse, MAX_BODY_BYTES};
 use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, SweepProgressStore};
+use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards, ReportOutbox};
 use foresight_shared::app::ports::queue::{DeadLetters, NotificationQueue};
 use foresight_shared::app::ports::store::{
     AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, RenewalIndex, UsageStore,
@@ -36,7 +37,7 @@ use std::sync::Arc;
 /// Everything the handlers use, shared by every request.
 #[derive(Clone)]
 pub struct AppState {
-    accounts: Arc<dyn AccountStore>,
+    pub(crate) accounts: Arc<dyn AccountStore>,
     lister: Arc<dyn AccountLister>,
     scanner: Arc<dyn AccountScanner>,
     renewals: Arc<dyn RenewalIndex>,
@@ -50,17 +51,29 @@ pub struct AppState {
     stripe: Arc<StripeWebhook>,
     zendesk: Arc<ZendeskWebhook>,
     analytics: Arc<AnalyticsWebhook>,
-    settings: Arc<Settings>,
+    pub(crate) settings: Arc<Settings>,
+    /// The portfolio: KPIs, the weekly digest and the CRM health sync (`crate::portfolio`).
+    pub(crate) portfolio: crate::portfolio::PortfolioState,
 }
 
 impl AppState {
     pub fn new<S>(store: Arc<S>, stripe: StripeWebhook) -> Self
     where
-        S: AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static,
+        S: AccountStore
+            + AccountLister
+            + AccountScanner
+            + RenewalIndex
+            + LinkStore
+            + UsageStore
+            + MrrLedger
+            + PortfolioCards
+            + CrmSyncQueue
+            + 'static,
     {
         let outbox = Arc::new(MemoryOutbox::new());
         let memory_queue = Arc::new(MemoryQueue::new());
         AppState {
+            portfolio: crate::portfolio::PortfolioState::new(store.clone(), store.clone(), outbox.clone()),
             accounts: store.clone(),
             lister: store.clone(),
             scanner: store.clone(),
@@ -88,8 +101,9 @@ impl AppState {
     /// Sets where alerts are recorded (and sweep progress kept) and where they are enqueued.
     pub fn with_alerting<O>(mut self, outbox: Arc<O>, queue: NotificationsBackend) -> Self
     where
-        O: Outbox + SweepProgressStore + DeliveryLog + 'static,
+        O: Outbox + SweepProgressStore + DeliveryLog + ReportOutbox + 'static,
     {
+        self.portfolio.reports = outbox.clone();
         self.outbox = outbox.clone();
         self.log = outbox.clone();
         self.progress = outbox;
@@ -203,6 +217,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sweeps/health", post(health_sweep))
         .route("/sweeps/renewal", post(renewal_sweep_route))
         .route("/outbox", get(list_outbox))
+        .merge(crate::portfolio::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
         .layer(DefaultBodyLimit::disable())
@@ -233,7 +248,8 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
         .await?
         .with_zendesk(webhooks::zendesk(&secrets))
         .with_analytics(webhooks::analytics(&secrets, settings.analytics.clone()))
-        .with_settings(settings);
+        .with_settings(settings)
+        .with_portfolio_delivery_from_env()?;
     state.start_delivery(channels).await;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await
@@ -273,7 +289,17 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
     };
     let answer = state
         .stripe
-        .respond(state.accounts.as_ref(), state.links.as_ref(), Some(&alerting), signature, &body, unix_now())
+        .respond(
+            &StripeStores {
+                accounts: state.accounts.as_ref(),
+                links: state.links.as_ref(),
+                ledger: Some(state.portfolio.ledger.as_ref()),
+            },
+            Some(&alerting),
+            signature,
+            &body,
+            unix_now(),
+        )
         .await;
     encode(answer)
 }
@@ -410,8 +436,15 @@ fn unix_now_nanos() -> u128 {
 }
 
 async fn list_outbox(State(state): State<AppState>) -> Response {
-    match state.outbox.entries().await {
-        Ok(entries) => Json(json!({ "count": entries.len(), "notifications": entries })).into_response(),
+    // Reports (the weekly digest) beside the notifications: kept here when not delivered.
+    let listed = match state.outbox.entries().await {
+        Ok(entries) => state.portfolio.reports.reports().await.map(|reports| (entries, reports)),
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok((entries, reports)) => {
+            Json(json!({ "count": entries.len(), "notifications": entries, "reports": reports })).into_response()
+        }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

@@ -210,3 +210,113 @@ impl CrmPort for HubSpot {
         HubSpot::create_task(self, task).await
     }
 }
+
+/// Health on the HubSpot company: three custom company properties (score, band, reasons),
+/// created once (`POST /crm/v3/properties/companies`, each only when `GET` says it is missing),
+/// then set with `PATCH /crm/v3/objects/companies/{id}`. Scope `crm.schemas.companies.write` for
+/// the properties and `crm.objects.companies.write` for the values.
+pub struct HubSpotHealth {
+    api: HubSpot,
+    names: crate::app::portfolio_settings::HealthFieldNames,
+    /// Set once the properties are known to exist (one check per process).
+    ensured: tokio::sync::Mutex<bool>,
+}
+
+/// The property group the health properties are created in (HubSpot's default company group).
+pub const HEALTH_PROPERTY_GROUP: &str = "companyinformation";
+
+impl HubSpotHealth {
+    pub fn new(api: HubSpot, names: crate::app::portfolio_settings::HealthFieldNames) -> Self {
+        HubSpotHealth { api, names, ensured: tokio::sync::Mutex::new(false) }
+    }
+
+    /// The create bodies of the three properties.
+    pub fn property_definitions(&self) -> Vec<Value> {
+        let bands = ["green", "yellow", "red"];
+        vec![
+            json!({"name": self.names.score, "label": "Foresight health score", "type": "number",
+                   "fieldType": "number", "groupName": HEALTH_PROPERTY_GROUP,
+                   "description": "Account health, 0-100, from Foresight's daily health sweep."}),
+            json!({"name": self.names.band, "label": "Foresight health band", "type": "enumeration",
+                   "fieldType": "select", "groupName": HEALTH_PROPERTY_GROUP,
+                   "description": "red below 40, yellow 40-69, green from 70 (Foresight's bands).",
+                   "options": bands.iter().enumerate().map(|(i, b)| json!({
+                       "label": b[..1].to_uppercase() + &b[1..], "value": b, "displayOrder": i, "hidden": false,
+                   })).collect::<Vec<_>>()}),
+            json!({"name": self.names.reasons, "label": "Foresight health reasons", "type": "string",
+                   "fieldType": "textarea", "groupName": HEALTH_PROPERTY_GROUP,
+                   "description": "The components pulling the health score down most, each with its reason."}),
+        ]
+    }
+
+    async fn send(
+        &self,
+        what: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, String), DeliveryError> {
+        let response = request.bearer_auth(&self.api.token).send().await.map_err(|e| network_error(what, e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.map_err(|e| network_error(what, e))?;
+        Ok((status, headers, text))
+    }
+}
+
+#[async_trait]
+impl crate::app::ports::portfolio::CrmHealthPort for HubSpotHealth {
+    fn name(&self) -> &'static str {
+        "hubspot"
+    }
+
+    fn record_id<'a>(&self, pending: &'a crate::app::ports::portfolio::PendingHealth) -> Option<&'a str> {
+        pending.hubspot_company_id.as_deref().map(str::trim).filter(|id| !id.is_empty())
+    }
+
+    async fn ensure_fields(&self) -> Result<(), DeliveryError> {
+        let mut ensured = self.ensured.lock().await;
+        if *ensured {
+            return Ok(());
+        }
+        for definition in self.property_definitions() {
+            let name = definition["name"].as_str().unwrap_or_default().to_owned();
+            let what = "hubspot read property";
+            let url = format!("{}/crm/v3/properties/companies/{name}", self.api.base_url);
+            let (status, headers, body) = self.send(what, self.api.client.get(url)).await?;
+            if status.is_success() {
+                continue;
+            }
+            if status != reqwest::StatusCode::NOT_FOUND {
+                return Err(error(what, status, &headers, &body));
+            }
+            let what = "hubspot create property";
+            let url = format!("{}/crm/v3/properties/companies", self.api.base_url);
+            let (status, headers, body) = self.send(what, self.api.client.post(url).json(&definition)).await?;
+            // 409: created meanwhile (another process): it exists, which is all that matters.
+            if !status.is_success() && status != reqwest::StatusCode::CONFLICT {
+                return Err(error(what, status, &headers, &body));
+            }
+        }
+        *ensured = true;
+        Ok(())
+    }
+
+    async fn set_health(&self, record_id: &str, health: &crate::domain::crm::CrmHealth) -> Result<(), DeliveryError> {
+        let what = "hubspot update company";
+        let id: String = record_id.chars().filter(char::is_ascii_digit).collect();
+        if id.is_empty() || id.len() != record_id.trim().len() {
+            return Err(DeliveryError::Permanent(format!("{what}: {record_id:?} is not a HubSpot company id")));
+        }
+        let body = json!({"properties": {
+            self.names.score.as_str(): health.score.to_string(),
+            self.names.band.as_str(): health.band.as_str(),
+            self.names.reasons.as_str(): health.reasons,
+        }});
+        let url = format!("{}/crm/v3/objects/companies/{id}", self.api.base_url);
+        let (status, headers, text) = self.send(what, self.api.client.patch(url).json(&body)).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(error(what, status, &headers, &text))
+        }
+    }
+}

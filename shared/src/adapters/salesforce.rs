@@ -325,6 +325,64 @@ impl CrmPort for Salesforce {
     }
 }
 
+/// Health on the Salesforce Account: the admin's custom fields (names in `[portfolio]`, e.g.
+/// `Foresight_Health_Score__c`, a Number; `Foresight_Health_Band__c`, a Text or Picklist of
+/// red/yellow/green; `Foresight_Health_Reasons__c`, Text(255)) set with
+/// `PATCH /services/data/v67.0/sobjects/Account/{id}` (204).
+pub struct SalesforceHealth {
+    api: std::sync::Arc<Salesforce>,
+    names: crate::app::portfolio_settings::HealthFieldNames,
+}
+
+impl SalesforceHealth {
+    pub fn new(api: std::sync::Arc<Salesforce>, names: crate::app::portfolio_settings::HealthFieldNames) -> Self {
+        SalesforceHealth { api, names }
+    }
+}
+
+/// An Account id: 15 or 18 letters and digits starting `001`.
+fn is_account_id(s: &str) -> bool {
+    (s.len() == 15 || s.len() == 18) && s.starts_with("001") && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[async_trait]
+impl crate::app::ports::portfolio::CrmHealthPort for SalesforceHealth {
+    fn name(&self) -> &'static str {
+        "salesforce"
+    }
+
+    fn record_id<'a>(&self, pending: &'a crate::app::ports::portfolio::PendingHealth) -> Option<&'a str> {
+        pending.salesforce_account_id.as_deref().map(str::trim).filter(|id| !id.is_empty())
+    }
+
+    /// The fields are the admin's (Setup → Object Manager → Account → Fields): nothing to create.
+    async fn ensure_fields(&self) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+
+    async fn set_health(&self, record_id: &str, health: &crate::domain::crm::CrmHealth) -> Result<(), DeliveryError> {
+        const WHAT: &str = "salesforce update account";
+        if !is_account_id(record_id) {
+            return Err(DeliveryError::Permanent(format!("{WHAT}: {record_id:?} is not an Account id")));
+        }
+        let body = json!({
+            self.names.score.as_str(): health.score,
+            self.names.band.as_str(): health.band.as_str(),
+            self.names.reasons.as_str(): health.reasons,
+        });
+        let path = format!("/services/data/{}/sobjects/Account/{record_id}", self.api.config.api_version);
+        let answer = self
+            .api
+            .call(WHAT, |client, token| client.patch(format!("{}{path}", token.instance_url)).json(&body))
+            .await?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(error(WHAT, &answer))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use crate::domain::change::{AccountChange, GuardedGroup};
 use crate::domain::health::{self, Band, HealthScore};
 use crate::domain::time::{self, DAY};
 use crate::domain::version::EventVersion;
-use crate::domain::{lifecycle, renewal};
+use crate::domain::{crm, kpi, lifecycle, renewal};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -144,6 +144,12 @@ pub async fn sweep_account(
     // The renewal index rides on this write: the sweep is what knows the account's contract
     // renewal date (the earliest yearly period end), daily (see `store::RENEWAL_KEY`).
     change = store::with_renewal_index(change, renewal::contract_renewal_at(&record));
+    // The portfolio card (band, score, trend, first value, stage) rides on the same write.
+    change.facts.extend(kpi::sweep_card_facts(&record, score.band, score.score, change_7d));
+    // Health on the CRM record: only marked here when it changed (no request of its own); the
+    // CRM sync writes it, paced, and clears the mark.
+    let has_crm_record = record.links.hubspot_company_id.is_some() || record.links.salesforce_account_id.is_some();
+    change.facts.extend(crm::pending_facts(&stored.attributes, has_crm_record, &crm::CrmHealth::of(&score)));
     let previous_band = record.health.as_ref().and_then(|h| serde_json::from_value(h.get("band")?.clone()).ok());
     let context = SweepContext { scored: &score, previous_band, change_7d };
     let signals = alert::sweep_signals(&record, &context, &settings.alerts, now);

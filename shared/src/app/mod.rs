@@ -9,9 +9,13 @@
 //! - [`alerts`]: raising an alert (outbox, then queue); [`dispatch`]: delivering it.
 
 pub mod alerts;
+pub mod crm_sync;
+pub mod digest;
 pub mod dispatch;
 pub mod health_sweep;
 pub mod ingest;
+pub mod kpis;
+pub mod portfolio_settings;
 pub mod ports;
 pub mod renewal_sweep;
 pub mod schedule;

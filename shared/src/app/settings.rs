@@ -4,6 +4,7 @@
 //! domain notes. See `foresight.example.toml`.
 
 use crate::app::dispatch::routes::DeliveryRoutes;
+use crate::app::portfolio_settings::{PortfolioSection, PortfolioSettings};
 use crate::domain::account::{AccountRecord, StoredAccount};
 use crate::domain::alert::AlertRules;
 use crate::domain::health::{HealthModel, Weights};
@@ -31,6 +32,7 @@ struct File {
     alerts: AlertRules,
     renewal: RenewalRules,
     delivery: DeliveryRoutes,
+    portfolio: PortfolioSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +96,8 @@ pub struct Settings {
     pub renewal: RenewalRules,
     /// `[delivery]`: Slack channels by alert kind and touch tier, which alerts become CRM tasks.
     pub delivery: DeliveryRoutes,
+    /// `[portfolio]`: KPI currency and rates, digest owners, CRM health fields.
+    pub portfolio: PortfolioSettings,
 }
 
 impl Default for Settings {
@@ -222,6 +226,7 @@ impl Settings {
         if !(0..=90).contains(&d.task_due_days) {
             return Err(invalid(path, "delivery.task_due_days", "must be between 0 and 90"));
         }
+        let portfolio = file.portfolio.validate().map_err(|(field, problem)| invalid(path, &field, &problem))?;
         let lifecycle = LifecycleRules {
             renewal_window_days: h.renewal_window_days,
             expansion_seat_utilisation: r.expansion_seat_utilisation,
@@ -244,6 +249,7 @@ impl Settings {
             lifecycle,
             renewal,
             delivery: file.delivery.clone(),
+            portfolio,
         }
         .with_analytics(analytics))
     }
@@ -340,5 +346,8 @@ mod tests {
         assert!(err("[delivery.kind_channels]\nbogus = \"#x\"\n").contains("bogus"));
         assert!(err("[delivery]\ntask_kinds = [\"renewal\", \"nope\"]\n").contains("nope"));
         assert!(err("[delivery.tier_channels]\nvip = \"#x\"\n").contains("vip"));
+        assert!(err("[portfolio]\ncurrency = \"dollars\"\n").contains("portfolio.currency"));
+        assert!(err("[portfolio.rates]\neur = -1\n").contains("portfolio.rates.eur is -1"));
+        assert!(err("[portfolio]\nhubspot_band_property = \"Band\"\n").contains("portfolio.hubspot_band_property"));
     }
 }

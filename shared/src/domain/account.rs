@@ -48,6 +48,12 @@ pub mod attr {
     pub const RATING: &str = "cs#";
     /// Fact: the Zendesk organization of this account.
     pub const ZENDESK_ORGANIZATION: &str = "link_zendesk";
+    /// Fact: the analytics group of this account (set by a link made by `POST /links`).
+    pub const ANALYTICS_GROUP: &str = "link_analytics";
+    /// Fact: the HubSpot company of this account (CRM tasks attach to it, health is synced to it).
+    pub const HUBSPOT_COMPANY: &str = "link_hubspot";
+    /// Fact: the Salesforce Account of this account.
+    pub const SALESFORCE_ACCOUNT: &str = "link_salesforce";
     /// Guarded group: the latest health score, band and breakdown (written by the sweep).
     pub const HEALTH: &str = "health";
     /// Fact: `hh#<YYYY-MM-DD>`, the day's health score (trend).
@@ -148,14 +154,15 @@ impl AccountRecord {
                 attr::MRR_POINT => {
                     // key = <subscription>#<created>#<event id>
                     let mut parts = key.splitn(3, '#');
-                    if let (Some(sub), Some(t), Some(id), Some(mrr)) =
-                        (parts.next(), parts.next(), parts.next(), value.as_i64())
+                    if let (Some(sub), Some(t), Some(id), Some((mrr, effective_at))) =
+                        (parts.next(), parts.next(), parts.next(), MrrPoint::parse_value(value))
                     {
                         if let Ok(t) = t.parse() {
                             points.push(MrrPoint {
                                 subscription_id: sub.into(),
                                 version: EventVersion::new(t, id),
                                 mrr,
+                                effective_at,
                             });
                         }
                     }
@@ -192,6 +199,9 @@ impl AccountRecord {
                     ratings.extend(parse(value).map(|m| (ticket, m)));
                 }
                 attr::ZENDESK_ORGANIZATION => links.zendesk_organization_id = value.as_str().map(Into::into),
+                attr::ANALYTICS_GROUP => links.analytics_group_id = value.as_str().map(Into::into),
+                attr::HUBSPOT_COMPANY => links.hubspot_company_id = value.as_str().map(Into::into),
+                attr::SALESFORCE_ACCOUNT => links.salesforce_account_id = value.as_str().map(Into::into),
                 attr::HEALTH => {
                     let mut shown = value.clone();
                     if let Some(map) = shown.as_object_mut() {

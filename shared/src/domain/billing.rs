@@ -273,6 +273,34 @@ pub struct MrrPoint {
     pub subscription_id: String,
     pub version: EventVersion,
     pub mrr: i64,
+    /// When the change takes effect, when that is not the event's time: a subscription set to
+    /// cancel at period end ends (and churns) at the period end, which is what `ended_at` says
+    /// even when the event is sent a little later. Stored as `{"mrr", "at"}` then, else as the
+    /// bare MRR.
+    pub effective_at: Option<i64>,
+}
+
+impl MrrPoint {
+    /// The stored value of the fact.
+    pub fn stored_value(mrr: i64, effective_at: Option<i64>) -> serde_json::Value {
+        match effective_at {
+            Some(at) => serde_json::json!({"mrr": mrr, "at": at}),
+            None => serde_json::json!(mrr),
+        }
+    }
+
+    /// Reads a stored value back: the bare MRR, or `{"mrr", "at"}`.
+    pub fn parse_value(value: &serde_json::Value) -> Option<(i64, Option<i64>)> {
+        match value {
+            serde_json::Value::Object(map) => Some((map.get("mrr")?.as_i64()?, map.get("at").and_then(|a| a.as_i64()))),
+            other => Some((other.as_i64()?, None)),
+        }
+    }
+
+    /// When the change takes effect.
+    pub fn at(&self) -> i64 {
+        self.effective_at.unwrap_or_else(|| self.version.created())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display)]
@@ -323,7 +351,7 @@ pub fn mrr_movements(points: &[MrrPoint]) -> Vec<MrrMovement> {
         }
         if let Some(kind) = kind {
             movements.push(MrrMovement {
-                at: point.version.created(),
+                at: point.at(),
                 kind,
                 amount: total - before,
                 mrr_after: total,
@@ -535,7 +563,12 @@ mod tests {
     }
 
     fn point(sub: &str, t: i64, mrr: i64) -> MrrPoint {
-        MrrPoint { subscription_id: sub.into(), version: EventVersion::new(t, &format!("evt_{t}")), mrr }
+        MrrPoint {
+            subscription_id: sub.into(),
+            version: EventVersion::new(t, &format!("evt_{t}")),
+            mrr,
+            effective_at: None,
+        }
     }
 
     #[test]

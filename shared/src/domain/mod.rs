@@ -10,12 +10,16 @@
 //! - Judgement: [`tier`] (touch tiers), [`lifecycle`] (stage, time-to-value), [`health`] (the
 //!   explainable score), [`alert`] (signals, dedupe keys, cool-downs), [`renewal`] (renewal
 //!   windows).
+//! - Portfolio: [`digest`] (the weekly digest), [`crm`] (health on the CRM record, when it changed), [`kpi`] (MRR movements by month, the KPIs of a month, ChartMogul's definitions).
 
 pub mod account;
 pub mod alert;
 pub mod billing;
 pub mod change;
+pub mod crm;
+pub mod digest;
 pub mod health;
+pub mod kpi;
 pub mod lifecycle;
 pub mod money;
 pub mod renewal;

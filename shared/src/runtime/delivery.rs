@@ -65,3 +65,30 @@ pub fn channels(secrets: &Secrets) -> Result<DeliveryChannels, String> {
     };
     Ok(DeliveryChannels { slack, crm })
 }
+
+/// Where health is written on CRM records: HubSpot when `HUBSPOT_TOKEN` is set, Salesforce when
+/// its three settings are (both when both), with the field names of `[portfolio]`.
+pub fn crm_health(
+    secrets: &Secrets,
+    portfolio: &crate::app::portfolio_settings::PortfolioSettings,
+) -> Result<Vec<Box<dyn crate::app::ports::portfolio::CrmHealthPort>>, String> {
+    use crate::adapters::hubspot::HubSpotHealth;
+    use crate::adapters::salesforce::SalesforceHealth;
+    let client = http_client().map_err(|e| e.to_string())?;
+    let mut ports: Vec<Box<dyn crate::app::ports::portfolio::CrmHealthPort>> = Vec::new();
+    if let Some(token) = secrets.get("HUBSPOT_TOKEN") {
+        let hubspot = HubSpot::new(client.clone(), token);
+        let hubspot = match non_empty("HUBSPOT_API_URL") {
+            Some(url) => hubspot.with_base_url(url),
+            None => hubspot,
+        };
+        ports.push(Box::new(HubSpotHealth::new(hubspot, portfolio.hubspot.clone())));
+    }
+    if let (Some(login), Some(id), Some(secret)) =
+        (non_empty("SALESFORCE_LOGIN_URL"), non_empty("SALESFORCE_CLIENT_ID"), secrets.get("SALESFORCE_CLIENT_SECRET"))
+    {
+        let salesforce = std::sync::Arc::new(Salesforce::new(client, SalesforceConfig::new(login, id, secret)));
+        ports.push(Box::new(SalesforceHealth::new(salesforce, portfolio.salesforce.clone())));
+    }
+    Ok(ports)
+}

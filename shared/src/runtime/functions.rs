@@ -159,3 +159,71 @@ impl DispatcherFunction {
         Ok(serde_json::to_value(lambda::batch_response(batch.failed))?)
     }
 }
+
+/// Portfolio reports, on two schedules told apart by their input: `{"foresight":
+/// "weekly-digest", "scheduled_time"}` builds the week's digest as of the run's time and
+/// delivers it once per ISO week (a retried run sends nothing twice); `{"foresight":
+/// "crm-sync"}` writes changed health on the CRM records, paced.
+pub struct ReportsFunction {
+    pub store: DynamoStore,
+    pub outbox: DynamoOutbox,
+    pub settings: Settings,
+    /// Slack with a bot token, and `SLACK_DIGEST_CHANNEL`.
+    pub digest_slack: Option<(crate::adapters::slack::SlackApi, String)>,
+    pub crm_health: Vec<Box<dyn crate::app::ports::portfolio::CrmHealthPort>>,
+}
+
+/// The variable naming the digest's channel (a channel id).
+pub const DIGEST_CHANNEL_VAR: &str = "SLACK_DIGEST_CHANNEL";
+
+impl ReportsFunction {
+    pub async fn from_env() -> Result<Self, Error> {
+        let secrets = secrets::load(&delivery::SECRET_VARS).await?;
+        let settings = settings::from_env()?;
+        let digest_slack = match (secrets.get("SLACK_BOT_TOKEN"), env::non_empty(DIGEST_CHANNEL_VAR)) {
+            (Some(token), Some(channel)) => {
+                let client = crate::adapters::http::http_client().map_err(|e| e.to_string())?;
+                Some((crate::adapters::slack::SlackApi::new(client, token), channel))
+            }
+            _ => None,
+        };
+        Ok(ReportsFunction {
+            store: aws::dynamo_store().await,
+            outbox: aws::outbox().await,
+            crm_health: delivery::crm_health(&secrets, &settings.portfolio)?,
+            settings,
+            digest_slack,
+        })
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        match event.payload.get("foresight").and_then(Value::as_str) {
+            Some("crm-sync") => {
+                let crms: Vec<&dyn crate::app::ports::portfolio::CrmHealthPort> =
+                    self.crm_health.iter().map(|c| c.as_ref()).collect();
+                let summary = crate::app::crm_sync::run(
+                    &self.store,
+                    &crms,
+                    crate::app::crm_sync::BATCH,
+                    crate::app::crm_sync::PACE,
+                )
+                .await?;
+                Ok(json!({ "summary": summary }))
+            }
+            _ => {
+                let now = crate::app::schedule::scheduled_now(&event.payload, clock::unix_now())?;
+                let ports = crate::app::digest::DigestPorts {
+                    ledger: &self.store,
+                    cards: &self.store,
+                    accounts: &self.store,
+                    reports: &self.outbox,
+                    slack: self.digest_slack.as_ref().map(|(slack, channel)| {
+                        (slack as &dyn crate::app::ports::portfolio::DigestSlack, channel.as_str())
+                    }),
+                };
+                let run = crate::app::digest::weekly(&ports, &self.settings, now).await?;
+                Ok(json!({ "key": run.key, "status": run.status, "delivered": run.delivered }))
+            }
+        }
+    }
+}

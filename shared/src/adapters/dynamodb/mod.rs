@@ -2,6 +2,7 @@
 //! segment scan, the renewal index) and the outbox table ([`outbox::DynamoOutbox`]).
 
 pub mod outbox;
+pub mod portfolio;
 pub mod store;
 
 pub use outbox::DynamoOutbox;

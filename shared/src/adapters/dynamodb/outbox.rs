@@ -5,11 +5,13 @@
 //! |---------------|-----------------------------------|-------------------|---------------------------------------------|
 //! | notification  | `NOTIFICATION#<dedupe key>`       | `NOTIFICATION`    | `status`, `alert`, `created_at`, `expires_at`, `effect#<name>` (one map per effect) |
 //! | sweep segment | `SWEEP#<sweep id>`                | `SEGMENT#<n>`     | `progress`, `expires_at`                      |
+//! | report        | `REPORT#<key>`                    | `REPORT`          | `status`, `report`, `created_at`, `expires_at`, `effect#<name>` |
 
 use crate::app::ports::outbox::{
     DeliveryLog, EffectState, NotificationStatus, Outbox, OutboxEntry, Recorded, SegmentProgress, SweepProgressStore,
     RETENTION_SECONDS,
 };
+use crate::app::ports::portfolio::{ReportOutbox, ReportRecord};
 use crate::app::ports::store::StoreError;
 use crate::domain::alert::Alert;
 use crate::domain::time;
@@ -82,6 +84,40 @@ impl DynamoOutbox {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
             Err(e) => Err(error("CreateTable", e)),
+        }
+    }
+}
+
+impl DynamoOutbox {
+    /// Records `state` for `effect` of the item at `key` unless that effect is already sent;
+    /// false if it was (a notification's or a report's).
+    async fn write_effect(
+        &self,
+        key: HashMap<String, AttributeValue>,
+        name: &str,
+        effect: &str,
+        state: &EffectState,
+    ) -> Result<bool, StoreError> {
+        let value = serde_dynamo::to_attribute_value(state).map_err(|e| corrupt(name, e))?;
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression("SET #e = :state")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#e) OR #e.#status <> :sent)")
+            .expression_attribute_names("#e", format!("{EFFECT}{effect}"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":state", value)
+            .expression_attribute_values(":sent", s(NotificationStatus::Sent.as_str()))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Ok(false)
+            }
+            Err(e) => Err(error("UpdateItem", e)),
         }
     }
 }
@@ -190,27 +226,7 @@ impl DeliveryLog for DynamoOutbox {
     }
 
     async fn record_effect(&self, dedupe_key: &str, effect: &str, state: &EffectState) -> Result<bool, StoreError> {
-        let value = serde_dynamo::to_attribute_value(state).map_err(|e| corrupt(dedupe_key, e))?;
-        let updated = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(notification_key(dedupe_key)))
-            .update_expression("SET #e = :state")
-            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#e) OR #e.#status <> :sent)")
-            .expression_attribute_names("#e", format!("{EFFECT}{effect}"))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":state", value)
-            .expression_attribute_values(":sent", s(NotificationStatus::Sent.as_str()))
-            .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
-            Err(e) => Err(error("UpdateItem", e)),
-        }
+        self.write_effect(notification_key(dedupe_key), dedupe_key, effect, state).await
     }
 
     async fn finish(&self, dedupe_key: &str, status: NotificationStatus) -> Result<(), StoreError> {
@@ -257,5 +273,108 @@ impl SweepProgressStore for DynamoOutbox {
             .await
             .map_err(|e| error("PutItem", e))?;
         Ok(())
+    }
+}
+
+fn report_key(key: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".into(), s(&format!("REPORT#{key}"))), ("sk".into(), s("REPORT"))])
+}
+
+fn report_record(item: &HashMap<String, AttributeValue>) -> Result<ReportRecord, StoreError> {
+    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let report = match item.get("report") {
+        Some(v) => serde_dynamo::from_attribute_value(v.clone()).map_err(|e| corrupt(&pk, e))?,
+        None => serde_json::Value::Null,
+    };
+    let mut effects = BTreeMap::new();
+    for (name, value) in item {
+        if let Some(effect) = name.strip_prefix(EFFECT) {
+            effects.insert(
+                effect.to_owned(),
+                serde_dynamo::from_attribute_value(value.clone()).map_err(|e| corrupt(&pk, e))?,
+            );
+        }
+    }
+    Ok(ReportRecord {
+        key: pk.strip_prefix("REPORT#").unwrap_or(&pk).to_owned(),
+        status: text("status").parse().map_err(|e| corrupt(&pk, format!("status: {e}")))?,
+        created_at: time::parse(&text("created_at")).map(time::at).ok_or_else(|| corrupt(&pk, "created_at"))?,
+        report,
+        effects,
+    })
+}
+
+#[async_trait]
+impl ReportOutbox for DynamoOutbox {
+    async fn record_report(&self, key: &str, report: &serde_json::Value, now: i64) -> Result<ReportRecord, StoreError> {
+        let mut item = report_key(key);
+        item.insert("status".into(), s(NotificationStatus::Pending.as_str()));
+        item.insert("report".into(), serde_dynamo::to_attribute_value(report).map_err(|e| corrupt(key, e))?);
+        item.insert("created_at".into(), s(&time::rfc3339(now)));
+        item.insert("expires_at".into(), AttributeValue::N((now + RETENTION_SECONDS).to_string()));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.clone()))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(_) => report_record(&item),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    report_record(failed.item().ok_or_else(|| corrupt(key, "refused without the stored item"))?)
+                }
+                _ => Err(error("PutItem", e)),
+            },
+        }
+    }
+
+    async fn record_report_effect(&self, key: &str, effect: &str, state: &EffectState) -> Result<bool, StoreError> {
+        self.write_effect(report_key(key), key, effect, state).await
+    }
+
+    async fn finish_report(&self, key: &str, status: NotificationStatus) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(report_key(key)))
+            .update_expression("SET #status = :status")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .send()
+            .await
+            .map_err(|e| error("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn reports(&self) -> Result<Vec<ReportRecord>, StoreError> {
+        let mut reports = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :r")
+                .expression_attribute_values(":r", s("REPORT"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| error("Scan", e))?;
+            for item in out.items() {
+                reports.push(report_record(item)?);
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        reports.sort_by(|a, b| (&a.created_at, &a.key).cmp(&(&b.created_at, &b.key)));
+        Ok(reports)
     }
 }

@@ -15,12 +15,16 @@
 //! (`ReturnValuesOnConditionCheckFailure`), and only facts it lacks are written in a second
 //! request — which happens only on that rare path.
 
+use crate::app::ports::portfolio::MrrLedger;
 use crate::app::ports::store::{
     changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
     ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
+use crate::domain::account::attr;
 use crate::domain::account::StoredAccount;
 use crate::domain::change::{AccountChange, VERSION_FIELD};
+use crate::domain::crm;
+use crate::domain::kpi::card_attr;
 use crate::domain::time;
 use crate::domain::usage::UsageDay;
 use async_trait::async_trait;
@@ -39,10 +43,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-const PK: &str = "pk";
-const SK: &str = "sk";
-const TYPE: &str = "type";
-const ACCOUNT_ID: &str = "account_id";
+pub(super) const PK: &str = "pk";
+pub(super) const SK: &str = "sk";
+pub(super) const TYPE: &str = "type";
+pub(super) const ACCOUNT_ID: &str = "account_id";
 const ACCOUNT_SK: &str = "ACCOUNT";
 const LINK_SK: &str = "LINK";
 const USAGE_SK: &str = "USAGE#";
@@ -50,6 +54,56 @@ const USAGE_SK: &str = "USAGE#";
 /// `<renewal RFC 3339>#<account id>`), keys only. Kept by the health sweep's write of each
 /// account (see [`RENEWAL_KEY`] for why there), queried by the renewal sweep.
 pub const RENEWAL_INDEX: &str = "renewals";
+/// The sparse index of portfolio cards and ledger months (`adapters::dynamodb::portfolio`).
+pub const PORTFOLIO_INDEX: &str = "portfolio";
+/// A ledger month's fingerprint (its optimistic-concurrency token).
+pub(super) const FINGERPRINT: &str = "fp";
+
+/// The attributes the portfolio index carries besides its keys: the cards', the ledger
+/// months', and the CRM health mark's.
+pub const PROJECTION: [&str; 22] = [
+    ACCOUNT_ID,
+    TYPE,
+    attr::CUSTOMER,
+    RENEWAL_KEY,
+    card_attr::CURRENCY,
+    card_attr::MRR,
+    card_attr::STARTED,
+    card_attr::BAND,
+    card_attr::SCORE,
+    card_attr::CHANGE,
+    card_attr::FIRST_VALUE,
+    card_attr::STAGE,
+    crm::attr::HEALTH,
+    crm::attr::PENDING,
+    attr::HUBSPOT_COMPANY,
+    attr::SALESFORCE_ACCOUNT,
+    "month",
+    "currency",
+    "mrr_start",
+    "mrr_end",
+    "moves",
+    FINGERPRINT,
+];
+
+/// The portfolio index, for `ensure_table` (the template declares the same).
+fn portfolio_index() -> GlobalSecondaryIndex {
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type are set")
+    };
+    let mut include = Projection::builder().projection_type(ProjectionType::Include);
+    for name in PROJECTION {
+        include = include.non_key_attributes(name);
+    }
+    GlobalSecondaryIndex::builder()
+        .index_name(PORTFOLIO_INDEX)
+        .key_schema(key(card_attr::KEY, KeyType::Hash))
+        .key_schema(key(PK, KeyType::Range))
+        .projection(include.build())
+        .build()
+        .expect("index is complete")
+}
+
 /// Attributes that belong to the item layout, not to the account record.
 const LAYOUT_ATTRIBUTES: [&str; 6] = [PK, SK, TYPE, ACCOUNT_ID, RENEWAL_MONTH, RENEWAL_KEY];
 
@@ -76,13 +130,13 @@ pub struct CapacityReading {
 }
 
 impl CapacityMeter {
-    fn record_write(&self, consumed: Option<&ConsumedCapacity>) {
+    pub(super) fn record_write(&self, consumed: Option<&ConsumedCapacity>) {
         self.write_requests.fetch_add(1, Ordering::Relaxed);
         let units = consumed.and_then(|c| c.capacity_units()).unwrap_or(0.0);
         self.write_milli_units.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
     }
 
-    fn record_read(&self, consumed: Option<&ConsumedCapacity>, items: usize) {
+    pub(super) fn record_read(&self, consumed: Option<&ConsumedCapacity>, items: usize) {
         self.read_requests.fetch_add(1, Ordering::Relaxed);
         self.read_items.fetch_add(items as u64, Ordering::Relaxed);
         let units = consumed.and_then(|c| c.capacity_units()).unwrap_or(0.0);
@@ -102,12 +156,12 @@ impl CapacityMeter {
 
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
-    meter: Arc<CapacityMeter>,
+    pub(super) client: Client,
+    pub(super) table: String,
+    pub(super) meter: Arc<CapacityMeter>,
 }
 
-fn dynamo_error<E>(operation: &'static str, err: SdkError<E>) -> StoreError
+pub(super) fn dynamo_error<E>(operation: &'static str, err: SdkError<E>) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
@@ -115,11 +169,11 @@ where
     StoreError::Dynamo { operation, source: message.into() }
 }
 
-fn s(value: &str) -> AttributeValue {
+pub(super) fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
-fn account_key(account_id: &str) -> HashMap<String, AttributeValue> {
+pub(super) fn account_key(account_id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([(PK.into(), s(&format!("ACCOUNT#{account_id}"))), (SK.into(), s(ACCOUNT_SK))])
 }
 
@@ -173,19 +227,19 @@ fn link_key(source: LinkSource, external_id: &str) -> HashMap<String, AttributeV
     HashMap::from([(PK.into(), s(&format!("LINK#{}#{external_id}", source.as_str()))), (SK.into(), s(LINK_SK))])
 }
 
-fn to_attribute(value: &Value) -> Result<AttributeValue, StoreError> {
+pub(super) fn to_attribute(value: &Value) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value)
         .map_err(|e| StoreError::Corrupt { key: "(change)".into(), reason: e.to_string() })
 }
 
-fn from_item(item: &HashMap<String, AttributeValue>) -> Result<StoredAccount, StoreError> {
+pub(super) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<StoredAccount, StoreError> {
     let account_id = match item.get(ACCOUNT_ID) {
         Some(AttributeValue::S(id)) => id.clone(),
         _ => return Err(StoreError::Corrupt { key: format!("{:?}", item.get(PK)), reason: "no account_id".into() }),
     };
     let mut stored = StoredAccount { account_id, ..Default::default() };
     for (name, value) in item {
-        if LAYOUT_ATTRIBUTES.contains(&name.as_str()) {
+        if LAYOUT_ATTRIBUTES.contains(&name.as_str()) || card_attr::is_card(name) {
             continue;
         }
         if let Ok(json) = serde_dynamo::from_attribute_value::<_, Value>(value.clone()) {
@@ -244,7 +298,10 @@ impl DynamoStore {
     }
 
     /// Every item a Query matches, page after page, each page's read capacity metered.
-    async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+    pub(super) async fn query_all(
+        &self,
+        query: QueryFluentBuilder,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -301,9 +358,11 @@ impl DynamoStore {
             .attribute_definitions(attr(SK))
             .attribute_definitions(attr(RENEWAL_MONTH))
             .attribute_definitions(attr(RENEWAL_KEY))
+            .attribute_definitions(attr(card_attr::KEY))
             .key_schema(key(PK, KeyType::Hash))
             .key_schema(key(SK, KeyType::Range))
             .global_secondary_indexes(renewals)
+            .global_secondary_indexes(portfolio_index())
             .send()
             .await;
         match created {
@@ -432,6 +491,10 @@ impl AccountStore for DynamoStore {
                 .await
                 .map_err(|e| dynamo_error("DeleteItem", e))?;
         }
+        // The MRR ledger follows the points: the provisional record's goes (with its month
+        // totals), the account's is rebuilt with the points it received.
+        self.refresh(from).await?;
+        self.refresh(into).await?;
         Ok(true)
     }
 }
@@ -532,7 +595,7 @@ pub fn item_size(item: &HashMap<String, AttributeValue>) -> u64 {
     item.iter().map(|(k, v)| k.len() as u64 + value_size(v)).sum()
 }
 
-fn string_attr<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a str {
+pub(super) fn string_attr<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a str {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("")
 }
 

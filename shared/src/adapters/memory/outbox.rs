@@ -3,6 +3,7 @@
 use crate::app::ports::outbox::{
     DeliveryLog, EffectState, NotificationStatus, Outbox, OutboxEntry, Recorded, SegmentProgress, SweepProgressStore,
 };
+use crate::app::ports::portfolio::{ReportOutbox, ReportRecord};
 use crate::app::ports::store::StoreError;
 use crate::domain::alert::Alert;
 use crate::domain::time;
@@ -14,6 +15,7 @@ use std::sync::Mutex;
 pub struct MemoryOutbox {
     entries: Mutex<Vec<OutboxEntry>>,
     progress: Mutex<HashMap<(String, u32), SegmentProgress>>,
+    reports: Mutex<Vec<ReportRecord>>,
 }
 
 impl MemoryOutbox {
@@ -89,5 +91,48 @@ impl SweepProgressStore for MemoryOutbox {
         let mut all = self.progress.lock().unwrap_or_else(|e| e.into_inner());
         all.insert((sweep_id.to_owned(), segment), progress.clone());
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ReportOutbox for MemoryOutbox {
+    async fn record_report(&self, key: &str, report: &serde_json::Value, now: i64) -> Result<ReportRecord, StoreError> {
+        let mut reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = reports.iter().find(|r| r.key == key) {
+            return Ok(existing.clone());
+        }
+        let record = ReportRecord {
+            key: key.to_owned(),
+            status: NotificationStatus::Pending,
+            created_at: time::at(now),
+            report: report.clone(),
+            effects: Default::default(),
+        };
+        reports.push(record.clone());
+        Ok(record)
+    }
+
+    async fn record_report_effect(&self, key: &str, effect: &str, state: &EffectState) -> Result<bool, StoreError> {
+        let mut reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(record) = reports.iter_mut().find(|r| r.key == key) else {
+            return Err(StoreError::Corrupt { key: key.to_owned(), reason: "no such report".into() });
+        };
+        if record.effects.get(effect).is_some_and(EffectState::is_sent) {
+            return Ok(false);
+        }
+        record.effects.insert(effect.to_owned(), state.clone());
+        Ok(true)
+    }
+
+    async fn finish_report(&self, key: &str, status: NotificationStatus) -> Result<(), StoreError> {
+        let mut reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(record) = reports.iter_mut().find(|r| r.key == key) {
+            record.status = status;
+        }
+        Ok(())
+    }
+
+    async fn reports(&self) -> Result<Vec<ReportRecord>, StoreError> {
+        Ok(self.reports.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 }

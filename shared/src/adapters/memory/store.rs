@@ -1,16 +1,20 @@
 //! In-memory adapter: the local runner's default store. Same semantics as DynamoDB, with a
 //! mutex standing in for DynamoDB's per-item atomicity.
 
+use crate::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PendingHealth, PortfolioCards};
 use crate::app::ports::store::{
     changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
     ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
-use crate::domain::account::StoredAccount;
+use crate::domain::account::{AccountRecord, StoredAccount};
 use crate::domain::change::AccountChange;
+use crate::domain::crm;
+use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, MonthTotal};
 use crate::domain::time::rfc3339;
 use crate::domain::usage::UsageDay;
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
@@ -21,6 +25,12 @@ pub struct MemoryStore {
     /// The renewal index: account id → `renewal_key`. Kept out of the record's attributes, as
     /// DynamoDB keeps its layout attributes out of what `get` returns.
     renewals: Mutex<BTreeMap<String, String>>,
+    /// The portfolio cards' facts by account, kept out of the record like DynamoDB's layout
+    /// attributes.
+    cards: Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
+    /// The MRR ledger by (account, month), and the month totals by (month, currency).
+    ledger: Mutex<BTreeMap<(String, String), LedgerMonth>>,
+    totals: Mutex<BTreeMap<(String, String), (i64, i64)>>,
 }
 
 impl MemoryStore {
@@ -32,6 +42,7 @@ impl MemoryStore {
 fn apply_locked(
     accounts: &mut BTreeMap<String, StoredAccount>,
     renewals: &mut BTreeMap<String, String>,
+    cards: &mut BTreeMap<String, BTreeMap<String, Value>>,
     change: &AccountChange,
 ) -> ApplyOutcome {
     let account = accounts
@@ -51,6 +62,9 @@ fn apply_locked(
             RENEWAL_MONTH => {}
             RENEWAL_KEY => {
                 renewals.insert(change.account_id.clone(), value.as_str().unwrap_or_default().to_owned());
+            }
+            card if card_attr::is_card(card) => {
+                cards.entry(change.account_id.clone()).or_default().insert(name.clone(), value.clone());
             }
             _ => {
                 account.attributes.insert(name.clone(), value.clone());
@@ -73,7 +87,8 @@ impl AccountStore for MemoryStore {
     async fn apply(&self, change: &AccountChange) -> Result<ApplyOutcome, StoreError> {
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
         let mut renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(apply_locked(&mut accounts, &mut renewals, change))
+        let mut cards = self.cards.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(apply_locked(&mut accounts, &mut renewals, &mut cards, change))
     }
 
     async fn get(&self, account_id: &str) -> Result<Option<StoredAccount>, StoreError> {
@@ -85,21 +100,29 @@ impl AccountStore for MemoryStore {
         if from == into {
             return Ok(false);
         }
-        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        let mut renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(provisional) = accounts.remove(from) else {
-            return Ok(false);
-        };
-        renewals.remove(from);
-        for change in changes_to_replay(&provisional, into) {
-            apply_locked(&mut accounts, &mut renewals, &change);
+        {
+            let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+            let mut renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
+            let mut cards = self.cards.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(provisional) = accounts.remove(from) else {
+                return Ok(false);
+            };
+            renewals.remove(from);
+            cards.remove(from);
+            for change in changes_to_replay(&provisional, into) {
+                apply_locked(&mut accounts, &mut renewals, &mut cards, &change);
+            }
+            let target = accounts
+                .entry(into.to_owned())
+                .or_insert_with(|| StoredAccount { account_id: into.to_owned(), ..Default::default() });
+            for (day, usage) in &provisional.usage {
+                target.usage.entry(*day).or_default().absorb(usage);
+            }
         }
-        let target = accounts
-            .entry(into.to_owned())
-            .or_insert_with(|| StoredAccount { account_id: into.to_owned(), ..Default::default() });
-        for (day, usage) in &provisional.usage {
-            target.usage.entry(*day).or_default().absorb(usage);
-        }
+        // The MRR ledger follows the points: the provisional record's goes, the account's is
+        // rebuilt with the points it received.
+        self.refresh(from).await?;
+        self.refresh(into).await?;
         Ok(true)
     }
 }
@@ -191,6 +214,122 @@ impl LinkStore for MemoryStore {
     async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError> {
         let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
         links.insert((source, external_id.to_owned()), account_id.to_owned());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MrrLedger for MemoryStore {
+    async fn refresh(&self, account_id: &str) -> Result<usize, StoreError> {
+        let (desired, facts) = {
+            let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+            match accounts.get(account_id) {
+                Some(stored) => kpi::account_ledger(&AccountRecord::from_stored(stored, 0)),
+                None => (Vec::new(), Vec::new()),
+            }
+        };
+        let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cards = self.cards.lock().unwrap_or_else(|e| e.into_inner());
+        let before: Vec<LedgerMonth> =
+            ledger.iter().filter(|((account, _), _)| account == account_id).map(|(_, m)| m.clone()).collect();
+        let changed = before.iter().filter(|m| !desired.contains(m)).count()
+            + desired.iter().filter(|m| !before.contains(m)).count();
+        for delta in kpi::totals_delta(&before, &desired) {
+            let entry = totals.entry((delta.month, delta.currency)).or_default();
+            entry.0 += delta.mrr;
+            entry.1 += delta.customers;
+        }
+        ledger.retain(|(account, _), _| account != account_id);
+        for month in desired {
+            ledger.insert((account_id.to_owned(), month.month.clone()), month);
+        }
+        if facts.is_empty() {
+            if let Some(card) = cards.get_mut(account_id) {
+                card.retain(|name, _| {
+                    ![card_attr::CURRENCY, card_attr::MRR, card_attr::STARTED].contains(&name.as_str())
+                });
+            }
+        } else {
+            cards.entry(account_id.to_owned()).or_default().extend(facts);
+        }
+        Ok(changed)
+    }
+
+    async fn month_totals(&self, through: &str) -> Result<Vec<MonthTotal>, StoreError> {
+        let totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(totals
+            .iter()
+            .filter(|((month, _), _)| month.as_str() <= through)
+            .map(|((month, currency), (mrr, customers))| MonthTotal {
+                month: month.clone(),
+                currency: currency.clone(),
+                mrr: *mrr,
+                customers: *customers,
+            })
+            .collect())
+    }
+
+    async fn ledger_between(&self, from: &str, through: &str) -> Result<Vec<LedgerMonth>, StoreError> {
+        let ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(ledger.values().filter(|m| m.month.as_str() >= from && m.month.as_str() <= through).cloned().collect())
+    }
+}
+
+#[async_trait]
+impl PortfolioCards for MemoryStore {
+    async fn cards(&self) -> Result<Vec<AccountCard>, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let renewals = self.renewals.lock().unwrap_or_else(|e| e.into_inner());
+        let cards = self.cards.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(cards
+            .iter()
+            .filter(|(_, facts)| facts.contains_key(card_attr::KEY))
+            .map(|(account_id, facts)| {
+                let mut attributes = facts.clone();
+                if let Some(customer) =
+                    accounts.get(account_id).and_then(|a| a.attributes.get(crate::domain::account::attr::CUSTOMER))
+                {
+                    attributes.insert(crate::domain::account::attr::CUSTOMER.to_owned(), customer.clone());
+                }
+                if let Some(key) = renewals.get(account_id) {
+                    attributes.insert(RENEWAL_KEY.to_owned(), Value::String(key.clone()));
+                }
+                kpi::card_from(account_id, &attributes)
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl CrmSyncQueue for MemoryStore {
+    async fn pending_health(&self, limit: usize) -> Result<Vec<PendingHealth>, StoreError> {
+        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(accounts
+            .values()
+            .filter(|a| a.attributes.contains_key(crm::attr::PENDING))
+            .filter_map(|a| {
+                let text = |name: &str| a.attributes.get(name).and_then(Value::as_str).map(str::to_owned);
+                Some(PendingHealth {
+                    account_id: a.account_id.clone(),
+                    hubspot_company_id: text(crate::domain::account::attr::HUBSPOT_COMPANY),
+                    salesforce_account_id: text(crate::domain::account::attr::SALESFORCE_ACCOUNT),
+                    health: serde_json::from_value(a.attributes.get(crm::attr::HEALTH)?.clone()).ok()?,
+                })
+            })
+            .take(limit)
+            .collect())
+    }
+
+    async fn health_synced(&self, account_id: &str, fp: &str) -> Result<(), StoreError> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(account) = accounts.get_mut(account_id) {
+            account.attributes.insert(crm::attr::SYNCED.to_owned(), Value::String(fp.to_owned()));
+            let marked = account.attributes.get(crm::attr::HEALTH).and_then(|h| h.get("fp")).and_then(Value::as_str);
+            if marked == Some(fp) {
+                account.attributes.remove(crm::attr::PENDING);
+            }
+        }
         Ok(())
     }
 }

@@ -6,6 +6,9 @@
 //! as HTTP 200 with `{"ok": false, "error": ...}`; incoming webhooks report them as plain text with
 //! 400/403/404/410; both rate-limit with 429 and `Retry-After`.
 
+pub mod chart;
+pub mod digest;
+
 use super::http::{network_error, retry_after_seconds, snippet, status_error, trim_base};
 use crate::app::ports::delivery::{one_line, truncate, Delivered, DeliveryError, SlackPort};
 use crate::domain::alert::{Alert, Severity};
@@ -247,8 +250,8 @@ pub fn check_limits(m: &SlackMessage) -> Result<(), String> {
 pub struct SlackApi {
     /// `https://slack.com/api` unless a test or the local runner points elsewhere.
     pub base_url: String,
-    token: String,
-    client: reqwest::Client,
+    pub(super) token: String,
+    pub(super) client: reqwest::Client,
 }
 
 impl std::fmt::Debug for SlackApi {
@@ -459,7 +462,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// Escaped text cut to `max` characters without splitting an `&…;` entity.
-fn fit(escaped: &str, max: usize) -> String {
+pub(super) fn fit(escaped: &str, max: usize) -> String {
     let cut = truncate(escaped, max);
     if cut == escaped {
         return cut;

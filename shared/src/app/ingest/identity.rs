@@ -4,6 +4,9 @@
 //! from the external id, and merged into the account when the link appears.
 
 use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError};
+use crate::domain::account::attr;
+use crate::domain::change::AccountChange;
+use serde_json::json;
 
 /// The account id that holds data of an external id nobody has linked yet. Stripe customer ids
 /// are already unambiguous (`cus_...`), and an analytics group id is the product's own account
@@ -47,7 +50,10 @@ pub async fn resolve_account(
     }
 }
 
-/// Links `external_id` to `account` and merges what was kept provisionally (the admin path).
+/// Links `external_id` to `account` and merges what was kept provisionally (the admin path, and
+/// analytics group traits). The link is also written on the account record (`links.<source>_…`)
+/// so that tasks and the CRM health sync find the company; the same value every time, so a
+/// repeated link changes nothing.
 pub async fn link_and_merge(
     accounts: &dyn AccountStore,
     links: &dyn LinkStore,
@@ -56,7 +62,24 @@ pub async fn link_and_merge(
     account: &str,
 ) -> Result<bool, StoreError> {
     links.link(source, external_id, account).await?;
-    merge_provisional(accounts, source, external_id, account).await
+    let merged = merge_provisional(accounts, source, external_id, account).await?;
+    if let Some(name) = record_link_attribute(source) {
+        accounts.apply(&AccountChange::new(account).with_fact(name, json!(external_id))).await?;
+    }
+    Ok(merged)
+}
+
+/// The record attribute that shows a source's link (`links.<source>_…` in the account JSON);
+/// `None` for the user → group link, which is no link of the account.
+pub fn record_link_attribute(source: LinkSource) -> Option<&'static str> {
+    match source {
+        LinkSource::Stripe => Some(attr::STRIPE_CUSTOMER),
+        LinkSource::Zendesk => Some(attr::ZENDESK_ORGANIZATION),
+        LinkSource::Analytics => Some(attr::ANALYTICS_GROUP),
+        LinkSource::Hubspot => Some(attr::HUBSPOT_COMPANY),
+        LinkSource::Salesforce => Some(attr::SALESFORCE_ACCOUNT),
+        LinkSource::AnalyticsUser => None,
+    }
 }
 
 async fn merge_provisional(

@@ -4,9 +4,11 @@
 use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
 use crate::app::alerts;
 use crate::app::ports::outbox::Outbox;
+use crate::app::ports::portfolio::MrrLedger;
 use crate::app::ports::queue::NotificationQueue;
 use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError};
 use crate::app::settings::Settings;
+use crate::domain::account::attr;
 use crate::sources::stripe::signature::{self, StripeSecrets, DEFAULT_TOLERANCE_SECS};
 use crate::sources::stripe::{self, StripeUpdate};
 
@@ -48,13 +50,13 @@ impl StripeWebhook {
     /// answers 500, Stripe retries, and the retry (a duplicate for the record) raises it then.
     pub async fn handle(
         &self,
-        accounts: &dyn AccountStore,
-        links: &dyn LinkStore,
+        stores: &StripeStores<'_>,
         alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
         now: i64,
     ) -> Result<Accepted, IngestError> {
+        let StripeStores { accounts, links, ledger } = *stores;
         let update = self.prepare(signature, body, now)?;
         let accepted = Accepted::new(&update.event_id, &update.event_type);
         let Some(change) = update.change.clone() else {
@@ -63,7 +65,13 @@ impl StripeWebhook {
         let Some(account_id) = resolve_account(accounts, links, &update).await? else {
             return Ok(accepted);
         };
+        let moves_mrr = change.facts.iter().any(|(name, _)| name.starts_with(attr::MRR_POINT));
         let mut accepted = accepted.apply(accounts, change, account_id).await?;
+        // The MRR ledger follows the points (a redelivery too: a refresh whose write failed
+        // before is done by the retry; an unchanged ledger costs two reads and no write).
+        if let (Some(ledger), Some(account_id), true) = (ledger, accepted.account_id.as_deref(), moves_mrr) {
+            ledger.refresh(account_id).await?;
+        }
         if let (Some(alerting), Some(account_id)) = (alerting, accepted.account_id.as_deref()) {
             if SIGNAL_EVENTS.contains(&update.event_type.as_str()) {
                 accepted.alerts = alerts::raise_event_alerts(
@@ -84,15 +92,23 @@ impl StripeWebhook {
     /// [`Self::handle`], logged and encoded as a response.
     pub async fn respond(
         &self,
-        accounts: &dyn AccountStore,
-        links: &dyn LinkStore,
+        stores: &StripeStores<'_>,
         alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        super::respond("stripe", self.handle(accounts, links, alerting, signature, body, now).await)
+        super::respond("stripe", self.handle(stores, alerting, signature, body, now).await)
     }
+}
+
+/// Where a Stripe event is stored: the record, the identity links, and the MRR ledger the KPIs
+/// read (`None`: not kept, as in tests of the record alone).
+#[derive(Clone, Copy)]
+pub struct StripeStores<'a> {
+    pub accounts: &'a dyn AccountStore,
+    pub links: &'a dyn LinkStore,
+    pub ledger: Option<&'a dyn MrrLedger>,
 }
 
 /// Event types that can make a real-time signal known (the rest wait for the sweep).

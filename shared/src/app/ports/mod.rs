@@ -5,8 +5,10 @@
 //! - [`outbox`]: alerts recorded once per dedupe key, each effect's delivery state, sweep progress.
 //! - [`queue`]: the notifications queue, dead letters, redelivery, sweep tasks.
 //! - [`delivery`]: Slack and the CRM.
+//! - [`portfolio`]: the MRR ledger, month totals and portfolio cards (KPIs).
 
 pub mod delivery;
 pub mod outbox;
+pub mod portfolio;
 pub mod queue;
 pub mod store;

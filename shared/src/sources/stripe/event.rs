@@ -92,6 +92,8 @@ pub struct StripeObject {
     pub cancel_at_period_end: Option<bool>,
     pub cancel_at: Option<i64>,
     pub canceled_at: Option<i64>,
+    /// When an ended subscription ended (for cancel at period end: the period end).
+    pub ended_at: Option<i64>,
     pub trial_end: Option<i64>,
     pub start_date: Option<i64>,
     /// Current API: discount ids, or objects when expanded.

@@ -123,7 +123,10 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
             let mut change = AccountChange::new("");
             if moves_mrr {
                 let point = format!("{}{}#{}", attr::MRR_POINT, state.id, version);
-                change = change.with_fact(point, json!(state.mrr));
+                // An ended subscription churns when it ended (the period end of a cancel at
+                // period end), not when the event was sent.
+                let effective_at = o.ended_at.filter(|t| !state.status.is_live() && *t != at);
+                change = change.with_fact(point, billing::MrrPoint::stored_value(state.mrr, effective_at));
             }
             let group = format!("{}{}", attr::SUBSCRIPTION, state.id);
             Some(change.with_guarded(GuardedGroup::new(group, version, to_value(&state))))
