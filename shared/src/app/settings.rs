@@ -4,6 +4,7 @@
 //! domain notes. See `foresight.example.toml`.
 
 use crate::app::dispatch::routes::DeliveryRoutes;
+use crate::app::playbooks::settings::{EmailSection, PlaybookSection, PlaybookSettings};
 use crate::app::portfolio_settings::{PortfolioSection, PortfolioSettings};
 use crate::domain::account::{AccountRecord, StoredAccount};
 use crate::domain::alert::AlertRules;
@@ -33,6 +34,8 @@ struct File {
     renewal: RenewalRules,
     delivery: DeliveryRoutes,
     portfolio: PortfolioSection,
+    email: EmailSection,
+    playbooks: Vec<PlaybookSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +101,8 @@ pub struct Settings {
     pub delivery: DeliveryRoutes,
     /// `[portfolio]`: KPI currency and rates, digest owners, CRM health fields.
     pub portfolio: PortfolioSettings,
+    /// `[email]` and `[[playbooks]]`: tech-touch playbooks (`app::playbooks`).
+    pub playbooks: PlaybookSettings,
 }
 
 impl Default for Settings {
@@ -227,6 +232,8 @@ impl Settings {
             return Err(invalid(path, "delivery.task_due_days", "must be between 0 and 90"));
         }
         let portfolio = file.portfolio.validate().map_err(|(field, problem)| invalid(path, &field, &problem))?;
+        let playbooks =
+            crate::app::playbooks::settings::validate(&file.email, &file.playbooks).map_err(|(field, problem)| invalid(path, &field, &problem))?;
         let lifecycle = LifecycleRules {
             renewal_window_days: h.renewal_window_days,
             expansion_seat_utilisation: r.expansion_seat_utilisation,
@@ -250,6 +257,7 @@ impl Settings {
             renewal,
             delivery: file.delivery.clone(),
             portfolio,
+            playbooks,
         }
         .with_analytics(analytics))
     }

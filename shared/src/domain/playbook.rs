@@ -161,8 +161,9 @@ impl Playbook {
                     .then(|| Episode { key: format!("renewal/{}/{days}", time::day_key(renewal)), due_at: opens })
             }
             Trigger::DaysSinceStart(days) => {
-                let at = start? + days * DAY;
-                fresh(at).then(|| Episode { key: format!("start/{}/day{days}", time::day_key(start?)), due_at: at })
+                let start = start?;
+                let at = start + days * DAY;
+                fresh(at).then(|| Episode { key: format!("start/{}/day{days}", time::day_key(start)), due_at: at })
             }
         }
     }
