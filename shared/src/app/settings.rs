@@ -264,7 +264,8 @@ impl Settings {
 
     /// These settings with `analytics` in place of `[analytics]`, and what depends on it (the
     /// adoption component's key-feature count, whether onboarding can stall) kept in step.
-    pub fn with_analytics(mut self, analytics: AnalyticsConfig) -> Self {
+    pub fn with_analytics(mut self, mut analytics: AnalyticsConfig) -> Self {
+        analytics.contact_roles = self.playbooks.roles_emailed();
         self.health.key_features = analytics.key_features.len();
         let tracked = analytics.first_value_event.as_deref().is_some_and(|e| !e.trim().is_empty());
         self.lifecycle.first_value_configured = tracked;

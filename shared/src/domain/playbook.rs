@@ -225,6 +225,21 @@ pub fn plausible_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | '"'))
 }
 
+/// The `ct#` fact of a contact (attribute name, value), `None` for an implausible address.
+pub fn contact_fact(contact: &Contact) -> Option<(String, serde_json::Value)> {
+    if !plausible_email(&contact.email) {
+        return None;
+    }
+    let mut contact = contact.clone();
+    contact.email = contact.email.trim().to_owned();
+    Some((format!("{}{}", attr::CONTACT, contact.key()), serde_json::to_value(&contact).ok()?))
+}
+
+/// The `ct#` fact of a Stripe customer's billing address.
+pub fn billing_contact(email: &str) -> Option<(String, serde_json::Value)> {
+    contact_fact(&Contact { email: email.into(), role: Role::Billing, locale: None, source: ContactSource::Stripe })
+}
+
 /// A contact with its consent as the record holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ContactView {

@@ -17,6 +17,9 @@ pub struct AnalyticsConfig {
     /// Group traits naming a Stripe customer and a Zendesk organization.
     pub stripe_trait: String,
     pub zendesk_trait: String,
+    /// Contact roles some playbook emails: `identify` calls of these roles (traits `email`,
+    /// `role`) are kept as contacts; none by default (nothing personal is stored).
+    pub contact_roles: BTreeSet<super::playbook::Role>,
 }
 
 impl Default for AnalyticsConfig {
@@ -26,6 +29,7 @@ impl Default for AnalyticsConfig {
             first_value_event: None,
             stripe_trait: "stripe_customer_id".into(),
             zendesk_trait: "zendesk_organization_id".into(),
+            contact_roles: BTreeSet::new(),
         }
     }
 }

@@ -98,6 +98,11 @@ impl AnalyticsWebhook {
                     accounts.merge(&provisional, &account).await?;
                 }
             }
+            if let Some(tz) = &call.timezone {
+                let change = crate::domain::change::AccountChange::new(account.clone())
+                    .with_fact(crate::domain::playbook::attr::TIME_ZONE, json!(tz));
+                accounts.apply(&change).await?;
+            }
             let traits =
                 [(LinkSource::Stripe, &call.stripe_customer_id), (LinkSource::Zendesk, &call.zendesk_organization_id)];
             for (source, external) in traits {
@@ -106,6 +111,18 @@ impl AnalyticsWebhook {
                         identity::link_and_merge(accounts, links, source, external, &account).await?;
                     }
                 }
+            }
+        }
+
+        // Contacts (identify traits of a role a playbook emails) join the user's account, or wait
+        // on the user's provisional record until a group call links it.
+        for call in &batch.identify_calls {
+            let account = match links.resolve(LinkSource::AnalyticsUser, &call.user).await? {
+                Some(group) => account_of_group(links, &group).await?,
+                None => identity::provisional_account_id(LinkSource::AnalyticsUser, &call.user),
+            };
+            if let Some((name, value)) = crate::domain::playbook::contact_fact(&call.contact) {
+                accounts.apply(&crate::domain::change::AccountChange::new(account).with_fact(name, value)).await?;
             }
         }
 

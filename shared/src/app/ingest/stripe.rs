@@ -23,11 +23,20 @@ pub struct StripeWebhook {
     secrets: Option<StripeSecrets>,
     metadata_key: String,
     tolerance: i64,
+    /// Keep the customer's email as a billing contact (a playbook emails the billing role).
+    billing_contacts: bool,
 }
 
 impl StripeWebhook {
     pub fn new(secrets: Option<StripeSecrets>, metadata_key: impl Into<String>) -> Self {
-        StripeWebhook { secrets, metadata_key: metadata_key.into(), tolerance: DEFAULT_TOLERANCE_SECS }
+        StripeWebhook { secrets, metadata_key: metadata_key.into(), tolerance: DEFAULT_TOLERANCE_SECS, billing_contacts: false }
+    }
+
+    /// Keeps the Stripe customer's email as the account's billing contact: only when a playbook
+    /// emails the billing role (data minimisation).
+    pub fn with_billing_contacts(mut self, keep: bool) -> Self {
+        self.billing_contacts = keep;
+        self
     }
 
     /// Whether the signing secret is set (without it every delivery is answered 503).
@@ -59,12 +68,15 @@ impl StripeWebhook {
         let StripeStores { accounts, links, ledger } = *stores;
         let update = self.prepare(signature, body, now)?;
         let accepted = Accepted::new(&update.event_id, &update.event_type);
-        let Some(change) = update.change.clone() else {
+        let Some(mut change) = update.change.clone() else {
             return Ok(accepted);
         };
         let Some(account_id) = resolve_account(accounts, links, &update).await? else {
             return Ok(accepted);
         };
+        if let Some(contact) = update.billing_email.as_deref().filter(|_| self.billing_contacts).and_then(crate::domain::playbook::billing_contact) {
+            change = change.with_fact(contact.0, contact.1);
+        }
         let moves_mrr = change.facts.iter().any(|(name, _)| name.starts_with(attr::MRR_POINT));
         let mut accepted = accepted.apply(accounts, change, account_id).await?;
         // The MRR ledger follows the points (a redelivery too: a refresh whose write failed

@@ -85,6 +85,8 @@ pub struct StripeObject {
     pub currency: Option<String>,
     // customer
     pub name: Option<String>,
+    /// The customer's billing address (a playbook contact of role billing, when one is emailed).
+    pub email: Option<String>,
     pub deleted: Option<bool>,
     pub delinquent: Option<bool>,
     // subscription

@@ -38,6 +38,9 @@ pub struct StripeUpdate {
     /// `None` for event types Foresight ignores on purpose. The account id is filled in once
     /// the identity is resolved.
     pub change: Option<AccountChange>,
+    /// The customer's `email` on `customer.*` events: kept by ingest only when a playbook
+    /// emails the billing role.
+    pub billing_email: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,7 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
                 livemode: raw.livemode,
                 identity: Identity::default(),
                 change: None,
+                billing_email: None,
             });
         }
     };
@@ -101,6 +105,7 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
         fallback_id: None,
     };
 
+    let billing_email = o.email.clone().filter(|_| kind.starts_with("customer.") && !kind.starts_with("customer.subscription."));
     let change = match kind {
         "customer.created" | "customer.updated" | "customer.deleted" => {
             let id = required(kind, o.id.as_deref())?;
@@ -170,6 +175,7 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
         livemode: envelope.livemode,
         identity,
         change,
+        billing_email,
     })
 }
 
