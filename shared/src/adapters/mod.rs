@@ -6,11 +6,13 @@
 //! - [`sqs`]: the notifications queue, its dead-letter queue, the sweep's task queue.
 //! - [`memory`]: in-process twins of the above.
 //! - [`slack`], [`hubspot`], [`salesforce`]: delivery, over [`http`].
+//! - [`ses`]: playbook emails (SES v2, raw MIME).
 
 pub mod dynamodb;
 pub mod http;
 pub mod hubspot;
 pub mod memory;
 pub mod salesforce;
+pub mod ses;
 pub mod slack;
 pub mod sqs;

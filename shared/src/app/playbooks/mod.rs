@@ -4,6 +4,10 @@
 //!
 //! - [`settings`]: `[email]` and `[[playbooks]]` in `foresight.toml`, validated at start.
 //! - [`templates`]: the email templates (en, ja) and what they see of an account.
+//! - [`sweep`]: the playbook sweep (episodes → actions, safeguards, outbox) and unsubscribing.
+//! - [`unsubscribe`]: signed unsubscribe tokens.
 
 pub mod settings;
 pub mod templates;
+pub mod sweep;
+pub mod unsubscribe;
