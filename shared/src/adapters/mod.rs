@@ -6,10 +6,11 @@
 //! - [`sqs`]: the notifications queue, its dead-letter queue, the sweep's task queue.
 //! - [`memory`]: in-process twins of the above.
 //! - [`slack`], [`hubspot`], [`salesforce`]: delivery, over [`http`].
-//! - [`ses`]: playbook emails (SES v2, raw MIME).
+//! - [`ses`]: playbook emails (SES v2, raw MIME); [`inapp`]: the signed in-app webhook.
 
 pub mod dynamodb;
 pub mod http;
+pub mod inapp;
 pub mod hubspot;
 pub mod memory;
 pub mod salesforce;

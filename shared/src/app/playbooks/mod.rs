@@ -6,8 +6,10 @@
 //! - [`templates`]: the email templates (en, ja) and what they see of an account.
 //! - [`sweep`]: the playbook sweep (episodes → actions, safeguards, outbox) and unsubscribing.
 //! - [`unsubscribe`]: signed unsubscribe tokens.
+//! - [`inapp`]: the signed in-app webhook, delivered from the queue with retries.
 
 pub mod settings;
 pub mod templates;
 pub mod sweep;
 pub mod unsubscribe;
+pub mod inapp;
