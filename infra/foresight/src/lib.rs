@@ -4,6 +4,7 @@
 
 pub mod delivery;
 pub mod demo;
+pub mod playbooks;
 pub mod portfolio;
 pub mod server;
 pub mod signing;

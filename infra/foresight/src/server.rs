@@ -38,7 +38,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) accounts: Arc<dyn AccountStore>,
-    lister: Arc<dyn AccountLister>,
+    pub(crate) lister: Arc<dyn AccountLister>,
     scanner: Arc<dyn AccountScanner>,
     renewals: Arc<dyn RenewalIndex>,
     links: Arc<dyn LinkStore>,
@@ -54,6 +54,8 @@ pub struct AppState {
     pub(crate) settings: Arc<Settings>,
     /// The portfolio: KPIs, the weekly digest and the CRM health sync (`crate::portfolio`).
     pub(crate) portfolio: crate::portfolio::PortfolioState,
+    /// Playbooks: SES, unsubscribe tokens, the in-app queue (`crate::playbooks`).
+    pub(crate) playbooks: crate::playbooks::PlaybookState,
 }
 
 impl AppState {
@@ -89,6 +91,7 @@ impl AppState {
             zendesk: Arc::new(ZendeskWebhook::new(None)),
             analytics: Arc::new(AnalyticsWebhook::new(None, None, Default::default())),
             settings: Arc::new(Settings::default()),
+            playbooks: Default::default(),
         }
     }
 
@@ -218,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sweeps/renewal", post(renewal_sweep_route))
         .route("/outbox", get(list_outbox))
         .merge(crate::portfolio::routes())
+        .merge(crate::playbooks::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
         .layer(DefaultBodyLimit::disable())
@@ -244,12 +248,15 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
     let secrets = Secrets::from_env(
         &[&webhooks::STRIPE_SECRET_VARS[..], &webhooks::ZENDESK_SECRET_VARS, &webhooks::ANALYTICS_SECRET_VARS].concat(),
     );
-    let state = state(store, webhooks::stripe(&secrets))
+    let billing_contacts = settings.playbooks.roles_emailed().contains(&foresight_shared::domain::playbook::Role::Billing);
+    let state = state(store, webhooks::stripe(&secrets).with_billing_contacts(billing_contacts))
         .await?
         .with_zendesk(webhooks::zendesk(&secrets))
         .with_analytics(webhooks::analytics(&secrets, settings.analytics.clone()))
         .with_settings(settings)
-        .with_portfolio_delivery_from_env()?;
+        .with_portfolio_delivery_from_env()?
+        .with_playbooks_from_env()
+        .await?;
     state.start_delivery(channels).await;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await
@@ -443,7 +450,10 @@ async fn list_outbox(State(state): State<AppState>) -> Response {
     };
     match listed {
         Ok((entries, reports)) => {
-            Json(json!({ "count": entries.len(), "notifications": entries, "reports": reports })).into_response()
+            let playbooks = crate::playbooks::outbox_views(&reports);
+            let reports: Vec<_> = reports.iter().filter(|r| !r.key.starts_with(foresight_shared::app::playbooks::sweep::KEY_PREFIX)).collect();
+            Json(json!({ "count": entries.len(), "notifications": entries, "reports": reports, "playbooks": playbooks }))
+                .into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

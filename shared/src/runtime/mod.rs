@@ -16,6 +16,7 @@ pub mod env;
 pub mod functions;
 pub mod lambda;
 pub mod metrics;
+pub mod playbooks;
 pub mod secrets;
 pub mod settings;
 pub mod telemetry;
