@@ -108,6 +108,9 @@ pub struct AccountRecord {
     pub usage: UsageView,
     /// Filled by the health sweep.
     pub health: Option<Value>,
+    /// The playbook contacts: how many, their roles, how many unsubscribed (no addresses).
+    #[serde(default)]
+    pub contacts: super::playbook::ContactsSummary,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
@@ -274,6 +277,7 @@ impl AccountRecord {
             support: support::support_view(&tickets, ratings.iter().map(|(t, m)| (*t, m)), now),
             usage: usage::usage_view(&stored.usage, now),
             health,
+            contacts: super::playbook::ContactsSummary::of(stored),
         }
         .with_lifecycle(&LifecycleRules::default(), now)
     }

@@ -271,6 +271,26 @@ pub fn contacts(stored: &StoredAccount) -> Vec<ContactView> {
         .collect()
 }
 
+/// The contacts as the account record shows them: a count, per role, and how many
+/// unsubscribed; the addresses only in the export.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactsSummary {
+    pub count: usize,
+    pub roles: BTreeMap<Role, usize>,
+    pub unsubscribed: usize,
+}
+
+impl ContactsSummary {
+    pub fn of(stored: &StoredAccount) -> Self {
+        let all = contacts(stored);
+        let mut roles = BTreeMap::new();
+        for c in &all {
+            *roles.entry(c.contact.role).or_insert(0) += 1;
+        }
+        ContactsSummary { count: all.len(), roles, unsubscribed: all.iter().filter(|c| c.unsubscribed_at.is_some()).count() }
+    }
+}
+
 /// When the contact unsubscribed, if it did.
 pub fn unsubscribed_at(stored: &StoredAccount, contact_key: &str) -> Option<i64> {
     stored.attributes.get(&format!("{}{contact_key}", attr::UNSUBSCRIBED)).and_then(|v| v.as_i64())
