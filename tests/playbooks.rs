@@ -91,12 +91,17 @@ fn subscription(account: &str, monthly_cents: i64, at: i64) -> Vec<u8> {
 
 /// The raw messages moto's SES holds for `address`.
 async fn sent_to(address: &str) -> Vec<String> {
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", ses_endpoint())).await.unwrap().json().await.unwrap();
+    let data: Value =
+        reqwest::get(format!("{}/moto-api/data.json", ses_endpoint())).await.unwrap().json().await.unwrap();
     data["ses"]["RawMessage"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|m| m["destinations"].as_array().is_some_and(|d| d.iter().any(|x| x.as_str().is_some_and(|x| x.contains(address)))))
+        .filter(|m| {
+            m["destinations"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|x| x.as_str().is_some_and(|x| x.contains(address))))
+        })
         .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
         .collect()
 }
@@ -114,14 +119,24 @@ async fn sweep(runner: &Runner, at: &str) -> Value {
 
 async fn outbox_emails(runner: &Runner) -> Vec<Value> {
     let (_, outbox) = runner.get("/outbox").await;
-    outbox["playbooks"].as_array().cloned().unwrap_or_default().into_iter().filter(|p| p["channel"] == "email").collect()
+    outbox["playbooks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p["channel"] == "email")
+        .collect()
 }
 
 #[tokio::test]
 async fn tech_touch_playbooks_email_once_within_consent_quiet_hours_and_cap() {
     let nonce = format!("{}{}", now(), std::process::id());
     let ses = ses_client().await;
-    ses.create_email_identity().email_identity("success-pb@acme.example").send().await.expect("moto creates the identity");
+    ses.create_email_identity()
+        .email_identity("success-pb@acme.example")
+        .send()
+        .await
+        .expect("moto creates the identity");
 
     // Slack and HubSpot as wiremock servers in their shapes: the high-touch account's alert.
     let slack = MockServer::start().await;
@@ -156,7 +171,9 @@ async fn tech_touch_playbooks_email_once_within_consent_quiet_hours_and_cap() {
     let client = http_client().unwrap();
     state
         .start_delivery(DeliveryChannels {
-            slack: Some(Box::new(SlackApi::new(client.clone(), "xoxb-pb").with_base_url(format!("{}/api", slack.uri())))),
+            slack: Some(Box::new(
+                SlackApi::new(client.clone(), "xoxb-pb").with_base_url(format!("{}/api", slack.uri())),
+            )),
             crm: Some(Box::new(HubSpot::new(client, "pat-pb").with_base_url(hubspot.uri()))),
         })
         .await;
@@ -287,7 +304,8 @@ async fn tech_touch_playbooks_email_once_within_consent_quiet_hours_and_cap() {
     assert_eq!(sent_to(&admin("acct_tokyo")).await.len(), 1);
     assert_eq!(sent_to(&admin("acct_tech")).await.len(), 1, "unsubscribed: no email again");
     let emails = outbox_emails(&runner).await;
-    let skipped: Vec<_> = emails.iter().filter(|e| e["account_id"] == "acct_tech" && e["status"] == "skipped").collect();
+    let skipped: Vec<_> =
+        emails.iter().filter(|e| e["account_id"] == "acct_tech" && e["status"] == "skipped").collect();
     assert_eq!(skipped.len(), 1, "{emails:?}");
     assert_eq!(skipped[0]["reason"], "unsubscribed");
     let (_, record) = runner.get("/accounts/acct_tech").await;

@@ -34,7 +34,13 @@ async fn every_shipped_template_renders_in_both_locales_as_the_golden_files() {
         Contact { email: "ana@acme.example".into(), role: Role::Admin, locale: None, source: ContactSource::Analytics };
     let settings = Settings::default();
     let email = &settings.playbooks.email;
-    let context = templates::context(&record, &contact, "Acme Analytics", "https://fs.example/unsubscribe?token=t.s", 1_795_000_000);
+    let context = templates::context(
+        &record,
+        &contact,
+        "Acme Analytics",
+        "https://fs.example/unsubscribe?token=t.s",
+        1_795_000_000,
+    );
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/email");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut compared = 0;
@@ -43,7 +49,10 @@ async fn every_shipped_template_renders_in_both_locales_as_the_golden_files() {
             let rendered = email.templates.render(name, locale, &context).unwrap();
             let text = format!("Subject: {}\n\n{}", rendered.subject, rendered.text);
             for (ext, body) in [("txt", text), ("html", rendered.html.clone())] {
-                assert!(body.contains("https://fs.example/unsubscribe?token=t.s"), "{name}.{locale}.{ext} links unsubscribe");
+                assert!(
+                    body.contains("https://fs.example/unsubscribe?token=t.s"),
+                    "{name}.{locale}.{ext} links unsubscribe"
+                );
                 assert!(body.contains("Acme Corp"), "{name}.{locale}.{ext} names the account");
                 let file = golden.join(format!("{name}.{locale}.{ext}"));
                 if update {
@@ -66,7 +75,8 @@ async fn every_shipped_template_renders_in_both_locales_as_the_golden_files() {
 fn html_parts_escape_account_facts() {
     let mut record = foresight_shared::domain::AccountRecord::from_stored(&Default::default(), 0);
     record.name = Some("<script>x</script>".into());
-    let contact = Contact { email: "a@b.example".into(), role: Role::Admin, locale: None, source: ContactSource::Analytics };
+    let contact =
+        Contact { email: "a@b.example".into(), role: Role::Admin, locale: None, source: ContactSource::Analytics };
     let context = templates::context(&record, &contact, "P", "https://u.example/x", 0);
     let rendered = Settings::default().playbooks.email.templates.render("welcome", "en", &context).unwrap();
     assert!(rendered.html.contains("&lt;script&gt;") && !rendered.html.contains("<script>"));

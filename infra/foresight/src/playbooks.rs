@@ -15,9 +15,9 @@ use foresight_shared::adapters::http::http_client;
 use foresight_shared::adapters::inapp::InAppWebhook;
 use foresight_shared::adapters::memory::MemoryInAppQueue;
 use foresight_shared::app::dispatch::Dispatched;
+use foresight_shared::app::playbooks::inapp;
 use foresight_shared::app::playbooks::sweep::{self, PlaybookPorts, KEY_PREFIX};
 use foresight_shared::app::playbooks::unsubscribe::UnsubscribeTokens;
-use foresight_shared::app::playbooks::inapp;
 use foresight_shared::app::ports::email::{EmailPort, InAppPort};
 use foresight_shared::app::ports::queue::{QueueError, Redelivery};
 use foresight_shared::domain::time;
@@ -64,7 +64,10 @@ impl AppState {
         let secret = match env::signing_secret() {
             Some(secret) => secret,
             None => {
-                tracing::warn!("{} is not set: unsubscribe links and in-app signatures use a per-process secret", env::SIGNING_SECRET_VAR);
+                tracing::warn!(
+                    "{} is not set: unsubscribe links and in-app signatures use a per-process secret",
+                    env::SIGNING_SECRET_VAR
+                );
                 ephemeral_secret()
             }
         };
@@ -94,7 +97,8 @@ impl AppState {
         let queue = self.playbooks.inapp.clone();
         let outbox = self.portfolio.reports.clone();
         tokio::spawn(async move {
-            let mut waiting: Vec<(std::time::Instant, u32, foresight_shared::app::ports::email::InAppMessage)> = Vec::new();
+            let mut waiting: Vec<(std::time::Instant, u32, foresight_shared::app::ports::email::InAppMessage)> =
+                Vec::new();
             loop {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 let now = std::time::Instant::now();
@@ -103,7 +107,17 @@ impl AppState {
                 waiting = later;
                 due.extend(ready.into_iter().map(|(_, count, m)| (count, m)));
                 for (count, message) in due {
-                    let outcome = inapp::deliver(&message, None, count, port.as_ref(), outbox.as_ref(), queue.as_ref(), &NoRedelivery, unix_now()).await;
+                    let outcome = inapp::deliver(
+                        &message,
+                        None,
+                        count,
+                        port.as_ref(),
+                        outbox.as_ref(),
+                        queue.as_ref(),
+                        &NoRedelivery,
+                        unix_now(),
+                    )
+                    .await;
                     match outcome {
                         Ok(Dispatched::RetryLater { seconds, reason }) => {
                             tracing::warn!(%reason, seconds, "in-app message will be retried");

@@ -248,7 +248,8 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
     let secrets = Secrets::from_env(
         &[&webhooks::STRIPE_SECRET_VARS[..], &webhooks::ZENDESK_SECRET_VARS, &webhooks::ANALYTICS_SECRET_VARS].concat(),
     );
-    let billing_contacts = settings.playbooks.roles_emailed().contains(&foresight_shared::domain::playbook::Role::Billing);
+    let billing_contacts =
+        settings.playbooks.roles_emailed().contains(&foresight_shared::domain::playbook::Role::Billing);
     let state = state(store, webhooks::stripe(&secrets).with_billing_contacts(billing_contacts))
         .await?
         .with_zendesk(webhooks::zendesk(&secrets))
@@ -451,9 +452,14 @@ async fn list_outbox(State(state): State<AppState>) -> Response {
     match listed {
         Ok((entries, reports)) => {
             let playbooks = crate::playbooks::outbox_views(&reports);
-            let reports: Vec<_> = reports.iter().filter(|r| !r.key.starts_with(foresight_shared::app::playbooks::sweep::KEY_PREFIX)).collect();
-            Json(json!({ "count": entries.len(), "notifications": entries, "reports": reports, "playbooks": playbooks }))
-                .into_response()
+            let reports: Vec<_> = reports
+                .iter()
+                .filter(|r| !r.key.starts_with(foresight_shared::app::playbooks::sweep::KEY_PREFIX))
+                .collect();
+            Json(
+                json!({ "count": entries.len(), "notifications": entries, "reports": reports, "playbooks": playbooks }),
+            )
+            .into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

@@ -10,8 +10,8 @@
 
 pub mod dynamodb;
 pub mod http;
-pub mod inapp;
 pub mod hubspot;
+pub mod inapp;
 pub mod memory;
 pub mod salesforce;
 pub mod ses;

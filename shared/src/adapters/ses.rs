@@ -87,7 +87,12 @@ pub fn raw_message(email: &OutgoingEmail, date: chrono::DateTime<chrono::Utc>) -
     )
 }
 
-fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R: std::fmt::Debug + Send + Sync + 'static>(error: SdkError<E, R>) -> DeliveryError {
+fn classify<
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+>(
+    error: SdkError<E, R>,
+) -> DeliveryError {
     match &error {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("Unknown").to_owned();
@@ -106,7 +111,9 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
                 _ => DeliveryError::Transient(reason),
             }
         }
-        _ => DeliveryError::Transient(format!("SES unreachable: {}", aws_sdk_sesv2::error::DisplayErrorContext(&error))),
+        _ => {
+            DeliveryError::Transient(format!("SES unreachable: {}", aws_sdk_sesv2::error::DisplayErrorContext(&error)))
+        }
     }
 }
 

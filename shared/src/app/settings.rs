@@ -232,8 +232,8 @@ impl Settings {
             return Err(invalid(path, "delivery.task_due_days", "must be between 0 and 90"));
         }
         let portfolio = file.portfolio.validate().map_err(|(field, problem)| invalid(path, &field, &problem))?;
-        let playbooks =
-            crate::app::playbooks::settings::validate(&file.email, &file.playbooks).map_err(|(field, problem)| invalid(path, &field, &problem))?;
+        let playbooks = crate::app::playbooks::settings::validate(&file.email, &file.playbooks)
+            .map_err(|(field, problem)| invalid(path, &field, &problem))?;
         let lifecycle = LifecycleRules {
             renewal_window_days: h.renewal_window_days,
             expansion_seat_utilisation: r.expansion_seat_utilisation,

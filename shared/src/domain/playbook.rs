@@ -59,7 +59,18 @@ pub struct Audience {
 
 /// A contact's role: a `role` trait of `admin`, `billing` or `champion`; anything else is a member.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
     strum::Display,
 )]
 #[serde(rename_all = "snake_case")]
@@ -152,8 +163,10 @@ impl Playbook {
                     .max_by_key(|(_, at)| *at)
                     .map(|(key, at)| Episode { key, due_at: at })
             }
-            Trigger::Lifecycle(stage) => (record.lifecycle == *stage)
-                .then(|| Episode { key: format!("lifecycle/{stage}/{}", start.map_or("-".into(), time::day_key)), due_at: now }),
+            Trigger::Lifecycle(stage) => (record.lifecycle == *stage).then(|| Episode {
+                key: format!("lifecycle/{stage}/{}", start.map_or("-".into(), time::day_key)),
+                due_at: now,
+            }),
             Trigger::RenewalWindow(days) => {
                 let renewal = record.billing.renewal_at?.timestamp();
                 let opens = renewal - days * DAY;
@@ -287,7 +300,11 @@ impl ContactsSummary {
         for c in &all {
             *roles.entry(c.contact.role).or_insert(0) += 1;
         }
-        ContactsSummary { count: all.len(), roles, unsubscribed: all.iter().filter(|c| c.unsubscribed_at.is_some()).count() }
+        ContactsSummary {
+            count: all.len(),
+            roles,
+            unsubscribed: all.iter().filter(|c| c.unsubscribed_at.is_some()).count(),
+        }
     }
 }
 
@@ -365,7 +382,12 @@ impl QuietHours {
 
 /// The account's time zone: `tz` on the record when it names an IANA zone, else UTC.
 pub fn time_zone(stored: &StoredAccount) -> chrono_tz::Tz {
-    stored.attributes.get(attr::TIME_ZONE).and_then(|v| v.as_str()).and_then(|s| s.parse().ok()).unwrap_or(chrono_tz::UTC)
+    stored
+        .attributes
+        .get(attr::TIME_ZONE)
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
 }
 
 /// The locale of a contact: its own (`ja-JP` → `ja`) when templates exist for it, else `default`.
@@ -424,7 +446,12 @@ mod tests {
         assert!(!plausible_email("a b@acme.example"));
         assert!(!plausible_email("x@y.z\r\nBcc: e@v.il"));
         assert_eq!(Contact::key_of("Ana@Acme.example"), Contact::key_of("ana@acme.example"));
-        let c = Contact { email: "a@b.c".into(), role: Role::Admin, locale: Some("ja-JP".into()), source: ContactSource::Analytics };
+        let c = Contact {
+            email: "a@b.c".into(),
+            role: Role::Admin,
+            locale: Some("ja-JP".into()),
+            source: ContactSource::Analytics,
+        };
         assert_eq!(locale_for(&c, &["en", "ja"], "en"), "ja");
         assert_eq!(locale_for(&Contact { locale: Some("fr".into()), ..c.clone() }, &["en", "ja"], "en"), "en");
     }

@@ -29,7 +29,12 @@ pub struct StripeWebhook {
 
 impl StripeWebhook {
     pub fn new(secrets: Option<StripeSecrets>, metadata_key: impl Into<String>) -> Self {
-        StripeWebhook { secrets, metadata_key: metadata_key.into(), tolerance: DEFAULT_TOLERANCE_SECS, billing_contacts: false }
+        StripeWebhook {
+            secrets,
+            metadata_key: metadata_key.into(),
+            tolerance: DEFAULT_TOLERANCE_SECS,
+            billing_contacts: false,
+        }
     }
 
     /// Keeps the Stripe customer's email as the account's billing contact: only when a playbook
@@ -74,7 +79,12 @@ impl StripeWebhook {
         let Some(account_id) = resolve_account(accounts, links, &update).await? else {
             return Ok(accepted);
         };
-        if let Some(contact) = update.billing_email.as_deref().filter(|_| self.billing_contacts).and_then(crate::domain::playbook::billing_contact) {
+        if let Some(contact) = update
+            .billing_email
+            .as_deref()
+            .filter(|_| self.billing_contacts)
+            .and_then(crate::domain::playbook::billing_contact)
+        {
             change = change.with_fact(contact.0, contact.1);
         }
         let moves_mrr = change.facts.iter().any(|(name, _)| name.starts_with(attr::MRR_POINT));

@@ -58,13 +58,17 @@ pub async fn deliver(
     }
     match port.post(message, now).await {
         Ok(done) => {
-            outbox.record_report_effect(&message.key, "webhook", &state(EffectStatus::Sent, Some(done.remote_id), None)).await?;
+            outbox
+                .record_report_effect(&message.key, "webhook", &state(EffectStatus::Sent, Some(done.remote_id), None))
+                .await?;
             outbox.finish_report(&message.key, NotificationStatus::Sent).await?;
             Ok(Dispatched::Delivered { sent_now: vec!["webhook".into()] })
         }
         Err(DeliveryError::Permanent(reason)) => {
             let reason = format!("webhook: {reason}");
-            outbox.record_report_effect(&message.key, "webhook", &state(EffectStatus::Failed, None, Some(reason.clone()))).await?;
+            outbox
+                .record_report_effect(&message.key, "webhook", &state(EffectStatus::Failed, None, Some(reason.clone())))
+                .await?;
             dead_letters.dead_letter_inapp(message, &reason).await?;
             outbox.finish_report(&message.key, NotificationStatus::Failed).await?;
             Ok(Dispatched::DeadLettered { reason })
@@ -75,7 +79,13 @@ pub async fn deliver(
                 _ => backoff_seconds(receive_count),
             };
             let reason = format!("webhook: {error}");
-            outbox.record_report_effect(&message.key, "webhook", &state(EffectStatus::Attempting, None, Some(reason.clone()))).await?;
+            outbox
+                .record_report_effect(
+                    &message.key,
+                    "webhook",
+                    &state(EffectStatus::Attempting, None, Some(reason.clone())),
+                )
+                .await?;
             if let Some(handle) = receipt_handle {
                 redelivery.retry_after(handle, seconds).await?;
             }
@@ -88,7 +98,11 @@ pub async fn deliver(
 mod tests {
     #[test]
     fn the_signature_matches_the_documented_vector() {
-        let header = super::signature_header("fs_out_secret", 1_800_000_000, r#"{"type":"playbook.action","account_id":"acct_1"}"#);
+        let header = super::signature_header(
+            "fs_out_secret",
+            1_800_000_000,
+            r#"{"type":"playbook.action","account_id":"acct_1"}"#,
+        );
         assert_eq!(header, "t=1800000000,v1=df4b55e21328e28d236c3f65dd64b6724c1f50cd1ba15fa4356c097a9a1d15e0");
     }
 }

@@ -8,8 +8,8 @@
 //! - [`unsubscribe`]: signed unsubscribe tokens.
 //! - [`inapp`]: the signed in-app webhook, delivered from the queue with retries.
 
-pub mod settings;
-pub mod templates;
-pub mod sweep;
-pub mod unsubscribe;
 pub mod inapp;
+pub mod settings;
+pub mod sweep;
+pub mod templates;
+pub mod unsubscribe;

@@ -147,7 +147,8 @@ fn names<T: Into<&'static str> + Copy>(all: impl Iterator<Item = T>) -> String {
 }
 
 fn time_of_day(field: &str, value: &str) -> Result<NaiveTime, Problem> {
-    NaiveTime::parse_from_str(value.trim(), "%H:%M").map_err(|_| problem(field, format!("is {value:?}: a time such as \"20:00\"")))
+    NaiveTime::parse_from_str(value.trim(), "%H:%M")
+        .map_err(|_| problem(field, format!("is {value:?}: a time such as \"20:00\"")))
 }
 
 fn cap(field: &str, values: Option<CapValues>) -> Result<Option<Cap>, Problem> {
@@ -184,20 +185,28 @@ pub fn validate(email: &EmailSection, playbooks: &[PlaybookSection]) -> Result<P
     }
     let locale_default = email.locale_default.clone().unwrap_or_else(|| "en".into());
     if !LOCALES.contains(&locale_default.as_str()) {
-        return Err(problem("email.locale_default", format!("is {locale_default:?}: use one of {}", LOCALES.join(", "))));
+        return Err(problem(
+            "email.locale_default",
+            format!("is {locale_default:?}: use one of {}", LOCALES.join(", ")),
+        ));
     }
     let quiet_hours = match &email.quiet_hours {
         None => None,
         Some(q) => {
-            let hours =
-                QuietHours { start: time_of_day("email.quiet_hours.start", &q.start)?, end: time_of_day("email.quiet_hours.end", &q.end)? };
+            let hours = QuietHours {
+                start: time_of_day("email.quiet_hours.start", &q.start)?,
+                end: time_of_day("email.quiet_hours.end", &q.end)?,
+            };
             if hours.start == hours.end {
                 return Err(problem("email.quiet_hours", "start and end are equal"));
             }
             Some(hours)
         }
     };
-    let caps = Caps { per_contact: cap("email.cap.per_contact", email.cap.per_contact)?, per_account: cap("email.cap.per_account", email.cap.per_account)? };
+    let caps = Caps {
+        per_contact: cap("email.cap.per_contact", email.cap.per_contact)?,
+        per_account: cap("email.cap.per_account", email.cap.per_account)?,
+    };
     let from = email.from.clone().map(|f| f.trim().to_owned()).filter(|f| !f.is_empty());
     if let Some(from) = &from {
         let address = from.rsplit_once('<').map_or(from.as_str(), |(_, rest)| rest.trim_end_matches('>'));
@@ -210,7 +219,11 @@ pub fn validate(email: &EmailSection, playbooks: &[PlaybookSection]) -> Result<P
         locale_default,
         quiet_hours,
         caps,
-        product_name: email.product_name.clone().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| "our product".into()),
+        product_name: email
+            .product_name
+            .clone()
+            .filter(|p| !p.trim().is_empty())
+            .unwrap_or_else(|| "our product".into()),
         configuration_set: email.configuration_set.clone().filter(|c| !c.trim().is_empty()),
         templates,
     };
@@ -228,13 +241,42 @@ pub fn validate(email: &EmailSection, playbooks: &[PlaybookSection]) -> Result<P
         let trigger = trigger(&format!("{at}.trigger"), &section.trigger)?;
         let a = &section.audience;
         let audience = Audience {
-            tiers: a.tiers.iter().map(|t| parse_name::<Segment>(&format!("{at}.audience.tiers"), "tier", t, &names(<Segment as strum::IntoEnumIterator>::iter()))).collect::<Result<_, _>>()?,
+            tiers: a
+                .tiers
+                .iter()
+                .map(|t| {
+                    parse_name::<Segment>(
+                        &format!("{at}.audience.tiers"),
+                        "tier",
+                        t,
+                        &names(<Segment as strum::IntoEnumIterator>::iter()),
+                    )
+                })
+                .collect::<Result<_, _>>()?,
             lifecycle: a
                 .lifecycle
                 .iter()
-                .map(|l| parse_name::<Lifecycle>(&format!("{at}.audience.lifecycle"), "stage", l, &names(<Lifecycle as strum::IntoEnumIterator>::iter())))
+                .map(|l| {
+                    parse_name::<Lifecycle>(
+                        &format!("{at}.audience.lifecycle"),
+                        "stage",
+                        l,
+                        &names(<Lifecycle as strum::IntoEnumIterator>::iter()),
+                    )
+                })
                 .collect::<Result<_, _>>()?,
-            bands: a.bands.iter().map(|b| parse_name::<Band>(&format!("{at}.audience.bands"), "band", b, &names(<Band as strum::IntoEnumIterator>::iter()))).collect::<Result<_, _>>()?,
+            bands: a
+                .bands
+                .iter()
+                .map(|b| {
+                    parse_name::<Band>(
+                        &format!("{at}.audience.bands"),
+                        "band",
+                        b,
+                        &names(<Band as strum::IntoEnumIterator>::iter()),
+                    )
+                })
+                .collect::<Result<_, _>>()?,
         };
         if section.actions.is_empty() {
             return Err(problem(format!("{at}.actions"), "is empty: a playbook does at least one thing"));
@@ -271,10 +313,20 @@ fn trigger(field: &str, raw: &BTreeMap<String, toml::Value>) -> Result<Trigger, 
     };
     Ok(match key.as_str() {
         "alert" => Trigger::Alert(parse_name::<AlertKind>(&field, "alert kind", &text()?, &names(AlertKind::all()))?),
-        "lifecycle" => Trigger::Lifecycle(parse_name::<Lifecycle>(&field, "stage", &text()?, &names(<Lifecycle as strum::IntoEnumIterator>::iter()))?),
+        "lifecycle" => Trigger::Lifecycle(parse_name::<Lifecycle>(
+            &field,
+            "stage",
+            &text()?,
+            &names(<Lifecycle as strum::IntoEnumIterator>::iter()),
+        )?),
         "renewal_window" => Trigger::RenewalWindow(days(1..=365)?),
         "days_since_start" => Trigger::DaysSinceStart(days(0..=365)?),
-        other => return Err(problem(field.trim_end_matches(&format!(".{other}")), format!("has unknown trigger {other:?}: use one of {known}"))),
+        other => {
+            return Err(problem(
+                field.trim_end_matches(&format!(".{other}")),
+                format!("has unknown trigger {other:?}: use one of {known}"),
+            ))
+        }
     })
 }
 
@@ -282,16 +334,23 @@ fn action(field: &str, raw: &BTreeMap<String, toml::Value>, trigger: &Trigger) -
     let string = |key: &str| -> Result<Option<String>, Problem> {
         match raw.get(key) {
             None => Ok(None),
-            Some(v) => v.as_str().map(|s| Some(s.trim().to_owned())).ok_or_else(|| problem(format!("{field}.{key}"), "must be a string")),
+            Some(v) => v
+                .as_str()
+                .map(|s| Some(s.trim().to_owned()))
+                .ok_or_else(|| problem(format!("{field}.{key}"), "must be a string")),
         }
     };
-    let kind = string("type")?.ok_or_else(|| problem(format!("{field}.type"), "is missing: email, webhook, slack or crm_task"))?;
+    let kind = string("type")?
+        .ok_or_else(|| problem(format!("{field}.type"), "is missing: email, webhook, slack or crm_task"))?;
     let allowed: &[&str] = match kind.as_str() {
         "email" => &["type", "to", "template"],
         "webhook" => &["type", "url"],
         "slack" | "crm_task" => &["type"],
         other => {
-            return Err(problem(format!("{field}.type"), format!("has unknown action {other:?}: use one of email, webhook, slack, crm_task")))
+            return Err(problem(
+                format!("{field}.type"),
+                format!("has unknown action {other:?}: use one of email, webhook, slack, crm_task"),
+            ))
         }
     };
     if let Some(extra) = raw.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -299,14 +358,18 @@ fn action(field: &str, raw: &BTreeMap<String, toml::Value>, trigger: &Trigger) -
     }
     Ok(match kind.as_str() {
         "email" => {
-            let to = string("to")?.ok_or_else(|| problem(format!("{field}.to"), "is missing: admin, billing, champion or all"))?;
+            let to = string("to")?
+                .ok_or_else(|| problem(format!("{field}.to"), "is missing: admin, billing, champion or all"))?;
             let to = match to.as_str() {
                 "all" => Recipients::All,
                 "admin" => Recipients::Role(Role::Admin),
                 "billing" => Recipients::Role(Role::Billing),
                 "champion" => Recipients::Role(Role::Champion),
                 other => {
-                    return Err(problem(format!("{field}.to"), format!("has unknown role {other:?}: use one of admin, billing, champion, all")))
+                    return Err(problem(
+                        format!("{field}.to"),
+                        format!("has unknown role {other:?}: use one of admin, billing, champion, all"),
+                    ))
                 }
             };
             let template = string("template")?.ok_or_else(|| problem(format!("{field}.template"), "is missing"))?;
@@ -323,7 +386,10 @@ fn action(field: &str, raw: &BTreeMap<String, toml::Value>, trigger: &Trigger) -
             // The alert's own Slack note and CRM task: the dispatcher delivers them, once per
             // alert; a time-based trigger has no alert to deliver.
             if !matches!(trigger, Trigger::Alert(_)) {
-                return Err(problem(format!("{field}.type"), format!("{slack_or_task} needs an alert trigger (it is the alert's note or task)")));
+                return Err(problem(
+                    format!("{field}.type"),
+                    format!("{slack_or_task} needs an alert trigger (it is the alert's note or task)"),
+                ));
             }
             if slack_or_task == "slack" {
                 Action::Slack
@@ -337,14 +403,31 @@ fn action(field: &str, raw: &BTreeMap<String, toml::Value>, trigger: &Trigger) -
 /// The template exists in every locale and renders against a sample account.
 fn check_template(field: &str, name: &str, email: &EmailSettings) -> Result<(), Problem> {
     let sample = sample_record();
-    let contact = Contact { email: "admin@sample.example".into(), role: Role::Admin, locale: None, source: ContactSource::Analytics };
-    let context = templates::context(&sample, &contact, &email.product_name, "https://foresight.example/unsubscribe?token=sample", 0);
+    let contact = Contact {
+        email: "admin@sample.example".into(),
+        role: Role::Admin,
+        locale: None,
+        source: ContactSource::Analytics,
+    };
+    let context = templates::context(
+        &sample,
+        &contact,
+        &email.product_name,
+        "https://foresight.example/unsubscribe?token=sample",
+        0,
+    );
     for locale in LOCALES {
         if !email.templates.has(name, locale) {
             let shipped = templates::SHIPPED.join(", ");
-            return Err(problem(field, format!("names {name:?}, which has no {locale} version: shipped are {shipped}")));
+            return Err(problem(
+                field,
+                format!("names {name:?}, which has no {locale} version: shipped are {shipped}"),
+            ));
         }
-        email.templates.render(name, locale, &context).map_err(|e| problem(field, format!("{name:?} does not render: {e}")))?;
+        email
+            .templates
+            .render(name, locale, &context)
+            .map_err(|e| problem(field, format!("{name:?} does not render: {e}")))?;
     }
     Ok(())
 }
@@ -378,7 +461,9 @@ mod tests {
         assert!(e.contains("playbooks[0].actions[0].type") && e.contains("fax"), "{e}");
         let e = err(&pb("trigger = { days_since_start = 3 }\nactions = [{ type = \"email\", to = \"ceo\", template = \"welcome\" }]"));
         assert!(e.contains("playbooks[0].actions[0].to") && e.contains("ceo"), "{e}");
-        let e = err(&pb("trigger = { days_since_start = 3 }\nactions = [{ type = \"email\", to = \"admin\", template = \"nope\" }]"));
+        let e = err(&pb(
+            "trigger = { days_since_start = 3 }\nactions = [{ type = \"email\", to = \"admin\", template = \"nope\" }]",
+        ));
         assert!(e.contains("playbooks[0].actions[0].template") && e.contains("nope"), "{e}");
         let e = err(&pb("trigger = { days_since_start = 3 }\nactions = [{ type = \"slack\" }]"));
         assert!(e.contains("playbooks[0].actions[0].type") && e.contains("alert trigger"), "{e}");

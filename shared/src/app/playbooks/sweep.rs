@@ -277,7 +277,10 @@ async fn email(
     let rendered = match rendered {
         Ok(rendered) => rendered,
         Err(reason) => {
-            ports.outbox.record_report_effect(&key, "email", &effect(EffectStatus::Failed, attempts, None, Some(reason), now)).await?;
+            ports
+                .outbox
+                .record_report_effect(&key, "email", &effect(EffectStatus::Failed, attempts, None, Some(reason), now))
+                .await?;
             ports.outbox.finish_report(&key, NotificationStatus::Failed).await?;
             summary.failed += 1;
             return Ok(());
@@ -289,7 +292,11 @@ async fn email(
         ports.accounts.apply(&AccountChange::new(&stored.account_id).with_fact(mark.clone(), json!(1))).await?;
         stored.attributes.insert(mark, json!(1));
     }
-    if !ports.outbox.record_report_effect(&key, "email", &effect(EffectStatus::Attempting, attempts, None, None, now)).await? {
+    if !ports
+        .outbox
+        .record_report_effect(&key, "email", &effect(EffectStatus::Attempting, attempts, None, None, now))
+        .await?
+    {
         summary.already_done += 1;
         return Ok(());
     }
@@ -311,7 +318,10 @@ async fn email(
             summary.emails_sent += 1;
         }
         Err(DeliveryError::Permanent(reason)) => {
-            ports.outbox.record_report_effect(&key, "email", &effect(EffectStatus::Failed, attempts, None, Some(reason), now)).await?;
+            ports
+                .outbox
+                .record_report_effect(&key, "email", &effect(EffectStatus::Failed, attempts, None, Some(reason), now))
+                .await?;
             ports.outbox.finish_report(&key, NotificationStatus::Failed).await?;
             summary.failed += 1;
         }
@@ -324,7 +334,13 @@ async fn email(
     Ok(())
 }
 
-fn effect(status: EffectStatus, attempts: u32, remote_id: Option<String>, reason: Option<String>, now: i64) -> EffectState {
+fn effect(
+    status: EffectStatus,
+    attempts: u32,
+    remote_id: Option<String>,
+    reason: Option<String>,
+    now: i64,
+) -> EffectState {
     EffectState { status, remote_id, attempts, reason, at: time::at(now) }
 }
 
@@ -370,7 +386,8 @@ pub async fn unsubscribe(
         return Ok(false);
     }
     if playbook::unsubscribed_at(&stored, contact_key).is_none() {
-        let change = AccountChange::new(account_id).with_fact(format!("{}{contact_key}", attr::UNSUBSCRIBED), json!(now));
+        let change =
+            AccountChange::new(account_id).with_fact(format!("{}{contact_key}", attr::UNSUBSCRIBED), json!(now));
         accounts.apply(&change).await?;
     }
     Ok(true)

@@ -110,7 +110,8 @@ impl EmailTemplates {
 
     /// Whether `name` exists in `locale` (both parts).
     pub fn has(&self, name: &str, locale: &str) -> bool {
-        self.sources.contains_key(&format!("{name}.{locale}.txt")) && self.sources.contains_key(&format!("{name}.{locale}.html"))
+        self.sources.contains_key(&format!("{name}.{locale}.txt"))
+            && self.sources.contains_key(&format!("{name}.{locale}.html"))
     }
 
     /// Renders `name` in `locale` with `context` (see [`context`]).

@@ -74,7 +74,8 @@ mod tests {
         assert_eq!(tokens.verify(&token), Ok(("acct_1".into(), "0123456789abcdef".into())));
         let forged = UnsubscribeTokens::new("other").token("acct_1", "0123456789abcdef");
         assert_eq!(tokens.verify(&forged), Err(TokenError::Signature));
-        let other_account = format!("{}.{}", URL_SAFE_NO_PAD.encode("acct_2\n0123456789abcdef"), token.split_once('.').unwrap().1);
+        let other_account =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode("acct_2\n0123456789abcdef"), token.split_once('.').unwrap().1);
         assert_eq!(tokens.verify(&other_account), Err(TokenError::Signature));
         assert_eq!(tokens.verify("nonsense"), Err(TokenError::Malformed));
     }

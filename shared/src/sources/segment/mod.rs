@@ -177,7 +177,8 @@ pub fn aggregate(messages: &[Message], config: &AnalyticsConfig, now: i64) -> Ag
                     group,
                     stripe_customer_id: id(traits.and_then(|t| t.get(&config.stripe_trait))),
                     zendesk_organization_id: id(traits.and_then(|t| t.get(&config.zendesk_trait))),
-                    timezone: id(traits.and_then(|t| t.get("timezone"))).filter(|tz| tz.parse::<chrono_tz::Tz>().is_ok()),
+                    timezone: id(traits.and_then(|t| t.get("timezone")))
+                        .filter(|tz| tz.parse::<chrono_tz::Tz>().is_ok()),
                 });
             }
             "track" | "page" | "screen" => {
@@ -223,7 +224,12 @@ fn identify_call(m: &Message, user: Option<String>, config: &AnalyticsConfig) ->
     if !config.contact_roles.contains(&role) {
         return None;
     }
-    let contact = Contact { email: email.to_owned(), role, locale: text("locale").map(str::to_owned), source: ContactSource::Analytics };
+    let contact = Contact {
+        email: email.to_owned(),
+        role,
+        locale: text("locale").map(str::to_owned),
+        source: ContactSource::Analytics,
+    };
     Some(IdentifyCall { user: user?, contact })
 }
 
@@ -274,7 +280,8 @@ mod tests {
                 user: Some("u9".into()),
                 group: "acct_2".into(),
                 stripe_customer_id: Some("cus_2".into()),
-                zendesk_organization_id: Some("8201".into())
+                zendesk_organization_id: Some("8201".into()),
+                timezone: None,
             }]
         );
         assert_eq!(agg.ignored, 1);

@@ -105,7 +105,8 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
         fallback_id: None,
     };
 
-    let billing_email = o.email.clone().filter(|_| kind.starts_with("customer.") && !kind.starts_with("customer.subscription."));
+    let billing_email =
+        o.email.clone().filter(|_| kind.starts_with("customer.") && !kind.starts_with("customer.subscription."));
     let change = match kind {
         "customer.created" | "customer.updated" | "customer.deleted" => {
             let id = required(kind, o.id.as_deref())?;
