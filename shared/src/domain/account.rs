@@ -110,7 +110,7 @@ pub struct AccountRecord {
     pub health: Option<Value>,
     /// The playbook contacts: how many, their roles, how many unsubscribed (no addresses).
     #[serde(default)]
-    pub contacts: super::playbook::ContactsSummary,
+    pub contacts: super::contact::ContactsSummary,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
@@ -277,7 +277,7 @@ impl AccountRecord {
             support: support::support_view(&tickets, ratings.iter().map(|(t, m)| (*t, m)), now),
             usage: usage::usage_view(&stored.usage, now),
             health,
-            contacts: super::playbook::ContactsSummary::of(stored),
+            contacts: super::contact::ContactsSummary::of(&stored.attributes),
         }
         .with_lifecycle(&LifecycleRules::default(), now)
     }

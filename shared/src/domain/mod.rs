@@ -16,6 +16,7 @@ pub mod account;
 pub mod alert;
 pub mod billing;
 pub mod change;
+pub mod contact;
 pub mod crm;
 pub mod digest;
 pub mod health;

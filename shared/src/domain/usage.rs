@@ -19,7 +19,7 @@ pub struct AnalyticsConfig {
     pub zendesk_trait: String,
     /// Contact roles some playbook emails: `identify` calls of these roles (traits `email`,
     /// `role`) are kept as contacts; none by default (nothing personal is stored).
-    pub contact_roles: BTreeSet<super::playbook::Role>,
+    pub contact_roles: BTreeSet<super::contact::Role>,
 }
 
 impl Default for AnalyticsConfig {

@@ -135,7 +135,7 @@ async fn act(
 ) -> Result<(), PlaybookError> {
     match action {
         Action::Email { to, template } => {
-            let contacts = playbook::contacts(stored);
+            let contacts = playbook::contacts(&stored.attributes);
             for contact in playbook::recipients(&contacts, *to) {
                 email(ports, settings, stored, step, template, contact, now, summary).await?;
             }
@@ -385,7 +385,7 @@ pub async fn unsubscribe(
     if !stored.attributes.contains_key(&format!("{}{contact_key}", attr::CONTACT)) {
         return Ok(false);
     }
-    if playbook::unsubscribed_at(&stored, contact_key).is_none() {
+    if playbook::unsubscribed_at(&stored.attributes, contact_key).is_none() {
         let change =
             AccountChange::new(account_id).with_fact(format!("{}{contact_key}", attr::UNSUBSCRIBED), json!(now));
         accounts.apply(&change).await?;
