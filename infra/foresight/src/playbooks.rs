@@ -142,11 +142,15 @@ impl Redelivery for NoRedelivery {
     }
 }
 
+/// `GET`/`POST /unsubscribe`: a deployed route (`server::DEPLOYED_ROUTES`).
+pub fn unsubscribe_route() -> axum::routing::MethodRouter<AppState> {
+    get(unsubscribe_page).post(unsubscribe)
+}
+
 /// The routes, merged into the runner's router.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sweeps/playbooks", post(playbook_sweep))
-        .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe))
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -186,22 +190,12 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 async fn unsubscribe_page(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
     let token = q.token.unwrap_or_default();
     if let Err(e) = state.playbooks.tokens.verify(&token) {
         return error(StatusCode::BAD_REQUEST, e.to_string());
     }
-    Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Unsubscribe</title></head><body>\
-         <h1>Unsubscribe</h1><p>Stop these emails for good?</p>\
-         <form method=\"post\" action=\"/unsubscribe?token={}\"><button type=\"submit\">Unsubscribe</button></form>\
-         </body></html>",
-        escape(&token)
-    ))
+    Html(foresight_shared::app::playbooks::unsubscribe::page(&token))
     .into_response()
 }
 

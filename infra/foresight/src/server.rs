@@ -195,8 +195,13 @@ async fn notifications_queue() -> NotificationsBackend {
 /// The routes the deployed HTTP API serves, as `(method, path)`: the runner serves each with the
 /// same use case, and `template.yaml` must have exactly these HttpApi events
 /// (`tests/template_checks.rs` compares them).
-pub const DEPLOYED_ROUTES: [(&str, &str); 3] =
-    [("POST", "/webhooks/stripe"), ("POST", "/webhooks/zendesk"), ("POST", "/webhooks/segment")];
+pub const DEPLOYED_ROUTES: [(&str, &str); 5] = [
+    ("POST", "/webhooks/stripe"),
+    ("POST", "/webhooks/zendesk"),
+    ("POST", "/webhooks/segment"),
+    ("GET", "/unsubscribe"),
+    ("POST", "/unsubscribe"),
+];
 
 /// The handler of a deployed route.
 fn deployed_route(path: &str) -> MethodRouter<AppState> {
@@ -204,15 +209,15 @@ fn deployed_route(path: &str) -> MethodRouter<AppState> {
         "/webhooks/stripe" => post(stripe_webhook),
         "/webhooks/zendesk" => post(zendesk_webhook),
         "/webhooks/segment" => post(segment_webhook),
+        "/unsubscribe" => crate::playbooks::unsubscribe_route(),
         other => unreachable!("DEPLOYED_ROUTES names {other}, which has no handler"),
     }
 }
 
 pub fn router(state: AppState) -> Router {
-    let deployed = DEPLOYED_ROUTES.iter().fold(Router::new(), |router, (method, path)| {
-        debug_assert_eq!(*method, "POST", "deployed_route() binds POST");
-        router.route(path, deployed_route(path))
-    });
+    // One method router per path (deployed_route() binds every method of its path).
+    let paths: std::collections::BTreeSet<&str> = DEPLOYED_ROUTES.iter().map(|(_, path)| *path).collect();
+    let deployed = paths.into_iter().fold(Router::new(), |router, path| router.route(path, deployed_route(path)));
     deployed
         .route("/accounts", get(list_accounts))
         .route("/accounts/{account_id}", get(get_account))

@@ -197,3 +197,39 @@ impl SweepTaskQueue for SqsQueue {
         Ok(())
     }
 }
+
+/// The in-app message queue (a standard queue; the outbox keeps delivery exactly once).
+#[async_trait]
+impl crate::app::ports::email::InAppQueue for SqsQueue {
+    async fn enqueue_inapp(&self, message: &crate::app::ports::email::InAppMessage) -> Result<(), QueueError> {
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(serde_json::to_string(message)?)
+            .send()
+            .await
+            .map_err(|e| sqs_error("SendMessage", e))?;
+        Ok(())
+    }
+}
+
+/// The in-app dead-letter queue: the message with its reason as an attribute.
+#[async_trait]
+impl crate::app::playbooks::inapp::InAppDeadLetters for SqsQueue {
+    async fn dead_letter_inapp(
+        &self,
+        message: &crate::app::ports::email::InAppMessage,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        let reason: String = reason.chars().take(1000).collect();
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(serde_json::to_string(message)?)
+            .message_attributes(REASON_ATTRIBUTE, text_attribute(&reason)?)
+            .send()
+            .await
+            .map_err(|e| sqs_error("SendMessage", e))?;
+        Ok(())
+    }
+}
