@@ -576,7 +576,7 @@ fn check_iam(template: &Value) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // 5. Webhook routes: template vs. local runner
 
-/// (METHOD, path) of every HttpApi event under /webhooks/ in the template.
+/// (METHOD, path) of every HttpApi event in the template (the webhooks and `/unsubscribe`).
 fn template_webhook_routes(template: &Value) -> BTreeMap<(String, String), String> {
     let mut routes = BTreeMap::new();
     for (id, function) in functions(template) {
@@ -587,9 +587,7 @@ fn template_webhook_routes(template: &Value) -> BTreeMap<(String, String), Strin
             }
             let path = get_str(event, &["Properties", "Path"]).unwrap_or("");
             let method = get_str(event, &["Properties", "Method"]).unwrap_or("ANY").to_uppercase();
-            if path.starts_with("/webhooks/") {
-                routes.insert((method, path.to_string()), id.to_string());
-            }
+            routes.insert((method, path.to_string()), id.to_string());
         }
     }
     routes
@@ -599,7 +597,7 @@ fn check_webhook_routes(template: &Value, in_runner: &BTreeSet<(String, String)>
     let mut problems = Vec::new();
     let in_template = template_webhook_routes(template);
     if in_template.is_empty() {
-        problems.push("the template has no HttpApi event under /webhooks/ (did the parse break?)".into());
+        problems.push("the template has no HttpApi event (did the parse break?)".into());
     }
     if in_runner.is_empty() {
         problems.push("the runner's DEPLOYED_ROUTES is empty".into());
