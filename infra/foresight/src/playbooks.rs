@@ -41,20 +41,11 @@ impl Default for PlaybookState {
     fn default() -> Self {
         PlaybookState {
             email: None,
-            tokens: UnsubscribeTokens::new(ephemeral_secret()),
+            tokens: UnsubscribeTokens::new(env::random_secret()),
             public_url: env::public_url(),
             inapp: Arc::new(MemoryInAppQueue::default()),
         }
     }
-}
-
-/// A per-process secret when `FORESIGHT_SIGNING_SECRET` is not set: links signed by this
-/// process stop working when it ends (said in the log).
-fn ephemeral_secret() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-    format!("ephemeral-{:x}-{}", h.finish(), std::process::id())
 }
 
 impl AppState {
@@ -68,7 +59,7 @@ impl AppState {
                     "{} is not set: unsubscribe links and in-app signatures use a per-process secret",
                     env::SIGNING_SECRET_VAR
                 );
-                ephemeral_secret()
+                env::random_secret()
             }
         };
         let email: Option<Arc<dyn EmailPort>> = if env::local_ses_configured() {

@@ -27,6 +27,18 @@ pub async fn ses_email(configuration_set: Option<String>) -> SesEmail {
     SesEmail::new(aws_sdk_sesv2::Client::new(&config), configuration_set)
 }
 
+/// A secret nobody knows, for a process without `FORESIGHT_SIGNING_SECRET`: what it signs stops
+/// working when the process ends.
+pub fn random_secret() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    h.write_u128(nanos);
+    let mut second = std::collections::hash_map::RandomState::new().build_hasher();
+    second.write_u64(h.finish());
+    format!("ephemeral-{:016x}{:016x}-{}", h.finish(), second.finish(), std::process::id())
+}
+
 /// Whether the local runner sends through SES: when `AWS_ENDPOINT_URL_SESV2` is set.
 pub fn local_ses_configured() -> bool {
     non_empty(SES_ENDPOINT_VAR).is_some()
@@ -55,8 +67,14 @@ pub struct PlaybooksFunction {
 impl PlaybooksFunction {
     pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
         let secrets = super::secrets::load(&[SIGNING_SECRET_VAR]).await?;
-        let secret = secrets.get(SIGNING_SECRET_VAR).ok_or_else(|| format!("{SIGNING_SECRET_VAR} is not set"))?.to_owned();
         let settings = super::settings::from_env()?;
+        // Without playbooks the secret is not needed yet: a deployment that has none keeps a
+        // quiet function (a random secret: no token can be forged, and none was ever sent).
+        let secret = match secrets.get(SIGNING_SECRET_VAR) {
+            Some(secret) => secret.to_owned(),
+            None if settings.playbooks.playbooks.is_empty() => random_secret(),
+            None => return Err(format!("{SIGNING_SECRET_VAR} is not set: playbooks sign unsubscribe links with it").into()),
+        };
         let client = crate::adapters::http::http_client().map_err(|e| e.to_string())?;
         Ok(PlaybooksFunction {
             store: super::aws::dynamo_store().await,
