@@ -27,7 +27,9 @@ fn playbook_mistakes_name_the_field() {
     assert!(e.contains("playbooks[0].trigger.alert") && e.contains("nope"), "{e}");
     let e = err(&pb("trigger = { days_since_start = 3 }\nactions = [{ type = \"fax\" }]"));
     assert!(e.contains("playbooks[0].actions[0].type") && e.contains("fax"), "{e}");
-    let e = err(&pb("trigger = { days_since_start = 3 }\nactions = [{ type = \"email\", to = \"ceo\", template = \"welcome\" }]"));
+    let e = err(&pb(
+        "trigger = { days_since_start = 3 }\nactions = [{ type = \"email\", to = \"ceo\", template = \"welcome\" }]",
+    ));
     assert!(e.contains("playbooks[0].actions[0].to") && e.contains("ceo"), "{e}");
     let e = err(&pb(
         "trigger = { days_since_start = 3 }\nactions = [{ type = \"email\", to = \"admin\", template = \"nope\" }]",
@@ -48,4 +50,3 @@ fn playbook_mistakes_name_the_field() {
     let e = err("[[playbooks]]\nname = \"p\"\ntrigger = { days_since_start = 1 }\nactions = [{ type = \"email\", to = \"admin\", template = \"welcome\" }]\n");
     assert!(e.contains("email.from"), "{e}");
 }
-

@@ -16,7 +16,9 @@ use foresight_shared::domain::playbook::{contact_fact, Contact, ContactSource, R
 use foresight_shared::runtime::lambda::{Context, LambdaEvent};
 use foresight_shared::runtime::playbooks::PlaybooksFunction;
 use foresight_shared::sources::stripe::parse_event;
-use foresight_shared::testkit::{dynamodb_local_outbox, dynamodb_local_store, sqs_drain, sqs_local_client, sqs_local_queue};
+use foresight_shared::testkit::{
+    dynamodb_local_outbox, dynamodb_local_store, sqs_drain, sqs_local_client, sqs_local_queue,
+};
 use serde_json::{json, Value};
 use std::path::Path;
 use wiremock::matchers::{method, path};
@@ -47,7 +49,11 @@ fn http(method: &str, token: &str) -> Value {
 #[tokio::test]
 async fn the_schedule_sends_the_queue_posts_and_the_route_unsubscribes() {
     let product = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/hooks/foresight")).respond_with(ResponseTemplate::new(200)).mount(&product).await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/foresight"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&product)
+        .await;
     let config = format!(
         "[email]\nfrom = \"Success <success-fn@acme.example>\"\n[[playbooks]]\nname = \"welcome-day1\"\ntrigger = {{ days_since_start = 1 }}\naudience = {{ tiers = [\"tech_touch\"] }}\nactions = [{{ type = \"email\", to = \"admin\", template = \"welcome\" }}, {{ type = \"webhook\", url = \"{}/hooks/foresight\" }}]\n",
         product.uri()
@@ -63,13 +69,24 @@ async fn the_schedule_sends_the_queue_posts_and_the_route_unsubscribes() {
         store.apply(&change).await.unwrap();
     }
     let address = format!("admin-fn-{}@acme-customer.example", std::process::id());
-    let admin = Contact { email: address.clone(), role: Role::Admin, locale: Some("ja".into()), source: ContactSource::Analytics };
+    let admin = Contact {
+        email: address.clone(),
+        role: Role::Admin,
+        locale: Some("ja".into()),
+        source: ContactSource::Analytics,
+    };
     let (name, value) = contact_fact(&admin).unwrap();
     store.apply(&AccountChange::new("acct_acme").with_fact(name, value)).await.unwrap();
 
     let config = foresight_shared::runtime::aws::sdk_config().await;
-    let ses = aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(&config).endpoint_url(ses_endpoint()).build());
-    ses.create_email_identity().email_identity("success-fn@acme.example").send().await.expect("moto creates the identity");
+    let ses = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&config).endpoint_url(ses_endpoint()).build(),
+    );
+    ses.create_email_identity()
+        .email_identity("success-fn@acme.example")
+        .send()
+        .await
+        .expect("moto creates the identity");
     let (queue_url, dlq_url) = (sqs_local_queue("fn-inapp", false).await, sqs_local_queue("fn-inapp-dlq", false).await);
     let function = PlaybooksFunction {
         store,
@@ -102,8 +119,10 @@ async fn the_schedule_sends_the_queue_posts_and_the_route_unsubscribes() {
         .map(|m| json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
             "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}))
         .collect();
-    records.push(json!({"messageId": "bad", "receiptHandle": "h", "body": "{}", "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}));
+    records.push(
+        json!({"messageId": "bad", "receiptHandle": "h", "body": "{}", "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {}, "eventSource": "aws:sqs", "awsRegion": "us-east-1"}),
+    );
     let answer = function.handle(LambdaEvent::new(json!({"Records": records}), context())).await.unwrap();
     assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": "bad"}]}));
     let posted = product.received_requests().await.unwrap();
@@ -125,5 +144,5 @@ async fn the_schedule_sends_the_queue_posts_and_the_route_unsubscribes() {
     let done = function.handle(LambdaEvent::new(http("POST", &token), context())).await.unwrap();
     assert_eq!(done["statusCode"], 200, "{done}");
     let stored = function.store.get("acct_acme").await.unwrap().unwrap();
-    assert_eq!(foresight_shared::domain::playbook::unsubscribed_at(&stored.attributes, &admin.key()).is_some(), true);
+    assert!(foresight_shared::domain::playbook::unsubscribed_at(&stored.attributes, &admin.key()).is_some());
 }

@@ -140,8 +140,7 @@ pub fn unsubscribe_route() -> axum::routing::MethodRouter<AppState> {
 
 /// The routes, merged into the runner's router.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/sweeps/playbooks", post(playbook_sweep))
+    Router::new().route("/sweeps/playbooks", post(playbook_sweep))
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -186,8 +185,7 @@ async fn unsubscribe_page(State(state): State<AppState>, Query(q): Query<TokenQu
     if let Err(e) = state.playbooks.tokens.verify(&token) {
         return error(StatusCode::BAD_REQUEST, e.to_string());
     }
-    Html(foresight_shared::app::playbooks::unsubscribe::page(&token))
-    .into_response()
+    Html(foresight_shared::app::playbooks::unsubscribe::page(&token)).into_response()
 }
 
 async fn unsubscribe(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {

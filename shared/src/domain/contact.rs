@@ -164,4 +164,3 @@ impl ContactsSummary {
 pub fn unsubscribed_at(attributes: &BTreeMap<String, Value>, contact_key: &str) -> Option<i64> {
     attributes.get(&format!("{}{contact_key}", attr::UNSUBSCRIBED)).and_then(|v| v.as_i64())
 }
-

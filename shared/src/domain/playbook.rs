@@ -14,7 +14,8 @@
 use super::account::{AccountRecord, StoredAccount};
 use super::alert::{self, AlertKind};
 pub use super::contact::{
-    billing_contact, contact_fact, contacts, plausible_email, unsubscribed_at, Contact, ContactSource, ContactView, ContactsSummary, Role,
+    billing_contact, contact_fact, contacts, plausible_email, unsubscribed_at, Contact, ContactSource, ContactView,
+    ContactsSummary, Role,
 };
 use super::health::Band;
 use super::lifecycle::{self, Lifecycle};

@@ -73,7 +73,9 @@ impl PlaybooksFunction {
         let secret = match secrets.get(SIGNING_SECRET_VAR) {
             Some(secret) => secret.to_owned(),
             None if settings.playbooks.playbooks.is_empty() => random_secret(),
-            None => return Err(format!("{SIGNING_SECRET_VAR} is not set: playbooks sign unsubscribe links with it").into()),
+            None => {
+                return Err(format!("{SIGNING_SECRET_VAR} is not set: playbooks sign unsubscribe links with it").into())
+            }
         };
         let client = crate::adapters::http::http_client().map_err(|e| e.to_string())?;
         Ok(PlaybooksFunction {
@@ -123,7 +125,8 @@ impl PlaybooksFunction {
             return Ok(serde_json::to_value(response)?);
         }
         if let Some(method) = payload.pointer("/requestContext/http/method").and_then(serde_json::Value::as_str) {
-            let token = payload.pointer("/queryStringParameters/token").and_then(serde_json::Value::as_str).unwrap_or("");
+            let token =
+                payload.pointer("/queryStringParameters/token").and_then(serde_json::Value::as_str).unwrap_or("");
             return Ok(self.unsubscribe(method, token, now).await);
         }
         let now = crate::app::schedule::scheduled_now(&payload, now)?;
@@ -142,10 +145,10 @@ impl PlaybooksFunction {
 
     /// The HTTP API's answer (payload format 2.0) to `GET`/`POST /unsubscribe?token=`.
     async fn unsubscribe(&self, method: &str, token: &str, now: i64) -> serde_json::Value {
-        let answer = |status: u16, content_type: &str, body: String| {
-            serde_json::json!({"statusCode": status, "headers": {"content-type": content_type}, "body": body})
+        let answer = |status: u16, content_type: &str, body: String| serde_json::json!({"statusCode": status, "headers": {"content-type": content_type}, "body": body});
+        let json_error = |status: u16, message: String| {
+            answer(status, "application/json", serde_json::json!({"error": message}).to_string())
         };
-        let json_error = |status: u16, message: String| answer(status, "application/json", serde_json::json!({"error": message}).to_string());
         let (account_id, contact_key) = match self.tokens.verify(token) {
             Ok(named) => named,
             Err(e) => return json_error(400, e.to_string()),

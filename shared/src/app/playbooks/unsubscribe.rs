@@ -62,6 +62,17 @@ impl UnsubscribeTokens {
     }
 }
 
+/// The unsubscribe page (`GET /unsubscribe`): no customer data, one button that POSTs.
+pub fn page(token: &str) -> String {
+    let token: String = token.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Unsubscribe</title></head><body>\
+         <h1>Unsubscribe</h1><p>Stop these emails for good?</p>\
+         <form method=\"post\" action=\"/unsubscribe?token={token}\"><button type=\"submit\">Unsubscribe</button></form>\
+         </body></html>"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,15 +90,4 @@ mod tests {
         assert_eq!(tokens.verify(&other_account), Err(TokenError::Signature));
         assert_eq!(tokens.verify("nonsense"), Err(TokenError::Malformed));
     }
-}
-
-/// The unsubscribe page (`GET /unsubscribe`): no customer data, one button that POSTs.
-pub fn page(token: &str) -> String {
-    let token: String = token.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Unsubscribe</title></head><body>\
-         <h1>Unsubscribe</h1><p>Stop these emails for good?</p>\
-         <form method=\"post\" action=\"/unsubscribe?token={token}\"><button type=\"submit\">Unsubscribe</button></form>\
-         </body></html>"
-    )
 }
