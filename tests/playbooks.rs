@@ -18,6 +18,7 @@ use foresight_shared::app::settings::Settings;
 use foresight_shared::domain::time;
 use foresight_shared::runtime::delivery::DeliveryChannels;
 use foresight_shared::sources::stripe::signature::StripeSecrets;
+use foresight_shared::testkit::{sesv2_endpoint, sesv2_local_client};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,18 +57,6 @@ actions = [{ type = "slack" }, { type = "crm_task" }]
 /// Subscriptions start here; onboarding stalls 14 days later.
 const START: &str = "2026-10-01T09:00:00Z";
 
-fn ses_endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL_SESV2").expect(
-        "AWS_ENDPOINT_URL_SESV2 is not set: start the local stack and `eval \"$(bash infra/local-stack.sh env)\"` (moto serves SES v2)",
-    )
-}
-
-async fn ses_client() -> aws_sdk_sesv2::Client {
-    let config = foresight_shared::runtime::aws::sdk_config().await;
-    let conf = aws_sdk_sesv2::config::Builder::from(&config).endpoint_url(ses_endpoint()).build();
-    aws_sdk_sesv2::Client::from_conf(conf)
-}
-
 fn customer(account: &str, name: &str, at: i64) -> Vec<u8> {
     json!({"id": format!("evt_{account}_c"), "object": "event", "type": "customer.created", "created": at, "livemode": false,
         "data": {"object": {"id": format!("cus_{account}"), "object": "customer", "name": name, "email": null,
@@ -92,7 +81,7 @@ fn subscription(account: &str, monthly_cents: i64, at: i64) -> Vec<u8> {
 /// The raw messages moto's SES holds for `address`.
 async fn sent_to(address: &str) -> Vec<String> {
     let data: Value =
-        reqwest::get(format!("{}/moto-api/data.json", ses_endpoint())).await.unwrap().json().await.unwrap();
+        reqwest::get(format!("{}/moto-api/data.json", sesv2_endpoint())).await.unwrap().json().await.unwrap();
     data["ses"]["RawMessage"]
         .as_array()
         .into_iter()
@@ -131,12 +120,7 @@ async fn outbox_emails(runner: &Runner) -> Vec<Value> {
 #[tokio::test]
 async fn tech_touch_playbooks_email_once_within_consent_quiet_hours_and_cap() {
     let nonce = format!("{}{}", now(), std::process::id());
-    let ses = ses_client().await;
-    ses.create_email_identity()
-        .email_identity("success-pb@acme.example")
-        .send()
-        .await
-        .expect("moto creates the identity");
+    let ses = sesv2_local_client("success-pb@acme.example").await;
 
     // Slack and HubSpot as wiremock servers in their shapes: the high-touch account's alert.
     let slack = MockServer::start().await;

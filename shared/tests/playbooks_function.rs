@@ -17,7 +17,7 @@ use foresight_shared::runtime::lambda::{Context, LambdaEvent};
 use foresight_shared::runtime::playbooks::PlaybooksFunction;
 use foresight_shared::sources::stripe::parse_event;
 use foresight_shared::testkit::{
-    dynamodb_local_outbox, dynamodb_local_store, sqs_drain, sqs_local_client, sqs_local_queue,
+    dynamodb_local_outbox, dynamodb_local_store, sesv2_local_client, sqs_drain, sqs_local_client, sqs_local_queue,
 };
 use serde_json::{json, Value};
 use std::path::Path;
@@ -25,12 +25,6 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "fs_fn_secret";
-
-fn ses_endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL_SESV2").expect(
-        "AWS_ENDPOINT_URL_SESV2 is not set: start the local stack and `eval \"$(bash infra/local-stack.sh env)\"` (moto serves SES v2)",
-    )
-}
 
 fn context() -> Context {
     let mut context = Context::default();
@@ -78,15 +72,7 @@ async fn the_schedule_sends_the_queue_posts_and_the_route_unsubscribes() {
     let (name, value) = contact_fact(&admin).unwrap();
     store.apply(&AccountChange::new("acct_acme").with_fact(name, value)).await.unwrap();
 
-    let config = foresight_shared::runtime::aws::sdk_config().await;
-    let ses = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&config).endpoint_url(ses_endpoint()).build(),
-    );
-    ses.create_email_identity()
-        .email_identity("success-fn@acme.example")
-        .send()
-        .await
-        .expect("moto creates the identity");
+    let ses = sesv2_local_client("success-fn@acme.example").await;
     let (queue_url, dlq_url) = (sqs_local_queue("fn-inapp", false).await, sqs_local_queue("fn-inapp-dlq", false).await);
     let function = PlaybooksFunction {
         store,
