@@ -152,7 +152,8 @@ fn variants(f: &Value) -> Vec<(String, Vec<u8>, &'static str)> {
     let priced = with_price(sub.clone(), 5000, "month", 2);
     for percent in [100.0, 20.0, 33.3] {
         let mut s = priced.clone();
-        let coupon = json!({"id": "C", "object": "coupon", "percent_off": percent, "amount_off": null, "duration": "forever"});
+        let coupon =
+            json!({"id": "C", "object": "coupon", "percent_off": percent, "amount_off": null, "duration": "forever"});
         s["discounts"] = json!([coupon_discount(f, coupon)]);
         add(&format!("discounts-percent-{percent}"), updated, s, None);
     }
@@ -199,7 +200,16 @@ fn variants(f: &Value) -> Vec<(String, Vec<u8>, &'static str)> {
     package["quantity"] = json!(25);
     s["items"]["data"] = json!([metered, tiered, package]);
     add("metered-tiered-package-items", updated, s, None);
-    for status in ["trialing", "past_due", "unpaid", "canceled", "incomplete", "incomplete_expired", "paused", "some_future_status"] {
+    for status in [
+        "trialing",
+        "past_due",
+        "unpaid",
+        "canceled",
+        "incomplete",
+        "incomplete_expired",
+        "paused",
+        "some_future_status",
+    ] {
         let mut s = sub.clone();
         s["status"] = json!(status);
         add(&format!("status-{status}"), updated, s, None);
@@ -356,7 +366,8 @@ fn normalised_output_matches_the_golden_file() {
         eprintln!("recorded {} cases into {}", lines.len(), path.display());
         return;
     }
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (record it with {UPDATE_VAR}=1)", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (record it with {UPDATE_VAR}=1)", path.display()));
     let golden: Vec<(String, Value)> = text
         .lines()
         .map(|line| {
