@@ -9,9 +9,10 @@
 //! local stack's environment and `tests/stripe-oracle` installed (`npm ci`). Timing method:
 //! `benches/common/mod.rs`; `FORESIGHT_BENCH_REPS` sets the repetitions (7).
 //!
-//! `FORESIGHT_BENCH_CALLGRIND=<figure>` runs one figure 1,000 times inside
-//! `callgrind_subject` and exits, for `valgrind --tool=callgrind
-//! --toggle-collect='*callgrind_subject*'` to count its instructions (infra/bench.sh does).
+//! `FORESIGHT_BENCH_CALLGRIND=<figure>` runs one figure `FORESIGHT_BENCH_CALLS` times (after
+//! one warm-up call) and exits: `infra/bench-instructions.sh` runs it under callgrind with 1,000
+//! calls and with none, and the difference is the figure's instructions (the binary is
+//! stripped, so no function can be singled out by name).
 //! Prints human lines and one JSON line per figure.
 
 mod common;
@@ -75,14 +76,6 @@ impl Drop for StripeNode {
     }
 }
 
-/// Runs one figure 1,000 times, for callgrind's `--toggle-collect`.
-#[inline(never)]
-fn callgrind_subject(run: &mut dyn FnMut()) {
-    for _ in 0..1000 {
-        run();
-    }
-}
-
 fn main() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/stripe").join(SAMPLE);
     let body = std::fs::read(&path).expect("the sample event");
@@ -113,9 +106,15 @@ fn main() {
     ];
 
     if let Ok(figure) = std::env::var("FORESIGHT_BENCH_CALLGRIND") {
-        let subject = subjects.iter_mut().find(|s| s.name.starts_with(&figure)).expect("a figure name");
-        (subject.run)();
-        callgrind_subject(&mut subject.run);
+        let index = subjects
+            .iter()
+            .position(|s| s.name == figure)
+            .or_else(|| subjects.iter().position(|s| s.name.starts_with(&figure)));
+        let subject = &mut subjects[index.expect("a figure name")];
+        let calls: u32 = std::env::var("FORESIGHT_BENCH_CALLS").ok().and_then(|c| c.parse().ok()).unwrap_or(1000);
+        for _ in 0..=calls {
+            (subject.run)();
+        }
         return;
     }
 
