@@ -8,7 +8,6 @@ use crate::domain::time;
 use crate::domain::usage::AnalyticsConfig;
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -78,15 +77,11 @@ impl Message {
     }
 }
 
-/// Parses one message or a batch (an array).
+/// Parses one message or a batch (an array), in one pass over the body.
 pub fn parse(body: &[u8]) -> Result<Vec<Message>, ParseError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let messages: Vec<Message> = if first == Some(&b'[') {
-        let raw: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-        raw.iter()
-            .map(|r| serde_json::from_str(r.get()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| ParseError::Json(e.to_string()))?
+        serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?
     } else {
         vec![serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?]
     };
