@@ -222,6 +222,9 @@ impl Settings {
         if !(0..=90).contains(&d.task_due_days) {
             return Err(invalid(path, "delivery.task_due_days", "must be between 0 and 90"));
         }
+        if let Some((field, problem)) = d.salesforce.problem() {
+            return Err(invalid(path, &format!("delivery.salesforce.{field}"), &problem));
+        }
         let lifecycle = LifecycleRules {
             renewal_window_days: h.renewal_window_days,
             expansion_seat_utilisation: r.expansion_seat_utilisation,
@@ -340,5 +343,9 @@ mod tests {
         assert!(err("[delivery.kind_channels]\nbogus = \"#x\"\n").contains("bogus"));
         assert!(err("[delivery]\ntask_kinds = [\"renewal\", \"nope\"]\n").contains("nope"));
         assert!(err("[delivery.tier_channels]\nvip = \"#x\"\n").contains("vip"));
+        assert!(err("[delivery.salesforce]\nstatus = \"\"\n").contains("delivery.salesforce.status is empty"));
+        assert!(err("[delivery.salesforce]\npriority = \"High\"\n").contains("priority"));
+        let long = format!("[delivery.salesforce]\npriority_low = \"{}\"\n", "x".repeat(256));
+        assert!(err(&long).contains("delivery.salesforce.priority_low has 256 characters"));
     }
 }

@@ -96,7 +96,8 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
     let kind = envelope.kind.as_str();
     let o = &envelope.data.object;
     let mut identity = Identity {
-        customer_id: o.customer.as_ref().map(|c| c.id().to_owned()),
+        // An empty customer (never a real one) is no customer: nothing is attributed to "".
+        customer_id: o.customer.as_ref().map(|c| c.id().trim()).filter(|c| !c.is_empty()).map(str::to_owned),
         account_id: metadata_value(&o.metadata, metadata_key),
         fallback_id: None,
     };
@@ -144,7 +145,8 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
         "charge.dispute.created" => {
             let id = required(kind, o.id.as_deref())?;
             identity.customer_id = None;
-            identity.fallback_id = o.charge.as_ref().map(|c| c.id().to_owned());
+            identity.fallback_id =
+                o.charge.as_ref().map(|c| c.id().trim()).filter(|c| !c.is_empty()).map(str::to_owned);
             let mark = billing::DisputeMark { at, amount: o.amount.unwrap_or(0), reason: o.reason.clone() };
             Some(AccountChange::new("").with_fact(format!("{}{id}", attr::DISPUTE), to_value(&mark)))
         }
@@ -172,7 +174,9 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
 
 /// A field the event type cannot do without, or a 400 naming it.
 fn required<'a>(kind: &str, value: Option<&'a str>) -> Result<&'a str, ParseError> {
-    value.ok_or_else(|| ParseError::Missing { event_type: kind.to_owned(), field: "id" })
+    value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ParseError::Missing { event_type: kind.to_owned(), field: "id" })
 }
 
 fn to_value<T: serde::Serialize>(state: &T) -> Value {
