@@ -292,6 +292,9 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, d: Delivery, answer: Answer) {
+        if answer.took > Duration::from_secs(2) {
+            eprintln!("slow: {} {:?} {:?}", d.name, answer.status, answer.took);
+        }
         self.requests += 1;
         self.slowest = self.slowest.max(answer.took);
         *self.statuses.entry(answer.status.map_or("none".into(), |s| s.to_string())).or_default() += 1;
@@ -327,8 +330,9 @@ async fn replay_retries(runner: &Runner, tally: &Mutex<Tally>) -> usize {
         rounds += 1;
         assert!(
             rounds <= 10,
-            "still failing after 10 rounds of retries: {:?}",
-            retry.iter().map(|d| &d.name).collect::<Vec<_>>()
+            "still failing after 10 rounds of retries: {:?}; answers so far: {:?}",
+            retry.iter().map(|d| &d.name).collect::<Vec<_>>(),
+            tally.lock().unwrap().statuses
         );
         send_all(runner, retry, tally).await;
     }
@@ -435,7 +439,9 @@ async fn dispatch_queue(moto: &Service, setup: &Setup) -> (usize, BTreeMap<Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn storage_and_queue_faults_lose_nothing_and_double_nothing() {
     install_local_stack();
-    let data = std::env::temp_dir().join(unique("foresight-faults-dynamodb"));
+    // On tmpfs where there is one: DynamoDB Local's SQLite syncs every write to disk.
+    let shm = PathBuf::from("/dev/shm");
+    let data = if shm.is_dir() { shm } else { std::env::temp_dir() }.join(unique("foresight-faults-dynamodb"));
     std::fs::create_dir_all(&data).unwrap();
     let mut dynamodb = Service::dynamodb(&data);
     let mut moto = Service::moto();
@@ -487,9 +493,14 @@ async fn storage_and_queue_faults_lose_nothing_and_double_nothing() {
     send_all(&clean.runner, stream(), &clean_tally).await;
     let clean_tally = clean_tally.into_inner().unwrap();
     assert_eq!(clean_tally.requests, total, "a clean run needs no retry: {:?}", clean_tally.statuses);
+    assert!(clean_tally.retried.is_empty() && clean_tally.lost.is_empty(), "a clean run: {:?}", clean_tally.statuses);
 
     let (faulty_records, clean_records) = (records(&faulty.runner).await, records(&clean.runner).await);
-    assert_eq!(faulty_records.len(), 53, "the portfolio's 53 accounts");
+    assert!(
+        faulty_records.len() >= 53,
+        "the portfolio's 53 accounts (and records kept provisionally): {}",
+        faulty_records.len()
+    );
     assert_eq!(faulty_records, clean_records, "the final records equal a clean run's");
     let (faulty_alerts, clean_alerts) = (outbox_keys(&faulty.runner).await, outbox_keys(&clean.runner).await);
     assert!(!clean_alerts.is_empty(), "the portfolio raises alerts at once (payment failed)");

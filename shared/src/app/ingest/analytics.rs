@@ -5,11 +5,12 @@
 use super::{check_id, identity, IngestError, IngestReport, WebhookResponse, WEBHOOK_DEADLINE};
 use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError, UsageStore};
 use crate::domain::usage::{AnalyticsConfig, UsageDay};
-use crate::sources::segment::{self, signature, Aggregate, Message, UsageDelta};
+use crate::sources::segment::{self, signature, Aggregate, GroupCall, Message, UsageDelta};
 use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
 use http::HeaderMap;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const SECRET_VAR: &str = "SEGMENT_SHARED_SECRET";
 pub const TOKEN_VAR: &str = "SEGMENT_BEARER_TOKEN";
@@ -171,52 +172,85 @@ pub async fn ingest(
     let batch = segment::aggregate(messages, config, now);
     check_ids(&batch)?;
 
-    // Group calls first: later messages of the same batch may rely on them.
+    // Group calls first: later messages of the same batch may rely on them. One user's calls in
+    // order (the last one names their group), different users' a few at a time.
+    let mut by_user: BTreeMap<Option<&String>, Vec<&GroupCall>> = BTreeMap::new();
     for call in &batch.group_calls {
-        let account = account_of_group(links, &call.group).await?;
-        if let Some(user) = &call.user {
-            if links.resolve(LinkSource::AnalyticsUser, user).await?.as_deref() != Some(&call.group) {
-                links.link(LinkSource::AnalyticsUser, user, &call.group).await?;
-                // Usage the user had before anyone knew their group joins the account.
-                let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, user);
-                accounts.merge(&provisional, &account).await?;
-            }
-        }
-        let traits =
-            [(LinkSource::Stripe, &call.stripe_customer_id), (LinkSource::Zendesk, &call.zendesk_organization_id)];
-        for (source, external) in traits {
-            if let Some(external) = external {
-                if links.resolve(source, external).await?.as_deref() != Some(&account) {
-                    identity::link_and_merge(accounts, links, source, external, &account).await?;
-                }
-            }
-        }
+        by_user.entry(call.user.as_ref()).or_default().push(call);
     }
+    futures::stream::iter(by_user.into_values().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |calls| async move {
+            for call in calls {
+                apply_group_call(accounts, links, call).await?;
+            }
+            Ok(())
+        })
+        .await?;
 
     // Resolve each (group or user, day) to an account and merge the deltas per (account, day).
+    // The reads, once per distinct group and user, a few at a time.
+    let group_ids: BTreeSet<String> = batch.usage.keys().filter_map(|(group, _)| group.clone()).collect();
+    let groups: BTreeMap<String, String> = futures::stream::iter(group_ids)
+        .map(|group| group_account(links, group))
+        .buffer_unordered(CONCURRENT_STORE_CALLS)
+        .try_collect()
+        .await?;
+    let user_ids: BTreeSet<String> = batch.ungrouped_users.keys().map(|(user, _)| user.clone()).collect();
+    let users: BTreeMap<String, String> = futures::stream::iter(user_ids)
+        .map(|user| user_account(links, user))
+        .buffer_unordered(CONCURRENT_STORE_CALLS)
+        .try_collect()
+        .await?;
     let mut per_account: BTreeMap<(String, NaiveDate), UsageDay> = BTreeMap::new();
-    let mut groups: BTreeMap<String, String> = BTreeMap::new();
     for ((group, day), delta) in &batch.usage {
         let Some(group) = group else { continue };
-        if !groups.contains_key(group) {
-            groups.insert(group.clone(), account_of_group(links, group).await?);
-        }
         absorb(per_account.entry((groups[group].clone(), *day)).or_default(), delta);
     }
     for ((user, day), delta) in &batch.ungrouped_users {
-        let account = match links.resolve(LinkSource::AnalyticsUser, user).await? {
-            Some(group) => account_of_group(links, &group).await?,
-            // No group call seen yet: kept under the user until one links it.
-            None => identity::provisional_account_id(LinkSource::AnalyticsUser, user),
-        };
-        absorb(per_account.entry((account, *day)).or_default(), delta);
+        absorb(per_account.entry((users[user].clone(), *day)).or_default(), delta);
     }
+    // The writes are independent (one item each) and idempotent: a few at a time, so that a
+    // batch of a few hundred (account, day) pairs answers well inside the webhook deadline.
+    futures::stream::iter(per_account.iter().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |((account, day), day_usage)| {
+            usage.add_usage(account, *day, day_usage)
+        })
+        .await?;
     let mut outcome = BatchOutcome { messages: messages.len(), ignored: batch.ignored, accounts: BTreeMap::new() };
-    for ((account, day), day_usage) in &per_account {
-        usage.add_usage(account, *day, day_usage).await?;
+    for (account, day) in per_account.keys() {
         outcome.accounts.entry(account.clone()).or_default().push(*day);
     }
     Ok(outcome)
+}
+
+/// Reads and usage writes of one batch in flight at once.
+const CONCURRENT_STORE_CALLS: usize = 16;
+
+/// A `group` call: the user belongs to the group's account (what they did before joins it),
+/// and the group's traits link other sources' ids to it.
+async fn apply_group_call(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    call: &GroupCall,
+) -> Result<(), StoreError> {
+    let account = account_of_group(links, &call.group).await?;
+    if let Some(user) = &call.user {
+        if links.resolve(LinkSource::AnalyticsUser, user).await?.as_deref() != Some(&call.group) {
+            links.link(LinkSource::AnalyticsUser, user, &call.group).await?;
+            // Usage the user had before anyone knew their group joins the account.
+            let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, user);
+            accounts.merge(&provisional, &account).await?;
+        }
+    }
+    let traits = [(LinkSource::Stripe, &call.stripe_customer_id), (LinkSource::Zendesk, &call.zendesk_organization_id)];
+    for (source, external) in traits {
+        if let Some(external) = external {
+            if links.resolve(source, external).await?.as_deref() != Some(&account) {
+                identity::link_and_merge(accounts, links, source, external, &account).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn absorb(day: &mut UsageDay, delta: &UsageDelta) {
@@ -227,6 +261,22 @@ fn absorb(day: &mut UsageDay, delta: &UsageDelta) {
     if delta.last_seen_at > 0 {
         day.seen_at.insert(delta.last_seen_at);
     }
+}
+
+/// `(group, its account)`.
+async fn group_account(links: &dyn LinkStore, group: String) -> Result<(String, String), StoreError> {
+    let account = account_of_group(links, &group).await?;
+    Ok((group, account))
+}
+
+/// `(user, their account)`: their last group's, else (no group call seen yet) the provisional
+/// record kept under the user until one links it.
+async fn user_account(links: &dyn LinkStore, user: String) -> Result<(String, String), StoreError> {
+    let account = match links.resolve(LinkSource::AnalyticsUser, &user).await? {
+        Some(group) => account_of_group(links, &group).await?,
+        None => identity::provisional_account_id(LinkSource::AnalyticsUser, &user),
+    };
+    Ok((user, account))
 }
 
 /// A group's account: its link, else the group id itself (the product's account id).
