@@ -6,6 +6,7 @@ use foresight::signing::stripe_header;
 use foresight::signing::zendesk_headers;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::tracking::TrackingApi;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards};
 use foresight_shared::app::ports::store::{
@@ -21,6 +22,8 @@ use std::sync::Arc;
 pub const SECRET: &str = "whsec_e2e_secret";
 pub const ZENDESK_SECRET: &str = "zendesk_e2e_secret";
 pub const SEGMENT_SECRET: &str = "segment_e2e_secret";
+/// The write key Segment's server libraries authenticate with on the HTTP Tracking API.
+pub const WRITE_KEY: &str = "wk_e2e_write_key";
 
 pub struct Runner {
     pub url: String,
@@ -67,13 +70,24 @@ pub async fn start<S>(store: Arc<S>, secret: Option<&str>) -> Runner
 where
     S: RunnerStore,
 {
+    serve(state(store, secret)).await
+}
+
+/// The runner's state on `store`, every webhook configured with the test secrets (Stripe's
+/// being `secret`); `None` leaves them all unconfigured.
+pub fn state<S: RunnerStore>(store: Arc<S>, secret: Option<&str>) -> AppState {
     let stripe = StripeWebhook::new(secret.map(|s| StripeSecrets::new(s, None)), "account_id");
     // The Zendesk webhook is configured whenever Stripe is: tests of a missing secret use None.
     let zendesk = ZendeskWebhook::new(secret.map(|_| ZENDESK_SECRET.to_owned()));
+    let analytics = AnalyticsWebhook::new(secret.map(|_| SEGMENT_SECRET.to_owned()), None, analytics_config());
+    let tracking = TrackingApi::new(secret.map(|_| WRITE_KEY.to_owned()), analytics_config());
+    AppState::new(store, stripe).with_zendesk(zendesk).with_analytics(analytics).with_tracking(tracking)
+}
+
+/// Serves `state` on a free loopback port.
+pub async fn serve(state: AppState) -> Runner {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let analytics = AnalyticsWebhook::new(secret.map(|_| SEGMENT_SECRET.to_owned()), None, analytics_config());
-    let state = AppState::new(store, stripe).with_zendesk(zendesk).with_analytics(analytics);
     let task = tokio::spawn(server::serve(listener, state));
     Runner { url, client: reqwest::Client::new(), task }
 }

@@ -13,6 +13,7 @@ use foresight_shared::app::health_sweep::{self, SweepPorts};
 use foresight_shared::app::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
 use foresight_shared::app::ingest::identity;
 use foresight_shared::app::ingest::stripe::{EventAlerting, StripeStores, StripeWebhook};
+use foresight_shared::app::ingest::tracking::TrackingApi;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ingest::{IngestError, WebhookResponse, MAX_BODY_BYTES};
 use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, SweepProgressStore};
@@ -29,6 +30,7 @@ use foresight_shared::runtime::delivery::{self, DeliveryChannels};
 use foresight_shared::runtime::env::{self, NOTIFICATIONS_DLQ_VAR, NOTIFICATIONS_QUEUE_VAR};
 use foresight_shared::runtime::secrets::Secrets;
 use foresight_shared::runtime::{aws, settings, webhooks};
+use foresight_shared::sources::segment::tracking::Endpoint;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -51,6 +53,7 @@ pub struct AppState {
     stripe: Arc<StripeWebhook>,
     zendesk: Arc<ZendeskWebhook>,
     analytics: Arc<AnalyticsWebhook>,
+    tracking: Arc<TrackingApi>,
     pub(crate) settings: Arc<Settings>,
     /// The portfolio: KPIs, the weekly digest and the CRM health sync (`crate::portfolio`).
     pub(crate) portfolio: crate::portfolio::PortfolioState,
@@ -88,6 +91,7 @@ impl AppState {
             stripe: Arc::new(stripe),
             zendesk: Arc::new(ZendeskWebhook::new(None)),
             analytics: Arc::new(AnalyticsWebhook::new(None, None, Default::default())),
+            tracking: Arc::new(TrackingApi::new(None, Default::default())),
             settings: Arc::new(Settings::default()),
         }
     }
@@ -144,6 +148,12 @@ impl AppState {
         self
     }
 
+    /// Configures the Segment HTTP Tracking API (unconfigured, it answers 503 naming its variable).
+    pub fn with_tracking(mut self, tracking: TrackingApi) -> Self {
+        self.tracking = Arc::new(tracking);
+        self
+    }
+
     /// Configures the Zendesk webhook (unconfigured, it answers 503 naming its variable).
     pub fn with_zendesk(mut self, zendesk: ZendeskWebhook) -> Self {
         self.zendesk = Arc::new(zendesk);
@@ -192,8 +202,17 @@ async fn notifications_queue() -> NotificationsBackend {
 /// The routes the deployed HTTP API serves, as `(method, path)`: the runner serves each with the
 /// same use case, and `template.yaml` must have exactly these HttpApi events
 /// (`tests/template_checks.rs` compares them).
-pub const DEPLOYED_ROUTES: [(&str, &str); 3] =
-    [("POST", "/webhooks/stripe"), ("POST", "/webhooks/zendesk"), ("POST", "/webhooks/segment")];
+pub const DEPLOYED_ROUTES: [(&str, &str); 8] = [
+    ("POST", "/webhooks/stripe"),
+    ("POST", "/webhooks/zendesk"),
+    ("POST", "/webhooks/segment"),
+    // Segment's HTTP Tracking API, served by the analytics function.
+    ("POST", "/v1/batch"),
+    ("POST", "/v1/track"),
+    ("POST", "/v1/identify"),
+    ("POST", "/v1/group"),
+    ("POST", "/v1/page"),
+];
 
 /// The handler of a deployed route.
 fn deployed_route(path: &str) -> MethodRouter<AppState> {
@@ -201,6 +220,7 @@ fn deployed_route(path: &str) -> MethodRouter<AppState> {
         "/webhooks/stripe" => post(stripe_webhook),
         "/webhooks/zendesk" => post(zendesk_webhook),
         "/webhooks/segment" => post(segment_webhook),
+        tracking if Endpoint::from_path(tracking).is_some() => post(tracking_api),
         other => unreachable!("DEPLOYED_ROUTES names {other}, which has no handler"),
     }
 }
@@ -240,14 +260,21 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
     // A bad configuration stops the runner here, naming the field (never a silent default). The
     // FORESIGHT_* analytics variables override `[analytics]` for the sweep as for ingest.
     let settings = settings::from_file(config.as_deref()).map_err(|e| format!("invalid configuration: {e}"))?;
-    let channels = delivery::channels(&Secrets::from_env(&delivery::SECRET_VARS))?;
+    let channels = delivery::channels(&Secrets::from_env(&delivery::SECRET_VARS), &settings.delivery)?;
     let secrets = Secrets::from_env(
-        &[&webhooks::STRIPE_SECRET_VARS[..], &webhooks::ZENDESK_SECRET_VARS, &webhooks::ANALYTICS_SECRET_VARS].concat(),
+        &[
+            &webhooks::STRIPE_SECRET_VARS[..],
+            &webhooks::ZENDESK_SECRET_VARS,
+            &webhooks::ANALYTICS_SECRET_VARS,
+            &webhooks::TRACKING_SECRET_VARS,
+        ]
+        .concat(),
     );
     let state = state(store, webhooks::stripe(&secrets))
         .await?
         .with_zendesk(webhooks::zendesk(&secrets))
         .with_analytics(webhooks::analytics(&secrets, settings.analytics.clone()))
+        .with_tracking(webhooks::tracking(&secrets, settings.analytics.clone()))
         .with_settings(settings)
         .with_portfolio_delivery_from_env()?;
     state.start_delivery(channels).await;
@@ -259,9 +286,9 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+/// A webhook's answer as the Lambda glue sends it: status, JSON body, `Retry-After` when set.
 fn encode(answer: WebhookResponse) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(answer.body)).into_response()
+    answer.into_http().map(Body::from)
 }
 
 /// Reads a webhook body up to `limit`; over it, the 413 every webhook answers.
@@ -321,6 +348,19 @@ async fn segment_webhook(State(state): State<AppState>, headers: HeaderMap, body
     };
     let (accounts, links, usage) = (state.accounts.as_ref(), state.links.as_ref(), state.usage.as_ref());
     encode(state.analytics.respond(accounts, links, usage, &headers, &body, unix_now()).await)
+}
+
+/// `POST /v1/batch|track|identify|group|page`: Segment's HTTP Tracking API.
+async fn tracking_api(State(state): State<AppState>, uri: axum::http::Uri, headers: HeaderMap, body: Body) -> Response {
+    let Some(endpoint) = Endpoint::from_path(uri.path()) else {
+        return error(StatusCode::NOT_FOUND, "no such route".into());
+    };
+    let body = match read_body_limited(body, foresight_shared::sources::segment::tracking::MAX_REQUEST_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let (accounts, links, usage) = (state.accounts.as_ref(), state.links.as_ref(), state.usage.as_ref());
+    encode(state.tracking.respond(accounts, links, usage, endpoint, &headers, &body, unix_now()).await)
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,11 @@ use crate::app::settings::Settings;
 use crate::domain::alert::{self, Alert, HealthFacts, RAISED};
 use crate::domain::change::AccountChange;
 
+/// A pending alert no dispatcher has seen this long after it was recorded lost its enqueue
+/// (the queue was down, or the process stopped between the two writes): the next sweep
+/// enqueues it again. Longer than a queued alert normally waits for the dispatcher.
+pub const RESEND_UNSENT_AFTER: i64 = 15 * 60;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
     #[error(transparent)]
@@ -64,5 +69,25 @@ pub async fn raise_event_alerts(
         keys.push(alert.dedupe_key);
     }
     accounts.apply(&mark).await?;
+    Ok(keys)
+}
+
+/// Enqueues again every alert the outbox holds as pending and unseen by any dispatcher since
+/// [`RESEND_UNSENT_AFTER`] before `now`: an alert whose event or sweep will not come back to it
+/// (its signal cleared, its sender gave up) is still delivered. A duplicate enqueue is harmless
+/// (the FIFO queue drops it within five minutes; the dispatcher's pending → sent write after).
+/// Returns the dedupe keys enqueued.
+pub async fn resend_unsent(
+    outbox: &dyn Outbox,
+    queue: &dyn NotificationQueue,
+    now: i64,
+) -> Result<Vec<String>, AlertError> {
+    let unsent = outbox.unsent(now - RESEND_UNSENT_AFTER).await?;
+    let mut keys = Vec::with_capacity(unsent.len());
+    for entry in &unsent {
+        queue.enqueue(&entry.alert).await?;
+        tracing::warn!(dedupe_key = %entry.dedupe_key, created_at = %entry.created_at, "unsent alert enqueued again");
+        keys.push(entry.dedupe_key.clone());
+    }
     Ok(keys)
 }

@@ -242,6 +242,9 @@ pub struct SweepSummary {
     pub bands: BTreeMap<String, usize>,
     /// Dedupe keys of the alerts raised by this sweep, sorted.
     pub alerts: Vec<String>,
+    /// Dedupe keys of earlier alerts whose enqueue had failed, enqueued again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resent: Vec<String>,
 }
 
 impl SweepSummary {
@@ -252,8 +255,9 @@ impl SweepSummary {
     }
 }
 
-/// A whole sweep in one process (the local runner): plans `segments` tasks and runs each to the
-/// end with the same worker code. Each call is a new sweep (`sweep_id`), so calling it again at
+/// A whole sweep in one process (the local runner): enqueues again the alerts whose enqueue
+/// failed (as the planner does), plans `segments` tasks and runs each to the end with the same
+/// worker code. Each call is a new sweep (`sweep_id`), so calling it again at
 /// the same `now` scores everything again, and shows that doing so raises nothing twice.
 pub async fn run(
     ports: &SweepPorts<'_>,
@@ -262,7 +266,10 @@ pub async fn run(
     now: i64,
     segments: u32,
 ) -> Result<SweepSummary, SweepError> {
-    let mut summary = SweepSummary::default();
+    let mut summary = SweepSummary {
+        resent: alerts::resend_unsent(ports.outbox, ports.notifications, now).await?,
+        ..Default::default()
+    };
     for task in plan(sweep_id, now, segments) {
         run_segment(&task, ports, settings, None, &|| true, Some(&mut summary)).await?;
     }
@@ -280,6 +287,16 @@ pub async fn plan_scheduled(
 ) -> Result<usize, SweepError> {
     let at = crate::app::schedule::scheduled_now(invocation, now).map_err(SweepError::Task)?;
     send_plan(tasks, at, segments).await
+}
+
+/// The planner's other duty, once per scheduled run: enqueue again the alerts whose enqueue
+/// failed ([`alerts::resend_unsent`]). Returns how many.
+pub async fn resend_unsent(
+    outbox: &dyn Outbox,
+    notifications: &dyn NotificationQueue,
+    now: i64,
+) -> Result<usize, SweepError> {
+    Ok(alerts::resend_unsent(outbox, notifications, now).await?.len())
 }
 
 /// What one worker invocation did with its task.

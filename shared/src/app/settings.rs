@@ -227,6 +227,9 @@ impl Settings {
             return Err(invalid(path, "delivery.task_due_days", "must be between 0 and 90"));
         }
         let portfolio = file.portfolio.validate().map_err(|(field, problem)| invalid(path, &field, &problem))?;
+        if let Some((field, problem)) = d.salesforce.problem() {
+            return Err(invalid(path, &format!("delivery.salesforce.{field}"), &problem));
+        }
         let lifecycle = LifecycleRules {
             renewal_window_days: h.renewal_window_days,
             expansion_seat_utilisation: r.expansion_seat_utilisation,
@@ -349,5 +352,9 @@ mod tests {
         assert!(err("[portfolio]\ncurrency = \"dollars\"\n").contains("portfolio.currency"));
         assert!(err("[portfolio.rates]\neur = -1\n").contains("portfolio.rates.eur is -1"));
         assert!(err("[portfolio]\nhubspot_band_property = \"Band\"\n").contains("portfolio.hubspot_band_property"));
+        assert!(err("[delivery.salesforce]\nstatus = \"\"\n").contains("delivery.salesforce.status is empty"));
+        assert!(err("[delivery.salesforce]\npriority = \"High\"\n").contains("priority"));
+        let long = format!("[delivery.salesforce]\npriority_low = \"{}\"\n", "x".repeat(256));
+        assert!(err(&long).contains("delivery.salesforce.priority_low has 256 characters"));
     }
 }

@@ -9,10 +9,15 @@ use crate::adapters::dynamodb::DynamoOutbox;
 use crate::adapters::sqs::SqsQueue;
 use crate::app::ingest::analytics::{self, AnalyticsWebhook};
 use crate::app::ingest::stripe::{self, EventAlerting, StripeWebhook};
+use crate::app::ingest::tracking::{self, TrackingApi};
 use crate::app::ingest::zendesk::{self, ZendeskWebhook};
+use crate::app::ingest::WebhookResponse;
+use crate::app::ports::store::{AccountStore, LinkStore, UsageStore};
 use crate::app::settings::Settings;
 use crate::domain::usage::AnalyticsConfig;
+use crate::sources::segment::tracking::Endpoint;
 use crate::sources::stripe::signature::StripeSecrets;
+use http::HeaderMap;
 
 /// The Stripe endpoint's secret variables: the current signing secret, and the previous one
 /// during a rotation.
@@ -20,6 +25,11 @@ pub const STRIPE_SECRET_VARS: [&str; 2] = [stripe::SECRET_VAR, stripe::PREVIOUS_
 pub const ZENDESK_SECRET_VARS: [&str; 1] = [zendesk::SECRET_VAR];
 /// A Segment shared secret (signed webhooks) or a static bearer token (RudderStack).
 pub const ANALYTICS_SECRET_VARS: [&str; 2] = [analytics::SECRET_VAR, analytics::TOKEN_VAR];
+/// The write key Segment's server libraries send on the HTTP Tracking API.
+pub const TRACKING_SECRET_VARS: [&str; 1] = [tracking::WRITE_KEY_VAR];
+/// Everything the analytics function reads: one `GetParameters` call at cold start.
+pub const ANALYTICS_FUNCTION_SECRET_VARS: [&str; 3] =
+    [analytics::SECRET_VAR, analytics::TOKEN_VAR, tracking::WRITE_KEY_VAR];
 
 /// The Stripe webhook with these secrets; the account metadata key from the environment.
 pub fn stripe(secrets: &Secrets) -> StripeWebhook {
@@ -39,6 +49,44 @@ pub fn analytics(secrets: &Secrets, config: AnalyticsConfig) -> AnalyticsWebhook
     AnalyticsWebhook::new(secrets.get(analytics::SECRET_VAR), secrets.get(analytics::TOKEN_VAR), config)
 }
 
+/// The HTTP Tracking API with the write key in these secrets, counting usage by `config`.
+pub fn tracking(secrets: &Secrets, config: AnalyticsConfig) -> TrackingApi {
+    TrackingApi::new(secrets.get(tracking::WRITE_KEY_VAR), config)
+}
+
+/// The analytics function's two doors onto the same usage: the Segment webhook
+/// (`/webhooks/segment`) and the HTTP Tracking API (`/v1/batch`, `/v1/track`, ...).
+pub struct AnalyticsEndpoints {
+    pub webhook: AnalyticsWebhook,
+    pub tracking: TrackingApi,
+}
+
+impl AnalyticsEndpoints {
+    pub fn new(secrets: &Secrets, config: AnalyticsConfig) -> Self {
+        AnalyticsEndpoints { webhook: analytics(secrets, config.clone()), tracking: tracking(secrets, config) }
+    }
+
+    /// Configured once either door is (a deployment may use only one of them).
+    pub fn is_configured(&self) -> bool {
+        self.webhook.is_configured() || self.tracking.is_configured()
+    }
+
+    /// Answers a request by its path: a Tracking API endpoint, else the webhook.
+    pub async fn respond<S: AccountStore + LinkStore + UsageStore>(
+        &self,
+        store: &S,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> WebhookResponse {
+        match Endpoint::from_path(path) {
+            Some(endpoint) => self.tracking.respond(store, store, store, endpoint, headers, body, now).await,
+            None => self.webhook.respond(store, store, store, headers, body, now).await,
+        }
+    }
+}
+
 /// The Stripe webhook from the configured secret source, asked again while its secret is
 /// missing (Stripe shows a signing secret only once the endpoint exists).
 pub async fn stripe_bound() -> Result<SecretBound<StripeWebhook>, SecretsError> {
@@ -51,11 +99,19 @@ pub async fn zendesk_bound() -> Result<SecretBound<ZendeskWebhook>, SecretsError
     SecretBound::load(source, &ZENDESK_SECRET_VARS, zendesk, ZendeskWebhook::is_configured, RELOAD_MISSING_AFTER).await
 }
 
-pub async fn analytics_bound(config: AnalyticsConfig) -> Result<SecretBound<AnalyticsWebhook>, SecretsError> {
+/// The analytics function's endpoints from the configured secret source, asked again while
+/// neither the webhook's secrets nor the write key is set.
+pub async fn analytics_bound(config: AnalyticsConfig) -> Result<SecretBound<AnalyticsEndpoints>, SecretsError> {
     let source = SecretSource::configured().await;
-    let build = move |secrets: &Secrets| analytics(secrets, config.clone());
-    SecretBound::load(source, &ANALYTICS_SECRET_VARS, build, AnalyticsWebhook::is_configured, RELOAD_MISSING_AFTER)
-        .await
+    let build = move |secrets: &Secrets| AnalyticsEndpoints::new(secrets, config.clone());
+    SecretBound::load(
+        source,
+        &ANALYTICS_FUNCTION_SECRET_VARS,
+        build,
+        AnalyticsEndpoints::is_configured,
+        RELOAD_MISSING_AFTER,
+    )
+    .await
 }
 
 /// What the Stripe webhook raises real-time alerts with, when the notifications queue is set.

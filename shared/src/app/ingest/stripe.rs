@@ -1,7 +1,9 @@
 //! Stripe webhook: verify, parse, resolve the account, apply — shared by
 //! `functions/stripe-webhook` and `foresight dev`.
 
-use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
+use super::{
+    check_change, check_id, identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES, WEBHOOK_DEADLINE,
+};
 use crate::app::alerts;
 use crate::app::ports::outbox::Outbox;
 use crate::app::ports::portfolio::MrrLedger;
@@ -42,12 +44,19 @@ impl StripeWebhook {
         }
         let secrets = self.secrets.as_ref().ok_or(IngestError::MissingSecret(SECRET_VAR))?;
         signature::verify(signature, body, secrets, now, self.tolerance)?;
-        stripe::parse_event(body, &self.metadata_key).map_err(|e| IngestError::Payload(e.to_string()))
+        let update = stripe::parse_event(body, &self.metadata_key).map_err(|e| IngestError::Payload(e.to_string()))?;
+        let identity = &update.identity;
+        check_id("id", Some(&update.event_id))?;
+        check_id("customer", identity.customer_id.as_deref())?;
+        check_id(&format!("metadata.{}", self.metadata_key), identity.account_id.as_deref())?;
+        check_id("charge", identity.fallback_id.as_deref())?;
+        update.change.as_ref().map_or(Ok(()), check_change)?;
+        Ok(update)
     }
 
     /// Handles one delivery end to end. With `alerting`, an event that is itself a signal
     /// (payment failed, cancel at period end) raises its alert before the answer: a failure
-    /// answers 500, Stripe retries, and the retry (a duplicate for the record) raises it then.
+    /// answers 503, Stripe retries, and the retry (a duplicate for the record) raises it then.
     pub async fn handle(
         &self,
         stores: &StripeStores<'_>,
@@ -98,7 +107,8 @@ impl StripeWebhook {
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        super::respond("stripe", self.handle(stores, alerting, signature, body, now).await)
+        let work = async { super::respond("stripe", self.handle(stores, alerting, signature, body, now).await) };
+        super::within_deadline("stripe", WEBHOOK_DEADLINE, work).await
     }
 }
 

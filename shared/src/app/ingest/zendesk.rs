@@ -1,7 +1,9 @@
 //! Zendesk webhook: verify, parse, resolve the organization's account, apply — shared by
 //! `functions/zendesk-webhook` and `foresight dev`.
 
-use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
+use super::{
+    check_change, check_id, identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES, WEBHOOK_DEADLINE,
+};
 use crate::app::ports::store::{AccountStore, LinkSource, LinkStore};
 use crate::domain::account::attr;
 use crate::sources::zendesk::{self, signature, ZendeskUpdate};
@@ -49,8 +51,13 @@ impl ZendeskWebhook {
             secret,
             now,
         )?;
-        zendesk::parse(body, header(headers, "x-zendesk-webhook-invocation-id"), signed_at)
-            .map_err(|e| IngestError::Payload(e.to_string()))
+        let update = zendesk::parse(body, header(headers, "x-zendesk-webhook-invocation-id"), signed_at)
+            .map_err(|e| IngestError::Payload(e.to_string()))?;
+        check_id("delivery id", Some(&update.delivery_id))?;
+        check_id("organization_id", update.organization_id.as_deref())?;
+        check_id("organization_external_id", update.organization_external_id.as_deref())?;
+        update.change.as_ref().map_or(Ok(()), check_change)?;
+        Ok(update)
     }
 
     /// Handles one delivery. A redelivery (same invocation or event id) writes the same ticket
@@ -90,6 +97,7 @@ impl ZendeskWebhook {
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        super::respond("zendesk", self.handle(accounts, links, headers, body, now).await)
+        let work = async { super::respond("zendesk", self.handle(accounts, links, headers, body, now).await) };
+        super::within_deadline("zendesk", WEBHOOK_DEADLINE, work).await
     }
 }

@@ -3,6 +3,7 @@
 //! accounts costs five writes, not a thousand.
 
 pub mod signature;
+pub mod tracking;
 
 use crate::domain::time;
 use crate::domain::usage::AnalyticsConfig;
@@ -10,6 +11,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Segment's limit on one message (of a batch, or the body of a single call).
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
 
 /// One Segment-spec message, the fields Foresight reads.
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +47,8 @@ pub enum ParseError {
     MissingMessageId { index: usize },
     #[error("message {index}: messageId is over 100 characters")]
     LongMessageId { index: usize },
+    #[error("message {index} is {bytes} bytes, over the {} KB a message may have", MAX_MESSAGE_BYTES / 1024)]
+    TooLarge { index: usize, bytes: usize },
 }
 
 /// An id that may arrive as a string or a number; empty means none.
@@ -85,14 +91,20 @@ pub fn parse(body: &[u8]) -> Result<Vec<Message>, ParseError> {
     } else {
         vec![serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?]
     };
+    check_message_ids(&messages)?;
+    Ok(messages)
+}
+
+/// Every message needs a `messageId` (counted once per day by it) of at most 100 characters.
+fn check_message_ids(messages: &[Message]) -> Result<(), ParseError> {
     for (index, m) in messages.iter().enumerate() {
-        match m.message_id.as_deref().map(str::len) {
+        match m.message_id.as_deref().map(|id| id.chars().count()) {
             None | Some(0) => return Err(ParseError::MissingMessageId { index }),
             Some(n) if n > 100 => return Err(ParseError::LongMessageId { index }),
             _ => {}
         }
     }
-    Ok(messages)
+    Ok(())
 }
 
 /// A compact stand-in for a message id in the day's dedupe set: 72 bits of its SHA-256, in

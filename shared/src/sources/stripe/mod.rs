@@ -97,7 +97,8 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
     let kind: &str = &envelope.kind;
     let o = &envelope.data.object;
     let mut identity = Identity {
-        customer_id: o.customer.as_ref().map(|c| c.id().to_owned()),
+        // An empty customer (never a real one) is no customer: nothing is attributed to "".
+        customer_id: o.customer.as_ref().map(|c| c.id().trim()).filter(|c| !c.is_empty()).map(str::to_owned),
         account_id: metadata_value(o.metadata.as_ref(), metadata_key),
         fallback_id: None,
     };
@@ -148,7 +149,8 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
         "charge.dispute.created" => {
             let id = required(kind, o.id.as_deref())?;
             identity.customer_id = None;
-            identity.fallback_id = o.charge.as_ref().map(|c| c.id().to_owned());
+            identity.fallback_id =
+                o.charge.as_ref().map(|c| c.id().trim()).filter(|c| !c.is_empty()).map(str::to_owned);
             let reason = o.reason.as_deref().map(str::to_owned);
             let mark = billing::DisputeMark { at, amount: o.amount.unwrap_or(0), reason };
             Some(AccountChange::new("").with_fact(format!("{}{id}", attr::DISPUTE), to_value(&mark)))
@@ -177,7 +179,9 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
 
 /// A field the event type cannot do without, or a 400 naming it.
 fn required<'a>(kind: &str, value: Option<&'a str>) -> Result<&'a str, ParseError> {
-    value.ok_or_else(|| ParseError::Missing { event_type: kind.to_owned(), field: "id" })
+    value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ParseError::Missing { event_type: kind.to_owned(), field: "id" })
 }
 
 fn to_value<T: serde::Serialize>(state: &T) -> Value {
