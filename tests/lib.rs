@@ -8,7 +8,7 @@ use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ports::store::{
-    AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, UsageStore,
+    AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, SourceRegistry, UsageStore,
 };
 use foresight_shared::domain::usage::AnalyticsConfig;
 use foresight_shared::sources::segment::signature;
@@ -35,11 +35,11 @@ impl Drop for Runner {
 
 /// Everything a runner's store provides.
 pub trait RunnerStore:
-    AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static
+    AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + SourceRegistry + 'static
 {
 }
-impl<T: AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + 'static> RunnerStore
-    for T
+impl<T> RunnerStore for T where
+    T: AccountStore + AccountLister + AccountScanner + RenewalIndex + LinkStore + UsageStore + SourceRegistry + 'static
 {
 }
 

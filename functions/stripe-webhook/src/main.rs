@@ -2,13 +2,14 @@
 //! payment failure or a cancellation raises at once.
 
 use foresight_shared::runtime::lambda::{self, Error};
+use std::sync::Arc;
 use foresight_shared::runtime::{aws, clock::unix_now, webhooks};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda::init();
     let store = aws::dynamo_store().await;
-    let webhook = webhooks::stripe_bound().await?;
+    let webhook = webhooks::stripe_bound(Arc::new(store.clone())).await?;
     let alerting = webhooks::Alerting::from_env().await?;
     let (store, webhook, alerting) = (&store, &webhook, &alerting);
     lambda::serve_webhook(move |request| async move {

@@ -12,6 +12,7 @@
 
 use super::account::AccountRecord;
 use super::alert::{AlertKind, HealthFacts, Severity, Signal};
+use super::billing;
 use super::health::Band;
 use super::money;
 use super::time::{self, DAY};
@@ -88,20 +89,10 @@ pub struct RenewalSignal {
     pub severity: Severity,
 }
 
-/// The renewal a renewal conversation is about: the earliest period end of the live, paying
-/// subscriptions billed yearly. A monthly plan renews every month, so it would sit in the
-/// 30-day window forever and alert every month; and a monthly add-on must not hide the annual
-/// contract behind it. Accounts on monthly plans alone have no renewal alerts (their risk shows
-/// as cancel at period end, payment failures and health).
+/// The account's yearly contract renewal ([`billing::contract_renewal_at`]): what the renewal
+/// windows count down to. Accounts on monthly plans alone have none, so no renewal alerts.
 pub fn contract_renewal_at(record: &AccountRecord) -> Option<i64> {
-    record
-        .billing
-        .subscriptions
-        .iter()
-        .filter(|s| s.status.is_paying())
-        .filter(|s| s.interval.as_deref() == Some("year"))
-        .filter_map(|s| s.renewal_at.map(|t| t.timestamp()))
-        .min()
+    billing::contract_renewal_at(&record.billing.subscriptions)
 }
 
 /// The renewal signal of an account at `now`, if it is inside a window: paying subscriptions

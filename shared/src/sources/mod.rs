@@ -3,4 +3,5 @@
 
 pub mod segment;
 pub mod stripe;
+pub mod typeform;
 pub mod zendesk;

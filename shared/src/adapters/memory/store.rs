@@ -3,8 +3,9 @@
 
 use crate::app::ports::store::{
     changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
-    ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
+    ScanCursor, ScanPage, SourceRegistry, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
+use crate::domain::connection::{DeploymentSources, Source};
 use crate::domain::account::StoredAccount;
 use crate::domain::change::AccountChange;
 use crate::domain::time::rfc3339;
@@ -21,6 +22,7 @@ pub struct MemoryStore {
     /// The renewal index: account id → `renewal_key`. Kept out of the record's attributes, as
     /// DynamoDB keeps its layout attributes out of what `get` returns.
     renewals: Mutex<BTreeMap<String, String>>,
+    sources: Mutex<DeploymentSources>,
 }
 
 impl MemoryStore {
@@ -192,5 +194,19 @@ impl LinkStore for MemoryStore {
         let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
         links.insert((source, external_id.to_owned()), account_id.to_owned());
         Ok(())
+    }
+}
+
+#[async_trait]
+impl SourceRegistry for MemoryStore {
+    async fn mark_connected(&self, source: Source, since: i64) -> Result<(), StoreError> {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let earliest = sources.entry(source).or_insert(since);
+        *earliest = (*earliest).min(since);
+        Ok(())
+    }
+
+    async fn connected_sources(&self) -> Result<DeploymentSources, StoreError> {
+        Ok(self.sources.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 }

@@ -2,14 +2,19 @@
 //! (account, day), write one usage item per pair — shared by `functions/analytics-webhook` and
 //! `foresight dev`.
 
-use super::{identity, IngestError, IngestReport, WebhookResponse};
-use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError, UsageStore};
+use super::{identity, IngestError, IngestReport, SourceMark, WebhookResponse};
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry, StoreError, UsageStore};
+use crate::domain::account::attr;
+use crate::domain::change::AccountChange;
+use crate::domain::connection::Source;
+use crate::domain::survey::SurveyResponse;
 use crate::domain::usage::{AnalyticsConfig, UsageDay};
 use crate::sources::segment::{self, signature, UsageDelta};
 use chrono::NaiveDate;
 use http::HeaderMap;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub const SECRET_VAR: &str = "SEGMENT_SHARED_SECRET";
 pub const TOKEN_VAR: &str = "SEGMENT_BEARER_TOKEN";
@@ -23,6 +28,8 @@ pub struct AnalyticsWebhook {
     /// RudderStack cannot sign: a static `Authorization: Bearer <token>` instead, when set.
     bearer_token: Option<String>,
     config: AnalyticsConfig,
+    connected: SourceMark,
+    surveys_connected: SourceMark,
 }
 
 impl std::fmt::Debug for AnalyticsWebhook {
@@ -41,6 +48,8 @@ pub struct BatchOutcome {
     pub ignored: usize,
     /// Accounts whose usage was written, with the days.
     pub accounts: BTreeMap<String, Vec<NaiveDate>>,
+    /// Survey answers (the NPS event) stored, and the accounts they went to.
+    pub surveys: Vec<String>,
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -49,7 +58,21 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 impl AnalyticsWebhook {
     pub fn new(secret: Option<String>, bearer_token: Option<String>, config: AnalyticsConfig) -> Self {
-        AnalyticsWebhook { secret: non_empty(secret), bearer_token: non_empty(bearer_token), config }
+        AnalyticsWebhook {
+            secret: non_empty(secret),
+            bearer_token: non_empty(bearer_token),
+            config,
+            connected: SourceMark::default(),
+            surveys_connected: SourceMark::default(),
+        }
+    }
+
+    /// Marks product analytics (and surveys, for the NPS event) connected in this deployment's
+    /// registry on the first batch of the process.
+    pub fn with_registry(mut self, registry: Arc<dyn SourceRegistry>) -> Self {
+        self.connected = SourceMark::new(registry.clone());
+        self.surveys_connected = SourceMark::new(registry);
+        self
     }
 
     /// Whether a shared secret or a bearer token is set (without either, 503).
@@ -87,9 +110,17 @@ impl AnalyticsWebhook {
         let messages = segment::parse(body).map_err(|e| IngestError::Payload(e.to_string()))?;
         let batch = segment::aggregate(&messages, &self.config, now);
 
-        // Group calls first: later messages of the same batch may rely on them.
+        // Group calls first: later messages of the same batch may rely on them. Each group's
+        // account learns that analytics knows it (one write per group call's account; a group
+        // call creates no usage day), so its silence then scores as silence.
+        let mut known: BTreeSet<(String, String)> = BTreeSet::new();
         for call in &batch.group_calls {
             let account = account_of_group(links, &call.group).await?;
+            if known.insert((account.clone(), call.group.clone())) {
+                let change = AccountChange::new(account.clone())
+                    .with_fact(attr::ANALYTICS_GROUP, serde_json::Value::String(call.group.clone()));
+                accounts.apply(&change).await?;
+            }
             if let Some(user) = &call.user {
                 if links.resolve(LinkSource::AnalyticsUser, user).await?.as_deref() != Some(&call.group) {
                     links.link(LinkSource::AnalyticsUser, user, &call.group).await?;
@@ -127,10 +158,43 @@ impl AnalyticsWebhook {
             };
             absorb(per_account.entry((account, *day)).or_default(), delta);
         }
-        let mut outcome = BatchOutcome { messages: messages.len(), ignored: batch.ignored, accounts: BTreeMap::new() };
+        let mut outcome = BatchOutcome {
+            messages: messages.len(),
+            ignored: batch.ignored,
+            accounts: BTreeMap::new(),
+            surveys: Vec::new(),
+        };
         for ((account, day), day_usage) in &per_account {
             usage.add_usage(account, *day, day_usage).await?;
             outcome.accounts.entry(account.clone()).or_default().push(*day);
+        }
+        // NPS answers of the survey convention: one fact per response on its account (rare).
+        for answer in &batch.surveys {
+            let account = match (&answer.group, &answer.user) {
+                (Some(group), _) => account_of_group(links, group).await?,
+                (None, Some(user)) => match links.resolve(LinkSource::AnalyticsUser, user).await? {
+                    Some(group) => account_of_group(links, &group).await?,
+                    None => identity::provisional_account_id(LinkSource::AnalyticsUser, user),
+                },
+                (None, None) => continue,
+            };
+            let response = SurveyResponse {
+                at: answer.at,
+                score: answer.score,
+                comment: answer.comment.clone(),
+                via: "segment".into(),
+                form: None,
+            };
+            let fact = format!("{}seg-{}", attr::SURVEY_RESPONSE, response_key(&answer.id));
+            let value = serde_json::to_value(&response).unwrap_or_default();
+            accounts.apply(&AccountChange::new(account.clone()).with_fact(fact, value)).await?;
+            outcome.surveys.push(account);
+        }
+        if let Some(since) = batch.earliest.filter(|_| !per_account.is_empty() || !batch.group_calls.is_empty()) {
+            self.connected.mark(Source::Analytics, since).await;
+        }
+        if let Some(since) = batch.surveys.iter().map(|a| a.at).min() {
+            self.surveys_connected.mark(Source::Surveys, since).await;
         }
         Ok(outcome)
     }
@@ -167,6 +231,11 @@ impl AnalyticsWebhook {
             Err(err) => super::respond("segment", Err(err)),
         }
     }
+}
+
+/// A response id fit for an attribute name and a dedupe key (no `/` or `#`).
+pub fn response_key(id: &str) -> String {
+    id.chars().map(|c| if c == '/' || c == '#' { '_' } else { c }).collect()
 }
 
 fn absorb(day: &mut UsageDay, delta: &UsageDelta) {

@@ -4,6 +4,8 @@
 //! from the external id, and merged into the account when the link appears.
 
 use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError};
+use crate::domain::account::attr;
+use crate::domain::change::AccountChange;
 
 /// The account id that holds data of an external id nobody has linked yet. Stripe customer ids
 /// are already unambiguous (`cus_...`), and an analytics group id is the product's own account
@@ -47,7 +49,9 @@ pub async fn resolve_account(
     }
 }
 
-/// Links `external_id` to `account` and merges what was kept provisionally (the admin path).
+/// Links `external_id` to `account` and merges what was kept provisionally (the admin path, and
+/// group traits). The account learns the link too: a Zendesk organization linked before its
+/// first ticket makes Zendesk a connected source of the account (no ticket is then silence).
 pub async fn link_and_merge(
     accounts: &dyn AccountStore,
     links: &dyn LinkStore,
@@ -56,7 +60,18 @@ pub async fn link_and_merge(
     account: &str,
 ) -> Result<bool, StoreError> {
     links.link(source, external_id, account).await?;
-    merge_provisional(accounts, source, external_id, account).await
+    let merged = merge_provisional(accounts, source, external_id, account).await?;
+    let fact = match source {
+        LinkSource::Stripe => Some(attr::STRIPE_CUSTOMER),
+        LinkSource::Zendesk => Some(attr::ZENDESK_ORGANIZATION),
+        LinkSource::Analytics => Some(attr::ANALYTICS_GROUP),
+        _ => None,
+    };
+    if let Some(name) = fact {
+        let change = AccountChange::new(account).with_fact(name, serde_json::Value::String(external_id.to_owned()));
+        accounts.apply(&change).await?;
+    }
+    Ok(merged)
 }
 
 async fn merge_provisional(

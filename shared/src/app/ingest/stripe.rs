@@ -1,11 +1,12 @@
 //! Stripe webhook: verify, parse, resolve the account, apply — shared by
 //! `functions/stripe-webhook` and `foresight dev`.
 
-use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
+use super::{identity, Accepted, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES};
 use crate::app::alerts;
 use crate::app::ports::outbox::Outbox;
 use crate::app::ports::queue::NotificationQueue;
-use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError};
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry, StoreError};
+use crate::domain::connection::Source;
 use crate::app::settings::Settings;
 use crate::sources::stripe::signature::{self, StripeSecrets, DEFAULT_TOLERANCE_SECS};
 use crate::sources::stripe::{self, StripeUpdate};
@@ -21,11 +22,23 @@ pub struct StripeWebhook {
     secrets: Option<StripeSecrets>,
     metadata_key: String,
     tolerance: i64,
+    connected: SourceMark,
 }
 
 impl StripeWebhook {
     pub fn new(secrets: Option<StripeSecrets>, metadata_key: impl Into<String>) -> Self {
-        StripeWebhook { secrets, metadata_key: metadata_key.into(), tolerance: DEFAULT_TOLERANCE_SECS }
+        StripeWebhook {
+            secrets,
+            metadata_key: metadata_key.into(),
+            tolerance: DEFAULT_TOLERANCE_SECS,
+            connected: SourceMark::default(),
+        }
+    }
+
+    /// Marks Stripe connected in this deployment's registry on the first event of the process.
+    pub fn with_registry(mut self, registry: std::sync::Arc<dyn SourceRegistry>) -> Self {
+        self.connected = SourceMark::new(registry);
+        self
     }
 
     /// Whether the signing secret is set (without it every delivery is answered 503).
@@ -64,6 +77,7 @@ impl StripeWebhook {
             return Ok(accepted);
         };
         let mut accepted = accepted.apply(accounts, change, account_id).await?;
+        self.connected.mark(Source::Stripe, update.created).await;
         if let (Some(alerting), Some(account_id)) = (alerting, accepted.account_id.as_deref()) {
             if SIGNAL_EVENTS.contains(&update.event_type.as_str()) {
                 accepted.alerts = alerts::raise_event_alerts(

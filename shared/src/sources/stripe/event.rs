@@ -108,17 +108,43 @@ pub struct StripeObject {
     pub attempt_count: Option<u32>,
     pub amount_due: Option<i64>,
     pub amount_paid: Option<i64>,
+    /// What is still owed on the invoice.
+    pub amount_remaining: Option<i64>,
     pub next_payment_attempt: Option<i64>,
     pub period_end: Option<i64>,
     /// Current API: where the invoice came from.
     pub parent: Option<InvoiceParent>,
     /// Older API versions: the invoice's subscription.
     pub subscription: Option<Expandable>,
+    /// Why the invoice could not be finalized or paid (card errors carry a decline code).
+    pub last_finalization_error: Option<DeclineDetails>,
     // charge and dispute
     pub amount_refunded: Option<i64>,
     pub amount: Option<i64>,
     pub charge: Option<Expandable>,
     pub reason: Option<String>,
+    /// A failed charge's code and message (`card_declined`, "Your card was declined.").
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    /// A charge's outcome: `reason` is the decline reason (`insufficient_funds`).
+    pub outcome: Option<ChargeOutcome>,
+}
+
+/// An error Stripe reports on an object (`last_finalization_error`): codes and a message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeclineDetails {
+    pub code: Option<String>,
+    pub decline_code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// The outcome of a charge.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ChargeOutcome {
+    pub reason: Option<String>,
+    pub seller_message: Option<String>,
 }
 
 pub type Metadata = Option<BTreeMap<String, Value>>;
