@@ -66,9 +66,8 @@ OUT = ROOT / "portfolio"
 DAY = 86400
 HOUR = 3600
 NOW = 1794225600  # 2026-11-09T12:00:00Z, a Monday
-WINDOW_DAYS = 30  # product analytics from NOW - 29 days (2026-10-11) to NOW's day
 KEY_FEATURES = ["Report Exported", "Dashboard Shared", "Integration Connected"]
-HISTORY_DAYS = 70  # decliners and seasonal accounts: 10 weeks of analytics, for the replay
+HISTORY_DAYS = 70  # product analytics was connected 10 weeks before NOW: every account's use since
 
 NAMES = [
     "Abacus", "Birchwood", "Cobalt", "Dovetail", "Ember", "Fathom", "Granite", "Harbor", "Ironleaf", "Juniper",
@@ -126,8 +125,16 @@ class Account:
         self.cancels_at = None
 
 
-def steady(a, users, per_user, events, first_day=-(WINDOW_DAYS - 1), last_day=0):
-    """Each of `users` sends `per_user` messages a day, cycling through `events`."""
+def start_day(a):
+    """The account's first day as an offset from NOW's day."""
+    return (a.started - day_start(0)) // DAY
+
+
+def steady(a, users, per_user, events, first_day=None, last_day=0):
+    """Each of `users` sends `per_user` messages a day, cycling through `events`: by default
+    every day since analytics was connected (or since the account started, if later)."""
+    if first_day is None:
+        first_day = max(-(HISTORY_DAYS - 1), start_day(a) + 1)
     for d in range(first_day, last_day + 1):
         msgs = a.usage.setdefault(d, [])
         for u in range(users):
@@ -281,7 +288,7 @@ def portfolio():
         a = new("silent", n)  # pays, known to analytics by a group call at signup, never uses it
         a.interval = "month" if n == 2 else "year"
         a.unit_amount, a.seats = (3000, 5) if a.interval == "month" else (36000, 5)
-        a.started = NOW - (30 + 25 * n) * DAY - 3 * HOUR
+        a.started = NOW - (30 + 10 * n) * DAY - 3 * HOUR
         a.group_only = True
         good_ticket(a, 2000 + n, created=-20)
         a.label = "at_risk"
@@ -304,7 +311,7 @@ def portfolio():
     for n in range(1, 3):
         a = new("detractor", n)  # healthy use, but the person answering the survey is unhappy
         if n == 1:
-            a.interval, a.unit_amount, a.seats = "year", 36000, 10
+            a.interval, a.unit_amount, a.seats = "year", 36000, 20  # low touch
             a.nps = [(-2, 3, "Reports take minutes to load and nobody has fixed it", "typeform")]
         else:
             a.interval, a.unit_amount, a.seats = "year", 150000, 40  # high touch

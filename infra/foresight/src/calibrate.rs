@@ -17,7 +17,7 @@ use foresight_shared::app::ingest::stripe::{EventAlerting, StripeWebhook};
 use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ingest::IngestError;
-use foresight_shared::app::ports::outbox::DeliveryLog;
+use foresight_shared::app::ports::outbox::Outbox;
 use foresight_shared::app::ports::store::AccountLister;
 use foresight_shared::app::renewal_sweep::{self, RenewalPorts};
 use foresight_shared::app::settings::Settings;
@@ -30,7 +30,7 @@ use foresight_shared::sources::typeform::signature as typeform_signature;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -91,6 +91,8 @@ pub struct Raised {
     pub severity: Severity,
     pub at: i64,
     pub headline: String,
+    /// The account's band when the alert was raised.
+    pub band: Option<String>,
 }
 
 /// A slow decliner's lead time: days from its first risk alert to its cancellation.
@@ -118,8 +120,11 @@ pub struct Report {
     pub false_alarms: Vec<String>,
     /// Labelled healthy or expansion, with a risk alert in the replay.
     pub healthy_alerted: Vec<String>,
-    /// Opportunity alerts raised for accounts labelled at risk.
+    /// Opportunity alerts raised for an account at risk at that moment: not green, or with a
+    /// risk alert in the 30 days before.
     pub opportunities_at_risk: Vec<String>,
+    /// Every alert raised, in time order.
+    pub alerts: Vec<Raised>,
     /// Alerts raised after the first (warm-up) sweep, by kind.
     pub by_kind: BTreeMap<String, usize>,
     pub risk_alerts: usize,
@@ -361,6 +366,14 @@ pub async fn run(portfolio: &Path, settings: Settings, days: i64) -> Result<Repo
             next += 1;
         }
         deployment.sweep(&format!("calibrate-{k}"), sweep_at).await?;
+        if let Ok(id) = std::env::var("CALIBRATE_DEBUG") {
+            use foresight_shared::app::ports::store::AccountStore;
+            if let Some(st) = deployment.store.get(&id).await.unwrap() {
+                let h = deployment.settings.record(&st, sweep_at).health.unwrap_or_default();
+                let comps: Vec<String> = h["components"].as_array().into_iter().flatten().map(|c| format!("{}={}:{}", c["name"].as_str().unwrap_or(""), c["score"], c["reason"].as_str().unwrap_or(""))).collect();
+                eprintln!("DEBUG {} {} {} {}", time::day_key(sweep_at), h["score"], h["band"], comps.join(" | "));
+            }
+        }
     }
     let repeated = deployment.sweep("calibrate-again", now).await?;
 
@@ -377,8 +390,11 @@ pub async fn run(portfolio: &Path, settings: Settings, days: i64) -> Result<Repo
             severity: e.alert.severity,
             at: e.alert.raised_at.timestamp(),
             headline: e.alert.headline.clone(),
+            band: e.alert.band.map(|b| b.as_str().to_owned()),
         })
         .collect();
+    let mut raised = raised;
+    raised.sort_by(|a, b| (a.at, &a.account_id, &a.kind).cmp(&(b.at, &b.account_id, &b.kind)));
     let mut bands: BTreeMap<String, String> = BTreeMap::new();
     for stored in deployment.store.list().await.map_err(|e| e.to_string())? {
         if account::is_unlinked_holder(&stored.account_id) {
@@ -412,6 +428,7 @@ pub async fn run(portfolio: &Path, settings: Settings, days: i64) -> Result<Repo
         false_alarms: Vec::new(),
         healthy_alerted: Vec::new(),
         opportunities_at_risk: Vec::new(),
+        alerts: Vec::new(),
         by_kind: BTreeMap::new(),
         risk_alerts: 0,
         opportunity_alerts: 0,
@@ -443,7 +460,6 @@ pub async fn run(portfolio: &Path, settings: Settings, days: i64) -> Result<Repo
             report.lead_times.push(LeadTime { account_id: id.clone(), cancels_at, first_alert, days });
         }
     }
-    let at_risk_ids: BTreeSet<&str> = labels.iter().filter(|(_, l)| l.at_risk()).map(|(id, _)| id.as_str()).collect();
     for r in raised.iter().filter(|r| r.at > start) {
         *report.by_kind.entry(r.kind.clone()).or_default() += 1;
         match r.severity {
@@ -451,9 +467,16 @@ pub async fn run(portfolio: &Path, settings: Settings, days: i64) -> Result<Repo
             Severity::Opportunity => report.opportunity_alerts += 1,
         }
     }
-    for r in raised.iter().filter(|r| r.severity == Severity::Opportunity && at_risk_ids.contains(r.account_id.as_str())) {
-        report.opportunities_at_risk.push(format!("{}: {} on {}", r.account_id, r.kind, time::day_key(r.at)));
+    for r in raised.iter().filter(|r| r.severity == Severity::Opportunity) {
+        let not_green = r.band.as_deref().is_some_and(|b| b != "green");
+        let risk_before = risk_by_account
+            .get(r.account_id.as_str())
+            .is_some_and(|alerts| alerts.iter().any(|a| a.at <= r.at && r.at - a.at <= 30 * DAY));
+        if not_green || risk_before {
+            report.opportunities_at_risk.push(format!("{}: {} on {}", r.account_id, r.kind, time::day_key(r.at)));
+        }
     }
+    report.alerts = raised;
     Ok(report)
 }
 
@@ -541,11 +564,39 @@ pub fn settings_from(config: Option<&Path>) -> Result<Settings, String> {
     Settings::parse(&text, &path.display().to_string()).map_err(|e| format!("invalid configuration: {e}"))
 }
 
+/// Every alert of the replay, one line each.
+pub fn render_alerts(r: &Report) -> String {
+    r.alerts
+        .iter()
+        .map(|a| {
+            format!(
+                "  {} {:<20} {:<20} {:<11} {:<7} {}\n",
+                time::rfc3339(a.at),
+                a.account_id,
+                a.kind,
+                a.severity.to_string(),
+                a.band.as_deref().unwrap_or("-"),
+                a.headline
+            )
+        })
+        .collect()
+}
+
 /// `foresight calibrate`.
-pub async fn command(portfolio: Option<PathBuf>, config: Option<PathBuf>, days: i64, check: bool) -> Result<(), String> {
+pub async fn command(
+    portfolio: Option<PathBuf>,
+    config: Option<PathBuf>,
+    days: i64,
+    check: bool,
+    alerts: bool,
+) -> Result<(), String> {
     let settings = settings_from(config.as_deref())?;
     let portfolio = portfolio.unwrap_or_else(default_portfolio);
     let report = run(&portfolio, settings, days).await?;
+    if alerts {
+        println!("Every alert of the replay (raised at, account, kind, severity, band, headline):");
+        print!("{}", render_alerts(&report));
+    }
     print!("{}", render(&report));
     let missed = report.missed_targets();
     if check && !missed.is_empty() {

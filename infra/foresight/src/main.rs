@@ -91,6 +91,9 @@ enum Command {
         /// repeated sweeps silent, lead time 21 days) is missed.
         #[arg(long)]
         check: bool,
+        /// Also list every alert raised, by account.
+        #[arg(long)]
+        alerts: bool,
     },
 }
 
@@ -106,7 +109,7 @@ async fn redrive(from: &str, to: &str) -> Result<(), String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own story; its per-event logs would drown it.
-    let level = if matches!(cli.command, Command::Demo { .. }) { "warn" } else { "info" };
+    let level = if matches!(cli.command, Command::Demo { .. } | Command::Calibrate { .. }) { "warn" } else { "info" };
     foresight_shared::runtime::telemetry::init_local(level);
     let result = match cli.command {
         Command::Dev { addr, store, config } => server::dev(&addr, store, config).await,
@@ -124,7 +127,9 @@ async fn main() -> ExitCode {
             };
             demo::send(&url, &paths, &secrets).await.map(|_| ())
         }
-        Command::Calibrate { portfolio, config, days, check } => calibrate::command(portfolio, config, days, check).await,
+        Command::Calibrate { portfolio, config, days, check, alerts } => {
+            calibrate::command(portfolio, config, days, check, alerts).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

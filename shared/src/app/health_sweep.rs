@@ -157,7 +157,7 @@ pub async fn sweep_account(
     for day in history(stored).into_keys().filter(|day| *day < oldest_kept) {
         change = change.with_expired(format!("{}{day}", attr::HEALTH_HISTORY));
     }
-    let due = alert::due(signals, &raised_before, &settings.alerts, now);
+    let due = alert::consolidate(alert::due(signals, &raised_before, &settings.alerts, now), &raised_before, now);
     let mut raised = Vec::new();
     if !due.is_empty() {
         let facts = HealthFacts::scored(&score, change_7d);

@@ -143,8 +143,8 @@ pub struct AlertRules {
     pub score_fall_points: i64,
     /// Events this week down at least this many percent on the week before.
     pub usage_drop_percent: i64,
-    /// A slow decline: events lower every week for three weeks (each at least 5% below the one
-    /// before) and this many percent below three weeks earlier (0 turns it off).
+    /// A slow decline: events lower two weeks running (each at least 10% below the week before),
+    /// still falling, and this many percent below three weeks earlier (0 turns it off).
     pub usage_decline_percent: i64,
     /// Open urgent/high tickets from which support load is a spike.
     pub urgent_open_tickets: u32,
@@ -232,6 +232,19 @@ pub fn raised_alerts(attributes: &BTreeMap<String, serde_json::Value>) -> BTreeM
         .collect()
 }
 
+/// The kinds of risk alerts raised in the 30 days before `now` (from the `al#` marks).
+pub fn recent_risks(raised: &BTreeMap<String, i64>, now: i64) -> Vec<AlertKind> {
+    let mut kinds: Vec<AlertKind> = raised
+        .iter()
+        .filter(|(_, at)| **at <= now && now - **at <= 30 * DAY)
+        .filter_map(|(key, _)| key.split('/').next()?.parse::<AlertKind>().ok())
+        .filter(|k| k.severity() == Severity::Risk)
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
 fn day(ts: i64) -> String {
     time::day_key(ts)
 }
@@ -317,14 +330,20 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
     let today = day(now);
     let scored = ctx.scored;
     let mut signals = Vec::new();
-    if let Some(before) = ctx.previous_band.filter(|b| scored.band.rank() < b.rank()) {
+    // While an account onboards its health is still forming (a source connects, a trial
+    // converts): onboarding_stalled is the signal that matters then, not swings of the score.
+    let onboarding = record.lifecycle == Lifecycle::Onboarding;
+    // A churned account has left: its band drop says so once; its usage fading and its score
+    // falling afterwards are no news.
+    let churned = record.lifecycle == Lifecycle::Churned;
+    if let Some(before) = ctx.previous_band.filter(|b| !onboarding && scored.band.rank() < b.rank()) {
         signals.push(Signal::new(
             AlertKind::BandDrop,
             format!("{}/{today}", scored.band),
             format!("health dropped from {before} to {} ({})", scored.band, scored.score),
         ));
     }
-    if let Some(change) = ctx.change_7d.filter(|c| -c >= rules.score_fall_points) {
+    if let Some(change) = ctx.change_7d.filter(|c| !onboarding && !churned && -c >= rules.score_fall_points) {
         signals.push(Signal::new(
             AlertKind::ScoreFall,
             today.clone(),
@@ -343,16 +362,16 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
             format!("{} open", plural(urgent, "urgent ticket", "urgent tickets")),
         ));
     }
-    if let Some(drop) = usage_drop_percent(record, now).filter(|d| *d >= rules.usage_drop_percent) {
-        signals.push(Signal::new(AlertKind::UsageDrop, today.clone(), format!("usage -{drop}% week over week")));
-    } else if let Some(decline) =
-        usage_decline_percent(record, now).filter(|d| rules.usage_decline_percent > 0 && *d >= rules.usage_decline_percent)
-    {
-        signals.push(Signal::new(
-            AlertKind::UsageDrop,
-            today.clone(),
-            format!("usage -{decline}% over 3 weeks, lower every week"),
-        ));
+    let drop = usage_drop_percent(record, now)
+        .filter(|d| !churned && *d >= rules.usage_drop_percent)
+        .map(|drop| format!("usage -{drop}% week over week"));
+    let decline = || {
+        usage_decline_percent(record, now)
+            .filter(|d| !churned && rules.usage_decline_percent > 0 && *d >= rules.usage_decline_percent)
+            .map(|decline| format!("usage -{decline}% in 3 weeks, down two weeks running"))
+    };
+    if let Some(headline) = drop.or_else(decline) {
+        signals.push(Signal::new(AlertKind::UsageDrop, today.clone(), headline));
     }
     // First value by default: no configured event needed, only a source that could have seen it.
     let live = record.billing.status.is_some_and(|s| s.is_live());
@@ -409,30 +428,35 @@ pub fn usage_drop_percent(record: &AccountRecord, now: i64) -> Option<i64> {
     Some(((last.saturating_sub(this)) as f64 * 100.0 / last as f64).round() as i64)
 }
 
-/// Weekly events of the last four weeks, newest first (week 0 ends at `now`'s day).
-fn weekly_events(record: &AccountRecord, now: i64) -> [u64; 4] {
-    let mut weeks = [0_u64; 4];
+/// Events per day of the last 28 days, newest first (day 0 is `now`'s day).
+fn daily_events(record: &AccountRecord, now: i64) -> [u64; 28] {
+    let mut days = [0_u64; 28];
     let today = time::date(now);
     for d in &record.usage.daily {
-        let age = (today - d.day).num_days();
-        if (0..28).contains(&age) {
-            weeks[(age / 7) as usize] += d.events;
+        if let Ok(age) = usize::try_from((today - d.day).num_days()) {
+            if age < 28 {
+                days[age] += d.events;
+            }
         }
     }
-    weeks
+    days
 }
 
-/// A slow decline: events lower every week for the last three weeks (each at least 5% below the
-/// week before) and the drop from three weeks earlier, in percent. Needs a busy starting week
-/// (at least 10 events). One week's dip (a holiday) is not a decline: it does not fall every
-/// week.
+/// A slow decline: events lower two weeks running (each week at least 10% below the one
+/// before), after a week no busier than the one before it, still falling (the last three days no
+/// busier than the latest week's average), and down from three weeks earlier by the returned
+/// percentage. Needs a busy starting week (at least 10 events). A week's dip (a holiday) is not
+/// a decline: it does not fall two weeks running, or use is back up by the time it seems to.
 pub fn usage_decline_percent(record: &AccountRecord, now: i64) -> Option<i64> {
-    let [w0, w1, w2, w3] = weekly_events(record, now);
+    let days = daily_events(record, now);
+    let week = |n: usize| days[n * 7..n * 7 + 7].iter().sum::<u64>();
+    let [w0, w1, w2, w3] = [week(0), week(1), week(2), week(3)];
     if w3 < 10 {
         return None;
     }
-    let falls = |newer: u64, older: u64| (newer as f64) <= older as f64 * 0.95;
-    (falls(w2, w3) && falls(w1, w2) && falls(w0, w1))
+    let falls = |newer: u64, older: u64| (newer as f64) <= older as f64 * 0.9;
+    let still_falling = days[..3].iter().sum::<u64>() as f64 <= w0 as f64 * 3.0 / 7.0;
+    (falls(w0, w1) && falls(w1, w2) && w2 <= w3 && still_falling)
         .then(|| ((w3 - w0) as f64 * 100.0 / w3 as f64).round() as i64)
 }
 
@@ -445,6 +469,34 @@ pub fn due(signals: Vec<Signal>, raised: &BTreeMap<String, i64>, rules: &AlertRu
             let cooldown = rules.cooldown_days.of(s.kind) * DAY;
             let scope = s.cooldown_scope();
             cooldown == 0 || !raised.iter().any(|(key, at)| key.starts_with(&scope) && now - at < cooldown)
+        })
+        .collect()
+}
+
+/// Kinds that say what went wrong (as opposed to band drops and score falls, which say that
+/// health moved).
+fn names_a_cause(kind: AlertKind) -> bool {
+    kind.severity() == Severity::Risk && !matches!(kind, AlertKind::BandDrop | AlertKind::ScoreFall | AlertKind::Renewal)
+}
+
+/// One alert per cause: of the due signals, a score fall is dropped when a band drop says the
+/// same (now or in the 7 days before); a band drop to yellow and a score fall are dropped when their cause alerts now or did
+/// in the 7 days before (the payment failure, the cancellation, the usage drop already carries
+/// the score and band). A drop to red is news unless its cause alerts in the same sweep.
+pub fn consolidate(due: Vec<Signal>, raised: &BTreeMap<String, i64>, now: i64) -> Vec<Signal> {
+    let cause_now = due.iter().any(|s| names_a_cause(s.kind));
+    let cause_lately = raised.iter().any(|(key, at)| {
+        now - at <= 7 * DAY && key.split('/').next().and_then(|k| k.parse().ok()).is_some_and(names_a_cause)
+    });
+    let band_drop_now = due.iter().any(|s| s.kind == AlertKind::BandDrop);
+    let band_drop_lately =
+        raised.iter().any(|(key, at)| now - at <= 7 * DAY && key.starts_with(AlertKind::BandDrop.as_str()));
+    due.into_iter()
+        .filter(|s| match s.kind {
+            AlertKind::ScoreFall => !band_drop_now && !band_drop_lately && !cause_now && !cause_lately,
+            AlertKind::BandDrop if s.episode.starts_with("red/") => !cause_now,
+            AlertKind::BandDrop => !cause_now && !cause_lately,
+            _ => true,
         })
         .collect()
 }

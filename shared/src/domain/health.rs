@@ -217,10 +217,17 @@ fn usage(r: &AccountRecord, now: i64) -> Measured {
 }
 
 /// Days the 30-day usage window covers: since the subscription started or the first usage
-/// day, whichever is earlier, between 7 and 30.
+/// day, whichever is earlier, but not before this deployment connected product analytics (an
+/// account that is older than the connection has no rhythm before it), between 7 and 30.
 fn usage_window_days(r: &AccountRecord, now: i64) -> f64 {
     let first_day = r.usage.daily.iter().map(|d| d.day).min().map(time::day_start);
-    let start = [lifecycle::started_at(&r.billing), first_day].into_iter().flatten().min();
+    let first_seen = r.usage.first_seen_at.map(|t| time::day_start(time::date(t.timestamp())));
+    let start = [lifecycle::started_at(&r.billing), first_day, first_seen].into_iter().flatten().min();
+    let connected = r.deployment.as_ref().and_then(|d| d.get(&Source::Analytics)).copied();
+    let start = match (start, connected) {
+        (Some(start), Some(connected)) => Some(start.max(time::day_start(time::date(connected)))),
+        (start, _) => start,
+    };
     start.map_or(30.0, |start| ((now - start) as f64 / DAY as f64).clamp(7.0, 30.0))
 }
 

@@ -104,6 +104,18 @@ pub fn renewal_signal(
     rules: &RenewalRules,
     now: i64,
 ) -> Option<RenewalSignal> {
+    renewal_signal_after(record, health, &[], rules, now)
+}
+
+/// [`renewal_signal`] for an account that raised the `recent` risk alerts in the last 30 days
+/// (a usage decline, a detractor): such a renewal is at risk even while the band is still green.
+pub fn renewal_signal_after(
+    record: &AccountRecord,
+    health: &HealthFacts,
+    recent: &[AlertKind],
+    rules: &RenewalRules,
+    now: i64,
+) -> Option<RenewalSignal> {
     let b = &record.billing;
     if !b.status.is_some_and(|s| s.is_paying()) {
         return None;
@@ -120,6 +132,9 @@ pub fn renewal_signal(
     }
     if b.failed_payments > 0 {
         risks.push(format!("payment failed {}×", b.failed_payments));
+    }
+    for kind in recent.iter().filter(|k| !matches!(k, AlertKind::PaymentFailed | AlertKind::CancelAtPeriodEnd)) {
+        risks.push(format!("{} alerted in the last 30 days", kind.as_str().replace('_', " ")));
     }
     let at_risk = band.is_some_and(|b| b != Band::Green) || !risks.is_empty();
     if record.support.urgent_open_tickets > 0 {
