@@ -6,6 +6,7 @@ use foresight::signing::stripe_header;
 use foresight::signing::zendesk_headers;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ports::store::{
     AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, SourceRegistry, UsageStore,
@@ -20,6 +21,7 @@ use std::sync::Arc;
 pub const SECRET: &str = "whsec_e2e_secret";
 pub const ZENDESK_SECRET: &str = "zendesk_e2e_secret";
 pub const SEGMENT_SECRET: &str = "segment_e2e_secret";
+pub const TYPEFORM_SECRET: &str = "typeform_e2e_secret";
 
 pub struct Runner {
     pub url: String,
@@ -54,7 +56,8 @@ where
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().unwrap());
     let analytics = AnalyticsWebhook::new(secret.map(|_| SEGMENT_SECRET.to_owned()), None, analytics_config());
-    let state = AppState::new(store, stripe).with_zendesk(zendesk).with_analytics(analytics);
+    let typeform = TypeformWebhook::new(secret.map(|_| TYPEFORM_SECRET.to_owned()), "account_id");
+    let state = AppState::new(store, stripe).with_zendesk(zendesk).with_analytics(analytics).with_typeform(typeform);
     let task = tokio::spawn(server::serve(listener, state));
     Runner { url, client: reqwest::Client::new(), task }
 }
@@ -119,6 +122,23 @@ impl Runner {
             .expect("runner answers");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts a Typeform body with a given `Typeform-Signature` header (or none).
+    pub async fn post_typeform_raw(&self, body: Vec<u8>, signature: Option<String>) -> (u16, Value) {
+        let mut request = self.client.post(format!("{}/webhooks/typeform", self.url)).body(body);
+        if let Some(signature) = signature {
+            request = request.header("typeform-signature", signature);
+        }
+        let response = request.send().await.expect("runner answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Signs a Typeform body with [`TYPEFORM_SECRET`] and posts it.
+    pub async fn post_typeform(&self, body: &[u8]) -> (u16, Value) {
+        let signature = foresight_shared::sources::typeform::signature::compute_signature(TYPEFORM_SECRET, body);
+        self.post_typeform_raw(body.to_vec(), Some(signature)).await
     }
 
     /// Links an external id to an account through `POST /links`.

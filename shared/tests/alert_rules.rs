@@ -1017,3 +1017,130 @@ fn raised_marks_expire_once_their_condition_is_gone_and_the_cool_down_passed() {
     let expired = alert::expired_marks(&marks, &present, &rules, NOW);
     assert_eq!(expired, ["payment_failed/in_2", "score_fall/2026-10-01"]);
 }
+
+// ---------------------------------------------------------------- detractors, slow decline, one alert per cause
+
+fn answered(score: u8, days_ago: i64, mrr: i64) -> AccountRecord {
+    record_with(
+        &[
+            subscription("sub_1", "active", json!({"mrr": mrr})),
+            attr(
+                "sv#tf-01HX",
+                json!({"at": NOW - days_ago * DAY, "score": score, "comment": "Reports take minutes to load", "via": "typeform"}),
+            ),
+        ],
+        NOW,
+    )
+}
+
+#[test]
+fn a_detractor_alerts_with_the_comment_for_high_and_low_touch() {
+    // 1,000.00 a month is low touch.
+    let r = answered(3, 1, 100_000);
+    assert_eq!(r.segment, Segment::LowTouch);
+    let s = one(&alert::event_signals(&r, NOW), AlertKind::NpsDetractor);
+    assert_eq!(s.episode, "tf-01HX");
+    assert_eq!(s.headline, "NPS 3 from a survey response: \u{201c}Reports take minutes to load\u{201d}");
+    assert_eq!(s.kind.severity(), Severity::Risk);
+    assert_eq!(one(&signals(&r), AlertKind::NpsDetractor), s, "the sweep finds the same episode");
+    one(&alert::event_signals(&answered(6, 1, 500_000), NOW), AlertKind::NpsDetractor);
+    // Passives and promoters do not alert; tech touch has no CSM to call; an old answer is history.
+    none_of(&alert::event_signals(&answered(7, 1, 100_000), NOW), AlertKind::NpsDetractor);
+    none_of(&alert::event_signals(&answered(3, 1, 10_000), NOW), AlertKind::NpsDetractor);
+    none_of(&alert::event_signals(&answered(3, 8, 100_000), NOW), AlertKind::NpsDetractor);
+}
+
+/// Daily usage with `per_day(age in days)` events for the last 28 days.
+fn daily(per_day: impl Fn(i64) -> u64) -> AccountRecord {
+    let mut r = blank();
+    r.usage.daily = (0..28)
+        .map(|age| DailyUsage { day: time::date(NOW - age * DAY), events: per_day(age), active_users: 3 })
+        .collect();
+    r
+}
+
+#[test]
+fn a_slow_decline_alerts_weeks_before_a_drop_would() {
+    // Falling 2% of the starting level a day for three weeks: never 50% week over week.
+    let declining = daily(|age| if age >= 21 { 50 } else { 50 - (21 - age as u64) });
+    assert_eq!(alert::usage_drop_percent(&declining, NOW).map(|d| d < 50), Some(true));
+    let decline = alert::usage_decline_percent(&declining, NOW).expect("a decline");
+    assert!(decline >= 30, "{decline}");
+    let s = one(&signals(&declining), AlertKind::UsageDrop);
+    assert_eq!(s.headline, format!("usage -{decline}% in 3 weeks, down two weeks running"));
+    // Off with 0; a smaller fall than the threshold does not alert.
+    let off = AlertRules { usage_decline_percent: 0, ..tracked() };
+    none_of(&signals_with(&declining, 80, None, None, &off), AlertKind::UsageDrop);
+    let strict = AlertRules { usage_decline_percent: 90, ..tracked() };
+    none_of(&signals_with(&declining, 80, None, None, &strict), AlertKind::UsageDrop);
+}
+
+#[test]
+fn a_holiday_dip_is_not_a_decline() {
+    // A week at 60% that ended two days ago, wherever the weeks fall: no decline on any day of it.
+    for end in 0..10 {
+        let dip = daily(|age| if (end..end + 7).contains(&age) { 7 } else { 12 });
+        assert_eq!(alert::usage_decline_percent(&dip, NOW), None, "dip ending {end} days ago");
+        none_of(&signals(&dip), AlertKind::UsageDrop);
+    }
+    // Flat use, and a quiet account, are no decline either.
+    assert_eq!(alert::usage_decline_percent(&daily(|_| 12), NOW), None);
+    assert_eq!(alert::usage_decline_percent(&daily(|age| if age < 21 { 0 } else { 1 }), NOW), None, "under 10 events");
+}
+
+#[test]
+fn one_alert_per_cause() {
+    let s = |kind: AlertKind, episode: &str| signal(kind, episode);
+    let kinds = |v: Vec<Signal>| v.into_iter().map(|s| s.kind).collect::<Vec<_>>();
+    let none = raised(&[]);
+    // A band drop says what a score fall says.
+    assert_eq!(
+        kinds(alert::consolidate(vec![s(AlertKind::BandDrop, "yellow/d"), s(AlertKind::ScoreFall, "d")], &none, NOW)),
+        [AlertKind::BandDrop]
+    );
+    // The cause says more than either.
+    let due = vec![s(AlertKind::BandDrop, "yellow/d"), s(AlertKind::ScoreFall, "d"), s(AlertKind::PaymentFailed, "in_1")];
+    assert_eq!(kinds(alert::consolidate(due, &none, NOW)), [AlertKind::PaymentFailed]);
+    // ... also when the cause alerted in the 7 days before (the webhook raised it at once).
+    let lately = raised(&[("payment_failed/in_1", NOW - 2 * DAY)]);
+    let due = vec![s(AlertKind::BandDrop, "yellow/d"), s(AlertKind::ScoreFall, "d")];
+    assert!(alert::consolidate(due.clone(), &lately, NOW).is_empty());
+    let long_ago = raised(&[("payment_failed/in_1", NOW - 9 * DAY)]);
+    assert_eq!(kinds(alert::consolidate(due, &long_ago, NOW)), [AlertKind::BandDrop]);
+    // A fall to red is news, unless its cause alerts now.
+    assert_eq!(kinds(alert::consolidate(vec![s(AlertKind::BandDrop, "red/d")], &lately, NOW)), [AlertKind::BandDrop]);
+    let due = vec![s(AlertKind::BandDrop, "red/d"), s(AlertKind::UsageDrop, "d")];
+    assert_eq!(kinds(alert::consolidate(due, &none, NOW)), [AlertKind::UsageDrop]);
+    // A score fall after a band drop of the week: no news.
+    let dropped = raised(&[("band_drop/yellow/2026-11-18", NOW - 2 * DAY)]);
+    assert!(alert::consolidate(vec![s(AlertKind::ScoreFall, "d")], &dropped, NOW).is_empty());
+    // Opportunities and renewals are never folded.
+    let due = vec![s(AlertKind::Expansion, "d"), s(AlertKind::Renewal, "30d/x")];
+    assert_eq!(alert::consolidate(due.clone(), &lately, NOW), due);
+}
+
+#[test]
+fn onboarding_and_churned_accounts_get_no_health_swing_alerts() {
+    let trial = record_with(&[subscription("sub_1", "trialing", json!({"started_at": NOW - 5 * DAY}))], NOW);
+    assert_eq!(trial.lifecycle, Lifecycle::Onboarding);
+    let found = signals_with(&trial, 30, Some(Band::Green), Some(-40), &tracked());
+    none_of(&found, AlertKind::BandDrop);
+    none_of(&found, AlertKind::ScoreFall);
+    let mut gone = record_with(&[subscription("sub_1", "canceled", json!({}))], NOW);
+    gone.usage.daily = with_weeks(0, 100).usage.daily;
+    assert_eq!(gone.lifecycle, Lifecycle::Churned);
+    let found = signals_with(&gone, 0, Some(Band::Green), Some(-60), &tracked());
+    one(&found, AlertKind::BandDrop);
+    none_of(&found, AlertKind::ScoreFall);
+    none_of(&found, AlertKind::UsageDrop);
+}
+
+#[test]
+fn recent_risks_escalate_a_renewal() {
+    let marks = raised(&[
+        ("usage_drop/2026-11-10", NOW - 10 * DAY),
+        ("expansion/2026-11-18", NOW - 2 * DAY),
+        ("score_fall/2026-09-01", NOW - 80 * DAY),
+    ]);
+    assert_eq!(alert::recent_risks(&marks, NOW), [AlertKind::UsageDrop]);
+}

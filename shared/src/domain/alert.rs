@@ -7,7 +7,7 @@
 //! kind (same band for band drops) for the configured days.
 
 use super::account::AccountRecord;
-use super::billing::{self, SubscriptionStatus};
+use super::billing::SubscriptionStatus;
 use super::health::{self, Band, ComponentScore, HealthScore};
 use super::lifecycle::{self, Lifecycle};
 use super::survey::{self, NpsCategory};
@@ -648,7 +648,7 @@ pub fn alert(
     };
     let mut why = vec![signal.headline.clone()];
     why.extend(health.reasons.iter().filter(|r| !r.ends_with(&signal.headline)).take(2).cloned());
-    let contract = billing::contract_renewal_at(&record.billing.subscriptions);
+    let contract = record.billing.contract_renewal_at.map(|t| t.timestamp());
     let renewal_at = contract.or(record.billing.renewal_at.map(|t| t.timestamp()));
     let renewal = match (contract, record.billing.renewal_at) {
         (Some(at), _) => format!("; renewal {}", day(at)),

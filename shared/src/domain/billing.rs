@@ -474,6 +474,7 @@ pub struct BillingView {
     /// The next period end of a live subscription (a monthly plan's is next month).
     pub renewal_at: Option<Timestamp>,
     /// The yearly contract's renewal (see [`contract_renewal_at`]); `null` on monthly plans.
+    /// Set when the record is built; the score and the lifecycle stage read it.
     pub contract_renewal_at: Option<Timestamp>,
     pub cancel_at_period_end: bool,
     pub trial_end: Option<Timestamp>,

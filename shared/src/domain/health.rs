@@ -7,7 +7,7 @@
 //! points of the breakdown add up to the score exactly.
 
 use super::account::AccountRecord;
-use super::billing::{self, BillingView, SubscriptionStatus};
+use super::billing::{BillingView, SubscriptionStatus};
 use super::connection::{Connection, Source};
 use super::lifecycle;
 use super::money;
@@ -332,12 +332,12 @@ fn billing(r: &AccountRecord) -> Measured {
 }
 
 fn renewal(r: &AccountRecord, window_days: i64, now: i64) -> Measured {
-    if !r.knows(Source::Stripe) {
-        return Err(missing_source(r, Source::Stripe));
-    }
     // The yearly contract, never a monthly period end: a monthly plan is not "near renewal" at
     // every month end.
-    let Some(renewal) = billing::contract_renewal_at(&r.billing.subscriptions) else {
+    let Some(renewal) = r.billing.contract_renewal_at.map(|t| t.timestamp()) else {
+        if !r.knows(Source::Stripe) {
+            return Err(missing_source(r, Source::Stripe));
+        }
         return Err(if r.billing.status.is_some_and(|s| s.is_paying()) {
             "no yearly contract to renew (monthly plans renew every month)".into()
         } else {

@@ -151,3 +151,74 @@ impl Default for SurveySettings {
         SurveySettings { nps_event: super::usage::DEFAULT_NPS_EVENT.into(), hidden_field: "account_id".into() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nps_maths_promoters_9_to_10_detractors_0_to_6() {
+        for s in 0..=6 {
+            assert_eq!(category(s), NpsCategory::Detractor, "{s}");
+        }
+        for s in 7..=8 {
+            assert_eq!(category(s), NpsCategory::Passive, "{s}");
+        }
+        for s in 9..=10 {
+            assert_eq!(category(s), NpsCategory::Promoter, "{s}");
+        }
+        assert_eq!(nps([]), None);
+        assert_eq!(nps([10]), Some(100));
+        assert_eq!(nps([0]), Some(-100));
+        assert_eq!(nps([8, 7]), Some(0), "passives count in the total only");
+        // 2 promoters, 2 passives, 2 detractors: 33% - 33% = 0.
+        assert_eq!(nps([10, 9, 8, 7, 6, 0]), Some(0));
+        // 3 promoters of 4, 1 passive: 75.
+        assert_eq!(nps([10, 10, 9, 7]), Some(75));
+        // 1 promoter, 2 detractors of 3: 33% - 67% = -33.
+        assert_eq!(nps([9, 6, 5]), Some(-33));
+        // The edges: 9 promotes, 6 detracts.
+        assert_eq!(nps([9, 6]), Some(0));
+    }
+
+    #[test]
+    fn scores_and_comments_as_sent() {
+        assert_eq!(score_of(&serde_json::json!(9)), Some(9));
+        assert_eq!(score_of(&serde_json::json!(9.0)), Some(9));
+        assert_eq!(score_of(&serde_json::json!("10")), Some(10));
+        assert_eq!(score_of(&serde_json::json!(0)), Some(0));
+        for bad in [serde_json::json!(11), serde_json::json!(-1), serde_json::json!(7.5), serde_json::json!("x"), serde_json::json!(null)] {
+            assert_eq!(score_of(&bad), None, "{bad}");
+        }
+        assert_eq!(short_comment("  too \n slow  ").as_deref(), Some("too slow"));
+        assert_eq!(short_comment("   "), None);
+        let long = short_comment(&"é".repeat(1000)).unwrap();
+        assert_eq!(long.chars().count(), COMMENT_MAX_CHARS);
+        assert!(long.ends_with('…'));
+    }
+
+    #[test]
+    fn the_view_counts_90_days_and_names_the_latest() {
+        let now = 1_800_000_000;
+        let answer = |days_ago: i64, score: u8| SurveyResponse {
+            at: now - days_ago * DAY,
+            score,
+            comment: None,
+            via: "typeform".into(),
+            form: None,
+        };
+        let responses = [
+            ("a".to_owned(), answer(100, 0)),
+            ("b".to_owned(), answer(30, 10)),
+            ("c".to_owned(), answer(2, 6)),
+            ("d".to_owned(), answer(10, 8)),
+        ];
+        let v = surveys_view(responses.iter().map(|(id, r)| (id.as_str(), r)), now);
+        assert_eq!((v.nps_last, v.nps_last_at), (Some(6), Some(time::at(now - 2 * DAY))));
+        assert_eq!(v.nps_responses_90d, 3, "the answer of 100 days ago is out of the window");
+        assert_eq!(v.nps_90d, Some(0));
+        assert_eq!((v.promoters_90d, v.passives_90d, v.detractors_90d), (1, 1, 1));
+        assert_eq!(v.recent.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["c", "d", "b"]);
+        assert_eq!(surveys_view(std::iter::empty(), now), SurveysView::default());
+    }
+}
