@@ -90,6 +90,7 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
+        sources: &s.store,
     };
     let meter = s.store.meter();
     let before = meter.reading();
@@ -160,6 +161,7 @@ async fn a_worker_killed_mid_segment_resumes_without_raising_an_alert_twice() {
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
+        sources: &s.store,
     };
     let first = health_sweep::run_segment(task, &killed, &settings, Some(40), &|| true, None).await;
     assert!(first.is_err(), "the worker died");
@@ -169,6 +171,7 @@ async fn a_worker_killed_mid_segment_resumes_without_raising_an_alert_twice() {
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
+        sources: &s.store,
     };
     let outcome = health_sweep::run_segment(task, &resumed_ports, &settings, Some(40), &|| true, None).await.unwrap();
     let SegmentOutcome::Done(progress) = outcome else { panic!("not finished: {outcome:?}") };
@@ -210,6 +213,7 @@ async fn planner_tasks_go_through_sqs_and_a_redelivered_task_is_a_no_op() {
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
+        sources: &s.store,
     };
     for m in &messages {
         let worked =

@@ -43,6 +43,7 @@ fn alert() -> Alert {
             zendesk_organization_id: Some("77".into()),
         },
         raised_at: "2025-06-01T08:00:00Z".parse().unwrap(),
+        renewal_at: None,
         raised_by: "health-sweep".into(),
     }
 }

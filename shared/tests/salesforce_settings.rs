@@ -43,6 +43,7 @@ fn alert(kind: AlertKind, severity: Severity) -> Alert {
         summary: "something to do".into(),
         links: AlertLinks { account: "/accounts/acct_sf".into(), ..AlertLinks::default() },
         raised_at: "2026-11-09T12:00:00Z".parse().unwrap(),
+        renewal_at: None,
         raised_by: "health-sweep".into(),
     }
 }

@@ -3,12 +3,13 @@
 
 use foresight_shared::runtime::lambda::{self, Error};
 use foresight_shared::runtime::{aws, clock::unix_now, settings, webhooks};
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda::init();
     let store = aws::dynamo_store().await;
-    let endpoints = webhooks::analytics_bound(settings::from_env()?.analytics).await?;
+    let endpoints = webhooks::analytics_bound(settings::from_env()?.analytics, Arc::new(store.clone())).await?;
     let (store, endpoints) = (&store, &endpoints);
     lambda::serve_webhook(move |request| async move {
         let path = request.uri().path();

@@ -14,13 +14,14 @@ use foresight_shared::app::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES
 use foresight_shared::app::ingest::identity;
 use foresight_shared::app::ingest::stripe::{EventAlerting, StripeStores, StripeWebhook};
 use foresight_shared::app::ingest::tracking::TrackingApi;
+use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ingest::{IngestError, WebhookResponse, MAX_BODY_BYTES};
 use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, SweepProgressStore};
 use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards, ReportOutbox};
 use foresight_shared::app::ports::queue::{DeadLetters, NotificationQueue};
 use foresight_shared::app::ports::store::{
-    AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, RenewalIndex, UsageStore,
+    AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, RenewalIndex, SourceRegistry, UsageStore,
 };
 use foresight_shared::app::renewal_sweep::{self, RenewalPorts};
 use foresight_shared::app::settings::Settings;
@@ -50,10 +51,12 @@ pub struct AppState {
     notifications: Arc<dyn NotificationQueue>,
     queue: NotificationsBackend,
     usage: Arc<dyn UsageStore>,
+    sources: Arc<dyn SourceRegistry>,
     stripe: Arc<StripeWebhook>,
     zendesk: Arc<ZendeskWebhook>,
     analytics: Arc<AnalyticsWebhook>,
     tracking: Arc<TrackingApi>,
+    typeform: Arc<TypeformWebhook>,
     pub(crate) settings: Arc<Settings>,
     /// The portfolio: KPIs, the weekly digest and the CRM health sync (`crate::portfolio`).
     pub(crate) portfolio: crate::portfolio::PortfolioState,
@@ -71,6 +74,7 @@ impl AppState {
             + MrrLedger
             + PortfolioCards
             + CrmSyncQueue
+            + SourceRegistry
             + 'static,
     {
         let outbox = Arc::new(MemoryOutbox::new());
@@ -87,11 +91,13 @@ impl AppState {
             notifications: memory_queue.clone(),
             queue: NotificationsBackend::Memory(memory_queue),
             usage: store.clone(),
-            links: store,
-            stripe: Arc::new(stripe),
+            sources: store.clone(),
+            stripe: Arc::new(stripe.with_registry(store.clone())),
             zendesk: Arc::new(ZendeskWebhook::new(None)),
             analytics: Arc::new(AnalyticsWebhook::new(None, None, Default::default())),
             tracking: Arc::new(TrackingApi::new(None, Default::default())),
+            typeform: Arc::new(TypeformWebhook::new(None, "account_id")),
+            links: store,
             settings: Arc::new(Settings::default()),
         }
     }
@@ -144,19 +150,25 @@ impl AppState {
 
     /// Configures the analytics webhook (unconfigured, it answers 503 naming its variable).
     pub fn with_analytics(mut self, analytics: AnalyticsWebhook) -> Self {
-        self.analytics = Arc::new(analytics);
+        self.analytics = Arc::new(analytics.with_registry(self.sources.clone()));
         self
     }
 
     /// Configures the Segment HTTP Tracking API (unconfigured, it answers 503 naming its variable).
     pub fn with_tracking(mut self, tracking: TrackingApi) -> Self {
-        self.tracking = Arc::new(tracking);
+        self.tracking = Arc::new(tracking.with_registry(self.sources.clone()));
         self
     }
 
     /// Configures the Zendesk webhook (unconfigured, it answers 503 naming its variable).
     pub fn with_zendesk(mut self, zendesk: ZendeskWebhook) -> Self {
-        self.zendesk = Arc::new(zendesk);
+        self.zendesk = Arc::new(zendesk.with_registry(self.sources.clone()));
+        self
+    }
+
+    /// Configures the Typeform webhook (unconfigured, it answers 503 naming its variable).
+    pub fn with_typeform(mut self, typeform: TypeformWebhook) -> Self {
+        self.typeform = Arc::new(typeform.with_registry(self.sources.clone()));
         self
     }
 }
@@ -202,10 +214,11 @@ async fn notifications_queue() -> NotificationsBackend {
 /// The routes the deployed HTTP API serves, as `(method, path)`: the runner serves each with the
 /// same use case, and `template.yaml` must have exactly these HttpApi events
 /// (`tests/template_checks.rs` compares them).
-pub const DEPLOYED_ROUTES: [(&str, &str); 8] = [
+pub const DEPLOYED_ROUTES: [(&str, &str); 9] = [
     ("POST", "/webhooks/stripe"),
     ("POST", "/webhooks/zendesk"),
     ("POST", "/webhooks/segment"),
+    ("POST", "/webhooks/typeform"),
     // Segment's HTTP Tracking API, served by the analytics function.
     ("POST", "/v1/batch"),
     ("POST", "/v1/track"),
@@ -220,6 +233,7 @@ fn deployed_route(path: &str) -> MethodRouter<AppState> {
         "/webhooks/stripe" => post(stripe_webhook),
         "/webhooks/zendesk" => post(zendesk_webhook),
         "/webhooks/segment" => post(segment_webhook),
+        "/webhooks/typeform" => post(typeform_webhook),
         tracking if Endpoint::from_path(tracking).is_some() => post(tracking_api),
         other => unreachable!("DEPLOYED_ROUTES names {other}, which has no handler"),
     }
@@ -267,6 +281,7 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
             &webhooks::ZENDESK_SECRET_VARS,
             &webhooks::ANALYTICS_SECRET_VARS,
             &webhooks::TRACKING_SECRET_VARS,
+            &webhooks::TYPEFORM_SECRET_VARS,
         ]
         .concat(),
     );
@@ -275,6 +290,7 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
         .with_zendesk(webhooks::zendesk(&secrets))
         .with_analytics(webhooks::analytics(&secrets, settings.analytics.clone()))
         .with_tracking(webhooks::tracking(&secrets, settings.analytics.clone()))
+        .with_typeform(webhooks::typeform(&secrets, &settings.surveys.hidden_field))
         .with_settings(settings)
         .with_portfolio_delivery_from_env()?;
     state.start_delivery(channels).await;
@@ -363,6 +379,20 @@ async fn tracking_api(State(state): State<AppState>, uri: axum::http::Uri, heade
     encode(state.tracking.respond(accounts, links, usage, endpoint, &headers, &body, unix_now()).await)
 }
 
+async fn typeform_webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let signature = headers.get("typeform-signature").and_then(|v| v.to_str().ok());
+    let alerting = EventAlerting {
+        outbox: state.outbox.as_ref(),
+        queue: state.notifications.as_ref(),
+        settings: state.settings.as_ref(),
+    };
+    encode(state.typeform.respond(state.accounts.as_ref(), Some(&alerting), signature, &body, unix_now()).await)
+}
+
 #[derive(Deserialize)]
 struct AsOf {
     now: Option<String>,
@@ -381,8 +411,12 @@ async fn get_account(State(state): State<AppState>, Path(account_id): Path<Strin
         Ok(now) => now,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
+    let deployment = match state.sources.connected_sources().await {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
     match state.accounts.get(&account_id).await {
-        Ok(Some(stored)) => Json(state.settings.record(&stored, now)).into_response(),
+        Ok(Some(stored)) => Json(state.settings.record_in(&stored, now, Some(&deployment))).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no account {account_id:?}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -411,9 +445,13 @@ async fn list_accounts(State(state): State<AppState>, Query(filter): Query<ListF
         Ok(now) => now,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
+    let deployment = match state.sources.connected_sources().await {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
     let records: Vec<Value> = stored
         .iter()
-        .filter_map(|s| serde_json::to_value(state.settings.record(s, now)).ok())
+        .filter_map(|s| serde_json::to_value(state.settings.record_in(s, now, Some(&deployment))).ok())
         .filter(|r| {
             field_is(r, &["health", "band"], &filter.band)
                 && field_is(r, &["segment"], &filter.segment)
@@ -439,6 +477,7 @@ async fn health_sweep(State(state): State<AppState>, Query(query): Query<SweepQu
         outbox: state.outbox.as_ref(),
         notifications: state.notifications.as_ref(),
         progress: state.progress.as_ref(),
+        sources: state.sources.as_ref(),
     };
     // Every request is a sweep of its own, so sweeping again at the same `now` really scores
     // again (and shows that it raises nothing twice).

@@ -42,9 +42,9 @@ pub async fn month_kpis(
     }))
 }
 
-/// The onboarding window: `[alerts] onboarding_stalled_days`, 14 when that alert is off.
+/// The onboarding window: `[alerts] onboarding_days`, 14 when that alert is off.
 pub fn onboarding_days(settings: &Settings) -> i64 {
-    match settings.alerts.onboarding_stalled_days {
+    match settings.alerts.onboarding_days {
         0 => 14,
         days => days,
     }

@@ -51,6 +51,7 @@ impl HealthSweepFunction {
             outbox: &self.outbox,
             notifications: &self.notifications,
             progress: &self.outbox,
+            sources: &self.store,
         }
     }
 

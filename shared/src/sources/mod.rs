@@ -4,4 +4,5 @@
 pub mod segment;
 pub mod sha_backend;
 pub mod stripe;
+pub mod typeform;
 pub mod zendesk;

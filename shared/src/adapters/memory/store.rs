@@ -4,10 +4,11 @@
 use crate::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PendingHealth, PortfolioCards};
 use crate::app::ports::store::{
     changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
-    ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
+    ScanCursor, ScanPage, SourceRegistry, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
 use crate::domain::account::{AccountRecord, StoredAccount};
 use crate::domain::change::AccountChange;
+use crate::domain::connection::{DeploymentSources, Source};
 use crate::domain::crm;
 use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, MonthTotal};
 use crate::domain::time::rfc3339;
@@ -31,6 +32,7 @@ pub struct MemoryStore {
     /// The MRR ledger by (account, month), and the month totals by (month, currency).
     ledger: Mutex<BTreeMap<(String, String), LedgerMonth>>,
     totals: Mutex<BTreeMap<(String, String), (i64, i64)>>,
+    sources: Mutex<DeploymentSources>,
 }
 
 impl MemoryStore {
@@ -331,5 +333,19 @@ impl CrmSyncQueue for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl SourceRegistry for MemoryStore {
+    async fn mark_connected(&self, source: Source, since: i64) -> Result<(), StoreError> {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let earliest = sources.entry(source).or_insert(since);
+        *earliest = (*earliest).min(since);
+        Ok(())
+    }
+
+    async fn connected_sources(&self) -> Result<DeploymentSources, StoreError> {
+        Ok(self.sources.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 }

@@ -2,8 +2,12 @@
 //! (account, day), write one usage item per pair — shared by `functions/analytics-webhook` and
 //! `foresight dev`.
 
-use super::{check_id, identity, IngestError, IngestReport, WebhookResponse, WEBHOOK_DEADLINE};
-use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError, UsageStore};
+use super::{check_id, identity, IngestError, IngestReport, SourceMark, WebhookResponse, WEBHOOK_DEADLINE};
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry, StoreError, UsageStore};
+use crate::domain::account::attr;
+use crate::domain::change::AccountChange;
+use crate::domain::connection::Source;
+use crate::domain::survey::SurveyResponse;
 use crate::domain::usage::{AnalyticsConfig, UsageDay};
 use crate::sources::segment::{self, signature, Aggregate, GroupCall, Message, UsageDelta};
 use chrono::NaiveDate;
@@ -11,6 +15,7 @@ use futures::{StreamExt, TryStreamExt};
 use http::HeaderMap;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub const SECRET_VAR: &str = "SEGMENT_SHARED_SECRET";
 pub const TOKEN_VAR: &str = "SEGMENT_BEARER_TOKEN";
@@ -24,6 +29,7 @@ pub struct AnalyticsWebhook {
     /// RudderStack cannot sign: a static `Authorization: Bearer <token>` instead, when set.
     bearer_token: Option<String>,
     config: AnalyticsConfig,
+    marks: ConnectionMarks,
 }
 
 impl std::fmt::Debug for AnalyticsWebhook {
@@ -42,6 +48,8 @@ pub struct BatchOutcome {
     pub ignored: usize,
     /// Accounts whose usage was written, with the days.
     pub accounts: BTreeMap<String, Vec<NaiveDate>>,
+    /// Survey answers (the NPS event) stored, and the accounts they went to.
+    pub surveys: Vec<String>,
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -50,7 +58,19 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 impl AnalyticsWebhook {
     pub fn new(secret: Option<String>, bearer_token: Option<String>, config: AnalyticsConfig) -> Self {
-        AnalyticsWebhook { secret: non_empty(secret), bearer_token: non_empty(bearer_token), config }
+        AnalyticsWebhook {
+            secret: non_empty(secret),
+            bearer_token: non_empty(bearer_token),
+            config,
+            marks: ConnectionMarks::default(),
+        }
+    }
+
+    /// Marks product analytics (and surveys, for the NPS event) connected in this deployment's
+    /// registry on the first batch of the process.
+    pub fn with_registry(mut self, registry: Arc<dyn SourceRegistry>) -> Self {
+        self.marks = ConnectionMarks::new(registry);
+        self
     }
 
     /// Whether a shared secret or a bearer token is set (without either, 503).
@@ -94,7 +114,7 @@ impl AnalyticsWebhook {
         }
         self.authenticate(headers, body)?;
         let messages = segment::parse(body).map_err(|e| IngestError::Payload(e.to_string()))?;
-        ingest(accounts, links, usage, &messages, &self.config, now).await
+        ingest(accounts, links, usage, &messages, &self.config, &self.marks, now).await
     }
 
     pub async fn respond(
@@ -167,6 +187,7 @@ pub async fn ingest(
     usage: &dyn UsageStore,
     messages: &[Message],
     config: &AnalyticsConfig,
+    marks: &ConnectionMarks,
     now: i64,
 ) -> Result<BatchOutcome, IngestError> {
     let batch = segment::aggregate(messages, config, now);
@@ -183,6 +204,17 @@ pub async fn ingest(
             for call in calls {
                 apply_group_call(accounts, links, call).await?;
             }
+            Ok(())
+        })
+        .await?;
+    // Each group's account learns that analytics knows it (a group call creates no usage day),
+    // so its silence then scores as silence: one write per group of the batch.
+    let called: BTreeSet<&String> = batch.group_calls.iter().map(|call| &call.group).collect();
+    futures::stream::iter(called.into_iter().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |group| async move {
+            let account = account_of_group(links, group).await?;
+            let fact = serde_json::Value::String(group.clone());
+            accounts.apply(&AccountChange::new(account).with_fact(attr::ANALYTICS_GROUP, fact)).await?;
             Ok(())
         })
         .await?;
@@ -216,11 +248,55 @@ pub async fn ingest(
             usage.add_usage(account, *day, day_usage)
         })
         .await?;
-    let mut outcome = BatchOutcome { messages: messages.len(), ignored: batch.ignored, accounts: BTreeMap::new() };
+    let mut outcome = BatchOutcome {
+        messages: messages.len(),
+        ignored: batch.ignored,
+        accounts: BTreeMap::new(),
+        surveys: Vec::new(),
+    };
     for (account, day) in per_account.keys() {
         outcome.accounts.entry(account.clone()).or_default().push(*day);
     }
+    // NPS answers of the survey convention: one fact per response on its account (rare).
+    for answer in &batch.surveys {
+        let account = match (&answer.group, &answer.user) {
+            (Some(group), _) => account_of_group(links, group).await?,
+            (None, Some(user)) => user_account(links, user.clone()).await?.1,
+            (None, None) => continue,
+        };
+        let response = SurveyResponse {
+            at: answer.at,
+            score: answer.score,
+            comment: answer.comment.clone(),
+            via: "segment".into(),
+            form: None,
+        };
+        let fact = format!("{}seg-{}", attr::SURVEY_RESPONSE, response_key(&answer.id));
+        let value = serde_json::to_value(&response).unwrap_or_default();
+        accounts.apply(&AccountChange::new(account.clone()).with_fact(fact, value)).await?;
+        outcome.surveys.push(account);
+    }
+    if let Some(since) = batch.earliest.filter(|_| !per_account.is_empty() || !batch.group_calls.is_empty()) {
+        marks.analytics.mark(Source::Analytics, since).await;
+    }
+    if let Some(since) = batch.surveys.iter().map(|a| a.at).min() {
+        marks.surveys.mark(Source::Surveys, since).await;
+    }
     Ok(outcome)
+}
+
+/// Marks product analytics (and surveys, for the NPS event) connected in the deployment's
+/// registry, once per process; the webhook and the HTTP Tracking API share the convention.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionMarks {
+    analytics: SourceMark,
+    surveys: SourceMark,
+}
+
+impl ConnectionMarks {
+    pub fn new(registry: Arc<dyn SourceRegistry>) -> Self {
+        ConnectionMarks { analytics: SourceMark::new(registry.clone()), surveys: SourceMark::new(registry) }
+    }
 }
 
 /// Reads and usage writes of one batch in flight at once.
@@ -251,6 +327,11 @@ async fn apply_group_call(
         }
     }
     Ok(())
+}
+
+/// A response id fit for an attribute name and a dedupe key (no `/` or `#`).
+pub fn response_key(id: &str) -> String {
+    id.chars().map(|c| if c == '/' || c == '#' { '_' } else { c }).collect()
 }
 
 fn absorb(day: &mut UsageDay, delta: &UsageDelta) {

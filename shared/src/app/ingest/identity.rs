@@ -52,8 +52,9 @@ pub async fn resolve_account(
 
 /// Links `external_id` to `account` and merges what was kept provisionally (the admin path, and
 /// analytics group traits). The link is also written on the account record (`links.<source>_…`)
-/// so that tasks and the CRM health sync find the company; the same value every time, so a
-/// repeated link changes nothing.
+/// so that tasks and the CRM health sync find the company, and so that a Zendesk organization
+/// linked before its first ticket makes Zendesk a connected source of the account (no ticket is
+/// then silence); the same value every time, so a repeated link changes nothing.
 pub async fn link_and_merge(
     accounts: &dyn AccountStore,
     links: &dyn LinkStore,

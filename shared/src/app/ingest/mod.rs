@@ -6,13 +6,17 @@ pub mod analytics;
 pub mod identity;
 pub mod stripe;
 pub mod tracking;
+pub mod typeform;
 pub mod zendesk;
 
 use crate::app::alerts::AlertError;
-use crate::app::ports::store::{AccountStore, ApplyOutcome, StoreError};
+use crate::app::ports::store::{AccountStore, ApplyOutcome, SourceRegistry, StoreError};
 use crate::domain::change::AccountChange;
+use crate::domain::connection::Source;
 use serde_json::{json, Value};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Webhook bodies larger than this are refused with 413 (Stripe events are a few KB).
@@ -304,6 +308,43 @@ pub enum Outcome {
     Duplicate,
     /// A type Foresight does not use, or an object with no customer to attribute it to.
     Ignored,
+}
+
+/// Tells the deployment's [`SourceRegistry`] that a source delivers, once per process (the first
+/// delivery that stored data; a failed mark is tried again on the next one): one write per cold
+/// start, so the sweep can tell a source never connected here from one that does not know an
+/// account. Without a registry (tests of one webhook alone) it does nothing.
+#[derive(Clone, Default)]
+pub struct SourceMark {
+    registry: Option<Arc<dyn SourceRegistry>>,
+    marked: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for SourceMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceMark").field("registry", &self.registry.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl SourceMark {
+    pub fn new(registry: Arc<dyn SourceRegistry>) -> Self {
+        SourceMark { registry: Some(registry), marked: Arc::default() }
+    }
+
+    /// Marks `source` as delivering data as old as `since`, unless this process did already.
+    /// Best effort: a failure is logged, never fails the delivery (the data itself is stored).
+    pub async fn mark(&self, source: Source, since: i64) {
+        let Some(registry) = &self.registry else { return };
+        if self.marked.load(Ordering::Relaxed) {
+            return;
+        }
+        match registry.mark_connected(source, since).await {
+            Ok(()) => self.marked.store(true, Ordering::Relaxed),
+            Err(e) => {
+                tracing::warn!(source = source.as_str(), error = %e, "source not marked connected, next delivery retries")
+            }
+        }
+    }
 }
 
 /// The current time in Unix seconds (the webhooks' notion of "now").

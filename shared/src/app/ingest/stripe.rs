@@ -2,15 +2,17 @@
 //! `functions/stripe-webhook` and `foresight dev`.
 
 use super::{
-    check_change, check_id, identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES, WEBHOOK_DEADLINE,
+    check_change, check_id, identity, Accepted, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES,
+    WEBHOOK_DEADLINE,
 };
 use crate::app::alerts;
 use crate::app::ports::outbox::Outbox;
 use crate::app::ports::portfolio::MrrLedger;
 use crate::app::ports::queue::NotificationQueue;
-use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError};
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry, StoreError};
 use crate::app::settings::Settings;
 use crate::domain::account::attr;
+use crate::domain::connection::Source;
 use crate::sources::stripe::signature::{self, StripeSecrets, DEFAULT_TOLERANCE_SECS};
 use crate::sources::stripe::{self, StripeUpdate};
 
@@ -25,11 +27,23 @@ pub struct StripeWebhook {
     secrets: Option<StripeSecrets>,
     metadata_key: String,
     tolerance: i64,
+    connected: SourceMark,
 }
 
 impl StripeWebhook {
     pub fn new(secrets: Option<StripeSecrets>, metadata_key: impl Into<String>) -> Self {
-        StripeWebhook { secrets, metadata_key: metadata_key.into(), tolerance: DEFAULT_TOLERANCE_SECS }
+        StripeWebhook {
+            secrets,
+            metadata_key: metadata_key.into(),
+            tolerance: DEFAULT_TOLERANCE_SECS,
+            connected: SourceMark::default(),
+        }
+    }
+
+    /// Marks Stripe connected in this deployment's registry on the first event of the process.
+    pub fn with_registry(mut self, registry: std::sync::Arc<dyn SourceRegistry>) -> Self {
+        self.connected = SourceMark::new(registry);
+        self
     }
 
     /// Whether the signing secret is set (without it every delivery is answered 503).
@@ -81,6 +95,7 @@ impl StripeWebhook {
         if let (Some(ledger), Some(account_id), true) = (ledger, accepted.account_id.as_deref(), moves_mrr) {
             ledger.refresh(account_id).await?;
         }
+        self.connected.mark(Source::Stripe, update.created).await;
         if let (Some(alerting), Some(account_id)) = (alerting, accepted.account_id.as_deref()) {
             if SIGNAL_EVENTS.contains(&update.event_type.as_str()) {
                 accepted.alerts = alerts::raise_event_alerts(

@@ -21,6 +21,7 @@ const SOURCE: &str = "segment-tracking";
 pub struct TrackingApi {
     write_key: Option<String>,
     config: AnalyticsConfig,
+    marks: analytics::ConnectionMarks,
 }
 
 impl std::fmt::Debug for TrackingApi {
@@ -31,7 +32,14 @@ impl std::fmt::Debug for TrackingApi {
 
 impl TrackingApi {
     pub fn new(write_key: Option<String>, config: AnalyticsConfig) -> Self {
-        TrackingApi { write_key: write_key.filter(|k| !k.trim().is_empty()), config }
+        TrackingApi { write_key: write_key.filter(|k| !k.trim().is_empty()), config, marks: Default::default() }
+    }
+
+    /// Marks product analytics (and surveys) connected in this deployment's registry, as the
+    /// webhook does.
+    pub fn with_registry(mut self, registry: std::sync::Arc<dyn crate::app::ports::store::SourceRegistry>) -> Self {
+        self.marks = analytics::ConnectionMarks::new(registry);
+        self
     }
 
     /// Whether the write key is set (without it every request is answered 503 naming it).
@@ -62,7 +70,7 @@ impl TrackingApi {
         now: i64,
     ) -> Result<BatchOutcome, IngestError> {
         let messages = self.prepare(endpoint, headers, body)?;
-        analytics::ingest(accounts, links, usage, &messages, &self.config, now).await
+        analytics::ingest(accounts, links, usage, &messages, &self.config, &self.marks, now).await
     }
 
     /// [`Self::handle`], logged and encoded as Segment answers: 200 `{"success": true}`.

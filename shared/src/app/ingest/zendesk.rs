@@ -2,10 +2,12 @@
 //! `functions/zendesk-webhook` and `foresight dev`.
 
 use super::{
-    check_change, check_id, identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES, WEBHOOK_DEADLINE,
+    check_change, check_id, identity, Accepted, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES,
+    WEBHOOK_DEADLINE,
 };
-use crate::app::ports::store::{AccountStore, LinkSource, LinkStore};
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry};
 use crate::domain::account::attr;
+use crate::domain::connection::Source;
 use crate::sources::zendesk::{self, signature, ZendeskUpdate};
 use http::HeaderMap;
 use serde_json::json;
@@ -16,6 +18,7 @@ pub const SECRET_VAR: &str = "ZENDESK_WEBHOOK_SECRET";
 #[derive(Clone)]
 pub struct ZendeskWebhook {
     secret: Option<String>,
+    connected: SourceMark,
 }
 
 impl std::fmt::Debug for ZendeskWebhook {
@@ -30,7 +33,13 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 impl ZendeskWebhook {
     pub fn new(secret: Option<String>) -> Self {
-        ZendeskWebhook { secret: secret.filter(|s| !s.trim().is_empty()) }
+        ZendeskWebhook { secret: secret.filter(|s| !s.trim().is_empty()), connected: SourceMark::default() }
+    }
+
+    /// Marks Zendesk connected in this deployment's registry on the first ticket of the process.
+    pub fn with_registry(mut self, registry: std::sync::Arc<dyn SourceRegistry>) -> Self {
+        self.connected = SourceMark::new(registry);
+        self
     }
 
     /// Whether the signing secret is set (without it every delivery is answered 503).
@@ -86,7 +95,9 @@ impl ZendeskWebhook {
         if let Some(org) = organization {
             change = change.with_fact(attr::ZENDESK_ORGANIZATION, json!(org));
         }
-        accepted.apply(accounts, change, account_id).await
+        let accepted = accepted.apply(accounts, change, account_id).await?;
+        self.connected.mark(Source::Zendesk, now).await;
+        Ok(accepted)
     }
 
     pub async fn respond(

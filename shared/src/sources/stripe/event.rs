@@ -130,6 +130,8 @@ pub struct StripeObject<'a> {
     pub attempt_count: Option<u32>,
     pub amount_due: Option<i64>,
     pub amount_paid: Option<i64>,
+    /// What is still owed on the invoice.
+    pub amount_remaining: Option<i64>,
     pub next_payment_attempt: Option<i64>,
     pub period_end: Option<i64>,
     /// Current API: where the invoice came from.
@@ -138,6 +140,8 @@ pub struct StripeObject<'a> {
     /// Older API versions: the invoice's subscription.
     #[serde(borrow)]
     pub subscription: Option<Expandable<'a>>,
+    /// Why the invoice could not be finalized or paid (card errors carry a decline code).
+    pub last_finalization_error: Option<DeclineDetails>,
     // charge and dispute
     pub amount_refunded: Option<i64>,
     pub amount: Option<i64>,
@@ -145,6 +149,29 @@ pub struct StripeObject<'a> {
     pub charge: Option<Expandable<'a>>,
     #[serde(borrow)]
     pub reason: Option<Text<'a>>,
+    /// A failed charge's code and message (`card_declined`, "Your card was declined."); rare,
+    /// so owned.
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    /// A charge's outcome: `reason` is the decline reason (`insufficient_funds`).
+    pub outcome: Option<ChargeOutcome>,
+}
+
+/// An error Stripe reports on an object (`last_finalization_error`): codes and a message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeclineDetails {
+    pub code: Option<String>,
+    pub decline_code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// The outcome of a charge.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ChargeOutcome {
+    pub reason: Option<String>,
+    pub seller_message: Option<String>,
 }
 
 /// An object's `metadata`: its string values in body order (Stripe's metadata values are

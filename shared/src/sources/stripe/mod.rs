@@ -6,8 +6,8 @@ pub mod signature;
 
 use crate::domain::account::{attr, CustomerState};
 use crate::domain::billing::{
-    self, BillingInterval, Discount, InvoiceMark, PaymentFailure, PriceLine, QuantityTransform, RefundMark,
-    SubscriptionState, UpcomingInvoice,
+    self, BillingInterval, ChargeFailure, Discount, InvoiceMark, InvoiceSettlement, PaymentFailure, PriceLine,
+    QuantityTransform, RefundMark, Settlement, SubscriptionState, UpcomingInvoice,
 };
 use crate::domain::{AccountChange, EventVersion, GuardedGroup};
 use event::{CouponRef, DiscountObject, DiscountRef, Envelope, Metadata, RawEnvelope, StripeObject};
@@ -62,6 +62,9 @@ pub fn is_handled(kind: &str) -> bool {
             | "customer.updated"
             | "customer.deleted"
             | "invoice.paid"
+            | "invoice.voided"
+            | "invoice.marked_uncollectible"
+            | "charge.failed"
             | "invoice.payment_failed"
             | "invoice.payment_action_required"
             | "invoice.upcoming"
@@ -133,7 +136,12 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
             let group = format!("{}{}", attr::SUBSCRIPTION, state.id);
             Some(change.with_guarded(GuardedGroup::new(group, version, to_value(&state))))
         }
-        "invoice.paid" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.upcoming" => {
+        "invoice.paid"
+        | "invoice.voided"
+        | "invoice.marked_uncollectible"
+        | "invoice.payment_failed"
+        | "invoice.payment_action_required"
+        | "invoice.upcoming" => {
             let details = o.parent.as_ref().and_then(|p| p.subscription_details.as_ref());
             if identity.account_id.is_none() {
                 identity.account_id = details.and_then(|d| metadata_value(d.metadata.as_ref(), metadata_key));
@@ -145,6 +153,11 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
             let amount = o.amount_refunded.unwrap_or(0);
             let fact = format!("{}{id}#{amount}", attr::REFUND);
             Some(AccountChange::new("").with_fact(fact, to_value(&RefundMark { at, amount })))
+        }
+        "charge.failed" => {
+            let id = required(kind, o.id.as_deref())?;
+            let failure = ChargeFailure { at, amount: o.amount.unwrap_or(0), reason: charge_decline(o) };
+            Some(AccountChange::new("").with_fact(format!("{}{id}", attr::CHARGE_FAILED), to_value(&failure)))
         }
         "charge.dispute.created" => {
             let id = required(kind, o.id.as_deref())?;
@@ -208,16 +221,47 @@ fn invoice_change(kind: &str, inv: &StripeObject<'_>, version: EventVersion) -> 
             format!("{}{id}#{}", attr::PAYMENT_FAILED, inv.attempt_count.unwrap_or(1).max(1)),
             to_value(&PaymentFailure {
                 at,
-                amount: inv.amount_due.unwrap_or(0),
+                amount: inv.amount_remaining.or(inv.amount_due).unwrap_or(0),
                 next_attempt_at: inv.next_payment_attempt,
+                reason: inv
+                    .last_finalization_error
+                    .as_ref()
+                    .and_then(|e| decline_reason(e.code.as_deref(), e.decline_code.as_deref(), e.message.as_deref())),
             }),
         ),
+        // Voided or written off: nothing is owed on it any more (a fact, so a late failure of
+        // the same invoice cannot make it owed again).
+        "invoice.voided" | "invoice.marked_uncollectible" => {
+            let how = if kind == "invoice.voided" { Settlement::Voided } else { Settlement::Uncollectible };
+            (format!("{}{id}", attr::INVOICE_SETTLED), to_value(&InvoiceSettlement { at, how }))
+        }
         _ => (
             format!("{}{id}", attr::PAYMENT_ACTION_REQUIRED),
             to_value(&InvoiceMark { at, amount: inv.amount_due.unwrap_or(0) }),
         ),
     };
     Some(AccountChange::new("").with_fact(name, value))
+}
+
+/// A decline in words: "card declined: insufficient funds", "expired card", else Stripe's message.
+fn decline_reason(code: Option<&str>, decline: Option<&str>, message: Option<&str>) -> Option<String> {
+    let words = |c: &str| c.trim().replace('_', " ");
+    let code = code.filter(|c| !c.trim().is_empty()).map(words);
+    let decline = decline.filter(|c| !c.trim().is_empty()).map(words);
+    match (code, decline) {
+        (Some(code), Some(decline)) if code != decline => Some(format!("{code}: {decline}")),
+        (Some(code), _) => Some(code),
+        (None, Some(decline)) => Some(decline),
+        (None, None) => message.map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned),
+    }
+}
+
+/// A failed charge's reason: its failure code with the outcome's decline reason.
+fn charge_decline(charge: &StripeObject) -> Option<String> {
+    let outcome = charge.outcome.as_ref();
+    let decline = outcome.and_then(|o| o.reason.as_deref());
+    let message = charge.failure_message.as_deref().or(outcome.and_then(|o| o.seller_message.as_deref()));
+    decline_reason(charge.failure_code.as_deref(), decline, message)
 }
 
 fn interval(name: Option<&str>) -> Option<BillingInterval> {
