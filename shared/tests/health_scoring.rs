@@ -79,7 +79,9 @@ fn assert_consistent(h: &HealthScore, context: &str) {
     let factor = match &h.cap {
         Some(cap) => {
             assert_eq!(h.score, cap.at, "{context}: a cap sets the score: {h:?}");
-            assert!(uncapped.round() as i64 > cap.at, "{context}: a cap only lowers: {h:?}");
+            // Recomputed from the shown (rounded) weights and values: within a point of the score
+            // the cap lowered, which was above the cap.
+            assert!(uncapped + 1.0 > cap.at as f64, "{context}: a cap only lowers: {h:?}");
             cap.at as f64 / uncapped
         }
         None => 1.0,
@@ -265,6 +267,11 @@ fn support_is_present_with_tickets_even_without_an_organization_link() {
 
 // ---------------------------------------------------------------- sentiment
 
+/// `m` with no weight on support, so that an account with ratings scores its sentiment alone.
+fn sentiment_only(m: HealthModel) -> HealthModel {
+    HealthModel { weights: Weights { support: 0.0, ..m.weights }, ..m }
+}
+
 fn csat(good: u32, bad: u32) -> AccountRecord {
     let mut r = blank();
     r.support.csat_good_30d = good;
@@ -396,8 +403,10 @@ fn renewal_inside_the_window_runs_from_100_at_the_edge_to_40_on_the_day() {
     assert_eq!(value_of(&renewing_at(NOW + 45 * DAY), "renewal"), (70, "renewal in 45 days".to_owned()));
     assert_eq!(value_of(&renewing_at(NOW + 30 * DAY), "renewal"), (60, "renewal in 30 days".to_owned()));
     assert_eq!(value_of(&renewing_at(NOW + 15 * DAY), "renewal"), (50, "renewal in 15 days".to_owned()));
-    // Whole days: 45 days and 23 hours is 45 days.
-    assert_eq!(value_of(&renewing_at(NOW + 45 * DAY + 23 * HOUR), "renewal"), (70, "renewal in 45 days".to_owned()));
+    // Calendar days (UTC), the same at every hour of today: later on the 45th day is 45 days,
+    // early on the next one 46 (NOW is at noon).
+    assert_eq!(value_of(&renewing_at(NOW + 45 * DAY + 11 * HOUR), "renewal"), (70, "renewal in 45 days".to_owned()));
+    assert_eq!(value_of(&renewing_at(NOW + 45 * DAY + 13 * HOUR), "renewal").1, "renewal in 46 days");
     // On the day (later today) and once passed.
     assert_eq!(value_of(&renewing_at(NOW + 3 * HOUR), "renewal"), (40, "renewal in 0 days".to_owned()));
     assert_eq!(value_of(&renewing_at(NOW), "renewal"), (40, "renewal in 0 days".to_owned()));
@@ -489,9 +498,10 @@ fn default_band_edges() {
 
 #[test]
 fn band_edges_of_scored_accounts() {
-    // Sentiment alone: the score is the share of good ratings.
+    // Sentiment alone counts (ratings make Zendesk a connected source, whose support component,
+    // no tickets, is given no weight here): the score is the share of good ratings.
     for (good, band) in [(39, Band::Red), (40, Band::Yellow), (69, Band::Yellow), (70, Band::Green)] {
-        let h = health::score(&csat(good, 100 - good), &model(), NOW);
+        let h = health::score(&csat(good, 100 - good), &sentiment_only(model()), NOW);
         assert_eq!((h.score, h.band), (i64::from(good), band), "{h:?}");
         assert_consistent(&h, "csat");
     }
@@ -499,7 +509,7 @@ fn band_edges_of_scored_accounts() {
 
 #[test]
 fn configurable_band_edges() {
-    let m = HealthModel { red_below: 50, green_from: 80, ..model() };
+    let m = sentiment_only(HealthModel { red_below: 50, green_from: 80, ..model() });
     let cases = [(49, Band::Red), (50, Band::Yellow), (79, Band::Yellow), (80, Band::Green)];
     for (score, band) in cases {
         assert_eq!(m.band(score), band, "{score}");
@@ -530,11 +540,14 @@ fn without(name: &str) -> AccountRecord {
             r.usage.active_users_7d = 0;
         }
         "adoption" => unreachable!("adoption goes missing through the model"),
+        // Zendesk gone altogether: its ratings (sentiment) go with its tickets.
         "support" => {
             r.links.zendesk_organization_id = None;
             r.support.open_tickets = 0;
             r.support.urgent_open_tickets = 0;
             r.support.tickets_30d = 0;
+            r.support.csat_good_30d = 0;
+            r.support.csat_bad_30d = 0;
         }
         "sentiment" => {
             r.support.csat_good_30d = 0;
@@ -578,10 +591,13 @@ fn each_component_missing_alone_spreads_its_weight_over_the_rest() {
                 },
                 vec!["usage", "adoption"],
             ),
+            // A source never connected leaves out everything it feeds.
+            "support" => (without("support"), model(), vec!["support", "sentiment"]),
             other => (without(other), model(), vec![other]),
         };
         let h = health::score(&record, &model, NOW);
-        assert_eq!(h.missing, [name], "{name}: {h:?}");
+        let expected_missing: Vec<&str> = if name == "usage" { vec![name] } else { absent.clone() };
+        assert_eq!(h.missing, expected_missing, "{name}: {h:?}");
         assert_eq!(h.components.len(), 6 - absent.len(), "{name}: {h:?}");
         assert!(!names(&h).contains(&name), "{name}");
         assert_eq!(h.score, expected_without(&absent, &model.weights), "{name}: {h:?}");
@@ -645,10 +661,11 @@ fn a_zero_weight_component_is_neither_scored_nor_missing() {
     assert!(h.missing.is_empty(), "{h:?}");
     assert_eq!(h.score, expected_without(&["support"], &m.weights));
     assert_consistent(&h, "zero support weight");
-    // Absent and weightless: not named missing either.
+    // Absent and weightless: not named missing either (Zendesk gone takes its ratings along:
+    // sentiment, which has weight, is named).
     let h = health::score(&without("support"), &m, NOW);
-    assert!(h.missing.is_empty(), "{h:?}");
-    assert_eq!(h.components.len(), 5);
+    assert_eq!(h.missing, ["sentiment"], "{h:?}");
+    assert_eq!(h.components.len(), 4);
     // Without key features and without weight, adoption is silent.
     let m = HealthModel { weights: Weights { adoption: 0.0, ..Weights::default() }, key_features: 0, ..model() };
     let h = health::score(&mixed(), &m, NOW);

@@ -4,6 +4,7 @@
 //! judgement against the labelled portfolio.
 
 pub mod calibrate;
+pub mod cost;
 pub mod delivery;
 pub mod demo;
 pub mod portfolio;

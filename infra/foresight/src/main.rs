@@ -1,7 +1,7 @@
 //! The `foresight` command line; the work is in the library (`lib.rs`).
 
 use clap::{Parser, Subcommand};
-use foresight::{calibrate, demo, server, StoreKind};
+use foresight::{calibrate, cost, demo, server, StoreKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -95,6 +95,37 @@ enum Command {
         #[arg(long)]
         alerts: bool,
     },
+    /// Print the monthly AWS bill of a deployment, per service, from the benchmarks' figures
+    /// (us-east-1 list prices, arm64, on-demand; defaults: the 10,000-account scenario).
+    Cost {
+        #[arg(long, default_value_t = 10_000)]
+        accounts: u64,
+        /// Billing and support webhooks a month.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Product-analytics messages a month.
+        #[arg(long, default_value_t = 100_000_000)]
+        analytics_events: u64,
+        /// Messages per analytics request.
+        #[arg(long, default_value_t = 1000)]
+        batch_size: u64,
+        /// Accounts in one analytics batch.
+        #[arg(long, default_value_t = 5)]
+        accounts_per_batch: u64,
+        #[arg(long, default_value_t = 24)]
+        sweeps_per_day: u64,
+        /// Share of accounts whose health changes between two sweeps of a day.
+        #[arg(long, default_value_t = 0.05)]
+        changed_per_sweep: f64,
+        #[arg(long, default_value_t = 30.0)]
+        alerts_per_day: f64,
+        /// Sources that deliver (Stripe, Zendesk, analytics, Typeform).
+        #[arg(long, default_value_t = 3)]
+        sources: u64,
+        /// With the template's DetailedMetrics parameter on.
+        #[arg(long)]
+        detailed_metrics: bool,
+    },
 }
 
 async fn redrive(from: &str, to: &str) -> Result<(), String> {
@@ -129,6 +160,35 @@ async fn main() -> ExitCode {
         }
         Command::Calibrate { portfolio, config, days, check, alerts } => {
             calibrate::command(portfolio, config, days, check, alerts).await
+        }
+        Command::Cost {
+            accounts,
+            events,
+            analytics_events,
+            batch_size,
+            accounts_per_batch,
+            sweeps_per_day,
+            changed_per_sweep,
+            alerts_per_day,
+            sources,
+            detailed_metrics,
+        } => {
+            let scenario = cost::Scenario {
+                accounts,
+                events,
+                analytics_events,
+                batch_size,
+                accounts_per_batch,
+                sweeps_per_day,
+                changed_per_sweep,
+                alerts_per_day,
+                sources,
+                detailed_metrics,
+                ..Default::default()
+            };
+            let lines = cost::bill(&scenario, &cost::Figures::default(), &cost::Prices::default());
+            print!("{}", cost::render(&scenario, &lines));
+            Ok(())
         }
     };
     match result {

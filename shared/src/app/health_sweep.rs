@@ -32,6 +32,9 @@ pub const RAISED_BY: &str = "health-sweep";
 /// few enough that the item stays small.
 pub const HISTORY_DAYS: i64 = 35;
 
+/// The field of the stored health that says when it was computed: not a change by itself.
+const SCORED_AT: &str = "scored_at";
+
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     #[error(transparent)]
@@ -107,7 +110,7 @@ pub fn score_account(record: &AccountRecord, history: &BTreeMap<String, i64>, se
     let value = json!({
         "score": scored.score,
         "band": scored.band,
-        "scored_at": time::rfc3339(now),
+        SCORED_AT: time::rfc3339(now),
         "change_7d": change_7d,
         "segment": record.segment,
         "lifecycle": record.lifecycle,
@@ -174,7 +177,11 @@ pub async fn sweep_account(
             raised.push(alert.dedupe_key);
         }
     }
-    ports.accounts.apply(&change).await?;
+    // An account whose score, breakdown, card, renewal index, history point and alert marks
+    // are all as stored is only read: at an hourly schedule most sweeps write nothing.
+    if stored.would_change(&change, &[SCORED_AT]) {
+        ports.accounts.apply(&change).await?;
+    }
     Ok(AccountSwept { band: score.band, alerts: raised })
 }
 

@@ -76,9 +76,36 @@ pub struct StoredAccount {
     pub account_id: String,
     pub attributes: BTreeMap<String, Value>,
     pub usage: BTreeMap<NaiveDate, UsageDay>,
+    /// What the sweep derives and stores beside the record (the renewal index keys, the
+    /// portfolio card): not part of the record, read back so that a sweep can tell whether
+    /// anything it would write has changed.
+    pub derived: BTreeMap<String, Value>,
 }
 
 impl StoredAccount {
+    /// Whether applying `change` would change anything here, ignoring the fields of its guarded
+    /// group named in `volatile` (a timestamp of when it was computed) and its version: a fact
+    /// with a new value, a guarded group with new content, an expired fact still there.
+    pub fn would_change(&self, change: &AccountChange, volatile: &[&str]) -> bool {
+        let current = |name: &str| self.attributes.get(name).or_else(|| self.derived.get(name));
+        let content = |value: &Value| {
+            let mut value = value.clone();
+            if let Some(fields) = value.as_object_mut() {
+                fields.remove(VERSION_FIELD);
+                for name in volatile {
+                    fields.remove(*name);
+                }
+            }
+            value
+        };
+        let group_changes = change.guarded.as_ref().is_some_and(|group| {
+            current(&group.attribute).is_none_or(|before| content(before) != content(&group.value))
+        });
+        group_changes
+            || change.facts.iter().any(|(name, value)| current(name) != Some(value))
+            || change.expired.iter().any(|name| current(name).is_some())
+    }
+
     /// The daily scores kept on the account (`hh#<YYYY-MM-DD>` facts), by day.
     pub fn health_history(&self) -> BTreeMap<String, i64> {
         self.attributes

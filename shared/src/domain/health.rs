@@ -350,7 +350,7 @@ fn renewal(r: &AccountRecord, window_days: i64, now: i64) -> Measured {
             "no paying subscription to renew".into()
         });
     };
-    let days = time::days_between(now, renewal);
+    let days = time::calendar_days_between(now, renewal);
     if days > window_days {
         return Ok((100.0, format!("renewal in {days} days")));
     }

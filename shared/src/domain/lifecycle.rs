@@ -76,7 +76,7 @@ pub fn seat_utilisation(billing: &BillingView, usage: &UsageView) -> Option<f64>
 /// Days until the yearly contract's renewal (negative once passed); `None` on monthly plans,
 /// whose period end every month is not a renewal.
 pub fn days_to_renewal(billing: &BillingView, now: i64) -> Option<i64> {
-    Some(time::days_between(now, billing.contract_renewal_at?.timestamp()))
+    Some(time::calendar_days_between(now, billing.contract_renewal_at?.timestamp()))
 }
 
 /// The stage: churned (no live subscription left), onboarding (trialing, or started and no first

@@ -66,7 +66,7 @@ pub(super) const FINGERPRINT: &str = "fp";
 
 /// The attributes the portfolio index carries besides its keys: the cards', the ledger
 /// months', and the CRM health mark's.
-pub const PROJECTION: [&str; 22] = [
+pub const PROJECTION: [&str; 23] = [
     ACCOUNT_ID,
     TYPE,
     attr::CUSTOMER,
@@ -79,6 +79,7 @@ pub const PROJECTION: [&str; 22] = [
     card_attr::CHANGE,
     card_attr::FIRST_VALUE,
     card_attr::STAGE,
+    card_attr::NPS,
     crm::attr::HEALTH,
     crm::attr::PENDING,
     attr::HUBSPOT_COMPANY,
@@ -244,11 +245,13 @@ pub(super) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Stored
     };
     let mut stored = StoredAccount { account_id, ..Default::default() };
     for (name, value) in item {
-        if LAYOUT_ATTRIBUTES.contains(&name.as_str()) || card_attr::is_card(name) {
+        let derived = [RENEWAL_MONTH, RENEWAL_KEY].contains(&name.as_str()) || card_attr::is_card(name);
+        if !derived && LAYOUT_ATTRIBUTES.contains(&name.as_str()) {
             continue;
         }
         if let Ok(json) = serde_dynamo::from_attribute_value::<_, Value>(value.clone()) {
-            stored.attributes.insert(name.clone(), json);
+            let into = if derived { &mut stored.derived } else { &mut stored.attributes };
+            into.insert(name.clone(), json);
         }
     }
     Ok(stored)

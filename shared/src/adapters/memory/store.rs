@@ -61,12 +61,16 @@ fn apply_locked(
     }
     for (name, value) in &change.facts {
         match name.as_str() {
-            RENEWAL_MONTH => {}
+            RENEWAL_MONTH => {
+                account.derived.insert(name.clone(), value.clone());
+            }
             RENEWAL_KEY => {
                 renewals.insert(change.account_id.clone(), value.as_str().unwrap_or_default().to_owned());
+                account.derived.insert(name.clone(), value.clone());
             }
             card if card_attr::is_card(card) => {
                 cards.entry(change.account_id.clone()).or_default().insert(name.clone(), value.clone());
+                account.derived.insert(name.clone(), value.clone());
             }
             _ => {
                 account.attributes.insert(name.clone(), value.clone());
@@ -79,6 +83,7 @@ fn apply_locked(
                 renewals.remove(&change.account_id);
             }
             account.attributes.remove(name);
+            account.derived.remove(name);
         }
     }
     outcome
@@ -223,12 +228,10 @@ impl LinkStore for MemoryStore {
 #[async_trait]
 impl MrrLedger for MemoryStore {
     async fn refresh(&self, account_id: &str) -> Result<usize, StoreError> {
-        let (desired, facts) = {
-            let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-            match accounts.get(account_id) {
-                Some(stored) => kpi::account_ledger(&AccountRecord::from_stored(stored, 0)),
-                None => (Vec::new(), Vec::new()),
-            }
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let (desired, facts) = match accounts.get(account_id) {
+            Some(stored) => kpi::account_ledger(&AccountRecord::from_stored(stored, 0)),
+            None => (Vec::new(), Vec::new()),
         };
         let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
         let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
@@ -246,13 +249,18 @@ impl MrrLedger for MemoryStore {
         for month in desired {
             ledger.insert((account_id.to_owned(), month.month.clone()), month);
         }
+        let ledger_facts = [card_attr::CURRENCY, card_attr::MRR, card_attr::STARTED];
         if facts.is_empty() {
             if let Some(card) = cards.get_mut(account_id) {
-                card.retain(|name, _| {
-                    ![card_attr::CURRENCY, card_attr::MRR, card_attr::STARTED].contains(&name.as_str())
-                });
+                card.retain(|name, _| !ledger_facts.contains(&name.as_str()));
+            }
+            if let Some(account) = accounts.get_mut(account_id) {
+                account.derived.retain(|name, _| !ledger_facts.contains(&name.as_str()));
             }
         } else {
+            if let Some(account) = accounts.get_mut(account_id) {
+                account.derived.extend(facts.iter().cloned());
+            }
             cards.entry(account_id.to_owned()).or_default().extend(facts);
         }
         Ok(changed)

@@ -15,7 +15,7 @@ use crate::domain::change::AccountChange;
 use crate::domain::connection::Source;
 use serde_json::{json, Value};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -310,14 +310,23 @@ pub enum Outcome {
     Ignored,
 }
 
-/// Tells the deployment's [`SourceRegistry`] that a source delivers, once per process (the first
-/// delivery that stored data; a failed mark is tried again on the next one): one write per cold
-/// start, so the sweep can tell a source never connected here from one that does not know an
-/// account. Without a registry (tests of one webhook alone) it does nothing.
-#[derive(Clone, Default)]
+/// Tells the deployment's [`SourceRegistry`] that a source delivers, and since when: once per
+/// process, and again only when a delivery carries data older than what this process marked (a
+/// failed mark is tried again on the next one). About one write per cold start, so the sweep can
+/// tell a source never connected here from one that does not know an account, and the date is
+/// the earliest seen whatever order deliveries arrive in. Without a registry (tests of one
+/// webhook alone) it does nothing.
+#[derive(Clone)]
 pub struct SourceMark {
     registry: Option<Arc<dyn SourceRegistry>>,
-    marked: Arc<AtomicBool>,
+    /// The earliest `since` this process has stored (`i64::MAX`: none yet).
+    marked_since: Arc<AtomicI64>,
+}
+
+impl Default for SourceMark {
+    fn default() -> Self {
+        SourceMark { registry: None, marked_since: Arc::new(AtomicI64::new(i64::MAX)) }
+    }
 }
 
 impl std::fmt::Debug for SourceMark {
@@ -328,18 +337,21 @@ impl std::fmt::Debug for SourceMark {
 
 impl SourceMark {
     pub fn new(registry: Arc<dyn SourceRegistry>) -> Self {
-        SourceMark { registry: Some(registry), marked: Arc::default() }
+        SourceMark { registry: Some(registry), ..Default::default() }
     }
 
-    /// Marks `source` as delivering data as old as `since`, unless this process did already.
-    /// Best effort: a failure is logged, never fails the delivery (the data itself is stored).
+    /// Marks `source` as delivering data as old as `since`, unless this process already marked
+    /// it as old or older. Best effort: a failure is logged, never fails the delivery (the data
+    /// itself is stored).
     pub async fn mark(&self, source: Source, since: i64) {
         let Some(registry) = &self.registry else { return };
-        if self.marked.load(Ordering::Relaxed) {
+        if self.marked_since.load(Ordering::Relaxed) <= since {
             return;
         }
         match registry.mark_connected(source, since).await {
-            Ok(()) => self.marked.store(true, Ordering::Relaxed),
+            Ok(()) => {
+                self.marked_since.fetch_min(since, Ordering::Relaxed);
+            }
             Err(e) => {
                 tracing::warn!(source = source.as_str(), error = %e, "source not marked connected, next delivery retries")
             }
