@@ -16,7 +16,7 @@ use crate::app::ports::portfolio::ReportOutbox;
 use crate::app::ports::queue::{QueueError, Redelivery};
 use crate::domain::time;
 use async_trait::async_trait;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// The `Foresight-Signature` header of `body` signed at `t`.
