@@ -173,6 +173,7 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
 #[derive(Debug)]
 struct SweepCost {
     writes: u64,
+    write_units: f64,
     read_units: f64,
     /// The read floor: the bytes read at 0.5 RCU per 4 KB.
     floor: f64,
@@ -198,8 +199,10 @@ async fn sweep_at(s: &Stack, name: &str, now: i64) -> SweepCost {
     let settings = Settings::default();
     let before = s.store.meter().reading();
     let tasks = health_sweep::plan(name, now, SEGMENTS);
+    // Pages of 1,000 items (~400 KB): DynamoDB Local on a busy machine can take longer than the
+    // SDK's 12 s operation timeout to return a full 1 MB page.
     let outcomes = futures::future::join_all(
-        tasks.iter().map(|task| health_sweep::run_segment(task, &ports, &settings, None, &|| true, None)),
+        tasks.iter().map(|task| health_sweep::run_segment(task, &ports, &settings, Some(1_000), &|| true, None)),
     )
     .await;
     for outcome in outcomes {
@@ -209,6 +212,7 @@ async fn sweep_at(s: &Stack, name: &str, now: i64) -> SweepCost {
     let (_, bytes) = scanner.items_and_bytes();
     SweepCost {
         writes: after.write_requests - before.write_requests,
+        write_units: after.write_units - before.write_units,
         read_units: after.read_units - before.read_units,
         floor: bytes as f64 / 1024.0 / 8.0,
     }
