@@ -167,6 +167,8 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
     let next_day = sweep_at(&s, "scale-d2", NOW + DAY).await;
     println!("first sweep of the next day: {next_day:?}");
     assert_eq!(next_day.writes as usize, ACCOUNTS, "each account once: the day's history point");
+    // The figure `foresight cost` bills a sweep's write at.
+    println!("WCU per account write: {:.2}", next_day.write_units / next_day.writes as f64);
 }
 
 /// What one sweep of the whole table cost.
