@@ -2,9 +2,11 @@
 //! one process (the same library code the Lambda binaries call); `demo` shows a newcomer the
 //! product end to end; `link` and `send` are admin and developer tools.
 
+pub mod backfill;
 pub mod delivery;
 pub mod demo;
 pub mod portfolio;
+pub mod privacy;
 pub mod server;
 pub mod signing;
 

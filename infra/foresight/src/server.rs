@@ -41,19 +41,23 @@ pub struct AppState {
     lister: Arc<dyn AccountLister>,
     scanner: Arc<dyn AccountScanner>,
     renewals: Arc<dyn RenewalIndex>,
-    links: Arc<dyn LinkStore>,
-    outbox: Arc<dyn Outbox>,
+    pub(crate) links: Arc<dyn LinkStore>,
+    pub(crate) outbox: Arc<dyn Outbox>,
     log: Arc<dyn DeliveryLog>,
     progress: Arc<dyn SweepProgressStore>,
-    notifications: Arc<dyn NotificationQueue>,
+    pub(crate) notifications: Arc<dyn NotificationQueue>,
     queue: NotificationsBackend,
     usage: Arc<dyn UsageStore>,
-    stripe: Arc<StripeWebhook>,
+    pub(crate) stripe: Arc<StripeWebhook>,
     zendesk: Arc<ZendeskWebhook>,
     analytics: Arc<AnalyticsWebhook>,
     pub(crate) settings: Arc<Settings>,
     /// The portfolio: KPIs, the weekly digest and the CRM health sync (`crate::portfolio`).
     pub(crate) portfolio: crate::portfolio::PortfolioState,
+    /// Export and erasure (`crate::privacy`): DynamoDB only.
+    pub(crate) privacy: Option<crate::privacy::PrivacyState>,
+    /// The sources' APIs for `POST /backfill/*` (`crate::backfill`).
+    pub(crate) backfill: crate::backfill::BackfillState,
 }
 
 impl AppState {
@@ -89,7 +93,21 @@ impl AppState {
             zendesk: Arc::new(ZendeskWebhook::new(None)),
             analytics: Arc::new(AnalyticsWebhook::new(None, None, Default::default())),
             settings: Arc::new(Settings::default()),
+            privacy: None,
+            backfill: Default::default(),
         }
+    }
+
+    /// Sets the sources' APIs the backfill reads.
+    pub fn with_backfill(mut self, backfill: crate::backfill::BackfillState) -> Self {
+        self.backfill = backfill;
+        self
+    }
+
+    /// Enables export and erasure (`crate::privacy`).
+    pub fn with_privacy(mut self, privacy: crate::privacy::PrivacyState) -> Self {
+        self.privacy = Some(privacy);
+        self
     }
 
     /// Sets the configuration (`foresight.toml`) the sweeps use.
@@ -166,7 +184,10 @@ pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, S
             })?;
             let outbox = aws::outbox().await;
             outbox.ensure_table().await.map_err(|e| format!("cannot use DynamoDB table {:?}: {e}", outbox.table()))?;
-            AppState::new(Arc::new(store), stripe).with_alerting(Arc::new(outbox), notifications_queue().await)
+            let (store, outbox) = crate::privacy::with_retention(store, outbox)?;
+            AppState::new(store.clone(), stripe)
+                .with_alerting(outbox.clone(), notifications_queue().await)
+                .with_privacy(crate::privacy::PrivacyState::new(store, outbox, crate::privacy::erasure_key()))
         }
     })
 }
@@ -218,6 +239,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sweeps/renewal", post(renewal_sweep_route))
         .route("/outbox", get(list_outbox))
         .merge(crate::portfolio::routes())
+        .merge(crate::privacy::routes())
+        .merge(crate::backfill::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
         .layer(DefaultBodyLimit::disable())
@@ -249,6 +272,7 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
         .with_zendesk(webhooks::zendesk(&secrets))
         .with_analytics(webhooks::analytics(&secrets, settings.analytics.clone()))
         .with_settings(settings)
+        .with_backfill(crate::backfill::BackfillState::from_env()?)
         .with_portfolio_delivery_from_env()?;
     state.start_delivery(channels).await;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;

@@ -16,6 +16,7 @@ pub mod env;
 pub mod functions;
 pub mod lambda;
 pub mod metrics;
+pub mod privacy;
 pub mod secrets;
 pub mod settings;
 pub mod telemetry;

@@ -50,6 +50,12 @@ pub(super) const ACCOUNT_ID: &str = "account_id";
 const ACCOUNT_SK: &str = "ACCOUNT";
 const LINK_SK: &str = "LINK";
 const USAGE_SK: &str = "USAGE#";
+/// Usage days expire (DynamoDB TTL on `expires_at`) this long after their day: the longest
+/// usage window is 30 days and a usage drop compares two of them; the rest is margin. A day
+/// that holds a first-value time is kept (see `add_usage`).
+pub const USAGE_RETENTION_SECONDS: i64 = 100 * 86_400;
+/// The TTL attribute of both tables.
+pub const EXPIRES_AT: &str = "expires_at";
 /// The renewal sweep's sparse index by renewal month (`renewal_month`, `renewal_key` =
 /// `<renewal RFC 3339>#<account id>`), keys only. Kept by the health sweep's write of each
 /// account (see [`RENEWAL_KEY`] for why there), queried by the renewal sweep.
@@ -159,6 +165,10 @@ pub struct DynamoStore {
     pub(super) client: Client,
     pub(super) table: String,
     pub(super) meter: Arc<CapacityMeter>,
+    /// Tombstones of erased ids (`erase.rs`); `None`: none are checked (no key to hash with).
+    pub(super) erasure: Option<super::erase::ErasureConfig>,
+    /// How long usage days are kept after their day (their `expires_at`, DynamoDB TTL).
+    pub(super) usage_retention: i64,
 }
 
 pub(super) fn dynamo_error<E>(operation: &'static str, err: SdkError<E>) -> StoreError
@@ -290,7 +300,25 @@ impl UpdateBuilder {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into(), meter: Arc::new(CapacityMeter::default()) }
+        DynamoStore {
+            client,
+            table: table.into(),
+            meter: Arc::new(CapacityMeter::default()),
+            erasure: None,
+            usage_retention: USAGE_RETENTION_SECONDS,
+        }
+    }
+
+    /// Recognises erased ids by their keyed hashes (`FORESIGHT_SIGNING_SECRET`).
+    pub fn with_erasure(mut self, erasure: super::erase::ErasureConfig) -> Self {
+        self.erasure = Some(erasure);
+        self
+    }
+
+    /// Keeps usage days `seconds` after their day instead of [`USAGE_RETENTION_SECONDS`].
+    pub fn with_usage_retention(mut self, seconds: i64) -> Self {
+        self.usage_retention = seconds;
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -657,6 +685,18 @@ impl UsageStore for DynamoStore {
         b.set("t", TYPE, s("usage"));
         b.set("aid", ACCOUNT_ID, s(account_id));
         b.set("day", "day", s(&day.to_string()));
+        // Retention: the day expires once no window needs it — unless it holds a first-value
+        // time, which the lifecycle needs for good. TTL only acts on a number, so such a day's
+        // `expires_at` becomes a string; a later write of the same day keeps whatever is there.
+        b.names.insert("#exp".into(), EXPIRES_AT.into());
+        if usage.first_value_at.is_empty() {
+            b.clauses.push("#exp = if_not_exists(#exp, :exp)".into());
+            let expires = time::day_start(day) + self.usage_retention;
+            b.values.insert(":exp".into(), AttributeValue::N(expires.to_string()));
+        } else {
+            b.clauses.push("#exp = :exp".into());
+            b.values.insert(":exp".into(), s("kept: first value"));
+        }
         // ADD on sets is idempotent; DynamoDB refuses empty sets, so those are left out.
         let strings = [("mids", &usage.message_ids), ("users", &usage.users), ("feat", &usage.features)];
         let numbers = [("fv", &usage.first_value_at), ("seen", &usage.seen_at)];
@@ -711,6 +751,14 @@ impl LinkStore for DynamoStore {
             .map_err(|e| dynamo_error("GetItem", e))?;
         self.meter.record_read(out.consumed_capacity(), usize::from(out.item().is_some()));
         Ok(out.item().and_then(|i| i.get(ACCOUNT_ID)).and_then(|v| v.as_s().ok()).cloned())
+    }
+
+    async fn erased(&self, source: Option<LinkSource>, id: &str) -> Result<bool, StoreError> {
+        self.tombstone_stands(source, id).await
+    }
+
+    async fn clear_erased(&self, source: Option<LinkSource>, id: &str) -> Result<(), StoreError> {
+        self.remove_tombstone(source, id).await
     }
 
     async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError> {

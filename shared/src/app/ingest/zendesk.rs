@@ -64,6 +64,16 @@ impl ZendeskWebhook {
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let update = self.prepare(headers, body, now)?;
+        Self::apply(accounts, links, update).await
+    }
+
+    /// Applies a parsed update: a webhook's, or a ticket of the incremental export (backfill),
+    /// which so goes through the same identity and dedupe as a delivery.
+    pub async fn apply(
+        accounts: &dyn AccountStore,
+        links: &dyn LinkStore,
+        update: ZendeskUpdate,
+    ) -> Result<Accepted, IngestError> {
         let accepted = Accepted::new(&update.delivery_id, &update.kind);
         let Some(mut change) = update.change else {
             return Ok(accepted);

@@ -1,0 +1,118 @@
+//! The runner's privacy routes (GDPR): `GET /accounts/{id}/export` (art. 15) and
+//! `DELETE /accounts/{id}` (art. 17), with the same use cases as the deployed erase function
+//! (`app::privacy`). They need `--store dynamodb`: an erasure is proven on the real tables.
+
+use crate::server::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use foresight_shared::adapters::dynamodb::{DynamoOutbox, DynamoStore};
+use foresight_shared::app::ports::portfolio::MrrLedger;
+use foresight_shared::app::ports::privacy::{ErasureLog, HeldData, Tombstones};
+use foresight_shared::app::privacy::ERASURE_KEY_VAR;
+use foresight_shared::app::privacy::{self, PrivacyError, PrivacyPorts};
+use foresight_shared::domain::privacy::ErasureKey;
+use foresight_shared::runtime::clock::unix_now;
+use foresight_shared::runtime::privacy as runtime_privacy;
+use foresight_shared::runtime::secrets::Secrets;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Who asked for an erasure, as the audit record names it (an operator, never the data
+/// subject): the `X-Foresight-Actor` header, else the runner itself.
+pub const ACTOR_HEADER: &str = "x-foresight-actor";
+
+/// What the privacy routes use.
+#[derive(Clone)]
+pub struct PrivacyState {
+    accounts: Arc<dyn HeldData>,
+    outbox: Arc<dyn HeldData>,
+    tombstones: Arc<dyn Tombstones>,
+    log: Arc<dyn ErasureLog>,
+    key: Option<ErasureKey>,
+}
+
+impl PrivacyState {
+    /// Both DynamoDB tables; `key` (`FORESIGHT_SIGNING_SECRET`) keys the hashes an erasure
+    /// leaves, and without it erasure answers 503 naming the variable.
+    pub fn new(store: Arc<DynamoStore>, outbox: Arc<DynamoOutbox>, key: Option<ErasureKey>) -> Self {
+        PrivacyState { accounts: store.clone(), outbox, tombstones: store.clone(), log: store, key }
+    }
+
+    fn ports<'a>(&'a self, ledger: &'a dyn MrrLedger) -> PrivacyPorts<'a> {
+        PrivacyPorts {
+            tables: vec![self.accounts.as_ref(), self.outbox.as_ref()],
+            ledger,
+            tombstones: self.tombstones.as_ref(),
+            log: self.log.as_ref(),
+        }
+    }
+}
+
+/// The erasure key from `FORESIGHT_SIGNING_SECRET`.
+pub fn erasure_key() -> Option<ErasureKey> {
+    runtime_privacy::erasure_key(&Secrets::from_env(&[ERASURE_KEY_VAR]))
+}
+
+/// The tables with the retention and erasure settings of the environment.
+pub fn with_retention(
+    store: DynamoStore,
+    outbox: DynamoOutbox,
+) -> Result<(Arc<DynamoStore>, Arc<DynamoOutbox>), String> {
+    let store = runtime_privacy::configure_store(store, erasure_key())?;
+    Ok((Arc::new(store), Arc::new(runtime_privacy::configure_outbox(outbox)?)))
+}
+
+/// The routes, merged into the runner's router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/accounts/{account_id}/export", get(export_account))
+        .route("/accounts/{account_id}", delete(erase_account))
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn unavailable() -> Response {
+    error(
+        StatusCode::NOT_IMPLEMENTED,
+        "export and erasure need the DynamoDB store: foresight dev --store dynamodb".into(),
+    )
+}
+
+async fn export_account(State(state): State<AppState>, Path(account_id): Path<String>) -> Response {
+    let Some(privacy) = &state.privacy else { return unavailable() };
+    let now = unix_now();
+    let exported = match privacy::export(&privacy.ports(state.portfolio.ledger.as_ref()), &account_id, now).await {
+        Ok(Some(exported)) => exported,
+        Ok(None) => return error(StatusCode::NOT_FOUND, format!("nothing is held for account {account_id:?}")),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let record = match state.accounts.get(&account_id).await {
+        Ok(stored) => stored.map(|stored| state.settings.record(&stored, now)),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let mut body = serde_json::to_value(&exported).unwrap_or_default();
+    body["record"] = serde_json::to_value(record).unwrap_or_default();
+    Json(body).into_response()
+}
+
+async fn erase_account(State(state): State<AppState>, Path(account_id): Path<String>, headers: HeaderMap) -> Response {
+    let Some(privacy) = &state.privacy else { return unavailable() };
+    let actor = headers.get(ACTOR_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("foresight dev");
+    let ports = privacy.ports(state.portfolio.ledger.as_ref());
+    match privacy::erase(&ports, privacy.key.as_ref(), &account_id, actor, unix_now()).await {
+        Ok(Some(audit)) => Json(json!({
+            "erased": audit.erased,
+            "tombstones": audit.tombstones,
+            "audit": audit,
+        }))
+        .into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("nothing is held for account {account_id:?}")),
+        Err(e @ PrivacyError::MissingKey) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}

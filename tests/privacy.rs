@@ -1,0 +1,242 @@
+//! GDPR export and erasure against DynamoDB Local, through the runner's routes: an account built
+//! from every source (Stripe, Zendesk, analytics, links, alerts in the outbox, the MRR ledger,
+//! the weekly digest) is exported — the export lists exactly the items a scan of every table
+//! finds for it — then erased: afterwards a scan finds no item and no attribute value holding
+//! the account id or its external ids, the other accounts are untouched, the audit record
+//! exists without personal data, and a redelivered old event does not bring the data back.
+
+use foresight::privacy::PrivacyState;
+use foresight::server::{self, AppState, NotificationsBackend};
+use foresight_e2e::{
+    analytics_config, sample_events, sample_stripe_events, Runner, SECRET, SEGMENT_SECRET, ZENDESK_SECRET,
+};
+use foresight_shared::adapters::dynamodb::{DynamoOutbox, DynamoStore, ErasureConfig};
+use foresight_shared::adapters::memory::MemoryQueue;
+use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
+use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
+use foresight_shared::domain::privacy::ErasureKey;
+use foresight_shared::sources::stripe::signature::StripeSecrets;
+use foresight_shared::testkit::{dynamodb_local_client, dynamodb_local_outbox, dynamodb_local_store};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+const KEY: &str = "fs_privacy_test_key";
+const ACCOUNT: &str = "acct_globex";
+const CUSTOMER: &str = "cus_globex";
+const ORGANIZATION: &str = "8201";
+
+async fn runner(store: DynamoStore, outbox: DynamoOutbox, block: bool) -> Runner {
+    let key = ErasureKey::new(KEY).unwrap();
+    let store = Arc::new(store.with_erasure(ErasureConfig { key: key.clone(), block }));
+    let outbox = Arc::new(outbox);
+    let stripe = StripeWebhook::new(Some(StripeSecrets::new(SECRET, None)), "account_id");
+    let state = AppState::new(store.clone(), stripe)
+        .with_zendesk(ZendeskWebhook::new(Some(ZENDESK_SECRET.to_owned())))
+        .with_analytics(AnalyticsWebhook::new(Some(SEGMENT_SECRET.to_owned()), None, analytics_config()))
+        .with_alerting(outbox.clone(), NotificationsBackend::Memory(Arc::new(MemoryQueue::new())))
+        .with_privacy(PrivacyState::new(store, outbox, Some(key)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    Runner::attach(url, tokio::spawn(server::serve(listener, state)))
+}
+
+/// Every item of a table, as (pk, sk) → the item as JSON text.
+async fn scan(table: &str) -> HashMap<(String, String), String> {
+    let client = dynamodb_local_client().await;
+    let mut items = HashMap::new();
+    let mut start = None;
+    loop {
+        let out = client.scan().table_name(table).set_exclusive_start_key(start).send().await.expect("scan");
+        for item in out.items() {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let json: Value = serde_dynamo::from_item(item.clone()).unwrap();
+            items.insert((text("pk"), text("sk")), json.to_string());
+        }
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// The items of both tables whose text holds one of `needles` (a plain substring: stricter than
+/// the adapter's whole-token match).
+async fn holding(tables: &[(&str, &str)], needles: &[&str]) -> BTreeSet<(String, String, String)> {
+    let mut found = BTreeSet::new();
+    for (role, table) in tables {
+        for ((pk, sk), text) in scan(table).await {
+            if needles.iter().any(|n| text.contains(n)) {
+                found.insert((role.to_string(), pk, sk));
+            }
+        }
+    }
+    found
+}
+
+/// Zendesk organization ids are numbers: matched as a whole JSON string or key part only.
+fn organization_needles() -> Vec<String> {
+    vec![format!("\"{ORGANIZATION}\""), format!("#{ORGANIZATION}\""), format!(":{ORGANIZATION}\"")]
+}
+
+async fn post_every_source(runner: &Runner) {
+    for (name, body) in sample_stripe_events() {
+        let (status, answer) = runner.post_stripe(&body).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    for (i, (name, body)) in sample_events("zendesk").into_iter().enumerate() {
+        let (status, answer) = runner.post_zendesk(&body, &format!("inv-{i}")).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    for (name, body) in sample_events("segment") {
+        let (status, answer) = runner.post_segment(&body).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    // Globex's Zendesk organization names no account: kept provisionally until linked.
+    runner.link("zendesk", ORGANIZATION, ACCOUNT).await;
+    let (status, body) = runner
+        .client
+        .post(format!("{}/sweeps/health", runner.url))
+        .send()
+        .await
+        .map(|r| {
+            let s = r.status().as_u16();
+            (s, r)
+        })
+        .unwrap();
+    assert_eq!(status, 200, "{:?}", body.text().await);
+    let response = runner.client.post(format!("{}/reports/weekly", runner.url)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{:?}", response.text().await);
+}
+
+#[tokio::test]
+async fn export_lists_every_item_and_erasure_leaves_nothing_but_hashes() {
+    let store = dynamodb_local_store("privacy").await;
+    let outbox = dynamodb_local_outbox("privacy-outbox").await;
+    let (accounts_table, outbox_table) = (store.table().to_owned(), outbox.table().to_owned());
+    let tables = [("accounts", accounts_table.as_str()), ("outbox", outbox_table.as_str())];
+    let runner = runner(store, outbox, true).await;
+    post_every_source(&runner).await;
+
+    let organization = organization_needles();
+    let mut needles: Vec<&str> = vec![ACCOUNT, CUSTOMER];
+    needles.extend(organization.iter().map(String::as_str));
+    let before = holding(&tables, &needles).await;
+    let kinds = |set: &BTreeSet<(String, String, String)>| -> BTreeSet<String> {
+        set.iter().map(|(_, pk, _)| pk.split('#').next().unwrap_or_default().to_owned()).collect()
+    };
+    // The account is held in many shapes: the record, usage days, ledger months, links, alerts.
+    for prefix in ["ACCOUNT", "LINK", "NOTIFICATION"] {
+        assert!(kinds(&before).contains(prefix), "no {prefix} item for {ACCOUNT}: {before:?}");
+    }
+    let sks: BTreeSet<&str> = before.iter().map(|(_, _, sk)| sk.split('#').next().unwrap_or_default()).collect();
+    for sk in ["ACCOUNT", "USAGE", "MRR"] {
+        assert!(sks.contains(sk), "no {sk} item in {ACCOUNT}'s partition: {before:?}");
+    }
+    let others_before = holding(&tables, &["acct_acme", "cus_acme", "acct_initech"]).await;
+
+    // Export: exactly the items the scan finds.
+    let (status, export) = runner.get(&format!("/accounts/{ACCOUNT}/export")).await;
+    assert_eq!(status, 200, "{export}");
+    let exported: BTreeSet<(String, String, String)> = export["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (i["table"].as_str().unwrap().into(), i["pk"].as_str().unwrap().into(), i["sk"].as_str().unwrap().into())
+        })
+        .collect();
+    assert_eq!(exported, before, "the export lists every item the scan finds, and only those");
+    assert_eq!(export["record"]["account_id"], ACCOUNT, "{}", export["record"]);
+    let inventory = export["inventory"].as_array().unwrap();
+    let listed: usize = inventory.iter().map(|line| line["items"].as_u64().unwrap() as usize).sum();
+    assert_eq!(listed, exported.len(), "every exported item is counted in the inventory: {inventory:?}");
+    for line in inventory {
+        for field in ["kind", "table", "what", "source", "retention"] {
+            assert!(line[field].is_string(), "{line}");
+        }
+    }
+
+    // Erasure.
+    let response = runner
+        .client
+        .delete(format!("{}/accounts/{ACCOUNT}", runner.url))
+        .header("x-foresight-actor", "dpo-ticket-4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = response.json().await.unwrap();
+    let erased: u64 = answer["erased"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(erased as usize, before.len(), "{answer}");
+    assert!(answer["erased"]["account"].as_u64().unwrap() >= 1, "{answer}");
+
+    let after = holding(&tables, &needles).await;
+    assert!(after.is_empty(), "items still holding the account or its ids: {after:?}");
+    assert_eq!(runner.get(&format!("/accounts/{ACCOUNT}")).await.0, 404);
+    // Other accounts keep every item; only the weekly digest, which named the erased account
+    // among others, went with it (a derived report: `POST /reports/weekly` builds it again).
+    let digest = |(_, pk, _): &(String, String, String)| pk.starts_with("REPORT#");
+    let others_kept: BTreeSet<_> = others_before.iter().filter(|i| !digest(i)).cloned().collect();
+    assert_eq!(holding(&tables, &["acct_acme", "cus_acme", "acct_initech"]).await, others_kept, "others untouched");
+
+    // The audit record: when, by whom, counts; the account only as a keyed hash.
+    let audits: Vec<String> = scan(&accounts_table)
+        .await
+        .into_iter()
+        .filter(|((pk, _), _)| pk.starts_with("ERASURE#"))
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(audits.len(), 1, "{audits:?}");
+    let audit: Value = serde_json::from_str(&audits[0]).unwrap();
+    assert_eq!(audit["actor"], "dpo-ticket-4711");
+    assert_eq!(audit["subject"], ErasureKey::new(KEY).unwrap().hash("account", ACCOUNT));
+    assert_eq!(audit["erased"], answer["erased"]);
+
+    // A redelivered old event for the erased customer does not bring the data back.
+    for (name, body) in sample_stripe_events().into_iter().filter(|(name, _)| name.contains("globex")) {
+        let (status, answer) = runner.post_stripe(&body).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+        assert_eq!(answer["outcome"], "ignored", "{name}: {answer}");
+    }
+    for (i, (name, body)) in sample_events("zendesk").into_iter().enumerate().filter(|(_, (n, _))| n.contains("globex"))
+    {
+        let (status, answer) = runner.post_zendesk(&body, &format!("again-{i}")).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    let again = holding(&tables, &needles).await;
+    assert!(again.is_empty(), "an old event re-created data silently: {again:?}");
+    assert_eq!(runner.get(&format!("/accounts/{ACCOUNT}")).await.0, 404);
+    assert_eq!(runner.get(&format!("/accounts/{CUSTOMER}")).await.0, 404);
+
+    // Erasing again finds nothing.
+    let response = runner.client.delete(format!("{}/accounts/{ACCOUNT}", runner.url)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+
+    // Linking the customer again on purpose lifts the tombstone: its events apply again.
+    runner.link("stripe", CUSTOMER, ACCOUNT).await;
+    let (_, body) = sample_stripe_events().into_iter().find(|(name, _)| name.contains("globex-002")).unwrap();
+    let (status, answer) = runner.post_stripe(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["account_id"], ACCOUNT, "{answer}");
+    assert_eq!(runner.get(&format!("/accounts/{ACCOUNT}")).await.0, 200);
+}
+
+#[tokio::test]
+async fn with_fresh_an_erased_customer_starts_a_new_account() {
+    let store = dynamodb_local_store("privacy-fresh").await;
+    let outbox = dynamodb_local_outbox("privacy-fresh-outbox").await;
+    let runner = runner(store, outbox, false).await;
+    let (_, created) = sample_stripe_events().into_iter().find(|(name, _)| name.contains("globex-001")).unwrap();
+    let (_, subscribed) = sample_stripe_events().into_iter().find(|(name, _)| name.contains("globex-002")).unwrap();
+    assert_eq!(runner.post_stripe(&created).await.0, 200);
+    assert_eq!(runner.post_stripe(&subscribed).await.0, 200);
+    let response = runner.client.delete(format!("{}/accounts/{ACCOUNT}", runner.url)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let (status, answer) = runner.post_stripe(&subscribed).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["outcome"], "applied", "a fresh account starts: {answer}");
+    let fresh = answer["account_id"].as_str().unwrap();
+    assert_eq!(runner.get(&format!("/accounts/{fresh}")).await.0, 200);
+}
