@@ -10,12 +10,12 @@ use foresight::server::{self, AppState, NotificationsBackend};
 use foresight_e2e::{
     analytics_config, sample_events, sample_stripe_events, Runner, SECRET, SEGMENT_SECRET, ZENDESK_SECRET,
 };
-use foresight_shared::adapters::dynamodb::{DynamoOutbox, DynamoStore, ErasureConfig};
+use foresight_shared::adapters::dynamodb::{DynamoOutbox, DynamoStore};
 use foresight_shared::adapters::memory::MemoryQueue;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
-use foresight_shared::domain::privacy::ErasureKey;
+use foresight_shared::domain::privacy::{ErasureConfig, ErasureKey};
 use foresight_shared::sources::stripe::signature::StripeSecrets;
 use foresight_shared::testkit::{dynamodb_local_client, dynamodb_local_outbox, dynamodb_local_store};
 use serde_json::Value;

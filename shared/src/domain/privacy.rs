@@ -36,6 +36,14 @@ impl ErasureKey {
     }
 }
 
+/// How erased ids are recognised: the key of their hashes, and whether a standing tombstone
+/// blocks a later event (`block`, the default) or lets it start a fresh account (`fresh`).
+#[derive(Clone, Debug)]
+pub struct ErasureConfig {
+    pub key: ErasureKey,
+    pub block: bool,
+}
+
 /// The tombstone kind of an account id itself (beside the link sources' names).
 pub const ACCOUNT_KIND: &str = "account";
 

@@ -2,9 +2,9 @@
 //! standing tombstone does, and how long usage days and outbox records are kept.
 
 use super::secrets::Secrets;
-use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore, ErasureConfig};
+use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore};
 use crate::app::privacy::ERASURE_KEY_VAR;
-use crate::domain::privacy::ErasureKey;
+use crate::domain::privacy::{ErasureConfig, ErasureKey};
 
 /// `block` (default): an event for an erased id is ignored until an admin links the id again;
 /// `fresh`: it starts a new account.

@@ -230,11 +230,3 @@ impl ErasureLog for DynamoStore {
         Ok(())
     }
 }
-
-/// How erased ids are recognised: the key of their hashes, and whether a standing tombstone
-/// blocks a later event (`block`, the default) or lets it start a fresh account (`fresh`).
-#[derive(Clone, Debug)]
-pub struct ErasureConfig {
-    pub key: ErasureKey,
-    pub block: bool,
-}

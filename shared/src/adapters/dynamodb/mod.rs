@@ -7,6 +7,5 @@ pub mod outbox;
 pub mod portfolio;
 pub mod store;
 
-pub use erase::ErasureConfig;
 pub use outbox::DynamoOutbox;
 pub use store::{CapacityMeter, CapacityReading, DynamoStore};

@@ -166,7 +166,7 @@ pub struct DynamoStore {
     pub(super) table: String,
     pub(super) meter: Arc<CapacityMeter>,
     /// Tombstones of erased ids (`erase.rs`); `None`: none are checked (no key to hash with).
-    pub(super) erasure: Option<super::erase::ErasureConfig>,
+    pub(super) erasure: Option<crate::domain::privacy::ErasureConfig>,
     /// How long usage days are kept after their day (their `expires_at`, DynamoDB TTL).
     pub(super) usage_retention: i64,
 }
@@ -310,7 +310,7 @@ impl DynamoStore {
     }
 
     /// Recognises erased ids by their keyed hashes (`FORESIGHT_SIGNING_SECRET`).
-    pub fn with_erasure(mut self, erasure: super::erase::ErasureConfig) -> Self {
+    pub fn with_erasure(mut self, erasure: crate::domain::privacy::ErasureConfig) -> Self {
         self.erasure = Some(erasure);
         self
     }
