@@ -1,12 +1,12 @@
 //! Product-analytics webhook (Segment spec): API Gateway HTTP API → usage per account and day.
 
 use foresight_shared::runtime::lambda::{self, Error};
-use foresight_shared::runtime::{aws, clock::unix_now, settings, webhooks};
+use foresight_shared::runtime::{clock::unix_now, privacy, settings, webhooks};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda::init();
-    let store = aws::dynamo_store().await;
+    let store = privacy::account_store().await?;
     let webhook = webhooks::analytics_bound(settings::from_env()?.analytics).await?;
     let (store, webhook) = (&store, &webhook);
     lambda::serve_webhook(move |request| async move {

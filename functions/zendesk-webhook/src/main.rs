@@ -1,12 +1,12 @@
 //! Zendesk support webhook: API Gateway HTTP API → ticket state on the account record.
 
 use foresight_shared::runtime::lambda::{self, Error};
-use foresight_shared::runtime::{aws, clock::unix_now, webhooks};
+use foresight_shared::runtime::{clock::unix_now, privacy, webhooks};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda::init();
-    let store = aws::dynamo_store().await;
+    let store = privacy::account_store().await?;
     let webhook = webhooks::zendesk_bound().await?;
     let (store, webhook) = (&store, &webhook);
     lambda::serve_webhook(move |request| async move {

@@ -11,6 +11,7 @@
 
 pub mod aws;
 pub mod clock;
+pub mod data_lifecycle;
 pub mod delivery;
 pub mod env;
 pub mod functions;

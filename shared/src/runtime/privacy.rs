@@ -57,3 +57,12 @@ pub fn configure_outbox(mut outbox: DynamoOutbox) -> Result<DynamoOutbox, String
     }
     Ok(outbox)
 }
+
+/// The account table as the webhooks use it: with the erasure key (`<SecretsPath>/
+/// foresight-signing-secret`, one `GetParameters` at cold start), so that an event for an
+/// erased id meets its tombstone; without the parameter no erasure can have happened (an
+/// erasure refuses to run without the key) and nothing is checked.
+pub async fn account_store() -> Result<DynamoStore, Box<dyn std::error::Error + Send + Sync>> {
+    let secrets = super::secrets::load(&[ERASURE_KEY_VAR]).await?;
+    Ok(configure_store(super::aws::dynamo_store().await, erasure_key(&secrets))?)
+}
