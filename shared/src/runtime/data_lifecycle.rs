@@ -3,7 +3,7 @@
 //! APIs, with its checkpoints in the account table).
 
 use super::lambda::{Error, LambdaEvent};
-use super::{aws, clock, env, privacy, secrets, webhooks};
+use super::{aws, clock, env, privacy, secrets};
 use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore};
 use crate::adapters::source_api::{StripeApi, ZendeskApi};
 use crate::app::backfill::{self, ReconcilePorts};
@@ -66,14 +66,14 @@ pub struct ReconcilerFunction {
 
 impl ReconcilerFunction {
     pub async fn from_env() -> Result<Self, Error> {
-        let vars =
-            [&webhooks::STRIPE_SECRET_VARS[..], &[STRIPE_API_KEY_VAR, ZENDESK_API_TOKEN_VAR, ERASURE_KEY_VAR]].concat();
+        let vars = [STRIPE_API_KEY_VAR, ZENDESK_API_TOKEN_VAR, ERASURE_KEY_VAR];
         let secrets = secrets::load(&vars).await?;
         let store = privacy::configure_store(aws::dynamo_store().await, privacy::erasure_key(&secrets))?;
         let stripe = match secrets.get(STRIPE_API_KEY_VAR) {
             Some(key) => {
                 let base = env::non_empty("STRIPE_API_URL").unwrap_or_else(|| "https://api.stripe.com".into());
-                Some((StripeApi::new(base, key)?, webhooks::stripe(&secrets)))
+                // Listed events are read with our key: no signature to check, the webhook's parser only.
+                Some((StripeApi::new(base, key)?, StripeWebhook::new(None, env::stripe_metadata_key())))
             }
             None => None,
         };
