@@ -240,3 +240,45 @@ async fn with_fresh_an_erased_customer_starts_a_new_account() {
     let fresh = answer["account_id"].as_str().unwrap();
     assert_eq!(runner.get(&format!("/accounts/{fresh}")).await.0, 200);
 }
+
+/// Retention: a usage day expires (DynamoDB TTL on `expires_at`, a number) its retention after
+/// the day, unless it holds a first-value time (a string there, which TTL ignores, whatever the
+/// order of the day's writes); outbox records expire after the configured time.
+#[tokio::test]
+async fn usage_days_and_outbox_records_carry_their_ttl() {
+    use foresight_shared::app::ports::outbox::{SegmentProgress, SweepProgressStore};
+    use foresight_shared::app::ports::store::UsageStore;
+    use foresight_shared::domain::usage::UsageDay;
+
+    let store = dynamodb_local_store("retention").await.with_usage_retention(10 * 86_400);
+    let outbox = dynamodb_local_outbox("retention-outbox").await.with_retention(7 * 86_400);
+    let day = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let plain = UsageDay { message_ids: ["m1".to_owned()].into(), ..Default::default() };
+    let first_value = UsageDay {
+        message_ids: ["m2".to_owned()].into(),
+        first_value_at: [1_793_700_000].into(),
+        ..Default::default()
+    };
+    store.add_usage("acct_ttl", day("2026-11-01"), &plain).await.unwrap();
+    store.add_usage("acct_ttl", day("2026-11-02"), &plain).await.unwrap();
+    store.add_usage("acct_ttl", day("2026-11-02"), &first_value).await.unwrap();
+    store.add_usage("acct_ttl", day("2026-11-02"), &plain).await.unwrap();
+    outbox.save("sweep-1", 0, &SegmentProgress::default(), 1_800_000_000).await.unwrap();
+
+    let items = scan(store.table()).await;
+    let expires = |sk: &str| -> Value {
+        let text = &items[&("ACCOUNT#acct_ttl".to_owned(), sk.to_owned())];
+        serde_json::from_str::<Value>(text).unwrap()["expires_at"].clone()
+    };
+    // 2026-11-01T00:00:00Z is 1793491200.
+    assert_eq!(expires("USAGE#2026-11-01"), 1_793_491_200 + 10 * 86_400);
+    assert!(expires("USAGE#2026-11-02").is_string(), "a first-value day is kept: {}", expires("USAGE#2026-11-02"));
+    let client = dynamodb_local_client().await;
+    let key = HashMap::from([
+        ("pk".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S("SWEEP#sweep-1".into())),
+        ("sk".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S("SEGMENT#0".into())),
+    ]);
+    let item = client.get_item().table_name(outbox.table()).set_key(Some(key)).send().await.unwrap();
+    let ttl = item.item().and_then(|i| i.get("expires_at")).and_then(|v| v.as_n().ok()).cloned();
+    assert_eq!(ttl.as_deref(), Some("1800604800"), "now + 7 days");
+}
