@@ -116,3 +116,22 @@ async fn erase_account(State(state): State<AppState>, Path(account_id): Path<Str
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
+
+/// `foresight export ACCOUNT` and `foresight erase ACCOUNT`: call a running runner's routes and
+/// print the answer (JSON).
+pub async fn cli(url: &str, account_id: &str, erase: Option<&str>) -> Result<(), String> {
+    let client = reqwest::Client::new();
+    let target = format!("{}/accounts/{account_id}", url.trim_end_matches('/'));
+    let request = match erase {
+        Some(actor) => client.delete(&target).header(ACTOR_HEADER, actor),
+        None => client.get(format!("{target}/export")),
+    };
+    let response = request.send().await.map_err(|e| format!("cannot reach the runner at {url}: {e}"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+    if !status.is_success() {
+        return Err(format!("{status}: {}", body["error"].as_str().unwrap_or("")));
+    }
+    println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+    Ok(())
+}
