@@ -194,7 +194,9 @@ async fn records(runner: &Runner) -> BTreeMap<String, Value> {
             let mut support = a["support"].clone();
             // CSAT comes from trigger webhooks only (the export carries the rating on the
             // ticket, which the sample tickets here leave out).
-            support.as_object_mut().map(|s| s.retain(|k, _| k.contains("tickets")));
+            if let Some(fields) = support.as_object_mut() {
+                fields.retain(|k, _| k.contains("tickets"));
+            }
             (a["account_id"].as_str().unwrap().to_owned(), json!({"billing": a["billing"], "support": support}))
         })
         .collect()

@@ -68,11 +68,11 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-fn since(query: &Since, now: i64) -> Result<i64, Response> {
+/// `since`, default 30 days before `now`; a message for the 400 otherwise.
+fn since(query: &Since, now: i64) -> Result<i64, String> {
     match query.since.as_deref() {
         None => Ok(now - DEFAULT_WINDOW),
-        Some(text) => time::parse(text)
-            .ok_or_else(|| error(StatusCode::BAD_REQUEST, format!("since must be an RFC 3339 time, not {text:?}"))),
+        Some(text) => time::parse(text).ok_or_else(|| format!("since must be an RFC 3339 time, not {text:?}")),
     }
 }
 
@@ -91,7 +91,7 @@ async fn backfill_stripe(State(state): State<AppState>, Query(query): Query<Sinc
     let now = unix_now();
     let since = match since(&query, now) {
         Ok(since) => since,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let Some(api) = state.backfill.stripe.clone() else {
         return error(
@@ -115,7 +115,7 @@ async fn backfill_stripe(State(state): State<AppState>, Query(query): Query<Sinc
 async fn backfill_zendesk(State(state): State<AppState>, Query(query): Query<Since>) -> Response {
     let since = match since(&query, unix_now()) {
         Ok(since) => since,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let Some(api) = state.backfill.zendesk.clone() else {
         let vars = format!("{ZENDESK_API_URL_VAR}, {ZENDESK_EMAIL_VAR} and {ZENDESK_API_TOKEN_VAR}");
