@@ -15,7 +15,7 @@ use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::sources::stripe::signature::StripeSecrets;
-use foresight_shared::testkit::{dynamodb_local_client, dynamodb_local_store};
+use foresight_shared::testkit::{dynamodb_local_client, dynamodb_local_store, scan_table_json};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -153,25 +153,6 @@ async fn backfill(runner: &Runner, source: &str) -> Value {
     body
 }
 
-/// Every item of the table by key, as JSON text.
-async fn scan(table: &str) -> HashMap<(String, String), String> {
-    let client = dynamodb_local_client().await;
-    let mut items = HashMap::new();
-    let mut start = None;
-    loop {
-        let out = client.scan().table_name(table).set_exclusive_start_key(start).send().await.expect("scan");
-        for item in out.items() {
-            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-            let json: Value = serde_dynamo::from_item(item.clone()).unwrap();
-            items.insert((text("pk"), text("sk")), json.to_string());
-        }
-        start = out.last_evaluated_key().cloned();
-        if start.is_none() {
-            return items;
-        }
-    }
-}
-
 /// The records (billing and support) of a runner that received every webhook.
 async fn reference_records() -> BTreeMap<String, Value> {
     let reference = start(Arc::new(MemoryStore::new()), Some(SECRET)).await;
@@ -215,14 +196,14 @@ async fn stripe_backfill_brings_missed_events_and_replays_the_rest_as_no_ops() {
     let acme = |items: &HashMap<(String, String), String>| -> BTreeMap<(String, String), String> {
         items.iter().filter(|((pk, _), _)| pk.contains("acme")).map(|(k, v)| (k.clone(), v.clone())).collect()
     };
-    let before = scan(&table).await;
+    let before = scan_table_json(&table).await;
 
     let first = backfill(&runner, "stripe").await;
     assert_eq!(first["pages"], 2, "{first}");
     assert_eq!(first["listed"], 20, "{first}");
     assert!(first["applied"].as_u64().unwrap() >= 10, "missed events arrive: {first}");
     assert_eq!(first["rejected"], 0, "{first}");
-    assert_eq!(acme(&scan(&table).await), acme(&before), "events the webhook received change nothing");
+    assert_eq!(acme(&scan_table_json(&table).await), acme(&before), "events the webhook received change nothing");
 
     let expected = reference_records().await;
     let got = records(&runner).await;
@@ -232,10 +213,10 @@ async fn stripe_backfill_brings_missed_events_and_replays_the_rest_as_no_ops() {
         }
     }
 
-    let settled = scan(&table).await;
+    let settled = scan_table_json(&table).await;
     let writes = meter.reading().write_requests;
     let second = backfill(&runner, "stripe").await;
-    assert_eq!(scan(&table).await, settled, "a second backfill changes no item");
+    assert_eq!(scan_table_json(&table).await, settled, "a second backfill changes no item");
     assert_eq!(second["listed"], 20, "{second}");
     // Events that carry a version are refused by the store as duplicates; the few that only
     // record facts (an invoice paid, a refund, a dispute, a failed payment) rewrite the same
@@ -268,13 +249,13 @@ async fn zendesk_backfill_waits_out_a_429_and_brings_the_missed_ticket_only() {
             assert_eq!(runner.post_zendesk(&body, &format!("inv-{i}")).await.0, 200, "{name}");
         }
     }
-    let before = scan(&table).await;
+    let before = scan_table_json(&table).await;
     let started = Instant::now();
     let first = backfill(&runner, "zendesk").await;
     assert!(started.elapsed() >= Duration::from_secs(1), "the 429's Retry-After was waited out");
     assert_eq!((first["pages"].as_u64(), first["listed"].as_u64()), (Some(2), Some(4)), "{first}");
     assert_eq!((first["applied"].as_u64(), first["duplicates"].as_u64()), (Some(1), Some(3)), "{first}");
-    let after = scan(&table).await;
+    let after = scan_table_json(&table).await;
     let changed: Vec<&(String, String)> = after.keys().filter(|k| before.get(*k) != after.get(*k)).collect();
     assert_eq!(changed.len(), 1, "only the missed ticket's account changed: {changed:?}");
 
@@ -286,7 +267,7 @@ async fn zendesk_backfill_waits_out_a_429_and_brings_the_missed_ticket_only() {
 
     let second = backfill(&runner, "zendesk").await;
     assert_eq!(second["applied"], 0, "{second}");
-    assert_eq!(scan(&table).await, after, "a second backfill writes nothing");
+    assert_eq!(scan_table_json(&table).await, after, "a second backfill writes nothing");
 }
 
 #[tokio::test]

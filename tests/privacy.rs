@@ -17,7 +17,7 @@ use foresight_shared::app::ingest::stripe::StripeWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::domain::privacy::{ErasureConfig, ErasureKey};
 use foresight_shared::sources::stripe::signature::StripeSecrets;
-use foresight_shared::testkit::{dynamodb_local_client, dynamodb_local_outbox, dynamodb_local_store};
+use foresight_shared::testkit::{dynamodb_local_client, dynamodb_local_outbox, dynamodb_local_store, scan_table_json};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -42,31 +42,12 @@ async fn runner(store: DynamoStore, outbox: DynamoOutbox, block: bool) -> Runner
     Runner::attach(url, tokio::spawn(server::serve(listener, state)))
 }
 
-/// Every item of a table, as (pk, sk) → the item as JSON text.
-async fn scan(table: &str) -> HashMap<(String, String), String> {
-    let client = dynamodb_local_client().await;
-    let mut items = HashMap::new();
-    let mut start = None;
-    loop {
-        let out = client.scan().table_name(table).set_exclusive_start_key(start).send().await.expect("scan");
-        for item in out.items() {
-            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-            let json: Value = serde_dynamo::from_item(item.clone()).unwrap();
-            items.insert((text("pk"), text("sk")), json.to_string());
-        }
-        start = out.last_evaluated_key().cloned();
-        if start.is_none() {
-            return items;
-        }
-    }
-}
-
 /// The items of both tables whose text holds one of `needles` (a plain substring: stricter than
 /// the adapter's whole-token match).
 async fn holding(tables: &[(&str, &str)], needles: &[&str]) -> BTreeSet<(String, String, String)> {
     let mut found = BTreeSet::new();
     for (role, table) in tables {
-        for ((pk, sk), text) in scan(table).await {
+        for ((pk, sk), text) in scan_table_json(table).await {
             if needles.iter().any(|n| text.contains(n)) {
                 found.insert((role.to_string(), pk, sk));
             }
@@ -182,7 +163,7 @@ async fn export_lists_every_item_and_erasure_leaves_nothing_but_hashes() {
     assert_eq!(holding(&tables, &["acct_acme", "cus_acme", "acct_initech"]).await, others_kept, "others untouched");
 
     // The audit record: when, by whom, counts; the account only as a keyed hash.
-    let audits: Vec<String> = scan(&accounts_table)
+    let audits: Vec<String> = scan_table_json(&accounts_table)
         .await
         .into_iter()
         .filter(|((pk, _), _)| pk.starts_with("ERASURE#"))
@@ -265,7 +246,7 @@ async fn usage_days_and_outbox_records_carry_their_ttl() {
     store.add_usage("acct_ttl", day("2026-11-02"), &plain).await.unwrap();
     outbox.save("sweep-1", 0, &SegmentProgress::default(), 1_800_000_000).await.unwrap();
 
-    let items = scan(store.table()).await;
+    let items = scan_table_json(store.table()).await;
     let expires = |sk: &str| -> Value {
         let text = &items[&("ACCOUNT#acct_ttl".to_owned(), sk.to_owned())];
         serde_json::from_str::<Value>(text).unwrap()["expires_at"].clone()

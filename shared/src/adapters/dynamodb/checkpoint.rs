@@ -34,13 +34,6 @@ impl BackfillCheckpoints for DynamoStore {
         let mut item = key(source);
         item.insert(TYPE.into(), s("checkpoint"));
         item.insert("at".into(), AttributeValue::N(at.to_string()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| dynamo_error("PutItem", e))?;
-        Ok(())
+        self.put(item).await
     }
 }

@@ -160,16 +160,7 @@ impl Tombstones for DynamoStore {
             let mut item = tombstone_key(hash);
             item.insert(TYPE.into(), s("tombstone"));
             item.insert("erased_at".into(), s(&time::rfc3339(at)));
-            let out = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| dynamo_error("PutItem", e))?;
-            self.meter.record_write(out.consumed_capacity());
+            self.put(item).await?;
         }
         Ok(())
     }
@@ -220,13 +211,6 @@ impl ErasureLog for DynamoStore {
         item.insert(PK.into(), s(&format!("ERASURE#{}#{short}", audit.erased_at)));
         item.insert(SK.into(), s("ERASURE"));
         item.insert(TYPE.into(), s("erasure"));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| dynamo_error("PutItem", e))?;
-        Ok(())
+        self.put(item).await
     }
 }

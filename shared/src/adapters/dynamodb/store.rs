@@ -349,6 +349,21 @@ impl DynamoStore {
         }
     }
 
+    /// Writes an item whole (`PutItem`), metered.
+    pub(super) async fn put(&self, item: HashMap<String, AttributeValue>) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("PutItem", e))?;
+        self.meter.record_write(out.consumed_capacity());
+        Ok(())
+    }
+
     pub fn meter(&self) -> Arc<CapacityMeter> {
         self.meter.clone()
     }
@@ -765,16 +780,6 @@ impl LinkStore for DynamoStore {
         let mut item = link_key(source, external_id);
         item.insert(TYPE.into(), s("link"));
         item.insert(ACCOUNT_ID.into(), s(account_id));
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| dynamo_error("PutItem", e))?;
-        self.meter.record_write(out.consumed_capacity());
-        Ok(())
+        self.put(item).await
     }
 }
