@@ -28,6 +28,10 @@ const CUSTOMER: &str = "cus_globex";
 const ORGANIZATION: &str = "8201";
 
 async fn runner(store: DynamoStore, outbox: DynamoOutbox, block: bool) -> Runner {
+    runner_with(store, outbox, block, false).await
+}
+
+async fn runner_with(store: DynamoStore, outbox: DynamoOutbox, block: bool, erase_on_deleted: bool) -> Runner {
     let key = ErasureKey::new(KEY).unwrap();
     let store = Arc::new(store.with_erasure(ErasureConfig { key: key.clone(), block }));
     let outbox = Arc::new(outbox);
@@ -36,7 +40,7 @@ async fn runner(store: DynamoStore, outbox: DynamoOutbox, block: bool) -> Runner
         .with_zendesk(ZendeskWebhook::new(Some(ZENDESK_SECRET.to_owned())))
         .with_analytics(AnalyticsWebhook::new(Some(SEGMENT_SECRET.to_owned()), None, analytics_config()))
         .with_alerting(outbox.clone(), NotificationsBackend::Memory(Arc::new(MemoryQueue::new())))
-        .with_privacy(PrivacyState::new(store, outbox, Some(key)));
+        .with_privacy(PrivacyState::new(store, outbox, Some(key)).erase_on_customer_deleted(erase_on_deleted));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     Runner::attach(url, tokio::spawn(server::serve(listener, state)))
@@ -262,4 +266,29 @@ async fn usage_days_and_outbox_records_carry_their_ttl() {
     let item = client.get_item().table_name(outbox.table()).set_key(Some(key)).send().await.unwrap();
     let ttl = item.item().and_then(|i| i.get("expires_at")).and_then(|v| v.as_n().ok()).cloned();
     assert_eq!(ttl.as_deref(), Some("1800604800"), "now + 7 days");
+}
+
+/// Configured so, Stripe's `customer.deleted` erases the customer's account.
+#[tokio::test]
+async fn customer_deleted_erases_the_account_when_configured() {
+    let store = dynamodb_local_store("privacy-deleted").await;
+    let outbox = dynamodb_local_outbox("privacy-deleted-outbox").await;
+    let table = store.table().to_owned();
+    let runner = runner_with(store, outbox, true, true).await;
+    let events = sample_stripe_events();
+    let (_, created) = events.iter().find(|(name, _)| name.contains("globex-001")).unwrap();
+    let (_, subscribed) = events.iter().find(|(name, _)| name.contains("globex-002")).unwrap();
+    assert_eq!(runner.post_stripe(created).await.0, 200);
+    assert_eq!(runner.post_stripe(subscribed).await.0, 200);
+    let mut deleted: Value = serde_json::from_slice(created).unwrap();
+    deleted["id"] = "evt_globex_deleted".into();
+    deleted["type"] = "customer.deleted".into();
+    deleted["created"] = (deleted["created"].as_i64().unwrap() + 86_400).into();
+    let (status, answer) = runner.post_stripe(&serde_json::to_vec(&deleted).unwrap()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(runner.get(&format!("/accounts/{ACCOUNT}")).await.0, 404);
+    let items = scan_table_json(&table).await;
+    assert!(items.values().all(|text| !text.contains(ACCOUNT) && !text.contains(CUSTOMER)), "{items:?}");
+    let audit = items.iter().find(|((pk, _), _)| pk.starts_with("ERASURE#")).map(|(_, text)| text).expect("audit");
+    assert!(audit.contains("stripe customer.deleted evt_globex_deleted"), "{audit}");
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use foresight_shared::adapters::dynamodb::{DynamoOutbox, DynamoStore};
+use foresight_shared::app::ingest::WebhookResponse;
 use foresight_shared::app::ports::portfolio::MrrLedger;
 use foresight_shared::app::ports::privacy::{ErasureLog, HeldData, Tombstones};
 use foresight_shared::app::privacy::ERASURE_KEY_VAR;
@@ -32,13 +33,41 @@ pub struct PrivacyState {
     tombstones: Arc<dyn Tombstones>,
     log: Arc<dyn ErasureLog>,
     key: Option<ErasureKey>,
+    /// Whether a Stripe `customer.deleted` erases the account.
+    erase_on_customer_deleted: bool,
 }
+
+/// `true`: a Stripe `customer.deleted` event erases the customer's account (default: it is
+/// recorded like any other event).
+pub const ERASE_ON_CUSTOMER_DELETED_VAR: &str = "FORESIGHT_ERASE_ON_CUSTOMER_DELETED";
 
 impl PrivacyState {
     /// Both DynamoDB tables; `key` (`FORESIGHT_SIGNING_SECRET`) keys the hashes an erasure
     /// leaves, and without it erasure answers 503 naming the variable.
     pub fn new(store: Arc<DynamoStore>, outbox: Arc<DynamoOutbox>, key: Option<ErasureKey>) -> Self {
-        PrivacyState { accounts: store.clone(), outbox, tombstones: store.clone(), log: store, key }
+        PrivacyState {
+            accounts: store.clone(),
+            outbox,
+            tombstones: store.clone(),
+            log: store,
+            key,
+            erase_on_customer_deleted: false,
+        }
+    }
+
+    /// Erases the account of a Stripe `customer.deleted` event.
+    pub fn erase_on_customer_deleted(mut self, erase: bool) -> Self {
+        self.erase_on_customer_deleted = erase;
+        self
+    }
+
+    /// [`Self::erase_on_customer_deleted`] from [`ERASE_ON_CUSTOMER_DELETED_VAR`].
+    pub fn erase_on_customer_deleted_from_env(self) -> Result<Self, String> {
+        match std::env::var(ERASE_ON_CUSTOMER_DELETED_VAR).as_deref() {
+            Err(_) | Ok("false") | Ok("") => Ok(self),
+            Ok("true") => Ok(self.erase_on_customer_deleted(true)),
+            Ok(other) => Err(format!("{ERASE_ON_CUSTOMER_DELETED_VAR} must be true or false, not {other:?}")),
+        }
     }
 
     fn ports<'a>(&'a self, ledger: &'a dyn MrrLedger) -> PrivacyPorts<'a> {
@@ -134,4 +163,28 @@ pub async fn cli(url: &str, account_id: &str, erase: Option<&str>) -> Result<(),
     }
     println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
     Ok(())
+}
+
+/// After a Stripe delivery: when configured, a `customer.deleted` erases the customer's
+/// account. A failed erasure turns the answer into a 500, so Stripe delivers the event again
+/// (and the log says why; `DELETE /accounts/{id}` finishes it by hand).
+pub async fn after_stripe_event(state: &AppState, answer: WebhookResponse) -> WebhookResponse {
+    let Some(privacy) = state.privacy.as_ref().filter(|p| p.erase_on_customer_deleted) else { return answer };
+    let account = answer.body["account_id"].as_str().map(str::to_owned);
+    let (true, Some(account)) = (answer.status == 200 && answer.body["type"] == "customer.deleted", account) else {
+        return answer;
+    };
+    let actor = format!("stripe customer.deleted {}", answer.body["event_id"].as_str().unwrap_or_default());
+    let ports = privacy.ports(state.portfolio.ledger.as_ref());
+    match privacy::erase(&ports, privacy.key.as_ref(), &account, &actor, unix_now()).await {
+        Ok(_) => answer,
+        Err(e) => {
+            tracing::error!(error = %e, "customer.deleted: erasure failed");
+            WebhookResponse {
+                status: 500,
+                body: json!({ "error": "erasure failed: please retry" }),
+                report: answer.report,
+            }
+        }
+    }
 }

@@ -187,7 +187,10 @@ pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, S
             let (store, outbox) = crate::privacy::with_retention(store, outbox)?;
             AppState::new(store.clone(), stripe)
                 .with_alerting(outbox.clone(), notifications_queue().await)
-                .with_privacy(crate::privacy::PrivacyState::new(store, outbox, crate::privacy::erasure_key()))
+                .with_privacy(
+                    crate::privacy::PrivacyState::new(store, outbox, crate::privacy::erasure_key())
+                        .erase_on_customer_deleted_from_env()?,
+                )
         }
     })
 }
@@ -325,7 +328,7 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
             unix_now(),
         )
         .await;
-    encode(answer)
+    encode(crate::privacy::after_stripe_event(&state, answer).await)
 }
 
 async fn zendesk_webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
