@@ -292,3 +292,43 @@ async fn customer_deleted_erases_the_account_when_configured() {
     let audit = items.iter().find(|((pk, _), _)| pk.starts_with("ERASURE#")).map(|(_, text)| text).expect("audit");
     assert!(audit.contains("stripe customer.deleted evt_globex_deleted"), "{audit}");
 }
+
+/// The memory store (`foresight dev`'s default) exports and erases alike: the same item shapes,
+/// tombstones and audit.
+#[tokio::test]
+async fn the_memory_store_exports_and_erases_alike() {
+    use foresight_shared::adapters::memory::{MemoryOutbox, MemoryStore};
+    let key = ErasureKey::new(KEY).unwrap();
+    let store = Arc::new(MemoryStore::new().with_erasure(ErasureConfig { key: key.clone(), block: true }));
+    let outbox = Arc::new(MemoryOutbox::new());
+    let stripe = StripeWebhook::new(Some(StripeSecrets::new(SECRET, None)), "account_id");
+    let state = AppState::new(store.clone(), stripe)
+        .with_zendesk(ZendeskWebhook::new(Some(ZENDESK_SECRET.to_owned())))
+        .with_analytics(AnalyticsWebhook::new(Some(SEGMENT_SECRET.to_owned()), None, analytics_config()))
+        .with_alerting(outbox.clone(), NotificationsBackend::Memory(Arc::new(MemoryQueue::new())))
+        .with_privacy(PrivacyState::new(store.clone(), outbox, Some(key.clone())));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let runner = Runner::attach(url, tokio::spawn(server::serve(listener, state)));
+    post_every_source(&runner).await;
+
+    let (status, export) = runner.get(&format!("/accounts/{ACCOUNT}/export")).await;
+    assert_eq!(status, 200, "{export}");
+    let kinds: BTreeSet<&str> =
+        export["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    for kind in ["account", "usage", "mrr_month", "link", "notification"] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
+    }
+    let response = runner.client.delete(format!("{}/accounts/{ACCOUNT}", runner.url)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(runner.get(&format!("/accounts/{ACCOUNT}")).await.0, 404);
+    assert_eq!(runner.get(&format!("/accounts/{ACCOUNT}/export")).await.0, 404, "nothing is held any more");
+    let (_, body) = sample_stripe_events().into_iter().find(|(name, _)| name.contains("globex-002")).unwrap();
+    let (status, answer) = runner.post_stripe(&body).await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("ignored")), "{answer}");
+    let audits = store.erasure_audits();
+    assert_eq!(audits.len(), 1);
+    assert_eq!(audits[0].subject, key.hash("account", ACCOUNT));
+    let (_, accounts) = runner.get("/accounts").await;
+    assert!(!accounts.to_string().contains(ACCOUNT) && !accounts.to_string().contains(CUSTOMER), "{accounts}");
+}

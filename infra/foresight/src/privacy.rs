@@ -1,6 +1,6 @@
 //! The runner's privacy routes (GDPR): `GET /accounts/{id}/export` (art. 15) and
 //! `DELETE /accounts/{id}` (art. 17), with the same use cases as the deployed erase function
-//! (`app::privacy`). They need `--store dynamodb`: an erasure is proven on the real tables.
+//! (`app::privacy`), on either store.
 
 use crate::server::AppState;
 use axum::extract::{Path, State};
@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use foresight_shared::adapters::dynamodb::{DynamoOutbox, DynamoStore};
+use foresight_shared::adapters::memory::MemoryStore;
 use foresight_shared::app::ingest::WebhookResponse;
 use foresight_shared::app::ports::portfolio::MrrLedger;
 use foresight_shared::app::ports::privacy::{ErasureLog, HeldData, Tombstones};
@@ -25,7 +26,7 @@ use std::sync::Arc;
 /// subject): the `X-Foresight-Actor` header, else the runner itself.
 pub const ACTOR_HEADER: &str = "x-foresight-actor";
 
-/// What the privacy routes use.
+/// What the privacy routes use (either store: DynamoDB or memory).
 #[derive(Clone)]
 pub struct PrivacyState {
     accounts: Arc<dyn HeldData>,
@@ -44,7 +45,11 @@ pub const ERASE_ON_CUSTOMER_DELETED_VAR: &str = "FORESIGHT_ERASE_ON_CUSTOMER_DEL
 impl PrivacyState {
     /// Both DynamoDB tables; `key` (`FORESIGHT_SIGNING_SECRET`) keys the hashes an erasure
     /// leaves, and without it erasure answers 503 naming the variable.
-    pub fn new(store: Arc<DynamoStore>, outbox: Arc<DynamoOutbox>, key: Option<ErasureKey>) -> Self {
+    pub fn new<S, O>(store: Arc<S>, outbox: Arc<O>, key: Option<ErasureKey>) -> Self
+    where
+        S: HeldData + Tombstones + ErasureLog + 'static,
+        O: HeldData + 'static,
+    {
         PrivacyState {
             accounts: store.clone(),
             outbox,
@@ -85,6 +90,15 @@ pub fn erasure_key() -> Option<ErasureKey> {
     runtime_privacy::erasure_key(&Secrets::from_env(&[ERASURE_KEY_VAR]))
 }
 
+/// The memory store with the erasure settings of the environment.
+pub fn memory_store() -> Result<MemoryStore, String> {
+    let store = MemoryStore::new();
+    Ok(match runtime_privacy::erasure_config(erasure_key())? {
+        Some(erasure) => store.with_erasure(erasure),
+        None => store,
+    })
+}
+
 /// The tables with the retention and erasure settings of the environment.
 pub fn with_retention(
     store: DynamoStore,
@@ -106,10 +120,7 @@ fn error(status: StatusCode, message: String) -> Response {
 }
 
 fn unavailable() -> Response {
-    error(
-        StatusCode::NOT_IMPLEMENTED,
-        "export and erasure need the DynamoDB store: foresight dev --store dynamodb".into(),
-    )
+    error(StatusCode::NOT_IMPLEMENTED, "export and erasure are not configured on this runner".into())
 }
 
 async fn export_account(State(state): State<AppState>, Path(account_id): Path<String>) -> Response {

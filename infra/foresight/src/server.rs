@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use foresight_shared::adapters::memory::{MemoryOutbox, MemoryQueue, MemoryStore};
+use foresight_shared::adapters::memory::{MemoryOutbox, MemoryQueue};
 use foresight_shared::adapters::sqs::SqsQueue;
 use foresight_shared::app::health_sweep::{self, SweepPorts};
 use foresight_shared::app::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
@@ -172,8 +172,15 @@ impl AppState {
 /// Builds the state for a store kind; DynamoDB gets its table created if missing.
 pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, String> {
     Ok(match kind {
-        StoreKind::Memory => AppState::new(Arc::new(MemoryStore::new()), stripe)
-            .with_alerting(Arc::new(MemoryOutbox::new()), notifications_queue().await),
+        StoreKind::Memory => {
+            let (store, outbox) = (Arc::new(crate::privacy::memory_store()?), Arc::new(MemoryOutbox::new()));
+            AppState::new(store.clone(), stripe)
+                .with_alerting(outbox.clone(), notifications_queue().await)
+                .with_privacy(
+                    crate::privacy::PrivacyState::new(store, outbox, crate::privacy::erasure_key())
+                        .erase_on_customer_deleted_from_env()?,
+                )
+        }
         StoreKind::Dynamodb => {
             let store = aws::dynamo_store().await;
             store.ensure_table().await.map_err(|e| {
