@@ -49,7 +49,12 @@ pub async fn dynamo_store() -> DynamoStore {
 /// The outbox on the table named by `FORESIGHT_OUTBOX_TABLE`.
 pub async fn outbox() -> DynamoOutbox {
     let config = sdk_config().await;
-    DynamoOutbox::new(aws_sdk_dynamodb::Client::new(&config), env::outbox_table_name())
+    let outbox = DynamoOutbox::new(aws_sdk_dynamodb::Client::new(&config), env::outbox_table_name());
+    // Its retention (`FORESIGHT_OUTBOX_RETENTION_DAYS`): a bad value keeps the default, loudly.
+    super::privacy::configure_outbox(outbox.clone()).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "outbox retention left at its default");
+        outbox
+    })
 }
 
 /// An SQS queue by URL (`AWS_ENDPOINT_URL_SQS` points the client at the moto server locally).
