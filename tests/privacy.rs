@@ -332,3 +332,42 @@ async fn the_memory_store_exports_and_erases_alike() {
     let (_, accounts) = runner.get("/accounts").await;
     assert!(!accounts.to_string().contains(ACCOUNT) && !accounts.to_string().contains(CUSTOMER), "{accounts}");
 }
+
+/// `DELETE /contacts?email=`: an analytics user identified by their address loses the link
+/// keyed by it; items of the account that still name the address are listed, not deleted.
+#[tokio::test]
+async fn one_person_is_erased_by_address() {
+    let store = dynamodb_local_store("privacy-person").await;
+    let outbox = dynamodb_local_outbox("privacy-person-outbox").await;
+    let table = store.table().to_owned();
+    let runner = runner(store, outbox, true).await;
+    let address = "ann@globex.example";
+    let batch = serde_json::json!([
+        {"type": "group", "userId": address, "groupId": ACCOUNT, "messageId": "p1", "timestamp": "2026-11-20T10:00:00Z"},
+        {"type": "track", "userId": address, "event": "Report Exported", "messageId": "p2",
+         "timestamp": "2026-11-20T10:05:00Z", "context": {"groupId": ACCOUNT}},
+    ]);
+    let (status, answer) = runner.post_segment(&serde_json::to_vec(&batch).unwrap()).await;
+    assert_eq!(status, 200, "{answer}");
+    let named = |items: &HashMap<(String, String), String>| -> Vec<(String, String)> {
+        items.iter().filter(|(_, text)| text.contains(address)).map(|(k, _)| k.clone()).collect()
+    };
+    assert!(!named(&scan_table_json(&table).await).is_empty(), "the address is held before");
+    let url = format!("{}/contacts?email={address}", runner.url);
+    let response = runner.client.delete(&url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["erased"]["link"], 1, "{answer}");
+    let left = named(&scan_table_json(&table).await);
+    let listed: Vec<(String, String)> = answer["still_named_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["pk"].as_str().unwrap().to_owned(), r["sk"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(left.into_iter().collect::<BTreeSet<_>>(), listed.into_iter().collect::<BTreeSet<_>>(), "{answer}");
+    assert_eq!(
+        runner.client.delete(format!("{}/contacts?email=nobody", runner.url)).send().await.unwrap().status().as_u16(),
+        400
+    );
+}

@@ -113,6 +113,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/accounts/{account_id}/export", get(export_account))
         .route("/accounts/{account_id}", delete(erase_account))
+        .route("/contacts", delete(erase_contact))
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -197,5 +198,40 @@ pub async fn after_stripe_event(state: &AppState, answer: WebhookResponse) -> We
                 report: answer.report,
             }
         }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ContactQuery {
+    email: Option<String>,
+}
+
+/// `DELETE /contacts?email=`: one person erased wherever held; answers `{"erased": {...},
+/// "audit", "still_named_in": [...]}` (items of accounts that name the address, left for the
+/// operator to judge).
+async fn erase_contact(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<ContactQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(privacy) = &state.privacy else { return unavailable() };
+    let Some(email) = query.email.filter(|e| e.contains('@')) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "email must be an address: DELETE /contacts?email=ann@example.com".into(),
+        );
+    };
+    let actor = headers.get(ACTOR_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("foresight dev");
+    let ports = privacy.ports(state.portfolio.ledger.as_ref());
+    match privacy::erase_person(&ports, privacy.key.as_ref(), &email, actor, unix_now()).await {
+        Ok(Some(done)) => Json(json!({
+            "erased": done.audit.erased,
+            "audit": done.audit,
+            "still_named_in": done.still_named_in,
+        }))
+        .into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no item names this address".into()),
+        Err(e @ PrivacyError::MissingKey) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

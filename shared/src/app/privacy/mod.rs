@@ -208,3 +208,70 @@ pub async fn erase(
     tracing::info!(subject = %audit.subject, actor, erased = ?audit.erased, "account erased");
     Ok(Some(audit))
 }
+
+/// What erasing one person found and did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PersonErasure {
+    pub audit: ErasureAudit,
+    /// Items that still name the address but belong to an account (a usage day's user set, an
+    /// account record): listed for the operator, never deleted whole for one person's sake.
+    pub still_named_in: Vec<HeldReference>,
+}
+
+/// Where an item is, without its content.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeldReference {
+    pub table: &'static str,
+    pub kind: String,
+    pub pk: String,
+    pub sk: String,
+}
+
+/// Kinds of item that are about one person and go whole with them: contacts, and links whose
+/// external id is the address (an analytics user identified by email).
+fn is_personal(item: &HeldItem, address: &str) -> bool {
+    item.kind == "contact"
+        || (item.kind == "link"
+            && item.pk.rsplit_once('#').is_some_and(|(_, external)| external.eq_ignore_ascii_case(address)))
+}
+
+/// Erases one person wherever held (`DELETE /contacts?email=`): every item about them
+/// (contacts, links keyed by the address), a tombstone of the address, and an audit record
+/// (the address as a keyed hash). `None` when nothing names the address.
+pub async fn erase_person(
+    ports: &PrivacyPorts<'_>,
+    key: Option<&ErasureKey>,
+    address: &str,
+    actor: &str,
+    now: i64,
+) -> Result<Option<PersonErasure>, PrivacyError> {
+    let key = key.ok_or(PrivacyError::MissingKey)?;
+    let needles = [address.trim().to_owned()];
+    let mut found = Vec::new();
+    for table in &ports.tables {
+        found.extend(table.find_mentions(&needles).await?);
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let hash = key.hash("contact", &needles[0].to_lowercase());
+    ports.tombstones.bury(std::slice::from_ref(&hash), now).await?;
+    let (personal, elsewhere): (Vec<HeldItem>, Vec<HeldItem>) =
+        found.into_iter().partition(|item| is_personal(item, &needles[0]));
+    for table in &ports.tables {
+        let mine: Vec<HeldItem> = personal.iter().filter(|item| item.table == table.role()).cloned().collect();
+        table.delete_items(&mine).await?;
+    }
+    let mut erased: BTreeMap<String, u64> = BTreeMap::new();
+    for item in &personal {
+        *erased.entry(item.kind.clone()).or_default() += 1;
+    }
+    let audit =
+        ErasureAudit { subject: hash, erased_at: time::rfc3339(now), actor: actor.to_owned(), erased, tombstones: 1 };
+    ports.log.record_erasure(&audit).await?;
+    let still_named_in = elsewhere
+        .into_iter()
+        .map(|item| HeldReference { table: item.table, kind: item.kind, pk: item.pk, sk: item.sk })
+        .collect();
+    Ok(Some(PersonErasure { audit, still_named_in }))
+}
