@@ -130,12 +130,24 @@ def story():
     del upcoming["id"]  # invoice.upcoming carries an invoice that does not exist yet
     add("evt_acme_005", "invoice.upcoming", T0 + 27 * DAY, upcoming)
 
-    # Globex: 3 seats of Enterprise yearly (12,000.00 each) with a 20% discount; card declines.
+    # Globex: 3 seats of Enterprise yearly (12,000.00 each) with a 20% discount; card declines
+    # (the charge fails for insufficient funds, then the invoice's payment fails, twice).
     ent = price("price_globex_ent", "Enterprise (yearly)", 1200000, interval="year")
     twenty = [discount("di_globex", "cus_globex", "sub_globex", coupon("LOYAL20", percent_off=20.0))]
     add("evt_globex_001", "customer.created", T0 + 200, customer("cus_globex", "Globex", "acct_globex"))
     add("evt_globex_002", "customer.subscription.created", T0 + 260,
         subscription("sub_globex", "cus_globex", ent, 3, discounts=twenty))
+    declined = fixture("charge")
+    declined.update(id="ch_globex_1", customer="cus_globex", amount=2880000, amount_captured=0, amount_refunded=0,
+                    captured=False, paid=False, status="failed", created=T0 + 2 * DAY - 10, refunded=False,
+                    receipt_url=None, failure_code="card_declined", failure_message="Your card has insufficient funds.",
+                    billing_details=declined["billing_details"] | {"name": None})
+    declined["outcome"] = {"advice_code": "try_again_later", "network_advice_code": None, "network_decline_code": "51",
+                           "network_status": "declined_by_network", "reason": "insufficient_funds",
+                           "risk_level": "normal", "seller_message": "The bank returned the decline code "
+                           "`insufficient_funds`.", "type": "issuer_declined"}
+    declined["refunds"]["url"] = "/v1/charges/ch_globex_1/refunds"
+    add("evt_globex_006", "charge.failed", T0 + 2 * DAY - 10, declined)
     add("evt_globex_003", "invoice.payment_failed", T0 + 2 * DAY,
         invoice("in_globex_1", "cus_globex", "sub_globex", 2880000, paid=False, next_attempt=T0 + 5 * DAY))
     add("evt_globex_004", "invoice.payment_failed", T0 + 5 * DAY,

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Writes a portfolio of 53 customer accounts as sample events of all three sources, for the
-end-to-end test of the health sweep (tests/portfolio_sweep.rs):
+"""Writes a labelled portfolio of 68 customer accounts as sample events of every source, for the
+end-to-end test of the health sweep (tests/portfolio_sweep.rs) and for `foresight calibrate`,
+which replays it day by day and measures the judgement against the labels:
 
   events/portfolio/stripe/    Stripe events (same shapes as events/generate.py, which it reuses)
   events/portfolio/zendesk/   Zendesk webhooks, trigger and event-subscription bodies
-  events/portfolio/segment/   Segment-spec batches (group calls and track/page messages)
+  events/portfolio/segment/   Segment-spec batches (group calls, track/page messages, NPS answers)
+  events/portfolio/typeform/  Typeform `form_response` webhooks (NPS answers)
+  events/portfolio/labels.json  every account's label: at_risk, healthy or expansion, its
+                              archetype, and for the slow decliners when they cancel
   events/portfolio/next-day/{stripe,zendesk}/  what arrives in the day after the first sweep
 
 Bodies are unsigned: whoever posts them signs them at post time, as the sources do
@@ -28,6 +32,19 @@ The accounts come in cohorts with known outcomes (ids `acct_<cohort>_<NN>`):
   churned     2   subscription canceled three weeks ago, no usage since           -
   atrisk      1   high touch, past due, urgent tickets and a usage drop           payment_failed,
                                                                                    urgent_tickets, usage_drop
+  silent      3   pays, a group call at signup, not one event since               onboarding_stalled
+  neveron..   2   21 days in, product analytics never saw it                      onboarding_stalled
+  failedonly  2   one failed invoice, no subscription update (still active)       payment_failed
+  detractor   2   healthy use, an NPS answer of 3 / 5 with a comment              nps_detractor
+  decline     3   usage falls for 6 weeks, then the customer cancels              usage_drop (weeks
+                                                                                   ahead), cancel_at_period_end
+  seasonal    2   healthy, one week of usage down 40% (a holiday), then back      -
+  bigtickets  1   high touch, healthy, 25 tickets a month solved fast             -
+
+Some healthy accounts answer NPS too (promoters and a passive, by Typeform and by the Segment
+`NPS Survey Responded` convention). Labels: at_risk for every cohort that alerts a risk (and
+churned), expansion for the expansion cohort, healthy otherwise (the new accounts of `nousage`
+are a week in: too early to be at risk).
 
 Links, varied on purpose: most Stripe customers carry `metadata.account_id`; some only their
 subscriptions do; two carry none and are linked by the Segment group call's `stripe_customer_id`
@@ -49,8 +66,8 @@ OUT = ROOT / "portfolio"
 DAY = 86400
 HOUR = 3600
 NOW = 1794225600  # 2026-11-09T12:00:00Z, a Monday
-WINDOW_DAYS = 30  # product analytics from NOW - 29 days (2026-10-11) to NOW's day
 KEY_FEATURES = ["Report Exported", "Dashboard Shared", "Integration Connected"]
+HISTORY_DAYS = 70  # product analytics was connected 10 weeks before NOW: every account's use since
 
 NAMES = [
     "Abacus", "Birchwood", "Cobalt", "Dovetail", "Ember", "Fathom", "Granite", "Harbor", "Ironleaf", "Juniper",
@@ -58,7 +75,8 @@ NAMES = [
     "Umber", "Vantage", "Willow", "Xylem", "Yardley", "Zephyr", "Alder", "Beacon", "Cascade", "Delta",
     "Evergreen", "Foxglove", "Glacier", "Hollow", "Indigo", "Jasper", "Keystone", "Larkspur", "Mosaic", "Northstar",
     "Orchard", "Prairie", "Quill", "Ridgeway", "Sable", "Thistle", "Upland", "Verdant", "Wavecrest", "Yarrow",
-    "Zenith", "Amber", "Bramble",
+    "Zenith", "Amber", "Bramble", "Cinder", "Driftwood", "Elm", "Fjord", "Gale", "Heath", "Ivy", "Jetty",
+    "Kelp", "Loch", "Marlow", "Nettle", "Osprey", "Pike", "Quartz", "Rook", "Sorrel", "Tamarack",
 ]
 
 
@@ -99,10 +117,24 @@ class Account:
         self.tickets = []  # (id, priority, created offset, solved offset or None, rating or None)
         # Usage: per day offset (-29..0), the (user, event) messages.
         self.usage = {}
+        self.group_only = False  # a group call at signup and nothing else (silent payer)
+        self.fail_once = False  # the latest cycle invoice failed once; no subscription update
+        self.cancel_requested = None  # when the customer set cancel at period end (decliners)
+        self.nps = []  # (day offset, score, comment, via: typeform | segment | typeform-unlinked)
+        self.label = "healthy"
+        self.cancels_at = None
 
 
-def steady(a, users, per_user, events, first_day=-(WINDOW_DAYS - 1), last_day=0):
-    """Each of `users` sends `per_user` messages a day, cycling through `events`."""
+def start_day(a):
+    """The account's first day as an offset from NOW's day."""
+    return (a.started - day_start(0)) // DAY
+
+
+def steady(a, users, per_user, events, first_day=None, last_day=0):
+    """Each of `users` sends `per_user` messages a day, cycling through `events`: by default
+    every day since analytics was connected (or since the account started, if later)."""
+    if first_day is None:
+        first_day = max(-(HISTORY_DAYS - 1), start_day(a) + 1)
     for d in range(first_day, last_day + 1):
         msgs = a.usage.setdefault(d, [])
         for u in range(users):
@@ -114,6 +146,16 @@ ALL_FEATURES = ["Logged In", "Report Exported", "Dashboard Shared", "Integration
 TWO_FEATURES = ["Logged In", "Report Exported", "Dashboard Shared"]
 ONE_FEATURE = ["Logged In", "Report Exported"]
 NO_FIRST_VALUE = ["Logged In", "Dashboard Viewed"]  # no key feature, no first value
+
+
+def shaped(a, first_day, last_day, level, events, users=6, per_day=12):
+    """`per_day` messages a day by up to `users` users, scaled by `level(day)` (0..1)."""
+    for d in range(first_day, last_day + 1):
+        f = level(d)
+        n, active = max(1, round(per_day * f)), max(1, round(users * f))
+        msgs = a.usage.setdefault(d, [])
+        for k in range(n):
+            msgs.append((f"{a.short}-u{k % active}", events[(d + k) % len(events)]))
 
 
 def good_ticket(a, tid, created=-12):
@@ -228,7 +270,88 @@ def portfolio():
     steady(a, 10, 1, ONE_FEATURE, last_day=-7)  # 10 a day until 2026-11-02
     steady(a, 2, 2, ONE_FEATURE, first_day=-6)  # 4 a day this week
     a.tickets += [(1950, "urgent", -3, None, None), (1951, "high", -2, None, None), (1952, "normal", -14, -13, "Bad")]
-    assert len(accounts) == 53, len(accounts)
+    for cohort in ("pastdue", "cancel", "urgent", "usagedrop", "stalled", "churned", "atrisk"):
+        for x in accounts:
+            if x.cohort == cohort:
+                x.label = "at_risk"
+    for x in accounts:
+        if x.cohort == "expansion":
+            x.label = "expansion"
+    # Promoters and a passive among the healthy: NPS maths on real answers, no alert.
+    by_id = {x.id: x for x in accounts}
+    by_id["acct_healthy_01"].nps = [(-4, 10, "We run every QBR off it", "typeform")]
+    by_id["acct_healthy_02"].nps = [(-9, 9, None, "segment")]
+    by_id["acct_healthy_03"].nps = [(-3, 8, "Good, a few reports are slow", "segment")]
+
+    # ---- archetypes added for calibration (foresight calibrate)
+    for n in range(1, 4):
+        a = new("silent", n)  # pays, known to analytics by a group call at signup, never uses it
+        a.interval = "month" if n == 2 else "year"
+        a.unit_amount, a.seats = (3000, 5) if a.interval == "month" else (36000, 5)
+        a.started = NOW - (30 + 10 * n) * DAY - 3 * HOUR
+        a.group_only = True
+        good_ticket(a, 2000 + n, created=-20)
+        a.label = "at_risk"
+    for n in range(1, 3):
+        a = new("neveronboarded", n)  # 21 days in, no group call, no event: analytics never saw it
+        a.interval, a.unit_amount, a.seats = "month", 4900, 3
+        a.started = NOW - 21 * DAY - 2 * HOUR
+        if n == 2:
+            a.status, a.trial_days = "trialing", 30
+        a.zendesk = "none"
+        a.label = "at_risk"
+    for n in range(1, 3):
+        a = new("failedonly", n)  # healthy, but the latest invoice failed: the money is owed
+        a.interval, a.unit_amount, a.seats = "month", 3000, 8
+        a.started = NOW - (94 + 30 * n) * DAY  # the latest cycle began 4 days ago
+        a.fail_once = True
+        steady(a, 4, 1, ALL_FEATURES)
+        good_ticket(a, 2100 + n)
+        a.label = "at_risk"
+    for n in range(1, 3):
+        a = new("detractor", n)  # healthy use, but the person answering the survey is unhappy
+        if n == 1:
+            a.interval, a.unit_amount, a.seats = "year", 36000, 20  # low touch
+            a.nps = [(-2, 3, "Reports take minutes to load and nobody has fixed it", "typeform")]
+        else:
+            a.interval, a.unit_amount, a.seats = "year", 150000, 40  # high touch
+            a.nps = [(-1, 5, "The price went up, the value did not", "segment")]
+        a.started = NOW - (130 + 20 * n) * DAY
+        steady(a, 5, 1, ALL_FEATURES)
+        good_ticket(a, 2200 + n)
+        a.label = "at_risk"
+    slopes = [0.85, 0.8, None]
+    for n in range(1, 4):
+        a = new("decline", n)  # six weeks of fading use, then the cancellation
+        a.interval, a.unit_amount, a.seats = "year", 36000, 12
+        a.started = NOW - (250 + 20 * n) * DAY
+        slope = slopes[n - 1]
+        if slope is None:  # users leaving: each week a seventh fewer events
+            level = lambda d: 1.0 if d < -42 else 0.96 ** (d + 42)
+        else:
+            level = (lambda s: lambda d: 1.0 if d < -42 else 1.0 - s * (d + 42) / 42)(slope)
+        shaped(a, -(HISTORY_DAYS - 1), 0, level, ALL_FEATURES)
+        good_ticket(a, 2300 + n, created=-30)
+        a.cancel_requested = NOW - 2 * HOUR - n * 600
+        a.cancels_at = a.cancel_requested
+        a.label = "at_risk"
+    for n in range(1, 3):
+        a = new("seasonal", n)  # a holiday week at 60%, then back: no risk
+        a.interval, a.unit_amount, a.seats = "year", 36000, 10
+        a.started = NOW - (200 + 15 * n) * DAY
+        shaped(a, -(HISTORY_DAYS - 1), 0, lambda d: 0.6 if -20 <= d <= -14 else 1.0, ALL_FEATURES)
+        good_ticket(a, 2400 + n)
+    a = new("bigtickets", 1)  # a big account whose many users file many tickets, all handled
+    a.interval, a.unit_amount, a.seats = "year", 150000, 45
+    a.started = NOW - 240 * DAY
+    steady(a, 9, 1, ALL_FEATURES)
+    for k in range(25):
+        created = -28 + k
+        rating = "Bad" if k in (4, 17) else "Good"
+        a.tickets.append((2500 + k, "high" if k % 9 == 0 else "normal", created, created + 1 if created < -1 else None,
+                          rating if created < -1 else None))
+    a.tickets += [(2530, "normal", -1, None, None), (2531, "normal", -1, None, None)]
+    assert len(accounts) == 68, len(accounts)
     return accounts
 
 
@@ -287,7 +410,12 @@ def stripe_events(a):
         s["latest_invoice"] = f"in_{a.short}_{cycles + 1}"
         add("customer.subscription.updated", period_start, s, previous=previous)
         n = cycles + 1
-        if a.failed:
+        if a.fail_once:
+            failed = inv(n, amount, period_start, period_start, period_end, paid=False, attempt_count=1,
+                         next_attempt=period_start + 5 * DAY)
+            add("charge.failed", period_start + 50, charge_failed(a, n, amount, period_start + 50))
+            add("invoice.payment_failed", period_start + 60, failed)
+        elif a.failed:
             add("invoice.payment_failed", period_start + 60,
                 inv(n, amount, period_start, period_start, period_end, paid=False, attempt_count=1,
                     next_attempt=period_start + 3 * DAY))
@@ -300,6 +428,12 @@ def stripe_events(a):
                 previous={"status": "active"})
         else:
             add("invoice.paid", period_start + 60, inv(n, amount, period_start, period_start, period_end, paid=True))
+    if a.cancel_requested is not None:
+        s = sub(period_start, period_end, cancel_at_period_end=True)
+        s.update(cancel_at=period_end, canceled_at=a.cancel_requested,
+                 cancellation_details={"comment": None, "feedback": "unused", "reason": "cancellation_requested"})
+        add("customer.subscription.updated", a.cancel_requested, s,
+            previous={"cancel_at_period_end": False, "cancel_at": None, "canceled_at": None})
     if a.cancel:
         s = sub(period_start, period_end, cancel_at_period_end=True)
         s.update(cancel_at=period_end, canceled_at=NOW - 5 * DAY,
@@ -312,6 +446,20 @@ def stripe_events(a):
                  cancellation_details={"comment": None, "feedback": "unused", "reason": "cancellation_requested"})
         add("customer.subscription.deleted", a.canceled_at, s)
     return events
+
+
+def charge_failed(a, n, amount, created):
+    """The charge of a cycle invoice, declined (Stripe sends `charge.failed` with the reason)."""
+    c = g.fixture("charge")
+    c.update(id=f"ch_{a.short}_{n}", customer=a.cus, amount=amount, amount_captured=0, amount_refunded=0,
+             captured=False, paid=False, status="failed", created=created, refunded=False, receipt_url=None,
+             failure_code="card_declined", failure_message="Your card has insufficient funds.",
+             billing_details=c["billing_details"] | {"name": None})
+    c["outcome"] = {"advice_code": "try_again_later", "network_advice_code": None, "network_decline_code": "51",
+                    "network_status": "declined_by_network", "reason": "insufficient_funds", "risk_level": "normal",
+                    "seller_message": "The bank returned the decline code `insufficient_funds`.", "type": "issuer_declined"}
+    c["refunds"]["url"] = f"/v1/charges/ch_{a.short}_{n}/refunds"
+    return c
 
 
 # ------------------------------------------------------------------------------------------ Zendesk
@@ -382,24 +530,64 @@ def page(mid, user, ts, group):
 
 def segment_messages(a):
     """(time, message) of the account's analytics: a group call, then its usage."""
-    if not a.usage:
+    if a.group_only:
+        first_day = (a.started - day_start(0)) // DAY
+    elif not a.usage:
         return []
-    first_day = min(a.usage)
+    else:
+        first_day = min(a.usage)
     traits = {"name": a.name, "plan": f"Team ({a.interval}ly)"}
     if a.metadata_on == "none":
         traits["stripe_customer_id"] = a.cus
     if a.zendesk == "events":
         traits["zendesk_organization_id"] = int(a.org)  # numbers arrive as numbers
-    group_t = day_start(first_day) + 7 * HOUR
+    group_t = max(day_start(first_day) + 7 * HOUR, a.started + 600)
     out = [(group_t, {"type": "group", "userId": f"{a.short}-u0", "groupId": a.id,
                       "messageId": f"grp-{a.short}", "timestamp": iso(group_t), "traits": traits})]
     for d in sorted(a.usage):
         for k, (user, name) in enumerate(a.usage[d]):
             t = day_start(d) + 8 * HOUR + k * 97  # all before 12:00, so inside NOW's day
-            mid = f"msg-{a.short}-{d + WINDOW_DAYS:02d}-{k:03d}"
+            mid = f"msg-{a.short}-{d + 100:03d}-{k:03d}"
             msg = page(mid, user, iso(t), a.id) if name == "Logged In" and k % 2 else \
                 track(mid, user, name, iso(t), a.id)
             out.append((t, msg))
+    for d, score, comment, via in a.nps:
+        if via != "segment":
+            continue
+        t = day_start(d) + 11 * HOUR + 30 * 60
+        properties = {"score": score, "survey": "Quarterly NPS"}
+        if comment:
+            properties["comment"] = comment
+        out.append((t, {"type": "track", "event": "NPS Survey Responded", "userId": f"{a.short}-u0",
+                        "messageId": f"nps-{a.short}-{d + 100:03d}", "timestamp": iso(t), "properties": properties,
+                        "context": {"library": {"name": "analytics.js", "version": "5.2.0"}, "groupId": a.id}}))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ Typeform
+
+def typeform_bodies(a):
+    """(time, name, body) of the account's Typeform answers (NPS form, hidden field account_id)."""
+    out = []
+    for d, score, comment, via in a.nps:
+        if via != "typeform":
+            continue
+        t = day_start(d) + 10 * HOUR
+        answers = [{"type": "number", "number": score, "field": {"id": "Q1nps", "type": "nps", "ref": "nps"}}]
+        if comment:
+            answers.append({"type": "text", "text": comment,
+                            "field": {"id": "Q2why", "type": "long_text", "ref": "why"}})
+        body = {"event_id": f"01TF{a.short.upper()}{d + 100:03d}", "event_type": "form_response",
+                "form_response": {
+                    "form_id": "nps2026", "token": f"tok{a.short}{d + 100:03d}", "landed_at": iso(t - 90),
+                    "submitted_at": iso(t), "hidden": {"account_id": a.id},
+                    "definition": {"id": "nps2026", "title": "Quarterly NPS", "fields": [
+                        {"id": "Q1nps", "ref": "nps", "type": "nps",
+                         "title": "How likely are you to recommend us to a colleague?", "properties": {}},
+                        {"id": "Q2why", "ref": "why", "type": "long_text",
+                         "title": "What is the main reason for your score?", "properties": {}}]},
+                    "answers": answers}}
+        out.append((t, f"{a.short}-nps", body))
     return out
 
 
@@ -447,7 +635,7 @@ def clean(directory):
 
 def main():
     accounts = portfolio()
-    for sub in ("stripe", "zendesk", "segment", "next-day/stripe", "next-day/zendesk"):
+    for sub in ("stripe", "zendesk", "segment", "typeform", "next-day/stripe", "next-day/zendesk"):
         clean(OUT / sub)
 
     stripe = sorted((e for a in accounts for e in stripe_events(a)), key=lambda e: (e["created"], e["id"]))
@@ -467,6 +655,14 @@ def main():
         body = [m for _, m in batch]
         (OUT / "segment" / f"{n:02d}-batch.json").write_text(json.dumps(body, separators=(",", ":")) + "\n")
 
+    typeform = sorted((t for a in accounts for t in typeform_bodies(a)), key=lambda t: (t[0], t[1]))
+    for n, (_, name, body) in enumerate(typeform, 1):
+        (OUT / "typeform" / f"{n:02d}-{name.replace('_', '-')}.json").write_text(json.dumps(body, indent=2) + "\n")
+
+    labels = {a.id: {"label": a.label, "archetype": a.cohort} | ({"cancels_at": iso(a.cancels_at)} if a.cancels_at else {})
+              for a in accounts}
+    (OUT / "labels.json").write_text(json.dumps(labels, indent=2, sort_keys=True) + "\n")
+
     later_stripe, later_zendesk = next_day(accounts)
     for n, e in enumerate(later_stripe, 1):
         name = f"{n:02d}-{e['id'][4:].replace('_', '-')}-{e['type'].replace('.', '-')}.json"
@@ -476,7 +672,7 @@ def main():
             json.dumps(body, indent=2) + "\n")
 
     print(f"wrote {len(accounts)} accounts: {len(stripe)} Stripe events, {len(zendesk)} Zendesk webhooks, "
-          f"{len(messages)} analytics messages in {len(batches)} batches, and "
+          f"{len(messages)} analytics messages in {len(batches)} batches, {len(typeform)} Typeform answers, and "
           f"{len(later_stripe) + len(later_zendesk)} next-day events, to {OUT}")
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks Stripe ingest: our verify + parse + normalise against the official stripe-node
-# constructEvent (verify + JSON.parse) on the same payload, in the same run, and DynamoDB write
-# cost per event against DynamoDB Local; analytics write cost per message; the health sweep
+# Benchmarks Stripe ingest: our verify + parse + normalise against its floor (the HMAC alone)
+# and the official stripe-node constructEvent (verify + JSON.parse) on the same payload, timed
+# in the same repetitions, and DynamoDB write cost per event against DynamoDB Local; Zendesk and
+# Segment verify + parse against their HMAC floor; instruction counts under callgrind (a figure
+# that does not move with the machine's load); analytics write cost per message; the health sweep
 # (accounts scored per second per core, RCU per 1000 accounts against the scan floor, item
 # sizes); the alert latency from a signed webhook to the Slack request at a mock (runner with
 # moto SQS); GET /kpis over 10,000 accounts with a year of history (reads, RCU, time); each function binary's cold start (process start to its first request for an event
@@ -13,19 +15,13 @@ bash infra/local-stack.sh start
 eval "$(bash infra/local-stack.sh env)"
 (cd tests/stripe-oracle && npm ci --no-audit --no-fund --loglevel=error)
 
-payload="events/stripe/15-acme-004-customer-subscription-updated.json"
-ours_out="$(cargo bench --locked -q -p foresight-shared --bench stripe_ingest)"
-echo "$ours_out" | grep -v '^{'
-node_out="$(node tests/stripe-oracle/bench.js "$payload" whsec_bench_secret)"
-echo "stripe-node: $node_out"
+# CPU figures (see shared/benches/common/mod.rs for the method): the Stripe event against its
+# HMAC floor and stripe-node in the same repetitions, then Zendesk and Segment against theirs.
+echo "== machine: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores), $(node --version)"
+cargo bench --locked -q -p foresight-shared --bench stripe_ingest | grep -v '^{'
+cargo bench --locked -q -p foresight-shared --bench webhook_parsing | grep -v '^{'
 cargo bench --locked -q -p foresight-shared --bench analytics_ingest | grep -v '^{'
-python3 - "$ours_out" "$node_out" <<'PY'
-import json, sys
-ours = next(json.loads(l) for l in sys.argv[1].splitlines() if l.startswith('{"impl":"foresight"'))
-node = json.loads(sys.argv[2].strip().splitlines()[-1])
-print(f"ratio: stripe-node constructEvent {node['ns_per_event']/1000:.1f} µs / foresight verify+parse+normalise "
-      f"{ours['ns_per_event']/1000:.1f} µs = {node['ns_per_event']/ours['ns_per_event']:.1f}x")
-PY
+bash infra/bench-instructions.sh
 cargo bench --locked -q -p foresight-shared --bench health_sweep | grep -v '^{'
 cargo bench --locked -q -p foresight-shared --bench kpis | grep -v '^{'
 cargo bench --locked -q -p foresight --bench alert_latency | grep -v '^{' | grep -v '^listening'

@@ -21,6 +21,9 @@ fi
 echo "== official stripe library (test oracle)"
 (cd tests/stripe-oracle && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "== Segment's server libraries (analytics-node, analytics-python) as test clients"
+bash tests/segment-libraries/install.sh
+
 echo "== format and lints (cargo fmt, clippy with warnings as errors)"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

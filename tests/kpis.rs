@@ -5,9 +5,10 @@
 //! refund, EUR with a rate and JPY without).
 
 use foresight::server::{self, AppState};
-use foresight_e2e::{RunnerStore, SECRET};
+use foresight_e2e::{RunnerStore, SECRET, TYPEFORM_SECRET};
 use foresight_shared::adapters::memory::MemoryStore;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::settings::Settings;
 use foresight_shared::domain::time;
 use foresight_shared::sources::stripe::signature::StripeSecrets;
@@ -163,7 +164,8 @@ fn shuffled<T: Clone>(items: &[T]) -> Vec<T> {
 async fn kpis_after_events<S: RunnerStore>(store: Arc<S>) -> (Value, Value, foresight_e2e::Runner) {
     let settings = Settings::parse("[portfolio]\ncurrency = \"usd\"\nrates = { eur = 1.10 }\n", "test").unwrap();
     let stripe = StripeWebhook::new(Some(StripeSecrets::new(SECRET, None)), "account_id");
-    let state = AppState::new(store, stripe).with_settings(settings);
+    let typeform = TypeformWebhook::new(Some(TYPEFORM_SECRET.to_owned()), "account_id");
+    let state = AppState::new(store, stripe).with_settings(settings).with_typeform(typeform);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(server::serve(listener, state));
@@ -173,6 +175,16 @@ async fn kpis_after_events<S: RunnerStore>(store: Arc<S>) -> (Value, Value, fore
         let (status, answer) = runner.post_stripe(&body).await;
         assert_eq!(status, 200, "{answer}");
     }
+    // Three NPS answers in October (two promoters, one detractor) and one in September.
+    for (id, account, score, at) in [
+        ("nps_acme", "acme", 10, "2026-10-06T09:00:00Z"),
+        ("nps_stark", "stark", 9, "2026-10-16T09:00:00Z"),
+        ("nps_initech", "initech", 3, "2026-10-13T09:00:00Z"),
+        ("nps_acme_sep", "acme", 2, "2026-09-20T09:00:00Z"),
+    ] {
+        let (status, answer) = runner.post_typeform(&nps_answer(id, account, score, at)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
     let (status, october) = runner.get("/kpis?month=2026-10&now=2026-11-05T00:00:00Z").await;
     assert_eq!(status, 200, "{october}");
     let (status, detail) = runner.get("/kpis?month=2026-10&now=2026-11-05T00:00:00Z&detail=accounts").await;
@@ -180,7 +192,25 @@ async fn kpis_after_events<S: RunnerStore>(store: Arc<S>) -> (Value, Value, fore
     (october, detail, runner)
 }
 
-fn assert_hand_computed(k: &Value) {
+/// A Typeform `form_response` with an NPS answer, submitted at `at`.
+fn nps_answer(event_id: &str, account: &str, score: u8, at: &str) -> Vec<u8> {
+    let answers = [json!({"type": "number", "number": score, "field": {"id": "q1", "type": "nps", "ref": "nps"}})];
+    serde_json::to_vec(&json!({"event_id": event_id, "event_type": "form_response", "form_response": {
+        "form_id": "nps", "token": format!("tok-{event_id}"), "submitted_at": at,
+        "hidden": {"account_id": account}, "answers": answers}}))
+    .unwrap()
+}
+
+/// The October NPS once a sweep has put the answers on the cards: 2 promoters, 1 detractor.
+fn october_nps() -> Value {
+    json!({"score": 33, "responses": 3, "promoters": 2, "passives": 0, "detractors": 1})
+}
+
+fn no_nps() -> Value {
+    json!({"score": 0, "responses": 0, "promoters": 0, "passives": 0, "detractors": 0})
+}
+
+fn assert_hand_computed(k: &Value, nps: Value) {
     assert_eq!(k["month"], "2026-10");
     assert_eq!(k["currency"], "usd");
     assert_eq!(
@@ -196,14 +226,15 @@ fn assert_hand_computed(k: &Value) {
     assert_eq!(k["grr_12m"], 165_000.0 / 210_000.0);
     assert_eq!((k["arpa"].as_i64(), k["ltv"].as_i64()), (Some(38_833), Some(1_164_990)));
     assert_eq!(k["expansion_rate"], 2.0 / 7.0);
-    assert_eq!(k["nps"], json!({"score": 0, "responses": 0, "promoters": 0, "passives": 0, "detractors": 0}));
+    assert_eq!(k["nps"], nps, "NPS of the month's survey answers");
     assert_eq!(k["onboarding_completion_rate"], 0.0, "vandelay started in October, no first value recorded");
     assert_eq!(k["excluded"], json!([{"account_id": "nakatomi", "reason": "no exchange rate for jpy"}]));
 }
 
 async fn the_portfolio_gives_the_hand_computed_kpis<S: RunnerStore>(store: Arc<S>) {
     let (october, detail, runner) = kpis_after_events(store).await;
-    assert_hand_computed(&october);
+    // The answers reach the portfolio with the sweep that scores them.
+    assert_hand_computed(&october, no_nps());
     // Nobody is scored before a health sweep: all of MRR is unscored, no renewal known yet.
     assert_eq!(october["health"]["unscored"], json!({"accounts": 6, "mrr": 233_000}));
     assert_eq!(october["renewals_90d"], json!([]));
@@ -232,7 +263,7 @@ async fn the_portfolio_gives_the_hand_computed_kpis<S: RunnerStore>(store: Arc<S
         runner.client.post(format!("{}/sweeps/health?now=2026-11-05T00:00:00Z", runner.url)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let (_, swept) = runner.get("/kpis?month=2026-10&now=2026-11-05T00:00:00Z").await;
-    assert_hand_computed(&swept);
+    assert_hand_computed(&swept, october_nps());
     let h = &swept["health"];
     let bands = ["green", "yellow", "red", "unscored"];
     let total: i64 = bands.iter().map(|b| h[b]["mrr"].as_i64().unwrap()).sum();

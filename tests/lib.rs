@@ -6,10 +6,12 @@ use foresight::signing::stripe_header;
 use foresight::signing::zendesk_headers;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::tracking::TrackingApi;
+use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards};
 use foresight_shared::app::ports::store::{
-    AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, UsageStore,
+    AccountLister, AccountScanner, AccountStore, LinkStore, RenewalIndex, SourceRegistry, UsageStore,
 };
 use foresight_shared::domain::usage::AnalyticsConfig;
 use foresight_shared::sources::segment::signature;
@@ -21,6 +23,9 @@ use std::sync::Arc;
 pub const SECRET: &str = "whsec_e2e_secret";
 pub const ZENDESK_SECRET: &str = "zendesk_e2e_secret";
 pub const SEGMENT_SECRET: &str = "segment_e2e_secret";
+/// The write key Segment's server libraries authenticate with on the HTTP Tracking API.
+pub const WRITE_KEY: &str = "wk_e2e_write_key";
+pub const TYPEFORM_SECRET: &str = "typeform_e2e_secret";
 
 pub struct Runner {
     pub url: String,
@@ -45,6 +50,7 @@ pub trait RunnerStore:
     + MrrLedger
     + PortfolioCards
     + CrmSyncQueue
+    + SourceRegistry
     + 'static
 {
 }
@@ -58,6 +64,7 @@ impl<T> RunnerStore for T where
         + MrrLedger
         + PortfolioCards
         + CrmSyncQueue
+        + SourceRegistry
         + 'static
 {
 }
@@ -67,13 +74,29 @@ pub async fn start<S>(store: Arc<S>, secret: Option<&str>) -> Runner
 where
     S: RunnerStore,
 {
+    serve(state(store, secret)).await
+}
+
+/// The runner's state on `store`, every webhook configured with the test secrets (Stripe's
+/// being `secret`); `None` leaves them all unconfigured.
+pub fn state<S: RunnerStore>(store: Arc<S>, secret: Option<&str>) -> AppState {
     let stripe = StripeWebhook::new(secret.map(|s| StripeSecrets::new(s, None)), "account_id");
     // The Zendesk webhook is configured whenever Stripe is: tests of a missing secret use None.
     let zendesk = ZendeskWebhook::new(secret.map(|_| ZENDESK_SECRET.to_owned()));
+    let analytics = AnalyticsWebhook::new(secret.map(|_| SEGMENT_SECRET.to_owned()), None, analytics_config());
+    let tracking = TrackingApi::new(secret.map(|_| WRITE_KEY.to_owned()), analytics_config());
+    let typeform = TypeformWebhook::new(secret.map(|_| TYPEFORM_SECRET.to_owned()), "account_id");
+    AppState::new(store, stripe)
+        .with_zendesk(zendesk)
+        .with_analytics(analytics)
+        .with_tracking(tracking)
+        .with_typeform(typeform)
+}
+
+/// Serves `state` on a free loopback port.
+pub async fn serve(state: AppState) -> Runner {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let analytics = AnalyticsWebhook::new(secret.map(|_| SEGMENT_SECRET.to_owned()), None, analytics_config());
-    let state = AppState::new(store, stripe).with_zendesk(zendesk).with_analytics(analytics);
     let task = tokio::spawn(server::serve(listener, state));
     Runner { url, client: reqwest::Client::new(), task }
 }
@@ -143,6 +166,23 @@ impl Runner {
             .expect("runner answers");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts a Typeform body with a given `Typeform-Signature` header (or none).
+    pub async fn post_typeform_raw(&self, body: Vec<u8>, signature: Option<String>) -> (u16, Value) {
+        let mut request = self.client.post(format!("{}/webhooks/typeform", self.url)).body(body);
+        if let Some(signature) = signature {
+            request = request.header("typeform-signature", signature);
+        }
+        let response = request.send().await.expect("runner answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Signs a Typeform body with [`TYPEFORM_SECRET`] and posts it.
+    pub async fn post_typeform(&self, body: &[u8]) -> (u16, Value) {
+        let signature = foresight_shared::sources::typeform::signature::compute_signature(TYPEFORM_SECRET, body);
+        self.post_typeform_raw(body.to_vec(), Some(signature)).await
     }
 
     /// Links an external id to an account through `POST /links`.

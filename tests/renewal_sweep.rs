@@ -45,8 +45,14 @@ async fn ten_thousand_accounts_read_only_inside_the_windows_and_alerted_once() {
 
     // The health sweep (daily, every account) writes each account's renewal index keys in the
     // one write it makes anyway.
-    let health =
-        SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
+    let health = SweepPorts {
+        scanner: &store,
+        accounts: &store,
+        outbox: &outbox,
+        notifications: &queue,
+        progress: &outbox,
+        sources: &store,
+    };
     let swept = health_sweep::run(&health, &settings, "health", NOW, 4).await.unwrap();
     assert_eq!(swept.scored, ACCOUNTS);
     let indexed = store.renewing_between(NOW, NOW + 400 * DAY).await.unwrap();
@@ -132,8 +138,14 @@ async fn a_stale_index_entry_costs_a_read_and_never_a_wrong_alert() {
     let settings = Settings::default();
     let (change, _) = synthetic_account(55, NOW); // renews in 60 days
     store.apply(&change).await.unwrap();
-    let health =
-        SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
+    let health = SweepPorts {
+        scanner: &store,
+        accounts: &store,
+        outbox: &outbox,
+        notifications: &queue,
+        progress: &outbox,
+        sources: &store,
+    };
     health_sweep::run(&health, &settings, "health", NOW, 1).await.unwrap();
     assert_eq!(store.renewing_between(NOW + 60 * DAY, NOW + 61 * DAY).await.unwrap(), ["acct_00055"]);
 

@@ -128,3 +128,38 @@ async fn a_late_link_merges_the_provisional_record() {
     let paid = event("invoice.paid", json!({"id": "in_9", "customer": "cus_9", "amount_paid": 3000}));
     assert_eq!(runner.post_stripe(&paid).await.1["account_id"], "acct_9");
 }
+
+/// Found by fuzzing: an id over DynamoDB's 2,048-byte key limit answered 500 (Stripe retries it
+/// for three days) and a subscription with `customer: ""` was applied to an account "". Against
+/// DynamoDB Local, where the key limit is real.
+#[tokio::test]
+async fn ids_that_cannot_be_keys_are_400_and_an_empty_customer_is_no_customer() {
+    let store = Arc::new(foresight_shared::testkit::dynamodb_local_store("stripe-ids").await);
+    let runner = start(store, Some(SECRET)).await;
+    let long = "c".repeat(3_000);
+    let subscription = |customer: &str| {
+        json!({"id": "sub_ids", "object": "subscription", "customer": customer, "status": "active",
+               "items": {"data": [{"quantity": 1, "price": {"unit_amount": 1000, "currency": "usd", "recurring": {"interval": "month"}}}]}})
+    };
+    for body in [
+        event("customer.subscription.created", subscription(&long)),
+        event("customer.created", json!({"id": long, "object": "customer"})),
+        event("customer.created", json!({"id": "cus_ok", "object": "customer", "metadata": {"account_id": long}})),
+        event("charge.dispute.created", json!({"id": "dp_1", "object": "dispute", "charge": long, "amount": 5})),
+        event("invoice.paid", json!({"id": long, "object": "invoice", "customer": "cus_ok", "amount_paid": 5})),
+    ] {
+        let (status, answer) = runner.post_stripe(&body).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains("bytes"), "{answer}");
+    }
+    let (status, answer) = runner.post_stripe(&event("customer.subscription.updated", subscription(""))).await;
+    assert_eq!(
+        (status, answer["outcome"].as_str(), &answer["account_id"]),
+        (200, Some("ignored"), &json!(null)),
+        "{answer}"
+    );
+    assert_eq!(runner.accounts().await, json!([]), "nothing stored for a customer \"\"");
+    let (status, answer) =
+        runner.post_stripe(&event("customer.created", json!({"id": "", "object": "customer"}))).await;
+    assert_eq!(status, 400, "a customer event without an id: {answer}");
+}

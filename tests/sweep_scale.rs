@@ -2,7 +2,8 @@
 //! accounts swept in 4 parallel-scan segments read each account exactly once, at the physical
 //! floor of read capacity; a worker killed mid-segment and run again raises no alert twice; the
 //! planner's tasks go through SQS, and a redelivered task is a no-op; enqueued alerts carry
-//! their dedupe key.
+//! their dedupe key; later sweeps write only the accounts whose health changed (none an hour
+//! later, the touched 5% after events, each account once on the next day).
 
 use async_trait::async_trait;
 use foresight_shared::adapters::dynamodb::DynamoOutbox;
@@ -90,6 +91,7 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
+        sources: &s.store,
     };
     let meter = s.store.meter();
     let before = meter.reading();
@@ -142,6 +144,74 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
         let body: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
         assert_eq!(key, body["dedupe_key"].as_str(), "the message carries its dedupe key");
     }
+
+    // Hourly sweeps write only what changed. An hour later nothing has: every account is read
+    // (at the same floor) and none is written.
+    let later = sweep_at(&s, "scale-h1", NOW + 3_600).await;
+    println!("an hour later, nothing changed: {later:?}");
+    assert_eq!(later.writes, 0, "an unchanged portfolio is only read");
+    later.assert_at_floor();
+    // 5% of the accounts get an event that moves their health (a failed payment): those only.
+    let touched: Vec<usize> = (0..ACCOUNTS).filter(|i| i % 20 == 1).collect();
+    for i in &touched {
+        let fact = serde_json::json!({"at": NOW + 1_800, "amount": 5_000});
+        s.store
+            .apply(&AccountChange::new(format!("acct_{i:05}")).with_fact(format!("pf#in_t{i}#evt_t{i}"), fact))
+            .await
+            .unwrap();
+    }
+    let after_events = sweep_at(&s, "scale-h2", NOW + 2 * 3_600).await;
+    println!("after events on {} accounts: {after_events:?}", touched.len());
+    assert_eq!(after_events.writes as usize, touched.len(), "the accounts whose health changed, once each");
+    // The first sweep of the next day writes each account once: its history point.
+    let next_day = sweep_at(&s, "scale-d2", NOW + DAY).await;
+    println!("first sweep of the next day: {next_day:?}");
+    assert_eq!(next_day.writes as usize, ACCOUNTS, "each account once: the day's history point");
+}
+
+/// What one sweep of the whole table cost.
+#[derive(Debug)]
+struct SweepCost {
+    writes: u64,
+    read_units: f64,
+    /// The read floor: the bytes read at 0.5 RCU per 4 KB.
+    floor: f64,
+}
+
+impl SweepCost {
+    fn assert_at_floor(&self) {
+        assert!(self.read_units <= self.floor * 1.05, "{} RCU against a floor of {}", self.read_units, self.floor);
+    }
+}
+
+/// Sweeps every segment at `now` and meters the account table.
+async fn sweep_at(s: &Stack, name: &str, now: i64) -> SweepCost {
+    let scanner = CountingScanner::new(&s.store);
+    let ports = SweepPorts {
+        scanner: &scanner,
+        accounts: &s.store,
+        outbox: &s.outbox,
+        notifications: &s.notifications,
+        progress: &s.outbox,
+        sources: &s.store,
+    };
+    let settings = Settings::default();
+    let before = s.store.meter().reading();
+    let tasks = health_sweep::plan(name, now, SEGMENTS);
+    let outcomes = futures::future::join_all(
+        tasks.iter().map(|task| health_sweep::run_segment(task, &ports, &settings, None, &|| true, None)),
+    )
+    .await;
+    for outcome in outcomes {
+        assert!(matches!(outcome.expect("segment swept"), SegmentOutcome::Done(_)));
+    }
+    let after = s.store.meter().reading();
+    let (_, bytes) = scanner.items_and_bytes();
+    SweepCost {
+        writes: after.write_requests - before.write_requests,
+        read_units: after.read_units - before.read_units,
+        floor: bytes as f64 / 1024.0 / 8.0,
+    }
 }
 
 #[tokio::test]
@@ -160,6 +230,7 @@ async fn a_worker_killed_mid_segment_resumes_without_raising_an_alert_twice() {
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
+        sources: &s.store,
     };
     let first = health_sweep::run_segment(task, &killed, &settings, Some(40), &|| true, None).await;
     assert!(first.is_err(), "the worker died");
@@ -169,6 +240,7 @@ async fn a_worker_killed_mid_segment_resumes_without_raising_an_alert_twice() {
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
+        sources: &s.store,
     };
     let outcome = health_sweep::run_segment(task, &resumed_ports, &settings, Some(40), &|| true, None).await.unwrap();
     let SegmentOutcome::Done(progress) = outcome else { panic!("not finished: {outcome:?}") };
@@ -210,6 +282,7 @@ async fn planner_tasks_go_through_sqs_and_a_redelivered_task_is_a_no_op() {
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
+        sources: &s.store,
     };
     for m in &messages {
         let worked =

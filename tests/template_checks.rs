@@ -587,7 +587,8 @@ fn template_webhook_routes(template: &Value) -> BTreeMap<(String, String), Strin
             }
             let path = get_str(event, &["Properties", "Path"]).unwrap_or("");
             let method = get_str(event, &["Properties", "Method"]).unwrap_or("ANY").to_uppercase();
-            if path.starts_with("/webhooks/") {
+            // The webhooks, and Segment's HTTP Tracking API on the analytics function.
+            if path.starts_with("/webhooks/") || path.starts_with("/v1/") {
                 routes.insert((method, path.to_string()), id.to_string());
             }
         }
@@ -864,4 +865,12 @@ fn checks_catch_mutations() {
     t["Resources"].as_mapping_mut().unwrap().remove(&depth.0);
     let dlq = depth.1.into_iter().next().unwrap();
     assert_reports(&check_alarms(&t), &format!("{dlq}: dead-letter queue without an alarm"));
+}
+
+/// `foresight cost` bills the template's alarms ($0.10 each a month): its count is this one.
+#[test]
+fn the_cost_model_counts_the_alarms_the_template_creates() {
+    let template = load_template();
+    let alarms = resources_of(&template, &["AWS::CloudWatch::Alarm"]).len() as u64;
+    assert_eq!(alarms, foresight::cost::ALARMS_IN_TEMPLATE, "update ALARMS_IN_TEMPLATE in infra/foresight/src/cost.rs");
 }

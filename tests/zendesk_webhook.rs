@@ -112,3 +112,50 @@ async fn tickets_in_any_order_with_a_late_link_give_the_same_records() {
     let globex = &expected[1];
     assert_eq!(globex["support"]["open_tickets"], 1, "201 solved (late rating trigger), 202 open");
 }
+
+/// Trigger placeholders such as `{{ticket.created_at_with_timestamp}}` can render without
+/// seconds (`2013-12-12T05:35Z`): such a ticket is parsed and counts in the 30-day window.
+#[tokio::test]
+async fn a_minute_precision_trigger_timestamp_counts_in_the_30_day_window() {
+    let runner = start(Arc::new(MemoryStore::new()), Some("whsec_unused")).await;
+    let minute = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap().format("%Y-%m-%dT%H:%MZ").to_string();
+    let (created, updated) = (minute(now() - 3 * 86_400), minute(now() - 60));
+    assert_eq!(created.len(), "2013-12-12T05:35Z".len(), "{created}");
+    let body = format!(
+        r#"{{"ticket_id": "4242", "status": "open", "priority": "normal", "organization_id": "7001",
+            "organization_external_id": "acct_minutes", "requester_id": "5",
+            "created_at": "{created}", "updated_at": "{updated}", "satisfaction": "Good"}}"#
+    );
+    let (status, answer) = runner.post_zendesk(body.as_bytes(), "inv-minutes").await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("applied")), "{answer}");
+    let (_, record) = runner.get("/accounts/acct_minutes").await;
+    let support = &record["support"];
+    assert_eq!(support["open_tickets"], 1, "{record}");
+    assert_eq!(support["tickets_30d"], 1, "created 3 days ago, at minute precision: {record}");
+    assert_eq!(support["csat_good_30d"], 1, "rated at the minute-precision updated_at: {record}");
+    // Created 31 days ago at minute precision: outside the window.
+    let old = body.replace(&created, &minute(now() - 31 * 86_400)).replace("4242", "4243");
+    assert_eq!(runner.post_zendesk(old.as_bytes(), "inv-minutes-old").await.0, 200);
+    let (_, record) = runner.get("/accounts/acct_minutes").await;
+    assert_eq!(
+        (record["support"]["open_tickets"].as_u64(), record["support"]["tickets_30d"].as_u64()),
+        (Some(2), Some(1))
+    );
+}
+
+/// An organization external id over DynamoDB's key limit is a 400 naming it (a 5xx would be
+/// retried), against DynamoDB Local where the limit is real.
+#[tokio::test]
+async fn an_external_id_that_cannot_be_a_key_is_400() {
+    let runner = start(Arc::new(dynamodb_local_store("zendesk-ids").await), Some("whsec_unused")).await;
+    for field in ["organization_external_id", "organization_id"] {
+        let body = serde_json::json!({"ticket_id": "1", "status": "open", field: "o".repeat(3_000)}).to_string();
+        let (status, answer) = runner.post_zendesk(body.as_bytes(), &format!("inv-long-{field}")).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains(field), "{answer}");
+    }
+    let long_ticket =
+        serde_json::json!({"ticket_id": "9".repeat(3_000), "status": "open", "organization_external_id": "acct_1"});
+    assert_eq!(runner.post_zendesk(long_ticket.to_string().as_bytes(), "inv-long-ticket").await.0, 400);
+    assert_eq!(runner.accounts().await, serde_json::json!([]));
+}

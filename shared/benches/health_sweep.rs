@@ -40,8 +40,14 @@ fn pure_scoring(runtime: &tokio::runtime::Runtime, settings: &Settings) {
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
     let stored = runtime.block_on(async {
         load_synthetic(&store, 0..SCORED_ACCOUNTS, NOW).await;
-        let ports =
-            SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
+        let ports = SweepPorts {
+            scanner: &store,
+            accounts: &store,
+            outbox: &outbox,
+            notifications: &queue,
+            progress: &outbox,
+            sources: &store,
+        };
         health_sweep::run(&ports, settings, "bench-day-0", NOW - DAY, SEGMENTS).await.expect("swept");
         store.list().await.expect("listed")
     });
@@ -74,8 +80,14 @@ async fn dynamodb_sweep(settings: &Settings) {
     let store = foresight_shared::testkit::dynamodb_local_store("bench-sweep").await;
     load_synthetic(&store, 0..SWEPT_ACCOUNTS, NOW).await;
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
-    let first =
-        SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
+    let first = SweepPorts {
+        scanner: &store,
+        accounts: &store,
+        outbox: &outbox,
+        notifications: &queue,
+        progress: &outbox,
+        sources: &store,
+    };
     health_sweep::run(&first, settings, "bench-day-0", NOW, SEGMENTS).await.expect("first sweep");
 
     let counting = CountingScanner::new(&store);

@@ -1,34 +1,79 @@
 //! Stripe ingest benchmark: CPU time per event (verify + parse + normalise) on a realistic
-//! ~5 KB `customer.subscription.updated`, and DynamoDB write requests and write capacity units
-//! per event from `ReturnConsumedCapacity` against DynamoDB Local.
+//! 5.5 KB `customer.subscription.updated`, against its floor (the HMAC-SHA256 of the signed
+//! payload alone) and against the official stripe-node `constructEvent` (verify +
+//! `JSON.parse`) timed in the same repetitions; then DynamoDB write requests and write capacity
+//! units per event from `ReturnConsumedCapacity` against DynamoDB Local.
 //!
-//! Run: `bash infra/bench.sh` (starts the local stack and compares with stripe-node), or
-//! `cargo bench -p foresight-shared --bench stripe_ingest` with the local stack's environment.
+//! Run: `bash infra/bench.sh` (installs stripe-node, starts the local stack, adds instruction
+//! counts under callgrind), or `cargo bench -p foresight-shared --bench stripe_ingest` with the
+//! local stack's environment and `tests/stripe-oracle` installed (`npm ci`). Timing method:
+//! `benches/common/mod.rs`; `FORESIGHT_BENCH_REPS` sets the repetitions (7).
+//!
+//! `FORESIGHT_BENCH_CALLGRIND=<figure>` runs one figure `FORESIGHT_BENCH_CALLS` times (after
+//! one warm-up call) and exits: `infra/bench-instructions.sh` runs it under callgrind with 1,000
+//! calls and with none, and the difference is the figure's instructions (the binary is
+//! stripped, so no function can be singled out by name).
 //! Prints human lines and one JSON line per figure.
 
+mod common;
+
+use common::{line, max, median, min, print_machine, repetition, repetitions, Subject};
 use foresight_shared::app::ingest::stripe::StripeWebhook;
 use foresight_shared::app::ports::store::AccountStore;
 use foresight_shared::sources::stripe::{self, signature::compute_signature, signature::StripeSecrets};
+use hmac::{Hmac, KeyInit, Mac};
 use std::hint::black_box;
-use std::time::Instant;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 const SECRET: &str = "whsec_bench_secret";
 const SAMPLE: &str = "15-acme-004-customer-subscription-updated.json";
 
-fn time_per_iteration(iterations: u32, mut f: impl FnMut()) -> f64 {
-    for _ in 0..iterations / 10 {
-        f();
+/// stripe-node's `constructEvent`, timed by `tests/stripe-oracle/bench.js --serve` in a warm
+/// process that answers one repetition per request.
+struct StripeNode {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+}
+
+impl StripeNode {
+    fn start(payload: &std::path::Path) -> StripeNode {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/stripe-oracle/bench.js");
+        let modules = script.with_file_name("node_modules/stripe");
+        assert!(
+            modules.is_dir(),
+            "stripe-node is not installed in tests/stripe-oracle: run `bash infra/bench.sh` (or `npm ci` there)"
+        );
+        let mut child = Command::new("node")
+            .arg(&script)
+            .arg(payload)
+            .arg(SECRET)
+            .arg("--serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node (Node.js 18 or newer) runs the stripe-node baseline");
+        let input = child.stdin.take().unwrap();
+        let output = BufReader::new(child.stdout.take().unwrap());
+        StripeNode { child, input, output }
     }
-    // Best of five runs: the least disturbed by the other core's work.
-    (0..5)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..iterations {
-                f();
-            }
-            start.elapsed().as_nanos() as f64 / f64::from(iterations)
-        })
-        .fold(f64::INFINITY, f64::min)
+
+    /// One repetition: stripe-node's median run, in ns per event, and its version.
+    fn repetition(&mut self) -> (f64, String) {
+        writeln!(self.input, "{{}}").expect("stripe-node baseline is running");
+        let mut answer = String::new();
+        self.output.read_line(&mut answer).expect("stripe-node answers");
+        let answer: serde_json::Value = serde_json::from_str(&answer).expect("stripe-node answers JSON");
+        (answer["median_ns"].as_f64().unwrap(), answer["version"].as_str().unwrap_or("?").to_owned())
+    }
+}
+
+impl Drop for StripeNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn main() {
@@ -38,34 +83,99 @@ fn main() {
     let header = format!("t={now},v1={}", compute_signature(SECRET, now, &body));
     let webhook = StripeWebhook::new(Some(StripeSecrets::new(SECRET, None)), "account_id");
     let secrets = StripeSecrets::new(SECRET, None);
-    let n = 100_000;
+    let signed: Vec<u8> = [format!("{now}.").as_bytes(), &body].concat();
 
-    let verify = time_per_iteration(n, || {
-        black_box(stripe::verify(Some(black_box(&header)), black_box(&body), &secrets, now, 300).unwrap());
-    });
-    let parse = time_per_iteration(n, || {
-        black_box(stripe::parse_event(black_box(&body), "account_id").unwrap());
-    });
-    // The floor: serde_json reading the body without keeping anything.
-    let skim = time_per_iteration(n, || {
-        black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&body)).unwrap());
-    });
-    let envelope = time_per_iteration(n, || {
-        black_box(serde_json::from_slice::<stripe::event::Envelope>(black_box(&body)).unwrap());
-    });
-    let total = time_per_iteration(n, || {
-        black_box(webhook.prepare(Some(black_box(&header)), black_box(&body), now).unwrap());
-    });
-    println!("payload: {} ({} bytes)", SAMPLE, body.len());
-    println!("JSON skim (floor):          {skim:>8.0} ns/event");
-    println!("typed parse only:           {envelope:>8.0} ns/event");
-    println!("verify:                     {verify:>8.0} ns/event");
-    println!("parse + normalise:          {parse:>8.0} ns/event");
-    println!("verify + parse + normalise: {total:>8.0} ns/event ({:.1} µs; target < 15 µs)", total / 1000.0);
+    let mut subjects = vec![
+        Subject::new("verify + parse + normalise", || {
+            black_box(webhook.prepare(Some(black_box(&header)), black_box(&body), now).unwrap());
+        }),
+        Subject::new("HMAC-SHA256 of the signed payload (floor)", || {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+            mac.update(black_box(&signed));
+            black_box(mac.finalize());
+        }),
+        Subject::new("verify", || {
+            black_box(stripe::verify(Some(black_box(&header)), black_box(&body), &secrets, now, 300).unwrap());
+        }),
+        Subject::new("parse + normalise", || {
+            black_box(stripe::parse_event(black_box(&body), "account_id").unwrap());
+        }),
+        Subject::new("serde_json skim (IgnoredAny, no output)", || {
+            black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&body)).unwrap());
+        }),
+    ];
+
+    if let Ok(figure) = std::env::var("FORESIGHT_BENCH_CALLGRIND") {
+        let index = subjects
+            .iter()
+            .position(|s| s.name == figure)
+            .or_else(|| subjects.iter().position(|s| s.name.starts_with(&figure)));
+        let subject = &mut subjects[index.expect("a figure name")];
+        let calls: u32 = std::env::var("FORESIGHT_BENCH_CALLS").ok().and_then(|c| c.parse().ok()).unwrap_or(1000);
+        for _ in 0..=calls {
+            (subject.run)();
+        }
+        return;
+    }
+
+    print_machine();
+    println!("payload: {SAMPLE} ({} bytes)", body.len());
+    let mut node = StripeNode::start(&path);
+    let reps = repetitions();
+    let mut medians: Vec<Vec<f64>> = vec![Vec::new(); subjects.len()];
+    let (mut node_medians, mut ratios, mut floor_ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut node_version = String::new();
+    for rep in 1..=reps {
+        let timings = repetition(&mut subjects);
+        let (node_ns, version) = node.repetition();
+        node_version = version;
+        for (m, t) in medians.iter_mut().zip(&timings) {
+            m.push(t.median);
+        }
+        let ours = timings[0].median;
+        node_medians.push(node_ns);
+        ratios.push(node_ns / ours);
+        floor_ratios.push(ours / timings[1].median);
+        println!(
+            "repetition {rep}/{reps}: foresight {:.2} µs (min run {:.2}), stripe-node {:.2} µs: {:.2}x; {:.2}x the HMAC",
+            ours / 1000.0,
+            timings[0].min / 1000.0,
+            node_ns / 1000.0,
+            node_ns / ours,
+            ours / timings[1].median
+        );
+    }
+    println!("per event, over {reps} repetitions (each the median of {} short runs):", common::RUNS);
+    for (s, m) in subjects.iter().zip(&medians) {
+        println!("  {}", line(s.name, m, "ns"));
+    }
+    println!("  {}", line(&format!("stripe-node {node_version} constructEvent"), &node_medians, "ns"));
     println!(
-        "{{\"impl\":\"foresight\",\"payload_bytes\":{},\"iterations\":{n},\"ns_per_event\":{total:.0},\"verify_ns\":{verify:.0},\"parse_normalise_ns\":{parse:.0}}}",
-        body.len()
+        "ratio stripe-node / foresight, per repetition: median {:.2}x, min {:.2}x, max {:.2}x",
+        median(&ratios),
+        min(&ratios),
+        max(&ratios)
     );
+    println!(
+        "foresight / HMAC alone, per repetition: median {:.2}x, min {:.2}x, max {:.2}x",
+        median(&floor_ratios),
+        min(&floor_ratios),
+        max(&floor_ratios)
+    );
+    println!(
+        "{{\"impl\":\"foresight\",\"payload_bytes\":{},\"repetitions\":{reps},\"ns_per_event_median\":{:.0},\"ns_per_event_min\":{:.0},\"hmac_ns_median\":{:.0},\"verify_ns_median\":{:.0},\"parse_normalise_ns_median\":{:.0},\"stripe_node_ns_median\":{:.0},\"ratio_median\":{:.2},\"ratio_min\":{:.2},\"ratio_max\":{:.2}}}",
+        body.len(),
+        median(&medians[0]),
+        min(&medians[0]),
+        median(&medians[1]),
+        median(&medians[2]),
+        median(&medians[3]),
+        median(&node_medians),
+        median(&ratios),
+        min(&ratios),
+        max(&ratios)
+    );
+    drop(node);
 
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
         eprintln!("DynamoDB figures need DynamoDB Local: run `bash infra/bench.sh`, which starts it.");

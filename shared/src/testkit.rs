@@ -2,6 +2,8 @@
 //! loudly, naming the fix, when the stack is missing: a skipped test would hide a regression.
 //! Behind the `testkit` feature: test and bench targets only, never a Lambda binary.
 
+pub mod mutate;
+
 use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore};
 use crate::app::ports::store::{AccountScanner, AccountStore, ScanCursor, ScanPage, StoreError, UsageStore};
 use crate::domain::change::{AccountChange, GuardedGroup};
@@ -26,13 +28,27 @@ pub fn dynamodb_endpoint() -> String {
 
 /// A client for DynamoDB Local with explicit region and credentials (no metadata probing).
 pub async fn dynamodb_local_client() -> aws_sdk_dynamodb::Client {
-    let config = crate::runtime::aws::config_loader()
+    dynamodb_client_at(&dynamodb_endpoint()).await
+}
+
+/// The SDK configuration of the functions (timeouts, retries) for a local `endpoint`.
+async fn local_config(endpoint: &str) -> aws_config::SdkConfig {
+    crate::runtime::aws::config_loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
-        .endpoint_url(dynamodb_endpoint())
+        .endpoint_url(endpoint)
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
+        .await
+}
+
+/// A DynamoDB client for a DynamoDB Local at `endpoint` (a test's private instance).
+pub async fn dynamodb_client_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&local_config(endpoint).await)
+}
+
+/// An SQS client for a moto server at `endpoint` (a test's private instance).
+pub async fn sqs_client_at(endpoint: &str) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&local_config(endpoint).await)
 }
 
 /// A store on a new, uniquely named table in DynamoDB Local.
@@ -49,7 +65,8 @@ pub async fn dynamodb_local_store(name: &str) -> DynamoStore {
     store
 }
 
-fn unique(name: &str) -> String {
+/// `name` made unique to this process and moment (table and queue names).
+pub fn unique(name: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{name}-{}-{nanos}", std::process::id())
 }
@@ -79,13 +96,7 @@ pub fn sqs_endpoint() -> String {
 
 /// A client for the moto server with explicit region and credentials.
 pub async fn sqs_local_client() -> aws_sdk_sqs::Client {
-    let config = crate::runtime::aws::config_loader()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
-        .endpoint_url(sqs_endpoint())
-        .load()
-        .await;
-    aws_sdk_sqs::Client::new(&config)
+    sqs_client_at(&sqs_endpoint()).await
 }
 
 /// A new, uniquely named queue on the moto server (FIFO when `fifo`), returned as its URL.
@@ -109,7 +120,11 @@ pub async fn sqs_local_queue(name: &str, fifo: bool) -> String {
 
 /// Receives every message now in a queue (with its attributes) and deletes them.
 pub async fn sqs_drain(url: &str) -> Vec<aws_sdk_sqs::types::Message> {
-    let client = sqs_local_client().await;
+    sqs_drain_with(&sqs_local_client().await, url).await
+}
+
+/// [`sqs_drain`] with a given client (a test's private moto server).
+pub async fn sqs_drain_with(client: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
     let mut all = Vec::new();
     loop {
         let out = client

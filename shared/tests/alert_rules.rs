@@ -55,7 +55,14 @@ fn record_with(attributes: &[(String, Value)], now: i64) -> AccountRecord {
 }
 
 fn plain(score: i64) -> HealthScore {
-    HealthScore { score, band: HealthModel::default().band(score), components: vec![], missing: vec![] }
+    HealthScore {
+        score,
+        band: HealthModel::default().band(score),
+        components: vec![],
+        missing: vec![],
+        missing_reasons: vec![],
+        cap: None,
+    }
 }
 
 fn signals_with(
@@ -74,10 +81,9 @@ fn signals_with(
     )
 }
 
-/// The rules of a deployment with a first-value event configured (`[analytics]
-/// first_value_event`), so onboarding can stall; otherwise the defaults production runs with.
+/// The defaults production runs with (onboarding stalls by default: no first-value event needed).
 fn tracked() -> AlertRules {
-    AlertRules { first_value_tracked: true, ..Settings::default().alerts }
+    Settings::default().alerts
 }
 
 #[test]
@@ -259,8 +265,15 @@ fn urgent_tickets_alert_from_2() {
 
 // ---------------------------------------------------------------- onboarding stalled
 
+/// An account product analytics knows (a `group` call) that never used the product.
 fn started(days_ago_secs: i64) -> AccountRecord {
-    record_with(&[subscription("sub_1", "active", json!({"started_at": NOW - days_ago_secs}))], NOW)
+    record_with(
+        &[
+            subscription("sub_1", "active", json!({"started_at": NOW - days_ago_secs})),
+            attr("link_analytics", json!("acct_1")),
+        ],
+        NOW,
+    )
 }
 
 #[test]
@@ -268,11 +281,15 @@ fn onboarding_stalled_from_14_days_without_first_value() {
     let r = started(14 * DAY);
     let stalled = one(&signals(&r), AlertKind::OnboardingStalled);
     assert_eq!(stalled.episode, day(NOW - 14 * DAY));
-    assert_eq!(stalled.headline, "no first value 14 days after the start");
+    assert_eq!(stalled.headline, "no first value 14 days after the start, no product activity at all");
     assert_eq!(
         one(&signals(&started(40 * DAY)), AlertKind::OnboardingStalled).headline,
-        "no first value 40 days after the start"
+        "no first value 40 days after the start, no product activity at all"
     );
+    // Some use, none of it real use yet.
+    let mut r = started(20 * DAY);
+    r.usage.first_seen_at = Some(time::at(NOW - 10 * DAY));
+    assert_eq!(one(&signals(&r), AlertKind::OnboardingStalled).headline, "no first value 20 days after the start");
     // 13 days and 23 hours is 13 days.
     none_of(&signals(&started(14 * DAY - HOUR)), AlertKind::OnboardingStalled);
     none_of(&signals(&started(13 * DAY)), AlertKind::OnboardingStalled);
@@ -286,32 +303,31 @@ fn onboarding_stalled_only_without_first_value() {
     // No subscription start known: nothing to measure from.
     none_of(&signals(&blank()), AlertKind::OnboardingStalled);
     // Turned off with 0 days.
-    let off = AlertRules { onboarding_stalled_days: 0, ..tracked() };
+    let off = AlertRules { onboarding_days: 0, ..tracked() };
     none_of(&signals_with(&started(30 * DAY), 80, None, None, &off), AlertKind::OnboardingStalled);
-    let week = AlertRules { onboarding_stalled_days: 7, ..tracked() };
+    // A churned account has no onboarding left to stall.
+    let gone = record_with(
+        &[subscription("sub_1", "canceled", json!({"started_at": NOW - 30 * DAY})), attr("link_analytics", json!("a"))],
+        NOW,
+    );
+    none_of(&signals(&gone), AlertKind::OnboardingStalled);
+    let week = AlertRules { onboarding_days: 7, ..tracked() };
     one(&signals_with(&started(7 * DAY), 80, None, None, &week), AlertKind::OnboardingStalled);
 }
 
 #[test]
 fn onboarding_stalled_measures_from_the_earliest_start_and_keeps_its_episode() {
-    let r = record_with(
-        &[
-            subscription("sub_new", "active", json!({"started_at": NOW - 3 * DAY})),
-            subscription("sub_old", "canceled", json!({"started_at": NOW - 20 * DAY})),
-        ],
-        NOW,
-    );
+    let attrs = [
+        subscription("sub_new", "active", json!({"started_at": NOW - 3 * DAY})),
+        subscription("sub_old", "canceled", json!({"started_at": NOW - 20 * DAY})),
+        attr("link_analytics", json!("acct_1")),
+    ];
+    let r = record_with(&attrs, NOW);
     let stalled = one(&signals(&r), AlertKind::OnboardingStalled);
     assert_eq!(stalled.episode, day(NOW - 20 * DAY));
-    assert_eq!(stalled.headline, "no first value 20 days after the start");
+    assert_eq!(stalled.headline, "no first value 20 days after the start, no product activity at all");
     // The next day: the same episode, so the same key.
-    let later = record_with(
-        &[
-            subscription("sub_new", "active", json!({"started_at": NOW - 3 * DAY})),
-            subscription("sub_old", "canceled", json!({"started_at": NOW - 20 * DAY})),
-        ],
-        NOW + DAY,
-    );
+    let later = record_with(&attrs, NOW + DAY);
     let scored = plain(80);
     let ctx = SweepContext { scored: &scored, previous_band: None, change_7d: None };
     let next = alert::sweep_signals(&later, &ctx, &tracked(), NOW + DAY);
@@ -319,20 +335,29 @@ fn onboarding_stalled_measures_from_the_earliest_start_and_keeps_its_episode() {
 }
 
 #[test]
-fn onboarding_stalled_needs_a_configured_first_value_event() {
-    // Without `analytics.first_value_event`, `usage.first_value_at` is never set, so "no first
-    // value N days after the start" is true of every account (the lifecycle rules say onboarding
-    // then ends with the trial). The default configuration must not raise it.
+fn onboarding_stalls_by_default_where_first_value_is_measurable() {
+    use foresight_shared::domain::connection::Source;
+    // The issue's customer: 21 days in, no use at all, default configuration (no first-value
+    // event). Analytics never saw the account, but the deployment had analytics before it
+    // started: its silence is the customer's.
     let settings = Settings::parse("", "f.toml").unwrap();
-    assert!(!settings.lifecycle.first_value_configured);
-    let r = started(30 * DAY);
-    none_of(&signals_with(&r, 80, None, None, &settings.alerts), AlertKind::OnboardingStalled);
+    let unseen = record_with(&[subscription("sub_1", "active", json!({"started_at": NOW - 21 * DAY}))], NOW);
+    let deployment = [(Source::Analytics, NOW - 90 * DAY)].into();
+    let r = unseen.clone().with_deployment(Some(deployment));
+    let stalled = one(&signals_with(&r, 80, None, None, &settings.alerts), AlertKind::OnboardingStalled);
+    assert_eq!(stalled.headline, "no first value 21 days after the start, no product activity at all");
+    // A deployment without product analytics could never have seen first value: no alert for
+    // every account older than 14 days.
+    none_of(&signals_with(&unseen, 80, None, None, &settings.alerts), AlertKind::OnboardingStalled);
+    let late = unseen.with_deployment(Some([(Source::Analytics, NOW - 5 * DAY)].into()));
+    none_of(&signals_with(&late, 80, None, None, &settings.alerts), AlertKind::OnboardingStalled);
 }
 
 // ---------------------------------------------------------------- expansion
 
+/// A paying, current account with `active` users on `quantity` seats.
 fn seats(quantity: u64, active: u32) -> AccountRecord {
-    let mut r = blank();
+    let mut r = record_with(&[subscription("sub_1", "active", json!({}))], NOW);
     r.billing.quantity = quantity;
     r.usage.active_users_7d = active;
     r
@@ -352,6 +377,29 @@ fn expansion_from_90_percent_seat_utilisation() {
     let rules = AlertRules { expansion_seat_utilisation: 0.5, ..tracked() };
     one(&signals_with(&seats(10, 5), 80, None, None, &rules), AlertKind::Expansion);
     none_of(&signals_with(&seats(10, 4), 80, None, None, &rules), AlertKind::Expansion);
+}
+
+#[test]
+fn an_opportunity_only_for_a_green_paying_current_account() {
+    // The demo's finding: Globex, past due after two failed payments with a bad CSAT, was told
+    // to expand. Not any more.
+    let mut owing = failed_on(&[("in_1", NOW - 2 * DAY), ("in_1", NOW - DAY)], &[], "past_due", NOW);
+    owing.billing.quantity = 3;
+    owing.usage.active_users_7d = 3;
+    none_of(&signals_with(&owing, 80, None, None, &tracked()), AlertKind::Expansion);
+    let mut failed_once = failed_on(&[("in_1", NOW - DAY)], &[], "active", NOW);
+    failed_once.billing.quantity = 3;
+    failed_once.usage.active_users_7d = 3;
+    none_of(&signals_with(&failed_once, 80, None, None, &tracked()), AlertKind::Expansion);
+    let mut leaving = seats(10, 10);
+    leaving.billing.cancel_at_period_end = true;
+    none_of(&signals(&leaving), AlertKind::Expansion);
+    // Not green: no opportunity, whatever the seats say.
+    none_of(&signals_with(&seats(10, 10), 65, None, None, &tracked()), AlertKind::Expansion);
+    let mut trial = seats(10, 10);
+    trial.billing.status = Some(SubscriptionStatus::Trialing);
+    none_of(&signals(&trial), AlertKind::Expansion);
+    one(&signals_with(&seats(10, 10), 70, None, None, &tracked()), AlertKind::Expansion);
 }
 
 #[test]
@@ -377,33 +425,40 @@ fn failed_on(invoices: &[(&str, i64)], paid: &[&str], status: &str, now: i64) ->
 #[test]
 fn payment_failed_names_the_invoice_and_the_dunning_status() {
     let r = failed_on(&[("in_1", NOW - 2 * DAY), ("in_1", NOW - DAY)], &[], "past_due", NOW);
-    let failed = one(&alert::event_signals(&r), AlertKind::PaymentFailed);
+    let failed = one(&alert::event_signals(&r, NOW), AlertKind::PaymentFailed);
     assert_eq!(failed.episode, "in_1");
-    assert_eq!(failed.headline, "payment failed 2× on invoice in_1, subscription past_due");
+    let since = day(NOW - 2 * DAY);
+    assert_eq!(failed.headline, format!("payment failed 2×: 100.00 USD owed since {since}"));
     let r = failed_on(&[("in_1", NOW - DAY)], &[], "unpaid", NOW);
     assert_eq!(
-        one(&alert::event_signals(&r), AlertKind::PaymentFailed).headline,
-        "payment failed 1× on invoice in_1, subscription unpaid"
+        one(&alert::event_signals(&r, NOW), AlertKind::PaymentFailed).headline,
+        format!("payment failed 1×: 100.00 USD owed since {}, subscription unpaid", day(NOW - DAY))
     );
     let r = failed_on(&[("in_1", NOW - DAY)], &[], "active", NOW);
-    assert_eq!(one(&alert::event_signals(&r), AlertKind::PaymentFailed).headline, "payment failed 1× on invoice in_1");
+    assert_eq!(
+        one(&alert::event_signals(&r, NOW), AlertKind::PaymentFailed).headline,
+        format!("payment failed 1×: 100.00 USD owed since {}", day(NOW - DAY))
+    );
     // The sweep finds the same signal.
-    assert_eq!(one(&signals(&r), AlertKind::PaymentFailed), one(&alert::event_signals(&r), AlertKind::PaymentFailed));
+    assert_eq!(
+        one(&signals(&r), AlertKind::PaymentFailed),
+        one(&alert::event_signals(&r, NOW), AlertKind::PaymentFailed)
+    );
 }
 
 #[test]
 fn payment_failed_clears_once_the_invoice_is_paid() {
     let r = failed_on(&[("in_1", NOW - DAY)], &["in_1"], "active", NOW);
-    assert!(alert::event_signals(&r).is_empty(), "{:?}", alert::event_signals(&r));
+    assert!(alert::event_signals(&r, NOW).is_empty(), "{:?}", alert::event_signals(&r, NOW));
     none_of(&signals(&r), AlertKind::PaymentFailed);
-    assert!(alert::event_signals(&blank()).is_empty());
+    assert!(alert::event_signals(&blank(), NOW).is_empty());
 }
 
 #[test]
 fn payment_failed_keys_are_stable_per_invoice() {
     let key_on = |invoices: &[(&str, i64)], paid: &[&str], now: i64| {
         let r = failed_on(invoices, paid, "past_due", now);
-        let s = one(&alert::event_signals(&r), AlertKind::PaymentFailed);
+        let s = one(&alert::event_signals(&r, NOW), AlertKind::PaymentFailed);
         alert::alert(&r, &s, &facts(None, None, vec![]), &tracked(), "health-sweep", now).dedupe_key
     };
     let first = key_on(&[("in_1", NOW - DAY)], &[], NOW);
@@ -422,14 +477,44 @@ fn payment_failed_keys_are_stable_per_invoice() {
 }
 
 #[test]
-fn payment_failed_headline_counts_the_named_invoice() {
+fn payment_failed_headline_says_what_is_owed_since_when_and_why() {
     // in_1 failed twice and is still unpaid; then in_2 failed once. The signal names in_2 (the
-    // latest), so "payment failed N× on invoice in_2" must say 1×, not the 3 of the whole episode.
-    let r = failed_on(&[("in_1", NOW - 20 * DAY), ("in_1", NOW - 15 * DAY), ("in_2", NOW - DAY)], &[], "past_due", NOW);
+    // latest) as its episode; the headline says what the customer owes on both, since the first
+    // failure, and the latest decline reason — never an invoice id.
+    let r = record_with(
+        &[
+            subscription("sub_1", "past_due", json!({})),
+            attr("pf#in_1#1", json!({"at": NOW - 20 * DAY, "amount": 10_000})),
+            attr(
+                "pf#in_1#2",
+                json!({"at": NOW - 15 * DAY, "amount": 10_000, "reason": "card declined: insufficient funds"}),
+            ),
+            attr("pf#in_2#1", json!({"at": NOW - DAY, "amount": 2_500})),
+        ],
+        NOW,
+    );
     assert_eq!(r.billing.failed_invoice.as_deref(), Some("in_2"));
-    let failed = one(&alert::event_signals(&r), AlertKind::PaymentFailed);
+    let failed = one(&alert::event_signals(&r, NOW), AlertKind::PaymentFailed);
     assert_eq!(failed.episode, "in_2");
-    assert!(!failed.headline.starts_with("payment failed 3× on invoice in_2"), "{}", failed.headline);
+    assert_eq!(
+        failed.headline,
+        format!("payment failed 3×: 125.00 USD owed since {} (card declined: insufficient funds)", day(NOW - 20 * DAY))
+    );
+    assert!(!failed.headline.contains("in_"), "{}", failed.headline);
+    // A failed charge's reason reaches the episode when the invoice carries none.
+    let r = record_with(
+        &[
+            subscription("sub_1", "active", json!({})),
+            attr("pf#in_3#1", json!({"at": NOW - DAY, "amount": 4_000})),
+            attr("cf#ch_3", json!({"at": NOW - DAY - 60, "amount": 4_000, "reason": "expired card"})),
+            attr("cf#ch_old", json!({"at": NOW - 90 * DAY, "amount": 4_000, "reason": "not this episode"})),
+        ],
+        NOW,
+    );
+    assert_eq!(
+        one(&alert::event_signals(&r, NOW), AlertKind::PaymentFailed).headline,
+        format!("payment failed 1×: 40.00 USD owed since {} (expired card)", day(NOW - DAY))
+    );
 }
 
 #[test]
@@ -446,9 +531,9 @@ fn cancel_at_period_end_names_the_subscription_and_its_end() {
     let ends = NOW + 30 * DAY;
     let r =
         record_with(&[subscription("sub_1", "active", json!({"cancel_at_period_end": true, "renewal_at": ends}))], NOW);
-    let cancel = one(&alert::event_signals(&r), AlertKind::CancelAtPeriodEnd);
+    let cancel = one(&alert::event_signals(&r, NOW), AlertKind::CancelAtPeriodEnd);
     assert_eq!(cancel.episode, format!("sub_1/{}", day(ends)));
-    assert_eq!(cancel.headline, format!("set to cancel at period end ({}), subscription sub_1", day(ends)));
+    assert_eq!(cancel.headline, format!("set to cancel at period end ({})", day(ends)));
     assert_eq!(one(&signals(&r), AlertKind::CancelAtPeriodEnd), cancel);
     // Without a period end, the cancel-at date names it; without either, "unknown".
     let r = record_with(
@@ -456,11 +541,11 @@ fn cancel_at_period_end_names_the_subscription_and_its_end() {
         NOW,
     );
     assert_eq!(
-        one(&alert::event_signals(&r), AlertKind::CancelAtPeriodEnd).episode,
+        one(&alert::event_signals(&r, NOW), AlertKind::CancelAtPeriodEnd).episode,
         format!("sub_2/{}", day(ends + DAY))
     );
     let r = record_with(&[subscription("sub_3", "active", json!({"cancel_at_period_end": true}))], NOW);
-    assert_eq!(one(&alert::event_signals(&r), AlertKind::CancelAtPeriodEnd).episode, "sub_3/unknown");
+    assert_eq!(one(&alert::event_signals(&r, NOW), AlertKind::CancelAtPeriodEnd).episode, "sub_3/unknown");
 }
 
 #[test]
@@ -472,7 +557,7 @@ fn cancel_at_period_end_only_for_live_subscriptions_set_to_cancel() {
         ],
         NOW,
     );
-    assert!(alert::event_signals(&r).is_empty(), "{:?}", alert::event_signals(&r));
+    assert!(alert::event_signals(&r, NOW).is_empty(), "{:?}", alert::event_signals(&r, NOW));
     // One per subscription set to cancel.
     let r = record_with(
         &[
@@ -481,13 +566,14 @@ fn cancel_at_period_end_only_for_live_subscriptions_set_to_cancel() {
         ],
         NOW,
     );
-    assert_eq!(of_kind(&alert::event_signals(&r), AlertKind::CancelAtPeriodEnd).len(), 2);
+    assert_eq!(of_kind(&alert::event_signals(&r, NOW), AlertKind::CancelAtPeriodEnd).len(), 2);
 }
 
 #[test]
 fn a_healthy_account_has_no_signals() {
     let mut r = seats(10, 5);
     r.usage.daily = with_weeks(100, 100).usage.daily;
+    r.usage.first_value_at = Some(time::at(NOW - 30 * DAY));
     r.support.urgent_open_tickets = 1;
     let all = signals_with(&r, 80, Some(Band::Green), Some(-5), &tracked());
     assert!(all.is_empty(), "{all:?}");
@@ -506,6 +592,7 @@ fn dedupe_keys_are_account_kind_episode() {
                                                       "started_at": NOW - 20 * DAY, "quantity": 10}),
             ),
             attr("pf#in_9#1", json!({"at": NOW - DAY, "amount": 1})),
+            attr("link_analytics", json!("acct_1")),
         ],
         NOW,
     );
@@ -519,17 +606,17 @@ fn dedupe_keys_are_account_kind_episode() {
         .collect();
     let renews = day(NOW + 10 * DAY);
     let started = day(NOW - 20 * DAY);
+    // Still onboarding (no first value 20 days in): the fall of its score raises no band_drop or
+    // score_fall of its own (their keys: `score_fall_alerts_from_15_points_in_7_days`,
+    // `band_drop_alerts_only_downwards`).
     assert_eq!(
         keys,
         [
-            format!("acct_1/band_drop/red/{TODAY}"),
-            format!("acct_1/score_fall/{TODAY}"),
             "acct_1/payment_failed/in_9".to_owned(),
             format!("acct_1/cancel_at_period_end/sub_1/{renews}"),
             format!("acct_1/urgent_tickets/{TODAY}"),
             format!("acct_1/usage_drop/{TODAY}"),
             format!("acct_1/onboarding_stalled/{started}"),
-            format!("acct_1/expansion/{TODAY}"),
         ]
     );
     for (s, key) in all.iter().zip(&keys) {
@@ -541,11 +628,14 @@ fn dedupe_keys_are_account_kind_episode() {
 #[test]
 fn the_same_condition_keeps_its_key_across_sweeps() {
     // Cancel at period end and a stalled onboarding keep their episode from day to day.
-    let attrs = [subscription(
-        "sub_1",
-        "active",
-        json!({"cancel_at_period_end": true, "renewal_at": NOW + 20 * DAY, "started_at": NOW - 30 * DAY}),
-    )];
+    let attrs = [
+        subscription(
+            "sub_1",
+            "active",
+            json!({"cancel_at_period_end": true, "renewal_at": NOW + 20 * DAY, "started_at": NOW - 30 * DAY}),
+        ),
+        attr("link_analytics", json!("acct_1")),
+    ];
     let keys_at = |now: i64| {
         let r = record_with(&attrs, now);
         let scored = plain(80);
@@ -624,6 +714,7 @@ fn cooldowns_per_kind_follow_the_rules() {
             ("onboarding_stalled", 0),
             ("expansion", 30),
             ("renewal", 0),
+            ("nps_detractor", 0),
         ]
     );
     let rules = AlertRules::default();
@@ -742,7 +833,11 @@ fn linked_record() -> AccountRecord {
     let mut r = record_with(
         &[
             attr("customer", json!({"name": "Acme", "v": "000000000100#evt_c"})),
-            subscription("sub_1", "past_due", json!({"mrr": 450_000, "quantity": 5})),
+            subscription(
+                "sub_1",
+                "past_due",
+                json!({"mrr": 450_000, "quantity": 5, "interval": "year", "renewal_at": NOW + 60 * DAY}),
+            ),
             attr("link_stripe", json!("cus_123")),
             attr("link_zendesk", json!("org_9")),
             attr("pf#in_7#1", json!({"at": NOW - DAY, "amount": 450_000})),
@@ -758,7 +853,7 @@ fn linked_record() -> AccountRecord {
 fn the_alert_carries_everything_a_csm_needs() {
     let r = linked_record();
     assert_eq!(r.segment, Segment::HighTouch, "450,000 a month is high touch");
-    let s = one(&alert::event_signals(&r), AlertKind::PaymentFailed);
+    let s = one(&alert::event_signals(&r, NOW), AlertKind::PaymentFailed);
     let health = facts(
         Some(42),
         Some(-18),
@@ -774,14 +869,21 @@ fn the_alert_carries_everything_a_csm_needs() {
     assert_eq!(a.lifecycle, r.lifecycle);
     assert_eq!((a.score, a.band, a.change_7d), (Some(42), Some(Band::Yellow), Some(-18)));
     assert_eq!((a.mrr, a.currency.as_deref()), (450_000, Some("usd")));
-    assert_eq!(a.headline, "payment failed 1× on invoice in_7, subscription past_due");
+    let since = day(NOW - DAY);
+    assert_eq!(a.headline, format!("payment failed 1×: 4,500.00 USD owed since {since}"));
     assert_eq!(a.reasons, health.reasons);
     assert_eq!(
         a.summary,
-        "health 42, down 18 this week: payment failed 1× on invoice in_7, subscription past_due; \
-         usage: events -60% vs 30-day rhythm, 2 active users; support: 3 urgent tickets open"
+        format!(
+            "health 42 (yellow), down 18 this week: payment failed 1×: 4,500.00 USD owed since {since}; \
+             usage: events -60% vs 30-day rhythm, 2 active users; support: 3 urgent tickets open; renewal 2027-01-19"
+        )
     );
-    assert_eq!(a.links.account, "/accounts/acct_1");
+    assert_eq!(a.renewal_at, Some(time::at(NOW + 60 * DAY)));
+    assert_eq!(a.links.account, "", "no public URL, no template: no link (a bare path is not one)");
+    let public = AlertRules { public_url: "https://cs.acme.example".into(), ..tracked() };
+    let linked = alert::alert(&r, &s, &health, &public, "stripe-webhook", NOW);
+    assert_eq!(linked.links.account, "https://cs.acme.example/accounts/acct_1");
     assert_eq!(a.links.stripe.as_deref(), Some("https://dashboard.stripe.com/customers/cus_123"));
     assert_eq!(a.links.hubspot_company_id.as_deref(), Some("hs_1"));
     assert_eq!(a.links.salesforce_account_id.as_deref(), Some("sf_1"));
@@ -802,7 +904,7 @@ fn the_alert_links_the_account_by_the_configured_template() {
     // Without a Stripe customer there is no Stripe link.
     let a = alert::alert(&blank(), &s, &facts(None, None, vec![]), &tracked(), "health-sweep", NOW);
     assert_eq!(a.links.stripe, None);
-    assert_eq!(a.links.account, "/accounts/acct_1");
+    assert_eq!(a.links.account, "");
     assert_eq!(a.account_name, None);
 }
 
@@ -813,11 +915,11 @@ fn the_summary_says_the_trend_and_skips_a_reason_that_repeats_the_headline() {
     let summary = |health: HealthFacts| alert::alert(&r, &s, &health, &tracked(), "t", NOW).summary;
     assert_eq!(
         summary(facts(Some(55), Some(-3), vec!["support: 3 urgent tickets open", "billing: past due", "sentiment: CSAT 0 good / 2 bad in 30 days", "renewal: renewal in 10 days"])),
-        "health 55, down 3 this week: 3 urgent tickets open; billing: past due; sentiment: CSAT 0 good / 2 bad in 30 days"
+        "health 55 (yellow), down 3 this week: 3 urgent tickets open; billing: past due; sentiment: CSAT 0 good / 2 bad in 30 days"
     );
-    assert_eq!(summary(facts(Some(81), Some(6), vec![])), "health 81, up 6 this week: 3 urgent tickets open");
-    assert_eq!(summary(facts(Some(81), Some(0), vec![])), "health 81: 3 urgent tickets open");
-    assert_eq!(summary(facts(Some(81), None, vec![])), "health 81: 3 urgent tickets open");
+    assert_eq!(summary(facts(Some(81), Some(6), vec![])), "health 81 (green), up 6 this week: 3 urgent tickets open");
+    assert_eq!(summary(facts(Some(81), Some(0), vec![])), "health 81 (green): 3 urgent tickets open");
+    assert_eq!(summary(facts(Some(81), None, vec![])), "health 81 (green): 3 urgent tickets open");
     assert_eq!(summary(facts(None, None, vec![])), "not scored yet: 3 urgent tickets open");
 }
 
@@ -841,6 +943,8 @@ fn top_reasons_are_the_costliest_weak_components_worst_first() {
             comp("renewal", 100, 0.1),  // not weak
         ],
         missing: vec![],
+        missing_reasons: vec![],
+        cap: None,
     };
     assert_eq!(
         alert::top_reasons(&h, 3),
@@ -894,6 +998,7 @@ fn alert_kinds_have_snake_case_names_and_only_expansion_is_an_opportunity() {
         (AlertKind::UsageDrop, "usage_drop"),
         (AlertKind::OnboardingStalled, "onboarding_stalled"),
         (AlertKind::Expansion, "expansion"),
+        (AlertKind::NpsDetractor, "nps_detractor"),
     ];
     for (kind, name) in kinds {
         assert_eq!(kind.as_str(), name);
@@ -922,8 +1027,136 @@ fn raised_marks_expire_once_their_condition_is_gone_and_the_cool_down_passed() {
     ]);
     // in_1 is still failing: its mark stays however old, or it would alert again.
     let r = failed_on(&[("in_1", NOW - 30 * DAY)], &[], "past_due", NOW);
-    let present = alert::event_signals(&r);
+    let present = alert::event_signals(&r, NOW);
     assert_eq!(one(&present, AlertKind::PaymentFailed).local_key(), "payment_failed/in_1");
     let expired = alert::expired_marks(&marks, &present, &rules, NOW);
     assert_eq!(expired, ["payment_failed/in_2", "score_fall/2026-10-01"]);
+}
+
+// ---------------------------------------------------------------- detractors, slow decline, one alert per cause
+
+fn answered(score: u8, days_ago: i64, mrr: i64) -> AccountRecord {
+    record_with(
+        &[
+            subscription("sub_1", "active", json!({"mrr": mrr})),
+            attr(
+                "sv#tf-01HX",
+                json!({"at": NOW - days_ago * DAY, "score": score, "comment": "Reports take minutes to load", "via": "typeform"}),
+            ),
+        ],
+        NOW,
+    )
+}
+
+#[test]
+fn a_detractor_alerts_with_the_comment_for_high_and_low_touch() {
+    // 1,000.00 a month is low touch.
+    let r = answered(3, 1, 100_000);
+    assert_eq!(r.segment, Segment::LowTouch);
+    let s = one(&alert::event_signals(&r, NOW), AlertKind::NpsDetractor);
+    assert_eq!(s.episode, "tf-01HX");
+    assert_eq!(s.headline, "NPS 3 from a survey response: \u{201c}Reports take minutes to load\u{201d}");
+    assert_eq!(s.kind.severity(), Severity::Risk);
+    assert_eq!(one(&signals(&r), AlertKind::NpsDetractor), s, "the sweep finds the same episode");
+    one(&alert::event_signals(&answered(6, 1, 500_000), NOW), AlertKind::NpsDetractor);
+    // Passives and promoters do not alert; tech touch has no CSM to call; an old answer is history.
+    none_of(&alert::event_signals(&answered(7, 1, 100_000), NOW), AlertKind::NpsDetractor);
+    none_of(&alert::event_signals(&answered(3, 1, 10_000), NOW), AlertKind::NpsDetractor);
+    none_of(&alert::event_signals(&answered(3, 8, 100_000), NOW), AlertKind::NpsDetractor);
+}
+
+/// Daily usage with `per_day(age in days)` events for the last 28 days.
+fn daily(per_day: impl Fn(i64) -> u64) -> AccountRecord {
+    let mut r = blank();
+    r.usage.daily = (0..28)
+        .map(|age| DailyUsage { day: time::date(NOW - age * DAY), events: per_day(age), active_users: 3 })
+        .collect();
+    r
+}
+
+#[test]
+fn a_slow_decline_alerts_weeks_before_a_drop_would() {
+    // Falling 2% of the starting level a day for three weeks: never 50% week over week.
+    let declining = daily(|age| if age >= 21 { 50 } else { 50 - (21 - age as u64) });
+    assert_eq!(alert::usage_drop_percent(&declining, NOW).map(|d| d < 50), Some(true));
+    let decline = alert::usage_decline_percent(&declining, NOW).expect("a decline");
+    assert!(decline >= 30, "{decline}");
+    let s = one(&signals(&declining), AlertKind::UsageDrop);
+    assert_eq!(s.headline, format!("usage -{decline}% in 3 weeks, down two weeks running"));
+    // Off with 0; a smaller fall than the threshold does not alert.
+    let off = AlertRules { usage_decline_percent: 0, ..tracked() };
+    none_of(&signals_with(&declining, 80, None, None, &off), AlertKind::UsageDrop);
+    let strict = AlertRules { usage_decline_percent: 90, ..tracked() };
+    none_of(&signals_with(&declining, 80, None, None, &strict), AlertKind::UsageDrop);
+}
+
+#[test]
+fn a_holiday_dip_is_not_a_decline() {
+    // A week at 60% that ended two days ago, wherever the weeks fall: no decline on any day of it.
+    for end in 0..10 {
+        let dip = daily(|age| if (end..end + 7).contains(&age) { 7 } else { 12 });
+        assert_eq!(alert::usage_decline_percent(&dip, NOW), None, "dip ending {end} days ago");
+        none_of(&signals(&dip), AlertKind::UsageDrop);
+    }
+    // Flat use, and a quiet account, are no decline either.
+    assert_eq!(alert::usage_decline_percent(&daily(|_| 12), NOW), None);
+    assert_eq!(alert::usage_decline_percent(&daily(|age| if age < 21 { 0 } else { 1 }), NOW), None, "under 10 events");
+}
+
+#[test]
+fn one_alert_per_cause() {
+    let s = |kind: AlertKind, episode: &str| signal(kind, episode);
+    let kinds = |v: Vec<Signal>| v.into_iter().map(|s| s.kind).collect::<Vec<_>>();
+    let none = raised(&[]);
+    // A band drop says what a score fall says.
+    assert_eq!(
+        kinds(alert::consolidate(vec![s(AlertKind::BandDrop, "yellow/d"), s(AlertKind::ScoreFall, "d")], &none, NOW)),
+        [AlertKind::BandDrop]
+    );
+    // The cause says more than either.
+    let due =
+        vec![s(AlertKind::BandDrop, "yellow/d"), s(AlertKind::ScoreFall, "d"), s(AlertKind::PaymentFailed, "in_1")];
+    assert_eq!(kinds(alert::consolidate(due, &none, NOW)), [AlertKind::PaymentFailed]);
+    // ... also when the cause alerted in the 7 days before (the webhook raised it at once).
+    let lately = raised(&[("payment_failed/in_1", NOW - 2 * DAY)]);
+    let due = vec![s(AlertKind::BandDrop, "yellow/d"), s(AlertKind::ScoreFall, "d")];
+    assert!(alert::consolidate(due.clone(), &lately, NOW).is_empty());
+    let long_ago = raised(&[("payment_failed/in_1", NOW - 9 * DAY)]);
+    assert_eq!(kinds(alert::consolidate(due, &long_ago, NOW)), [AlertKind::BandDrop]);
+    // A fall to red is news, unless its cause alerts now.
+    assert_eq!(kinds(alert::consolidate(vec![s(AlertKind::BandDrop, "red/d")], &lately, NOW)), [AlertKind::BandDrop]);
+    let due = vec![s(AlertKind::BandDrop, "red/d"), s(AlertKind::UsageDrop, "d")];
+    assert_eq!(kinds(alert::consolidate(due, &none, NOW)), [AlertKind::UsageDrop]);
+    // A score fall after a band drop of the week: no news.
+    let dropped = raised(&[("band_drop/yellow/2026-11-18", NOW - 2 * DAY)]);
+    assert!(alert::consolidate(vec![s(AlertKind::ScoreFall, "d")], &dropped, NOW).is_empty());
+    // Opportunities and renewals are never folded.
+    let due = vec![s(AlertKind::Expansion, "d"), s(AlertKind::Renewal, "30d/x")];
+    assert_eq!(alert::consolidate(due.clone(), &lately, NOW), due);
+}
+
+#[test]
+fn onboarding_and_churned_accounts_get_no_health_swing_alerts() {
+    let trial = record_with(&[subscription("sub_1", "trialing", json!({"started_at": NOW - 5 * DAY}))], NOW);
+    assert_eq!(trial.lifecycle, Lifecycle::Onboarding);
+    let found = signals_with(&trial, 30, Some(Band::Green), Some(-40), &tracked());
+    none_of(&found, AlertKind::BandDrop);
+    none_of(&found, AlertKind::ScoreFall);
+    let mut gone = record_with(&[subscription("sub_1", "canceled", json!({}))], NOW);
+    gone.usage.daily = with_weeks(0, 100).usage.daily;
+    assert_eq!(gone.lifecycle, Lifecycle::Churned);
+    let found = signals_with(&gone, 0, Some(Band::Green), Some(-60), &tracked());
+    one(&found, AlertKind::BandDrop);
+    none_of(&found, AlertKind::ScoreFall);
+    none_of(&found, AlertKind::UsageDrop);
+}
+
+#[test]
+fn recent_risks_escalate_a_renewal() {
+    let marks = raised(&[
+        ("usage_drop/2026-11-10", NOW - 10 * DAY),
+        ("expansion/2026-11-18", NOW - 2 * DAY),
+        ("score_fall/2026-09-01", NOW - 80 * DAY),
+    ]);
+    assert_eq!(alert::recent_risks(&marks, NOW), [AlertKind::UsageDrop]);
 }

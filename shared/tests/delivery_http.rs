@@ -43,6 +43,7 @@ fn alert() -> Alert {
             zendesk_organization_id: Some("77".into()),
         },
         raised_at: "2025-06-01T08:00:00Z".parse().unwrap(),
+        renewal_at: None,
         raised_by: "health-sweep".into(),
     }
 }
@@ -808,4 +809,53 @@ fn check_limits_rejects_what_slack_rejects() {
     assert!(check_limits(&ok(vec![actions(26)])).is_err());
 
     assert!(check_limits(&SlackMessage { text: String::new(), blocks: vec![section] }).is_err());
+}
+
+/// Slack refuses a message whose blocks hold too much text in all (`msg_blocks_too_long`),
+/// although every block is within its own limit: reported from 13,297 characters of markdown
+/// blocks, 13,172 with a divider (slackapi/bolt-js#2509). `check_limits` refuses both, and the
+/// builder never makes one, however long the alert's texts.
+#[test]
+fn blocks_holding_too_much_text_in_all_are_refused_and_never_built() {
+    let section = |n: usize| block("section", json!({"text": {"type": "mrkdwn", "text": "t".repeat(n)}}));
+    let message = |blocks: Vec<Value>| SlackMessage { text: "fallback".into(), blocks };
+    // 4 × 3,000 + 1,297 = 13,297 characters: each section within its 3,000, the whole refused.
+    let reported = message(vec![section(3_000), section(3_000), section(3_000), section(3_000), section(1_297)]);
+    let err = check_limits(&reported).unwrap_err();
+    assert!(err.contains("13297 characters") && err.contains("msg_blocks_too_long"), "{err}");
+    let with_divider = message(vec![section(3_000), section(3_000), section(3_000), section(3_000), section(1_172)]);
+    assert!(check_limits(&with_divider).unwrap_err().contains("13172"));
+    // Fields, context elements and button labels count too.
+    let fields = block("section", json!({"fields": vec![json!({"type": "mrkdwn", "text": "f".repeat(2_000)}); 7]}));
+    assert!(check_limits(&message(vec![fields])).unwrap_err().contains("14000"));
+    assert!(check_limits(&message(vec![section(3_000), section(3_000), section(3_000), section(3_000)])).is_ok());
+
+    let mut long = huge_alert();
+    long.reasons = (0..5).map(|i| format!("reason {i} {}", "r".repeat(3_000))).collect();
+    long.links.zendesk_organization_id = Some("9".repeat(3_000));
+    for m in [slack::message(&long), slack::message(&huge_alert())] {
+        check_limits(&m).unwrap_or_else(|e| panic!("{e}"));
+        let total: usize = m.blocks.iter().map(text_chars).sum();
+        assert!(total <= 12_000, "{total} characters of block text");
+    }
+    // An ordinary alert loses nothing to the cut.
+    let ordinary = slack::message(&alert());
+    assert_eq!(
+        ordinary.blocks[2]["text"]["text"],
+        "*Why*\n• billing: 2 failed payments\n• usage: logins -60% this week"
+    );
+}
+
+/// Characters of every `text` string in a block, written out independently of the builder.
+fn text_chars(v: &Value) -> usize {
+    match v {
+        Value::Object(map) => map
+            .iter()
+            .map(
+                |(k, v)| if k == "text" && v.is_string() { v.as_str().unwrap().chars().count() } else { text_chars(v) },
+            )
+            .sum(),
+        Value::Array(items) => items.iter().map(text_chars).sum(),
+        _ => 0,
+    }
 }

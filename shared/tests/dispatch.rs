@@ -50,6 +50,7 @@ fn alert(account: &str, kind: AlertKind, tier: Segment) -> Alert {
             ..Default::default()
         },
         raised_at: "2026-11-09T12:00:00Z".parse().unwrap(),
+        renewal_at: None,
         raised_by: "stripe-webhook".into(),
     }
 }

@@ -45,7 +45,7 @@ fn mixed() -> AccountRecord {
     r.support.csat_bad_30d = 1;
     r.billing.status = Some(SubscriptionStatus::Active);
     r.billing.failed_payments = 2;
-    r.billing.renewal_at = Some(time::at(NOW + 45 * DAY));
+    r.billing.contract_renewal_at = Some(time::at(NOW + 45 * DAY));
     r
 }
 
@@ -74,11 +74,23 @@ fn assert_consistent(h: &HealthScore, context: &str) {
         let total: f64 = h.components.iter().map(|c| c.weight).sum();
         assert!((total - 1.0).abs() < 0.01, "{context}: weights sum to {total}: {h:?}");
     }
+    // A billing cap scales every share down alike.
+    let uncapped: f64 = h.components.iter().map(|c| c.weight * c.score as f64).sum();
+    let factor = match &h.cap {
+        Some(cap) => {
+            assert_eq!(h.score, cap.at, "{context}: a cap sets the score: {h:?}");
+            // Recomputed from the shown (rounded) weights and values: within a point of the score
+            // the cap lowered, which was above the cap.
+            assert!(uncapped + 1.0 > cap.at as f64, "{context}: a cap only lowers: {h:?}");
+            cap.at as f64 / uncapped
+        }
+        None => 1.0,
+    };
     for c in &h.components {
         assert!(c.points >= 0, "{context}: negative points: {c:?}");
         assert!((0..=100).contains(&c.score), "{context}: component out of range: {c:?}");
-        // A component's points are its weighted value, give or take the rounding.
-        let share = c.weight * c.score as f64;
+        // A component's points are its weighted value (capped), give or take the rounding.
+        let share = c.weight * c.score as f64 * factor;
         assert!((c.points as f64 - share).abs() < 1.6, "{context}: {c:?} has points far from its share {share}");
     }
 }
@@ -96,14 +108,17 @@ fn usage_record(events_7d: u64, events_30d: u64, users: u32) -> AccountRecord {
 
 #[test]
 fn usage_without_activity_in_7_days_is_zero() {
-    assert_eq!(value_of(&usage_record(0, 300, 0), "usage"), (0, "no activity in 7 days".to_owned()));
+    assert_eq!(value_of(&usage_record(0, 300, 0), "usage"), (0, "no activity for 7 days".to_owned()));
     // Events but no identified active user count as no activity, and so do users without events.
-    assert_eq!(value_of(&usage_record(40, 300, 0), "usage"), (0, "no activity in 7 days".to_owned()));
-    assert_eq!(value_of(&usage_record(0, 300, 3), "usage"), (0, "no activity in 7 days".to_owned()));
-    // Seen once, long ago: scored (0), not missing.
+    assert_eq!(value_of(&usage_record(40, 300, 0), "usage"), (0, "no activity for 7 days".to_owned()));
+    assert_eq!(value_of(&usage_record(0, 300, 3), "usage"), (0, "no activity for 7 days".to_owned()));
+    // Seen once, long ago: scored (0), not missing, and the reason says how long.
     let mut r = blank();
     r.usage.last_seen_at = Some(time::at(NOW - 90 * DAY));
-    assert_eq!(value_of(&r, "usage"), (0, "no activity in 7 days".to_owned()));
+    assert_eq!(value_of(&r, "usage"), (0, "no activity for 90 days".to_owned()));
+    let mut r = blank();
+    r.usage.last_seen_at = Some(time::at(NOW - 12 * DAY - HOUR));
+    assert_eq!(value_of(&r, "usage"), (0, "no activity for 12 days".to_owned()));
 }
 
 #[test]
@@ -252,6 +267,11 @@ fn support_is_present_with_tickets_even_without_an_organization_link() {
 
 // ---------------------------------------------------------------- sentiment
 
+/// `m` with no weight on support, so that an account with ratings scores its sentiment alone.
+fn sentiment_only(m: HealthModel) -> HealthModel {
+    HealthModel { weights: Weights { support: 0.0, ..m.weights }, ..m }
+}
+
 fn csat(good: u32, bad: u32) -> AccountRecord {
     let mut r = blank();
     r.support.csat_good_30d = good;
@@ -367,7 +387,7 @@ fn billing_without_a_subscription_status_is_missing() {
 
 fn renewing_at(at: i64) -> AccountRecord {
     let mut r = blank();
-    r.billing.renewal_at = Some(time::at(at));
+    r.billing.contract_renewal_at = Some(time::at(at));
     r
 }
 
@@ -383,8 +403,10 @@ fn renewal_inside_the_window_runs_from_100_at_the_edge_to_40_on_the_day() {
     assert_eq!(value_of(&renewing_at(NOW + 45 * DAY), "renewal"), (70, "renewal in 45 days".to_owned()));
     assert_eq!(value_of(&renewing_at(NOW + 30 * DAY), "renewal"), (60, "renewal in 30 days".to_owned()));
     assert_eq!(value_of(&renewing_at(NOW + 15 * DAY), "renewal"), (50, "renewal in 15 days".to_owned()));
-    // Whole days: 45 days and 23 hours is 45 days.
-    assert_eq!(value_of(&renewing_at(NOW + 45 * DAY + 23 * HOUR), "renewal"), (70, "renewal in 45 days".to_owned()));
+    // Calendar days (UTC), the same at every hour of today: later on the 45th day is 45 days,
+    // early on the next one 46 (NOW is at noon).
+    assert_eq!(value_of(&renewing_at(NOW + 45 * DAY + 11 * HOUR), "renewal"), (70, "renewal in 45 days".to_owned()));
+    assert_eq!(value_of(&renewing_at(NOW + 45 * DAY + 13 * HOUR), "renewal").1, "renewal in 46 days");
     // On the day (later today) and once passed.
     assert_eq!(value_of(&renewing_at(NOW + 3 * HOUR), "renewal"), (40, "renewal in 0 days".to_owned()));
     assert_eq!(value_of(&renewing_at(NOW), "renewal"), (40, "renewal in 0 days".to_owned()));
@@ -441,7 +463,7 @@ fn a_healthy_account_is_green_and_a_troubled_one_red() {
     good.support.open_tickets = 0;
     good.support.csat_bad_30d = 0;
     good.billing.failed_payments = 0;
-    good.billing.renewal_at = Some(time::at(NOW + 200 * DAY));
+    good.billing.contract_renewal_at = Some(time::at(NOW + 200 * DAY));
     let h = health::score(&good, &model(), NOW);
     assert_eq!(h.band, Band::Green, "{h:?}");
     assert_consistent(&h, "good");
@@ -476,9 +498,10 @@ fn default_band_edges() {
 
 #[test]
 fn band_edges_of_scored_accounts() {
-    // Sentiment alone: the score is the share of good ratings.
+    // Sentiment alone counts (ratings make Zendesk a connected source, whose support component,
+    // no tickets, is given no weight here): the score is the share of good ratings.
     for (good, band) in [(39, Band::Red), (40, Band::Yellow), (69, Band::Yellow), (70, Band::Green)] {
-        let h = health::score(&csat(good, 100 - good), &model(), NOW);
+        let h = health::score(&csat(good, 100 - good), &sentiment_only(model()), NOW);
         assert_eq!((h.score, h.band), (i64::from(good), band), "{h:?}");
         assert_consistent(&h, "csat");
     }
@@ -486,7 +509,7 @@ fn band_edges_of_scored_accounts() {
 
 #[test]
 fn configurable_band_edges() {
-    let m = HealthModel { red_below: 50, green_from: 80, ..model() };
+    let m = sentiment_only(HealthModel { red_below: 50, green_from: 80, ..model() });
     let cases = [(49, Band::Red), (50, Band::Yellow), (79, Band::Yellow), (80, Band::Green)];
     for (score, band) in cases {
         assert_eq!(m.band(score), band, "{score}");
@@ -517,11 +540,14 @@ fn without(name: &str) -> AccountRecord {
             r.usage.active_users_7d = 0;
         }
         "adoption" => unreachable!("adoption goes missing through the model"),
+        // Zendesk gone altogether: its ratings (sentiment) go with its tickets.
         "support" => {
             r.links.zendesk_organization_id = None;
             r.support.open_tickets = 0;
             r.support.urgent_open_tickets = 0;
             r.support.tickets_30d = 0;
+            r.support.csat_good_30d = 0;
+            r.support.csat_bad_30d = 0;
         }
         "sentiment" => {
             r.support.csat_good_30d = 0;
@@ -531,7 +557,7 @@ fn without(name: &str) -> AccountRecord {
             r.billing.status = None;
             r.billing.failed_payments = 0;
         }
-        "renewal" => r.billing.renewal_at = None,
+        "renewal" => r.billing.contract_renewal_at = None,
         _ => panic!("{name}"),
     }
     r
@@ -565,10 +591,13 @@ fn each_component_missing_alone_spreads_its_weight_over_the_rest() {
                 },
                 vec!["usage", "adoption"],
             ),
+            // A source never connected leaves out everything it feeds.
+            "support" => (without("support"), model(), vec!["support", "sentiment"]),
             other => (without(other), model(), vec![other]),
         };
         let h = health::score(&record, &model, NOW);
-        assert_eq!(h.missing, [name], "{name}: {h:?}");
+        let expected_missing: Vec<&str> = if name == "usage" { vec![name] } else { absent.clone() };
+        assert_eq!(h.missing, expected_missing, "{name}: {h:?}");
         assert_eq!(h.components.len(), 6 - absent.len(), "{name}: {h:?}");
         assert!(!names(&h).contains(&name), "{name}");
         assert_eq!(h.score, expected_without(&absent, &model.weights), "{name}: {h:?}");
@@ -632,10 +661,11 @@ fn a_zero_weight_component_is_neither_scored_nor_missing() {
     assert!(h.missing.is_empty(), "{h:?}");
     assert_eq!(h.score, expected_without(&["support"], &m.weights));
     assert_consistent(&h, "zero support weight");
-    // Absent and weightless: not named missing either.
+    // Absent and weightless: not named missing either (Zendesk gone takes its ratings along:
+    // sentiment, which has weight, is named).
     let h = health::score(&without("support"), &m, NOW);
-    assert!(h.missing.is_empty(), "{h:?}");
-    assert_eq!(h.components.len(), 5);
+    assert_eq!(h.missing, ["sentiment"], "{h:?}");
+    assert_eq!(h.components.len(), 4);
     // Without key features and without weight, adoption is silent.
     let m = HealthModel { weights: Weights { adoption: 0.0, ..Weights::default() }, key_features: 0, ..model() };
     let h = health::score(&mixed(), &m, NOW);
@@ -719,7 +749,8 @@ fn random_record(g: &mut Lcg) -> AccountRecord {
         r.billing.disputes.count = u32::from(g.next(8) == 0);
     }
     if g.next(4) > 0 {
-        r.billing.renewal_at = Some(time::at(NOW + g.next(400) as i64 * DAY + g.next(86_400) as i64 - 2 * DAY));
+        r.billing.contract_renewal_at =
+            Some(time::at(NOW + g.next(400) as i64 * DAY + g.next(86_400) as i64 - 2 * DAY));
     }
     r
 }
@@ -817,4 +848,148 @@ fn the_sweep_scores_each_tier_with_its_own_weights() {
     low.segment = Segment::LowTouch;
     let scored = sweep::score_account(&low, &BTreeMap::new(), &settings, NOW).score;
     assert_eq!(scored.score, 57);
+}
+
+// ---------------------------------------------------------------- silence is data, payment risk, NPS
+
+fn stored(attributes: &[(&str, serde_json::Value)]) -> StoredAccount {
+    StoredAccount {
+        account_id: "acct_1".into(),
+        attributes: attributes.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+        ..Default::default()
+    }
+}
+
+/// A yearly subscription, started 21 days ago, 200 days before its renewal.
+fn paying() -> (&'static str, serde_json::Value) {
+    let v = serde_json::json!({"id": "sub_1", "status": "active", "mrr": 40_000, "quantity": 5, "currency": "usd",
+        "interval": "year", "started_at": NOW - 21 * DAY, "renewal_at": NOW + 200 * DAY,
+        "v": format!("{:012}#evt_s", NOW - 21 * DAY)});
+    ("sub#sub_1", v)
+}
+
+fn missing_reason(h: &HealthScore, component: &str) -> String {
+    h.missing_reasons
+        .iter()
+        .find(|m| m.component == component)
+        .unwrap_or_else(|| panic!("{component} is not missing: {h:?}"))
+        .reason
+        .clone()
+}
+
+#[test]
+fn connected_but_silent_scores_zero_and_never_connected_is_missing_with_why() {
+    use foresight_shared::domain::connection::Source;
+    // Pays, known to analytics by a group call, not one event: the clearest churn risk there is.
+    let silent = AccountRecord::from_stored(&stored(&[paying(), ("link_analytics", serde_json::json!("acct_1"))]), NOW);
+    let h = health::score(&silent, &model(), NOW);
+    assert_eq!(value_of(&silent, "usage"), (0, "no product activity in 21 days since signup".to_owned()));
+    assert_eq!(value_of(&silent, "adoption"), (0, "0 of 4 key features used in 30 days".to_owned()));
+    assert_ne!(h.band, Band::Green, "an account that pays and never uses the product is not green: {h:?}");
+    assert_eq!(h.missing, ["support", "sentiment"]);
+    assert_eq!(missing_reason(&h, "support"), "no Zendesk organization linked to this account");
+    assert_consistent(&h, "silent payer");
+
+    // The same account, never seen by analytics: usage and adoption missing, and the breakdown says
+    // whether the account or the whole deployment never connected it.
+    let unseen = AccountRecord::from_stored(&stored(&[paying()]), NOW);
+    let h = health::score(&unseen, &model(), NOW);
+    assert_eq!(h.missing, ["usage", "adoption", "support", "sentiment"]);
+    assert_eq!(missing_reason(&h, "usage"), "product analytics has never seen this account (no group call or event)");
+    let here = unseen.clone().with_deployment(Some([(Source::Stripe, NOW - 400 * DAY)].into()));
+    let h = health::score(&here, &model(), NOW);
+    assert_eq!(missing_reason(&h, "usage"), "product analytics is not connected to this deployment");
+    assert_eq!(missing_reason(&h, "support"), "Zendesk is not connected to this deployment");
+    assert_eq!(
+        missing_reason(&h, "sentiment"),
+        "Zendesk is not connected to this deployment; surveys is not connected to this deployment"
+    );
+    let h = health::score(&unseen, &HealthModel { key_features: 0, ..model() }, NOW);
+    assert_eq!(missing_reason(&h, "adoption"), "no key features configured ([analytics] key_features)");
+
+    // A Zendesk organization linked before any ticket: support is scored (and full), not missing.
+    let linked = AccountRecord::from_stored(&stored(&[paying(), ("link_zendesk", serde_json::json!("9"))]), NOW);
+    assert_eq!(value_of(&linked, "support"), (100, "no open tickets (0 in 30 days)".to_owned()));
+    // Used once, then nothing: how long it has been.
+    let mut stopped = silent.clone();
+    stopped.usage.last_seen_at = Some(time::at(NOW - 12 * DAY));
+    assert_eq!(value_of(&stopped, "usage"), (0, "no activity for 12 days".to_owned()));
+}
+
+/// Every component present and perfect, on a paying account.
+fn healthy() -> AccountRecord {
+    let mut r = mixed();
+    r.usage.events_7d = 100;
+    r.usage.features_used_30d = features(4);
+    r.support.open_tickets = 0;
+    r.support.csat_bad_30d = 0;
+    r.billing.failed_payments = 0;
+    r.billing.currency = Some("usd".into());
+    r.billing.contract_renewal_at = Some(time::at(NOW + 200 * DAY));
+    r
+}
+
+#[test]
+fn payment_risk_caps_the_band_and_says_what_is_owed_since_when() {
+    use foresight_shared::domain::billing::PastDue;
+    let h = health::score(&healthy(), &model(), NOW);
+    assert_eq!((h.band, h.cap.is_none()), (Band::Green, true), "{h:?}");
+
+    // A failed invoice alone (no past_due subscription yet): the money is owed, not green.
+    let mut owed = healthy();
+    owed.billing.failed_payments = 1;
+    owed.billing.past_due = Some(PastDue { amount: 48_000, since: time::at(NOW - 3 * DAY), invoices: 1, reason: None });
+    let h = health::score(&owed, &model(), NOW);
+    assert_eq!((h.score, h.band), (69, Band::Yellow), "{h:?}");
+    let cap = h.cap.clone().expect("capped");
+    assert_eq!((cap.band, cap.at), (Band::Yellow, 69));
+    assert_eq!(cap.reason, format!("past due: 480.00 USD owed since {}", time::day_key(NOW - 3 * DAY)));
+    assert_eq!(
+        component(&h, "billing").reason,
+        format!("past due: 480.00 USD owed since {}, payment failed 1×", time::day_key(NOW - 3 * DAY))
+    );
+    assert_eq!(component(&h, "billing").score, 0);
+    assert_consistent(&h, "past due");
+
+    // Unpaid, a recent dispute, an ended subscription: red.
+    let mut unpaid = healthy();
+    unpaid.billing.status = Some(SubscriptionStatus::Unpaid);
+    let h = health::score(&unpaid, &model(), NOW);
+    assert_eq!((h.band, h.cap.as_ref().map(|c| c.reason.as_str())), (Band::Red, Some("unpaid")), "{h:?}");
+    assert_consistent(&h, "unpaid");
+    let mut disputed = healthy();
+    disputed.billing.disputes.count = 1;
+    disputed.billing.disputes.total = 20_000;
+    disputed.billing.disputes.last_at = Some(time::at(NOW - 10 * DAY));
+    let h = health::score(&disputed, &model(), NOW);
+    assert_eq!(h.band, Band::Red, "{h:?}");
+    assert_eq!(h.cap.unwrap().reason, format!("payment disputed on {} (200.00 USD)", time::day_key(NOW - 10 * DAY)));
+    // A dispute long settled no longer caps (the billing component still counts it).
+    disputed.billing.disputes.last_at = Some(time::at(NOW - 200 * DAY));
+    assert_eq!(health::score(&disputed, &model(), NOW).cap, None);
+    // Below the cap already: no cap recorded.
+    let mut owing_and_idle = owed.clone();
+    owing_and_idle.usage.events_7d = 0;
+    owing_and_idle.usage.features_used_30d.clear();
+    let h = health::score(&owing_and_idle, &model(), NOW);
+    assert!(h.score < 69 && h.cap.is_none(), "{h:?}");
+}
+
+#[test]
+fn nps_joins_csat_in_sentiment() {
+    let mut r = blank();
+    r.surveys.nps_last = Some(2);
+    r.surveys.nps_90d = Some(-100);
+    r.surveys.nps_responses_90d = 1;
+    assert_eq!(value_of(&r, "sentiment"), (0, "NPS -100 (1 response in 90 days)".to_owned()));
+    let mut both = csat(3, 1);
+    both.surveys.nps_last = Some(10);
+    both.surveys.nps_90d = Some(50);
+    both.surveys.nps_responses_90d = 4;
+    assert_eq!(
+        value_of(&both, "sentiment"),
+        (75, "CSAT 3 good / 1 bad in 30 days; NPS +50 (4 responses in 90 days)".to_owned())
+    );
+    both.surveys.nps_90d = Some(100);
+    assert_eq!(value_of(&both, "sentiment").0, 88, "(75 + 100) / 2");
 }

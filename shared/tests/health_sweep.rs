@@ -23,10 +23,16 @@ async fn a_sweep_drops_old_history_and_spent_alert_marks() {
         .with_fact(format!("{RAISED}score_fall/{}", day(20)), json!(NOW - 20 * DAY))
         .with_fact(format!("{RAISED}score_fall/{}", day(2)), json!(NOW - 2 * DAY));
     store.apply(&seed).await.unwrap();
-    let ports =
-        SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox };
+    let ports = SweepPorts {
+        scanner: &store,
+        accounts: &store,
+        outbox: &outbox,
+        notifications: &queue,
+        progress: &outbox,
+        sources: &store,
+    };
     let stored = store.get("acct_1").await.unwrap().unwrap();
-    sweep_account(&stored, &ports, &Settings::default(), NOW).await.unwrap();
+    sweep_account(&stored, &ports, &Settings::default(), None, NOW).await.unwrap();
 
     let after = store.get("acct_1").await.unwrap().unwrap();
     let kept: Vec<String> = after

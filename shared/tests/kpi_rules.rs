@@ -32,7 +32,8 @@ use foresight_shared::domain::billing::{
 };
 use foresight_shared::domain::health::Band;
 use foresight_shared::domain::kpi::{
-    self, kpis, ledger_months, nps, totals_delta, AccountCard, KpiInput, LedgerMonth, Month, MonthTotal, Reporting,
+    self, kpis, ledger_months, month_nps_answers, nps, totals_delta, AccountCard, KpiInput, LedgerMonth, Month,
+    MonthTotal, Reporting,
 };
 use foresight_shared::domain::time;
 use foresight_shared::domain::version::EventVersion;
@@ -381,4 +382,17 @@ fn rates_months_and_nps_edges() {
     });
     assert_eq!((empty.grr_12m, empty.nrr_12m, empty.ltv, empty.arpa, empty.logo_churn_rate), (1.0, 1.0, 0, 0, 0.0));
     assert_eq!(empty.accounts, Some(vec![]));
+}
+
+#[test]
+fn the_month_nps_counts_the_answers_given_in_that_month_only() {
+    let mut a = card("acme", "usd", 1_000, Some(Band::Green));
+    a.nps_answers =
+        vec![(t("2026-09-30T23:59:59Z"), 0), (t("2026-10-01T00:00:00Z"), 10), (t("2026-10-31T23:00:00Z"), 6)];
+    let mut b = card("bramble", "usd", 1_000, Some(Band::Green));
+    b.nps_answers = vec![(t("2026-10-15T12:00:00Z"), 9), (t("2026-11-01T00:00:00Z"), 0)];
+    let october = month_nps_answers(&[a, b], Month::of(t("2026-10-10T00:00:00Z")));
+    assert_eq!(october, vec![10, 6, 9]);
+    let block = nps(&october);
+    assert_eq!((block.score, block.promoters, block.detractors, block.responses), (33, 2, 1, 3));
 }

@@ -63,7 +63,7 @@ async fn the_health_sweep_plans_on_its_schedule_and_works_segments_from_sqs() {
     // EventBridge Scheduler's invocation: the plan, one task per segment.
     let schedule = json!({"foresight": "plan-health-sweep", "scheduled_time": "2026-11-09T12:00:00Z"});
     let planned = function.handle(LambdaEvent::new(schedule, context(60))).await.unwrap();
-    assert_eq!(planned, json!({"planned_segments": 3}));
+    assert_eq!(planned, json!({"planned_segments": 3, "resent_alerts": 0}));
     let mut tasks = sqs_drain(&tasks_url).await;
     assert_eq!(tasks.len(), 3);
 

@@ -120,7 +120,8 @@ impl LinkStore for Unavailable {
 async fn our_own_failure_is_retryable_and_keeps_its_cause_to_the_log() {
     let webhook = StripeWebhook::new(Some(StripeSecrets::new("whsec_fn", None)), "account_id");
     let response = stripe_answer(&webhook, &Unavailable, apigw_event(BODY, &signed(), false)).await;
-    assert!(response.status().is_server_error(), "the sender retries a 5xx");
+    assert_eq!(response.status(), 503, "Stripe retries any 5xx");
+    assert_eq!(response.headers()["retry-after"], "10");
     let body = text(response.body());
     assert_eq!(serde_json::from_str::<Value>(body).unwrap(), json!({"error": "temporarily unavailable: please retry"}));
     assert!(!body.contains("Provisioned") && !body.contains("foresight-prod"), "{body}");
@@ -176,4 +177,41 @@ fn the_deadline_guard_reads_the_invocation_context() {
     assert!(!lambda::time_left_over(&context, Duration::from_secs(20))(), "10 s left, 20 s needed");
     context.deadline = 0;
     assert!(!lambda::time_left_over(&context, Duration::ZERO)(), "a deadline passed leaves no time");
+}
+
+/// Zendesk retries only a 409, a 429 or 503 *with* `Retry-After`, and timeouts: a storage
+/// failure must answer 503 with `Retry-After`, never a plain 500 (which Zendesk drops).
+#[tokio::test]
+async fn zendesk_gets_503_with_retry_after_when_storage_fails() {
+    use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
+    use foresight_shared::sources::zendesk::signature::compute_signature;
+    let webhook = ZendeskWebhook::new(Some("zd_fn".into()));
+    let body = br#"{"ticket_id": "1", "status": "open", "organization_external_id": "acct_zd"}"#;
+    let timestamp = foresight_shared::domain::time::rfc3339(unix_now());
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-zendesk-webhook-signature", compute_signature("zd_fn", &timestamp, body).parse().unwrap());
+    headers.insert("x-zendesk-webhook-signature-timestamp", timestamp.parse().unwrap());
+    headers.insert("x-zendesk-webhook-invocation-id", "inv-1".parse().unwrap());
+    let answer = webhook.respond(&Unavailable, &Unavailable, &headers, body, unix_now()).await;
+    assert_eq!((answer.status, answer.retry_after), (503, Some(10)));
+    let response = answer.into_http();
+    assert_eq!(response.headers()["retry-after"], "10");
+    assert_eq!(
+        serde_json::from_str::<Value>(response.body()).unwrap(),
+        json!({"error": "temporarily unavailable: please retry"})
+    );
+}
+
+/// A dependency that never answers (a paused DynamoDB) still gets the sender a timely answer it
+/// retries.
+#[tokio::test]
+async fn a_hung_dependency_gets_a_timely_retryable_answer() {
+    use foresight_shared::app::ingest::{within_deadline, WebhookResponse};
+    let started = std::time::Instant::now();
+    let hung = std::future::pending::<WebhookResponse>();
+    let answer = within_deadline("zendesk", Duration::from_millis(100), hung).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!((answer.status, answer.retry_after), (503, Some(10)));
+    assert_eq!(answer.body, json!({"error": "temporarily unavailable: please retry"}));
+    assert!(lambda::HTTP_DEADLINE < Duration::from_secs(10), "inside the functions' 10 s timeout");
 }

@@ -15,8 +15,10 @@ const NOW: i64 = 1_795_176_000;
 const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;
 
+/// A yearly subscription unless `extra` says otherwise (renewal stages follow the yearly
+/// contract only).
 fn subscription(id: &str, status: &str, extra: Value) -> (String, Value) {
-    let mut v = json!({"id": id, "status": status, "mrr": 10_000, "quantity": 1,
+    let mut v = json!({"id": id, "status": status, "mrr": 10_000, "quantity": 1, "interval": "year",
                        "v": format!("{:012}#evt_{id}", NOW - 40 * DAY)});
     if let (Some(map), Value::Object(extra)) = (v.as_object_mut(), extra) {
         map.extend(extra);
@@ -37,8 +39,10 @@ fn active(extra: Value) -> AccountRecord {
     record(&[subscription("sub_1", "active", extra)])
 }
 
-fn configured() -> LifecycleRules {
-    LifecycleRules { first_value_configured: true, ..Default::default() }
+/// The stage where first value is measurable (analytics knows the account, or the deployment
+/// had analytics when it started).
+fn measurable(r: &AccountRecord) -> Lifecycle {
+    lifecycle::stage(&r.billing, &r.usage, &LifecycleRules::default(), true, NOW)
 }
 
 fn stage(r: &AccountRecord) -> Lifecycle {
@@ -46,7 +50,7 @@ fn stage(r: &AccountRecord) -> Lifecycle {
 }
 
 fn stage_by(r: &AccountRecord, rules: &LifecycleRules, now: i64) -> Lifecycle {
-    lifecycle::stage(&r.billing, &r.usage, rules, now)
+    lifecycle::stage(&r.billing, &r.usage, rules, false, now)
 }
 
 // ---------------------------------------------------------------- stage
@@ -72,7 +76,7 @@ fn churn_comes_before_every_other_stage() {
         "canceled",
         json!({"started_at": NOW - 5 * DAY, "renewal_at": NOW + 5 * DAY, "quantity": 10}),
     )]);
-    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Churned);
+    assert_eq!(measurable(&r), Lifecycle::Churned);
 }
 
 #[test]
@@ -88,7 +92,7 @@ fn onboarding_while_trialing() {
     )]);
     busy.usage.active_users_7d = 10;
     busy.usage.first_value_at = Some(time::at(NOW - DAY));
-    assert_eq!(stage_by(&busy, &configured(), NOW), Lifecycle::Onboarding);
+    assert_eq!(measurable(&busy), Lifecycle::Onboarding);
     assert_eq!(stage(&busy), Lifecycle::Onboarding);
     // Any trialing subscription next to a paid one.
     let mixed = record(&[subscription("sub_1", "active", json!({})), subscription("sub_2", "trialing", json!({}))]);
@@ -96,18 +100,68 @@ fn onboarding_while_trialing() {
 }
 
 #[test]
-fn onboarding_until_first_value_only_when_a_first_value_event_is_configured() {
+fn onboarding_until_first_value_wherever_first_value_is_measurable() {
     let mut r = active(json!({"started_at": NOW - 30 * DAY}));
-    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Onboarding);
-    assert_eq!(stage(&r), Lifecycle::Adoption, "not configured: onboarding ended with the trial");
+    assert_eq!(measurable(&r), Lifecycle::Onboarding);
+    assert_eq!(stage(&r), Lifecycle::Adoption, "nothing could have seen first value: onboarding ended with the trial");
     r.usage.first_value_at = Some(time::at(NOW - 25 * DAY));
-    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Adoption);
-    // Configured, but no start known: not onboarding.
-    assert_eq!(stage_by(&active(json!({})), &configured(), NOW), Lifecycle::Adoption);
+    assert_eq!(measurable(&r), Lifecycle::Adoption);
+    // No start known: not onboarding.
+    assert_eq!(measurable(&active(json!({}))), Lifecycle::Adoption);
     // Pending first value beats renewal and expansion.
     let mut r = active(json!({"started_at": NOW - 30 * DAY, "renewal_at": NOW + DAY, "quantity": 4}));
     r.usage.active_users_7d = 4;
-    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Onboarding);
+    assert_eq!(measurable(&r), Lifecycle::Onboarding);
+}
+
+#[test]
+fn first_value_is_measurable_when_analytics_knows_the_account_or_the_deployment_had_it_at_the_start() {
+    use foresight_shared::domain::connection::Source;
+    let start = NOW - 30 * DAY;
+    let r = active(json!({"started_at": start}));
+    assert!(!r.first_value_measurable(), "no analytics anywhere");
+    let with = |since: i64| r.clone().with_deployment(Some([(Source::Analytics, since)].into()));
+    assert!(with(start - 10 * DAY).first_value_measurable(), "analytics was on when the account started");
+    assert!(with(start + DAY).first_value_measurable(), "on its first day");
+    assert!(!with(start + 2 * DAY).first_value_measurable(), "connected later: its onboarding was never seen");
+    assert_eq!(with(start - DAY).with_lifecycle(&LifecycleRules::default(), NOW).lifecycle, Lifecycle::Onboarding);
+    let stored = StoredAccount {
+        account_id: "acct_1".into(),
+        attributes: [
+            subscription("sub_1", "active", json!({"started_at": start})),
+            ("link_analytics".to_owned(), json!("acct_1")),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    let grouped = AccountRecord::from_stored(&stored, NOW);
+    assert!(grouped.knows(Source::Analytics) && grouped.first_value_measurable(), "a group call is enough");
+    assert_eq!(grouped.lifecycle, Lifecycle::Onboarding);
+}
+
+#[test]
+fn a_monthly_plans_period_end_moves_neither_the_stage_nor_the_score() {
+    use foresight_shared::domain::health::{self, HealthModel};
+    // The same monthly customer the day after its period began and two days before it ends.
+    let monthly =
+        |renewal_at: i64| active(json!({"interval": "month", "renewal_at": renewal_at, "started_at": NOW - 200 * DAY}));
+    let (early, late) = (monthly(NOW + 29 * DAY), monthly(NOW + 2 * DAY));
+    assert_eq!((stage(&early), stage(&late)), (Lifecycle::Adoption, Lifecycle::Adoption));
+    assert_eq!(lifecycle::days_to_renewal(&late.billing, NOW), None, "a monthly period end is not a renewal");
+    let model = HealthModel::default();
+    let (a, b) = (health::score(&early, &model, NOW), health::score(&late, &model, NOW));
+    assert_eq!(a.score, b.score);
+    assert!(b.missing.contains(&"renewal".to_owned()), "{b:?}");
+    let why = b.missing_reasons.iter().find(|m| m.component == "renewal").unwrap();
+    assert_eq!(why.reason, "no yearly contract to renew (monthly plans renew every month)");
+    // A yearly add-on gives the account a contract: its renewal counts.
+    let both = record(&[
+        subscription("sub_m", "active", json!({"interval": "month", "renewal_at": NOW + 2 * DAY})),
+        subscription("sub_y", "active", json!({"renewal_at": NOW + 40 * DAY})),
+    ]);
+    assert_eq!(lifecycle::days_to_renewal(&both.billing, NOW), Some(40));
+    assert_eq!(stage(&both), Lifecycle::Renewal);
 }
 
 #[test]
@@ -165,6 +219,13 @@ fn expansion_from_the_seat_utilisation_threshold() {
     let mut r = active(json!({"quantity": 10, "renewal_at": NOW + 10 * DAY}));
     r.usage.active_users_7d = 10;
     assert_eq!(stage(&r), Lifecycle::Renewal);
+    // Only a paying, current account is expanding: not one past due or set to cancel.
+    let mut owing = record(&[subscription("sub_1", "past_due", json!({"quantity": 10}))]);
+    owing.usage.active_users_7d = 10;
+    assert_eq!(stage(&owing), Lifecycle::Adoption);
+    let mut leaving = active(json!({"quantity": 10, "cancel_at_period_end": true}));
+    leaving.usage.active_users_7d = 10;
+    assert_eq!(stage(&leaving), Lifecycle::Adoption);
 }
 
 #[test]
@@ -172,16 +233,17 @@ fn adoption_otherwise() {
     let mut r = active(json!({"quantity": 10, "renewal_at": NOW + 200 * DAY, "started_at": NOW - 100 * DAY}));
     r.usage.active_users_7d = 3;
     r.usage.first_value_at = Some(time::at(NOW - 90 * DAY));
-    assert_eq!(stage_by(&r, &configured(), NOW), Lifecycle::Adoption);
+    assert_eq!(measurable(&r), Lifecycle::Adoption);
     assert_eq!(r.lifecycle, Lifecycle::Adoption);
     assert_eq!(stage(&record(&[subscription("sub_1", "past_due", json!({}))])), Lifecycle::Adoption);
 }
 
 #[test]
 fn with_lifecycle_applies_the_given_rules() {
-    let r = active(json!({"started_at": NOW - 3 * DAY}));
-    assert_eq!(r.lifecycle, Lifecycle::Adoption);
-    assert_eq!(r.with_lifecycle(&configured(), NOW).lifecycle, Lifecycle::Onboarding);
+    let r = active(json!({"renewal_at": NOW + 50 * DAY}));
+    assert_eq!(r.lifecycle, Lifecycle::Renewal);
+    let short = LifecycleRules { renewal_window_days: 30, ..Default::default() };
+    assert_eq!(r.with_lifecycle(&short, NOW).lifecycle, Lifecycle::Adoption);
 }
 
 // ---------------------------------------------------------------- time to value, seats
@@ -277,12 +339,12 @@ fn invalid(field: &str, problem: &str) -> SettingsError {
 #[test]
 fn alerts_default_to_the_domain_notes() {
     let s = parse("").unwrap();
-    // Onboarding stalls need a first-value event, which the defaults do not name.
-    assert_eq!(s.alerts, AlertRules { first_value_tracked: false, ..AlertRules::default() });
+    // Onboarding stalls by default: no first-value event needed.
+    assert_eq!(s.alerts, AlertRules::default());
     let a = &s.alerts;
     assert_eq!(
-        (a.score_fall_points, a.usage_drop_percent, a.urgent_open_tickets, a.onboarding_stalled_days),
-        (15, 50, 2, 14)
+        (a.score_fall_points, a.usage_drop_percent, a.urgent_open_tickets, a.onboarding_days, a.usage_decline_percent),
+        (15, 50, 2, 14, 30)
     );
     assert_eq!(a.expansion_seat_utilisation, 0.9);
     assert_eq!(a.account_url, "");
@@ -298,7 +360,8 @@ fn alerts_section_values_are_read() {
 score_fall_points = 20
 usage_drop_percent = 40
 urgent_open_tickets = 3
-onboarding_stalled_days = 21
+onboarding_days = 21
+usage_decline_percent = 40
 expansion_seat_utilisation = 0.8
 account_url = \"https://cs.example.com/accounts/{account_id}\"
 
@@ -312,6 +375,7 @@ usage_drop = 6
 onboarding_stalled = 7
 expansion = 8
 renewal = 9
+nps_detractor = 10
 ",
     )
     .unwrap();
@@ -319,7 +383,8 @@ renewal = 9
         score_fall_points: 20,
         usage_drop_percent: 40,
         urgent_open_tickets: 3,
-        onboarding_stalled_days: 21,
+        onboarding_days: 21,
+        usage_decline_percent: 40,
         expansion_seat_utilisation: 0.8,
         account_url: "https://cs.example.com/accounts/{account_id}".into(),
         cooldown_days: {
@@ -329,8 +394,7 @@ renewal = 9
             }
             days
         },
-        // No `[analytics] first_value_event`: onboarding stalls are not tracked.
-        first_value_tracked: false,
+        public_url: String::new(),
     };
     assert_eq!(s.alerts, expected);
     // The lifecycle shares the expansion threshold.
@@ -356,7 +420,9 @@ fn alert_edges_that_are_valid() {
         "[alerts]\nusage_drop_percent = 100\n",
         "[alerts]\nexpansion_seat_utilisation = 10.0\n",
         "[alerts]\nexpansion_seat_utilisation = 0.01\n",
+        "[alerts]\nonboarding_days = 0\n",
         "[alerts]\nonboarding_stalled_days = 0\n",
+        "[alerts]\nusage_decline_percent = 0\n",
         "[alerts]\nurgent_open_tickets = 0\n",
         "[alerts.cooldown_days]\nband_drop = 0\nexpansion = 365\n",
     ] {
@@ -392,7 +458,8 @@ fn alert_mistakes_name_the_field() {
             "alerts.expansion_seat_utilisation",
             "must be above 0 (0.9 = 90% of seats)",
         ),
-        ("onboarding_stalled_days = -1", "alerts.onboarding_stalled_days", "must not be negative"),
+        ("onboarding_days = -1", "alerts.onboarding_days", "must not be negative"),
+        ("usage_decline_percent = -1", "alerts.usage_decline_percent", "must be between 0 and 100"),
     ];
     for (line, field, problem) in cases {
         let text = format!("[alerts]\n{line}\n");
@@ -412,6 +479,7 @@ fn every_cooldown_is_checked_by_name() {
         "usage_drop",
         "onboarding_stalled",
         "expansion",
+        "nps_detractor",
     ] {
         for days in [-1, 366] {
             let text = format!("[alerts.cooldown_days]\n{kind} = {days}\n");
@@ -442,12 +510,16 @@ fn unknown_or_mistyped_alert_fields_are_rejected() {
 }
 
 #[test]
-fn first_value_configuration_reaches_the_lifecycle_rules() {
+fn first_value_configuration_reaches_the_record() {
+    use foresight_shared::domain::usage::FirstValueRule;
     let s = parse("[analytics]\nfirst_value_event = \"Report Exported\"\n").unwrap();
-    assert!(s.lifecycle.first_value_configured);
+    assert_eq!(s.analytics.first_value_rule(), None, "the configured event alone is first value");
     let blank = parse("[analytics]\nfirst_value_event = \"  \"\n").unwrap();
-    assert!(!blank.lifecycle.first_value_configured);
-    assert!(!parse("").unwrap().lifecycle.first_value_configured);
+    assert_eq!(blank.analytics.first_value_rule(), Some(FirstValueRule::default()));
+    assert_eq!(
+        parse("").unwrap().analytics.first_value_rule(),
+        Some(FirstValueRule { active_users: 2, key_feature: true })
+    );
     let s = parse("[health]\nrenewal_window_days = 60\n").unwrap();
     assert_eq!((s.lifecycle.renewal_window_days, s.health.renewal_window_days), (60, 60));
 }

@@ -48,8 +48,14 @@ async fn account(store: &MemoryStore, id: &str, name: &str, mrr: i64, since: &st
 
 async fn sweep(store: &MemoryStore, now: i64) {
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
-    let ports =
-        SweepPorts { scanner: store, accounts: store, outbox: &outbox, notifications: &queue, progress: &outbox };
+    let ports = SweepPorts {
+        scanner: store,
+        accounts: store,
+        outbox: &outbox,
+        notifications: &queue,
+        progress: &outbox,
+        sources: store,
+    };
     health_sweep::run(&ports, &Settings::default(), &format!("sweep-{now}"), now, 2).await.unwrap();
 }
 

@@ -121,5 +121,6 @@ async fn backfill_zendesk(State(state): State<AppState>, Query(query): Query<Sin
         let vars = format!("{ZENDESK_API_URL_VAR}, {ZENDESK_EMAIL_VAR} and {ZENDESK_API_TOKEN_VAR}");
         return error(StatusCode::SERVICE_UNAVAILABLE, format!("{vars} must be set for the Zendesk backfill"));
     };
-    answer(backfill::zendesk(api.as_ref(), state.accounts.as_ref(), state.links.as_ref(), since).await)
+    let (accounts, links) = (state.accounts.as_ref(), state.links.as_ref());
+    answer(backfill::zendesk(api.as_ref(), &state.zendesk, accounts, links, since, unix_now()).await)
 }

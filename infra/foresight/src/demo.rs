@@ -5,12 +5,14 @@ use crate::signing::{stripe_header, zendesk_headers};
 use crate::StoreKind;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::settings::Settings;
 use foresight_shared::domain::usage::AnalyticsConfig;
 use foresight_shared::runtime::clock::unix_now;
 use foresight_shared::sources::segment::signature as segment_signature;
 use foresight_shared::sources::stripe::signature::StripeSecrets;
+use foresight_shared::sources::typeform::signature as typeform_signature;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -22,6 +24,7 @@ pub const DEMO_NOW: &str = "2026-11-09T12:00:00Z";
 pub const DEMO_STRIPE_SECRET: &str = "whsec_foresight_demo_secret";
 pub const DEMO_ZENDESK_SECRET: &str = "zendesk_foresight_demo_secret";
 pub const DEMO_SEGMENT_SECRET: &str = "segment_foresight_demo_secret";
+pub const DEMO_TYPEFORM_SECRET: &str = "typeform_foresight_demo_secret";
 
 /// The secrets `send` signs with, per source.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +32,7 @@ pub struct SigningSecrets {
     pub stripe: Option<String>,
     pub zendesk: Option<String>,
     pub segment: Option<String>,
+    pub typeform: Option<String>,
 }
 
 impl SigningSecrets {
@@ -37,6 +41,7 @@ impl SigningSecrets {
             stripe: Some(DEMO_STRIPE_SECRET.into()),
             zendesk: Some(DEMO_ZENDESK_SECRET.into()),
             segment: Some(DEMO_SEGMENT_SECRET.into()),
+            typeform: Some(DEMO_TYPEFORM_SECRET.into()),
         }
     }
 }
@@ -68,8 +73,8 @@ fn event_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Signs each file as its source does (named by its folder: `stripe/` or `zendesk/`) and posts
-/// it. Returns how many were accepted (2xx).
+/// Signs each file as its source does (named by its folder: `stripe/`, `zendesk/`, `segment/` or
+/// `typeform/`) and posts it. Returns how many were accepted (2xx).
 pub async fn send(url: &str, paths: &[PathBuf], secrets: &SigningSecrets) -> Result<usize, String> {
     let client = reqwest::Client::new();
     let files = event_files(paths)?;
@@ -101,9 +106,15 @@ pub async fn send(url: &str, paths: &[PathBuf], secrets: &SigningSecrets) -> Res
                 let signature = segment_signature::compute_signature(secret, signed);
                 client.post(format!("{url}/webhooks/segment")).header("x-signature", signature)
             }
+            Some("typeform") => {
+                let secret = secrets.typeform.as_deref().ok_or_else(|| missing("TYPEFORM_WEBHOOK_SECRET"))?;
+                client
+                    .post(format!("{url}/webhooks/typeform"))
+                    .header("typeform-signature", typeform_signature::compute_signature(secret, &body))
+            }
             other => {
                 return Err(format!(
-                    "{}: put event files in a stripe/, zendesk/ or segment/ folder (found {other:?})",
+                    "{}: put event files in a stripe/, zendesk/, segment/ or typeform/ folder (found {other:?})",
                     file.display()
                 ))
             }
@@ -154,13 +165,18 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
     let zendesk = ZendeskWebhook::new(Some(DEMO_ZENDESK_SECRET.into()));
     let analytics = AnalyticsWebhook::new(Some(DEMO_SEGMENT_SECRET.into()), None, demo_analytics_config());
     let settings = Settings::default().with_analytics(demo_analytics_config());
-    let state =
-        server::state(store, stripe).await?.with_zendesk(zendesk).with_analytics(analytics).with_settings(settings);
+    let typeform = TypeformWebhook::new(Some(DEMO_TYPEFORM_SECRET.into()), settings.surveys.hidden_field.clone());
+    let state = server::state(store, stripe)
+        .await?
+        .with_zendesk(zendesk)
+        .with_analytics(analytics)
+        .with_typeform(typeform)
+        .with_settings(settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     let server = tokio::spawn(server::serve(listener, state));
 
-    let folders = [events.join("stripe"), events.join("zendesk"), events.join("segment")];
+    let folders = [events.join("stripe"), events.join("zendesk"), events.join("segment"), events.join("typeform")];
     println!("\nPosting the signed sample events from {}:", events.display());
     let files = event_files(&folders)?;
     let accepted = send(&url, &folders, &SigningSecrets::demo()).await?;

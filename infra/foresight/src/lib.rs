@@ -1,8 +1,11 @@
 //! `foresight`: the local runner and admin commands. `dev` serves every function's handler in
 //! one process (the same library code the Lambda binaries call); `demo` shows a newcomer the
-//! product end to end; `link` and `send` are admin and developer tools.
+//! product end to end; `link` and `send` are admin and developer tools; `calibrate` measures the
+//! judgement against the labelled portfolio.
 
 pub mod backfill;
+pub mod calibrate;
+pub mod cost;
 pub mod delivery;
 pub mod demo;
 pub mod portfolio;

@@ -1,7 +1,7 @@
 //! The `foresight` command line; the work is in the library (`lib.rs`).
 
 use clap::{Parser, Subcommand};
-use foresight::{demo, server, StoreKind};
+use foresight::{calibrate, cost, demo, server, StoreKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -83,6 +83,63 @@ enum Command {
         /// Segment shared secret (default: $SEGMENT_SHARED_SECRET).
         #[arg(long, env = "SEGMENT_SHARED_SECRET", hide_env_values = true)]
         segment_secret: Option<String>,
+        /// Typeform signing secret (default: $TYPEFORM_WEBHOOK_SECRET).
+        #[arg(long, env = "TYPEFORM_WEBHOOK_SECRET", hide_env_values = true)]
+        typeform_secret: Option<String>,
+    },
+    /// Replay the labelled portfolio day by day through the webhooks and the sweeps, and print how
+    /// the judgement scores against the labels: precision and recall of "at risk", alerts per 100
+    /// accounts per week, lead time before a slow decliner cancels, and whether a repeated sweep
+    /// is silent.
+    Calibrate {
+        /// The portfolio (default: the repository's `events/portfolio/`).
+        #[arg(long)]
+        portfolio: Option<PathBuf>,
+        /// The configuration it is judged with (default: the repository's foresight.example.toml,
+        /// which the portfolio is written for).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Days replayed before the portfolio's "now" (sweeps once a day).
+        #[arg(long, default_value_t = calibrate::DEFAULT_DAYS)]
+        days: i64,
+        /// Exit non-zero when a target (recall 100%, precision 90%, no healthy account alerted,
+        /// repeated sweeps silent, lead time 21 days) is missed.
+        #[arg(long)]
+        check: bool,
+        /// Also list every alert raised, by account.
+        #[arg(long)]
+        alerts: bool,
+    },
+    /// Print the monthly AWS bill of a deployment, per service, from the benchmarks' figures
+    /// (us-east-1 list prices, arm64, on-demand; defaults: the 10,000-account scenario).
+    Cost {
+        #[arg(long, default_value_t = 10_000)]
+        accounts: u64,
+        /// Billing and support webhooks a month.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Product-analytics messages a month.
+        #[arg(long, default_value_t = 100_000_000)]
+        analytics_events: u64,
+        /// Messages per analytics request.
+        #[arg(long, default_value_t = 1000)]
+        batch_size: u64,
+        /// Accounts in one analytics batch.
+        #[arg(long, default_value_t = 5)]
+        accounts_per_batch: u64,
+        #[arg(long, default_value_t = 24)]
+        sweeps_per_day: u64,
+        /// Share of accounts whose health changes between two sweeps of a day.
+        #[arg(long, default_value_t = 0.05)]
+        changed_per_sweep: f64,
+        #[arg(long, default_value_t = 30.0)]
+        alerts_per_day: f64,
+        /// Sources that deliver (Stripe, Zendesk, analytics, Typeform).
+        #[arg(long, default_value_t = 3)]
+        sources: u64,
+        /// With the template's DetailedMetrics parameter on.
+        #[arg(long)]
+        detailed_metrics: bool,
     },
 }
 
@@ -98,7 +155,7 @@ async fn redrive(from: &str, to: &str) -> Result<(), String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own story; its per-event logs would drown it.
-    let level = if matches!(cli.command, Command::Demo { .. }) { "warn" } else { "info" };
+    let level = if matches!(cli.command, Command::Demo { .. } | Command::Calibrate { .. }) { "warn" } else { "info" };
     foresight_shared::runtime::telemetry::init_local(level);
     let result = match cli.command {
         Command::Dev { addr, store, config } => server::dev(&addr, store, config).await,
@@ -109,10 +166,46 @@ async fn main() -> ExitCode {
         Command::Redrive { from, to } => redrive(&from, &to).await,
         Command::Export { account_id, url } => foresight::privacy::cli(&url, &account_id, None).await,
         Command::Erase { account_id, actor, url } => foresight::privacy::cli(&url, &account_id, Some(&actor)).await,
-        Command::Send { paths, url, stripe_secret, zendesk_secret, segment_secret } => {
-            let secrets =
-                demo::SigningSecrets { stripe: stripe_secret, zendesk: zendesk_secret, segment: segment_secret };
+        Command::Send { paths, url, stripe_secret, zendesk_secret, segment_secret, typeform_secret } => {
+            let secrets = demo::SigningSecrets {
+                stripe: stripe_secret,
+                zendesk: zendesk_secret,
+                segment: segment_secret,
+                typeform: typeform_secret,
+            };
             demo::send(&url, &paths, &secrets).await.map(|_| ())
+        }
+        Command::Calibrate { portfolio, config, days, check, alerts } => {
+            calibrate::command(portfolio, config, days, check, alerts).await
+        }
+        Command::Cost {
+            accounts,
+            events,
+            analytics_events,
+            batch_size,
+            accounts_per_batch,
+            sweeps_per_day,
+            changed_per_sweep,
+            alerts_per_day,
+            sources,
+            detailed_metrics,
+        } => {
+            let scenario = cost::Scenario {
+                accounts,
+                events,
+                analytics_events,
+                batch_size,
+                accounts_per_batch,
+                sweeps_per_day,
+                changed_per_sweep,
+                alerts_per_day,
+                sources,
+                detailed_metrics,
+                ..Default::default()
+            };
+            let lines = cost::bill(&scenario, &cost::Figures::default(), &cost::Prices::default());
+            print!("{}", cost::render(&scenario, &lines));
+            Ok(())
         }
     };
     match result {

@@ -178,7 +178,7 @@ pub async fn cli(url: &str, account_id: &str, erase: Option<&str>) -> Result<(),
 }
 
 /// After a Stripe delivery: when configured, a `customer.deleted` erases the customer's
-/// account. A failed erasure turns the answer into a 500, so Stripe delivers the event again
+/// account. A failed erasure turns the answer into a 503, so Stripe delivers the event again
 /// (and the log says why; `DELETE /accounts/{id}` finishes it by hand).
 pub async fn after_stripe_event(state: &AppState, answer: WebhookResponse) -> WebhookResponse {
     let Some(privacy) = state.privacy.as_ref().filter(|p| p.erase_on_customer_deleted) else { return answer };
@@ -193,8 +193,9 @@ pub async fn after_stripe_event(state: &AppState, answer: WebhookResponse) -> We
         Err(e) => {
             tracing::error!(error = %e, "customer.deleted: erasure failed");
             WebhookResponse {
-                status: 500,
+                status: 503,
                 body: json!({ "error": "erasure failed: please retry" }),
+                retry_after: None,
                 report: answer.report,
             }
         }

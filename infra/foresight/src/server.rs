@@ -13,13 +13,15 @@ use foresight_shared::app::health_sweep::{self, SweepPorts};
 use foresight_shared::app::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
 use foresight_shared::app::ingest::identity;
 use foresight_shared::app::ingest::stripe::{EventAlerting, StripeStores, StripeWebhook};
+use foresight_shared::app::ingest::tracking::TrackingApi;
+use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::ingest::{IngestError, WebhookResponse, MAX_BODY_BYTES};
 use foresight_shared::app::ports::outbox::{DeliveryLog, Outbox, SweepProgressStore};
 use foresight_shared::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PortfolioCards, ReportOutbox};
 use foresight_shared::app::ports::queue::{DeadLetters, NotificationQueue};
 use foresight_shared::app::ports::store::{
-    AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, RenewalIndex, UsageStore,
+    AccountLister, AccountScanner, AccountStore, LinkSource, LinkStore, RenewalIndex, SourceRegistry, UsageStore,
 };
 use foresight_shared::app::renewal_sweep::{self, RenewalPorts};
 use foresight_shared::app::settings::Settings;
@@ -29,6 +31,7 @@ use foresight_shared::runtime::delivery::{self, DeliveryChannels};
 use foresight_shared::runtime::env::{self, NOTIFICATIONS_DLQ_VAR, NOTIFICATIONS_QUEUE_VAR};
 use foresight_shared::runtime::secrets::Secrets;
 use foresight_shared::runtime::{aws, settings, webhooks};
+use foresight_shared::sources::segment::tracking::Endpoint;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -48,13 +51,16 @@ pub struct AppState {
     pub(crate) notifications: Arc<dyn NotificationQueue>,
     queue: NotificationsBackend,
     usage: Arc<dyn UsageStore>,
+    sources: Arc<dyn SourceRegistry>,
     pub(crate) stripe: Arc<StripeWebhook>,
-    zendesk: Arc<ZendeskWebhook>,
+    pub(crate) zendesk: Arc<ZendeskWebhook>,
     analytics: Arc<AnalyticsWebhook>,
+    tracking: Arc<TrackingApi>,
+    typeform: Arc<TypeformWebhook>,
     pub(crate) settings: Arc<Settings>,
     /// The portfolio: KPIs, the weekly digest and the CRM health sync (`crate::portfolio`).
     pub(crate) portfolio: crate::portfolio::PortfolioState,
-    /// Export and erasure (`crate::privacy`): DynamoDB only.
+    /// Export and erasure (`crate::privacy`).
     pub(crate) privacy: Option<crate::privacy::PrivacyState>,
     /// The sources' APIs for `POST /backfill/*` (`crate::backfill`).
     pub(crate) backfill: crate::backfill::BackfillState,
@@ -72,6 +78,7 @@ impl AppState {
             + MrrLedger
             + PortfolioCards
             + CrmSyncQueue
+            + SourceRegistry
             + 'static,
     {
         let outbox = Arc::new(MemoryOutbox::new());
@@ -88,10 +95,13 @@ impl AppState {
             notifications: memory_queue.clone(),
             queue: NotificationsBackend::Memory(memory_queue),
             usage: store.clone(),
-            links: store,
-            stripe: Arc::new(stripe),
+            sources: store.clone(),
+            stripe: Arc::new(stripe.with_registry(store.clone())),
             zendesk: Arc::new(ZendeskWebhook::new(None)),
             analytics: Arc::new(AnalyticsWebhook::new(None, None, Default::default())),
+            tracking: Arc::new(TrackingApi::new(None, Default::default())),
+            typeform: Arc::new(TypeformWebhook::new(None, "account_id")),
+            links: store,
             settings: Arc::new(Settings::default()),
             privacy: None,
             backfill: Default::default(),
@@ -158,13 +168,25 @@ impl AppState {
 
     /// Configures the analytics webhook (unconfigured, it answers 503 naming its variable).
     pub fn with_analytics(mut self, analytics: AnalyticsWebhook) -> Self {
-        self.analytics = Arc::new(analytics);
+        self.analytics = Arc::new(analytics.with_registry(self.sources.clone()));
+        self
+    }
+
+    /// Configures the Segment HTTP Tracking API (unconfigured, it answers 503 naming its variable).
+    pub fn with_tracking(mut self, tracking: TrackingApi) -> Self {
+        self.tracking = Arc::new(tracking.with_registry(self.sources.clone()));
         self
     }
 
     /// Configures the Zendesk webhook (unconfigured, it answers 503 naming its variable).
     pub fn with_zendesk(mut self, zendesk: ZendeskWebhook) -> Self {
-        self.zendesk = Arc::new(zendesk);
+        self.zendesk = Arc::new(zendesk.with_registry(self.sources.clone()));
+        self
+    }
+
+    /// Configures the Typeform webhook (unconfigured, it answers 503 naming its variable).
+    pub fn with_typeform(mut self, typeform: TypeformWebhook) -> Self {
+        self.typeform = Arc::new(typeform.with_registry(self.sources.clone()));
         self
     }
 }
@@ -223,8 +245,18 @@ async fn notifications_queue() -> NotificationsBackend {
 /// The routes the deployed HTTP API serves, as `(method, path)`: the runner serves each with the
 /// same use case, and `template.yaml` must have exactly these HttpApi events
 /// (`tests/template_checks.rs` compares them).
-pub const DEPLOYED_ROUTES: [(&str, &str); 3] =
-    [("POST", "/webhooks/stripe"), ("POST", "/webhooks/zendesk"), ("POST", "/webhooks/segment")];
+pub const DEPLOYED_ROUTES: [(&str, &str); 9] = [
+    ("POST", "/webhooks/stripe"),
+    ("POST", "/webhooks/zendesk"),
+    ("POST", "/webhooks/segment"),
+    ("POST", "/webhooks/typeform"),
+    // Segment's HTTP Tracking API, served by the analytics function.
+    ("POST", "/v1/batch"),
+    ("POST", "/v1/track"),
+    ("POST", "/v1/identify"),
+    ("POST", "/v1/group"),
+    ("POST", "/v1/page"),
+];
 
 /// The handler of a deployed route.
 fn deployed_route(path: &str) -> MethodRouter<AppState> {
@@ -232,6 +264,8 @@ fn deployed_route(path: &str) -> MethodRouter<AppState> {
         "/webhooks/stripe" => post(stripe_webhook),
         "/webhooks/zendesk" => post(zendesk_webhook),
         "/webhooks/segment" => post(segment_webhook),
+        "/webhooks/typeform" => post(typeform_webhook),
+        tracking if Endpoint::from_path(tracking).is_some() => post(tracking_api),
         other => unreachable!("DEPLOYED_ROUTES names {other}, which has no handler"),
     }
 }
@@ -273,14 +307,23 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
     // A bad configuration stops the runner here, naming the field (never a silent default). The
     // FORESIGHT_* analytics variables override `[analytics]` for the sweep as for ingest.
     let settings = settings::from_file(config.as_deref()).map_err(|e| format!("invalid configuration: {e}"))?;
-    let channels = delivery::channels(&Secrets::from_env(&delivery::SECRET_VARS))?;
+    let channels = delivery::channels(&Secrets::from_env(&delivery::SECRET_VARS), &settings.delivery)?;
     let secrets = Secrets::from_env(
-        &[&webhooks::STRIPE_SECRET_VARS[..], &webhooks::ZENDESK_SECRET_VARS, &webhooks::ANALYTICS_SECRET_VARS].concat(),
+        &[
+            &webhooks::STRIPE_SECRET_VARS[..],
+            &webhooks::ZENDESK_SECRET_VARS,
+            &webhooks::ANALYTICS_SECRET_VARS,
+            &webhooks::TRACKING_SECRET_VARS,
+            &webhooks::TYPEFORM_SECRET_VARS,
+        ]
+        .concat(),
     );
     let state = state(store, webhooks::stripe(&secrets))
         .await?
         .with_zendesk(webhooks::zendesk(&secrets))
         .with_analytics(webhooks::analytics(&secrets, settings.analytics.clone()))
+        .with_tracking(webhooks::tracking(&secrets, settings.analytics.clone()))
+        .with_typeform(webhooks::typeform(&secrets, &settings.surveys.hidden_field))
         .with_settings(settings)
         .with_backfill(crate::backfill::BackfillState::from_env()?)
         .with_portfolio_delivery_from_env()?;
@@ -293,9 +336,9 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+/// A webhook's answer as the Lambda glue sends it: status, JSON body, `Retry-After` when set.
 fn encode(answer: WebhookResponse) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(answer.body)).into_response()
+    answer.into_http().map(Body::from)
 }
 
 /// Reads a webhook body up to `limit`; over it, the 413 every webhook answers.
@@ -357,6 +400,33 @@ async fn segment_webhook(State(state): State<AppState>, headers: HeaderMap, body
     encode(state.analytics.respond(accounts, links, usage, &headers, &body, unix_now()).await)
 }
 
+/// `POST /v1/batch|track|identify|group|page`: Segment's HTTP Tracking API.
+async fn tracking_api(State(state): State<AppState>, uri: axum::http::Uri, headers: HeaderMap, body: Body) -> Response {
+    let Some(endpoint) = Endpoint::from_path(uri.path()) else {
+        return error(StatusCode::NOT_FOUND, "no such route".into());
+    };
+    let body = match read_body_limited(body, foresight_shared::sources::segment::tracking::MAX_REQUEST_BYTES).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let (accounts, links, usage) = (state.accounts.as_ref(), state.links.as_ref(), state.usage.as_ref());
+    encode(state.tracking.respond(accounts, links, usage, endpoint, &headers, &body, unix_now()).await)
+}
+
+async fn typeform_webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let signature = headers.get("typeform-signature").and_then(|v| v.to_str().ok());
+    let alerting = EventAlerting {
+        outbox: state.outbox.as_ref(),
+        queue: state.notifications.as_ref(),
+        settings: state.settings.as_ref(),
+    };
+    encode(state.typeform.respond(state.accounts.as_ref(), Some(&alerting), signature, &body, unix_now()).await)
+}
+
 #[derive(Deserialize)]
 struct AsOf {
     now: Option<String>,
@@ -375,8 +445,12 @@ async fn get_account(State(state): State<AppState>, Path(account_id): Path<Strin
         Ok(now) => now,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
+    let deployment = match state.sources.connected_sources().await {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
     match state.accounts.get(&account_id).await {
-        Ok(Some(stored)) => Json(state.settings.record(&stored, now)).into_response(),
+        Ok(Some(stored)) => Json(state.settings.record_in(&stored, now, Some(&deployment))).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no account {account_id:?}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -405,9 +479,13 @@ async fn list_accounts(State(state): State<AppState>, Query(filter): Query<ListF
         Ok(now) => now,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
+    let deployment = match state.sources.connected_sources().await {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
     let records: Vec<Value> = stored
         .iter()
-        .filter_map(|s| serde_json::to_value(state.settings.record(s, now)).ok())
+        .filter_map(|s| serde_json::to_value(state.settings.record_in(s, now, Some(&deployment))).ok())
         .filter(|r| {
             field_is(r, &["health", "band"], &filter.band)
                 && field_is(r, &["segment"], &filter.segment)
@@ -433,6 +511,7 @@ async fn health_sweep(State(state): State<AppState>, Query(query): Query<SweepQu
         outbox: state.outbox.as_ref(),
         notifications: state.notifications.as_ref(),
         progress: state.progress.as_ref(),
+        sources: state.sources.as_ref(),
     };
     // Every request is a sweep of its own, so sweeping again at the same `now` really scores
     // again (and shows that it raises nothing twice).

@@ -3,9 +3,11 @@
 //!
 //! Spec: `../shared/integrations.md`, section Salesforce. The flow issues no refresh token: the
 //! access token is cached, and on 401 `INVALID_SESSION_ID` a new one is fetched once and the call
-//! retried once. Priority and Status are picklists whose values vary per org: configurable.
+//! retried once. Priority and Status are picklists whose values vary per org: `[delivery.salesforce]`
+//! in `foresight.toml` sets them.
 
 use super::http::{network_error, retry_after_seconds, snippet, trim_base};
+use crate::app::dispatch::picklists::SalesforcePicklists;
 use crate::app::ports::delivery::{truncate, CrmPort, CrmTask, Delivered, DeliveryError, TaskPriority};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -53,6 +55,15 @@ impl SalesforceConfig {
             priority_low: "Low".to_owned(),
             status: "Not Started".to_owned(),
         }
+    }
+
+    /// These settings with the org's picklist values (`[delivery.salesforce]`).
+    pub fn with_picklists(mut self, values: &SalesforcePicklists) -> Self {
+        self.priority_high = values.priority_high.clone();
+        self.priority_medium = values.priority_medium.clone();
+        self.priority_low = values.priority_low.clone();
+        self.status = values.status.clone();
+        self
     }
 
     fn priority(&self, p: TaskPriority) -> &str {

@@ -9,6 +9,12 @@ use crate::app::ports::store::{AccountStore, StoreError};
 use crate::app::settings::Settings;
 use crate::domain::alert::{self, Alert, HealthFacts, RAISED};
 use crate::domain::change::AccountChange;
+use crate::domain::health;
+
+/// A pending alert no dispatcher has seen this long after it was recorded lost its enqueue
+/// (the queue was down, or the process stopped between the two writes): the next sweep
+/// enqueues it again. Longer than a queued alert normally waits for the dispatcher.
+pub const RESEND_UNSENT_AFTER: i64 = 15 * 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
@@ -36,7 +42,7 @@ pub async fn raise(
 }
 
 /// The ingest side: after an event is stored, raises what it makes known at once (payment
-/// failed, cancel at period end) without waiting for the sweep, and marks the account so the
+/// failed, cancel at period end, a detractor's survey answer) without waiting for the sweep, and marks the account so the
 /// sweep does not raise them again. Returns the dedupe keys raised.
 pub async fn raise_event_alerts(
     accounts: &dyn AccountStore,
@@ -50,11 +56,15 @@ pub async fn raise_event_alerts(
     let Some(stored) = accounts.get(account_id).await? else { return Ok(Vec::new()) };
     let record = settings.record(&stored, now);
     let raised = alert::raised_alerts(&stored.attributes);
-    let due = alert::due(alert::event_signals(&record), &raised, &settings.alerts, now);
+    let due = alert::due(alert::event_signals(&record, now), &raised, &settings.alerts, now);
     if due.is_empty() {
         return Ok(Vec::new());
     }
-    let health = HealthFacts::stored(&record);
+    // The score at this moment (the event just changed it), with its trend against the day's
+    // score a week ago: never "not scored yet", never yesterday's number.
+    let scored = health::score(&record, &settings.model_for(record.segment), now);
+    let change_7d = stored.score_days_before(now, 7).map(|before| scored.score - before);
+    let health = HealthFacts::scored(&scored, change_7d);
     let mut mark = AccountChange::new(account_id);
     let mut keys = Vec::new();
     for signal in &due {
@@ -64,5 +74,25 @@ pub async fn raise_event_alerts(
         keys.push(alert.dedupe_key);
     }
     accounts.apply(&mark).await?;
+    Ok(keys)
+}
+
+/// Enqueues again every alert the outbox holds as pending and unseen by any dispatcher since
+/// [`RESEND_UNSENT_AFTER`] before `now`: an alert whose event or sweep will not come back to it
+/// (its signal cleared, its sender gave up) is still delivered. A duplicate enqueue is harmless
+/// (the FIFO queue drops it within five minutes; the dispatcher's pending → sent write after).
+/// Returns the dedupe keys enqueued.
+pub async fn resend_unsent(
+    outbox: &dyn Outbox,
+    queue: &dyn NotificationQueue,
+    now: i64,
+) -> Result<Vec<String>, AlertError> {
+    let unsent = outbox.unsent(now - RESEND_UNSENT_AFTER).await?;
+    let mut keys = Vec::with_capacity(unsent.len());
+    for entry in &unsent {
+        queue.enqueue(&entry.alert).await?;
+        tracing::warn!(dedupe_key = %entry.dedupe_key, created_at = %entry.created_at, "unsent alert enqueued again");
+        keys.push(entry.dedupe_key.clone());
+    }
     Ok(keys)
 }

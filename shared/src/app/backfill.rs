@@ -86,7 +86,7 @@ pub async fn stripe(
     // The API lists newest first; applying oldest first is what a live endpoint would have seen.
     for event in events.iter().rev() {
         let applied = match webhook.parse_listed(event) {
-            Ok(update) => StripeWebhook::apply(stores, alerting, update, now).await,
+            Ok(update) => webhook.apply(stores, alerting, update, now).await,
             Err(e) => Err(e),
         };
         summary.count(applied)?;
@@ -98,9 +98,11 @@ pub async fn stripe(
 /// Replays Zendesk's tickets changed at or after `since`, page by page.
 pub async fn zendesk(
     api: &dyn ZendeskTickets,
+    webhook: &ZendeskWebhook,
     accounts: &dyn AccountStore,
     links: &dyn LinkStore,
     since: i64,
+    now: i64,
 ) -> Result<BackfillSummary, BackfillError> {
     let mut summary = BackfillSummary::new("zendesk", since);
     let mut cursor: Option<String> = None;
@@ -110,7 +112,7 @@ pub async fn zendesk(
         summary.listed += page.tickets.len() as u64;
         for ticket in &page.tickets {
             let applied = match export::parse_ticket(ticket) {
-                Ok(update) => ZendeskWebhook::apply(accounts, links, update).await,
+                Ok(update) => webhook.apply(accounts, links, update, now).await,
                 Err(e) => Err(IngestError::Payload(e.to_string())),
             };
             summary.count(applied)?;
@@ -133,7 +135,7 @@ pub const RECONCILE_FIRST_WINDOW: i64 = 3 * time::DAY;
 /// What the scheduled reconciler reads.
 pub struct ReconcilePorts<'a> {
     pub stripe: Option<(&'a dyn StripeEvents, &'a StripeWebhook)>,
-    pub zendesk: Option<&'a dyn ZendeskTickets>,
+    pub zendesk: Option<(&'a dyn ZendeskTickets, &'a ZendeskWebhook)>,
     pub accounts: &'a dyn AccountStore,
     pub links: &'a dyn LinkStore,
     pub ledger: Option<&'a dyn crate::app::ports::portfolio::MrrLedger>,
@@ -156,10 +158,10 @@ pub async fn reconcile(ports: &ReconcilePorts<'_>, now: i64) -> Vec<Result<Backf
         };
         runs.push(run.await);
     }
-    if let Some(api) = ports.zendesk {
+    if let Some((api, webhook)) = ports.zendesk {
         let run = async {
             let from = since(ports.checkpoints.checkpoint("zendesk").await.map_err(IngestError::from)?);
-            let summary = zendesk(api, ports.accounts, ports.links, from).await?;
+            let summary = zendesk(api, webhook, ports.accounts, ports.links, from, now).await?;
             ports.checkpoints.save_checkpoint("zendesk", now).await.map_err(IngestError::from)?;
             Ok(summary)
         };

@@ -68,13 +68,14 @@ pub async fn build(ports: &DigestPorts<'_>, settings: &Settings, now: i64) -> Re
     let totals = ports.ledger.month_totals(&first.plus(-1).key()).await?;
     let ledger = ports.ledger.ledger_between(&first.key(), &last.key()).await?;
     let cards = ports.cards.cards().await?;
+    let nps_answers = kpi::month_nps_answers(&cards, this_month);
     let (month_to_date, series) = kpi::kpis_with_series(&KpiInput {
         month: this_month,
         now,
         totals: &totals,
         ledger: &ledger,
         cards: &cards,
-        nps_answers: &[],
+        nps_answers: &nps_answers,
         reporting,
         onboarding_days: kpis::onboarding_days(settings),
         detail: false,

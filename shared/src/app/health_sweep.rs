@@ -12,11 +12,12 @@
 use crate::app::alerts::{self, AlertError};
 use crate::app::ports::outbox::{Outbox, SegmentProgress, SweepProgressStore};
 use crate::app::ports::queue::{NotificationQueue, QueueError, SegmentTask, SweepTaskQueue};
-use crate::app::ports::store::{self, AccountScanner, AccountStore, StoreError};
+use crate::app::ports::store::{self, AccountScanner, AccountStore, SourceRegistry, StoreError};
 use crate::app::settings::Settings;
-use crate::domain::account::{attr, AccountRecord, StoredAccount};
+use crate::domain::account::{self, attr, AccountRecord, StoredAccount};
 use crate::domain::alert::{self, HealthFacts, SweepContext, RAISED};
 use crate::domain::change::{AccountChange, GuardedGroup};
+use crate::domain::connection::DeploymentSources;
 use crate::domain::health::{self, Band, HealthScore};
 use crate::domain::time::{self, DAY};
 use crate::domain::version::EventVersion;
@@ -30,6 +31,9 @@ pub const RAISED_BY: &str = "health-sweep";
 /// Daily history points kept on the account: enough for the 7-day change and a month's trend,
 /// few enough that the item stays small.
 pub const HISTORY_DAYS: i64 = 35;
+
+/// The field of the stored health that says when it was computed: not a change by itself.
+const SCORED_AT: &str = "scored_at";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
@@ -80,15 +84,13 @@ pub struct SweepPorts<'a> {
     pub outbox: &'a dyn Outbox,
     pub notifications: &'a dyn NotificationQueue,
     pub progress: &'a dyn SweepProgressStore,
+    /// What the deployment has connected, read once per segment.
+    pub sources: &'a dyn SourceRegistry,
 }
 
 /// The daily scores kept on the account (`hh#<day>` facts).
 pub fn history(stored: &StoredAccount) -> BTreeMap<String, i64> {
-    stored
-        .attributes
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix(attr::HEALTH_HISTORY)?.to_owned(), v.as_i64()?)))
-        .collect()
+    stored.health_history()
 }
 
 /// An account scored at `now`: the score, its 7-day change and the change that records it.
@@ -108,13 +110,15 @@ pub fn score_account(record: &AccountRecord, history: &BTreeMap<String, i64>, se
     let value = json!({
         "score": scored.score,
         "band": scored.band,
-        "scored_at": time::rfc3339(now),
+        SCORED_AT: time::rfc3339(now),
         "change_7d": change_7d,
         "segment": record.segment,
         "lifecycle": record.lifecycle,
         "time_to_value_days": lifecycle::time_to_value_days(&record.billing, &record.usage),
         "components": scored.components,
         "missing": scored.missing,
+        "missing_reasons": scored.missing_reasons,
+        "cap": scored.cap,
     });
     let change = AccountChange::new(record.account_id.clone())
         .with_guarded(GuardedGroup::new(attr::HEALTH, EventVersion::new(now, "health-sweep"), value))
@@ -137,9 +141,10 @@ pub async fn sweep_account(
     stored: &StoredAccount,
     ports: &SweepPorts<'_>,
     settings: &Settings,
+    deployment: Option<&DeploymentSources>,
     now: i64,
 ) -> Result<AccountSwept, SweepError> {
-    let record = settings.record(stored, now);
+    let record = settings.record_in(stored, now, deployment);
     let Scored { score, change_7d, mut change } = score_account(&record, &history(stored), settings, now);
     // The renewal index rides on this write: the sweep is what knows the account's contract
     // renewal date (the earliest yearly period end), daily (see `store::RENEWAL_KEY`).
@@ -161,15 +166,10 @@ pub async fn sweep_account(
     for day in history(stored).into_keys().filter(|day| *day < oldest_kept) {
         change = change.with_expired(format!("{}{day}", attr::HEALTH_HISTORY));
     }
-    let due = alert::due(signals, &raised_before, &settings.alerts, now);
+    let due = alert::consolidate(alert::due(signals, &raised_before, &settings.alerts, now), &raised_before, now);
     let mut raised = Vec::new();
     if !due.is_empty() {
-        let facts = HealthFacts {
-            score: Some(score.score),
-            band: Some(score.band),
-            change_7d,
-            reasons: alert::top_reasons(&score, 3),
-        };
+        let facts = HealthFacts::scored(&score, change_7d);
         for signal in &due {
             let alert = alert::alert(&record, signal, &facts, &settings.alerts, RAISED_BY, now);
             alerts::raise(ports.outbox, ports.notifications, &alert, now).await?;
@@ -177,7 +177,11 @@ pub async fn sweep_account(
             raised.push(alert.dedupe_key);
         }
     }
-    ports.accounts.apply(&change).await?;
+    // An account whose score, breakdown, card, renewal index, history point and alert marks
+    // are all as stored is only read: at an hourly schedule most sweeps write nothing.
+    if stored.would_change(&change, &[SCORED_AT]) {
+        ports.accounts.apply(&change).await?;
+    }
     Ok(AccountSwept { band: score.band, alerts: raised })
 }
 
@@ -211,11 +215,13 @@ pub async fn run_segment(
     if progress.done {
         return Ok(SegmentOutcome::AlreadyDone(progress));
     }
+    let deployment = ports.sources.connected_sources().await?;
     loop {
         let page =
             ports.scanner.scan_segment(task.segment, task.total_segments, progress.cursor.as_ref(), page_items).await?;
-        for stored in &page.accounts {
-            let swept = sweep_account(stored, ports, settings, task.now).await?;
+        // Survey responses that named no account are kept, not scored: they are no customer.
+        for stored in page.accounts.iter().filter(|a| !account::is_unlinked_holder(&a.account_id)) {
+            let swept = sweep_account(stored, ports, settings, Some(&deployment), task.now).await?;
             progress.accounts += 1;
             progress.alerts += swept.alerts.len() as u64;
             if let Some(summary) = collect.as_deref_mut() {
@@ -242,6 +248,9 @@ pub struct SweepSummary {
     pub bands: BTreeMap<String, usize>,
     /// Dedupe keys of the alerts raised by this sweep, sorted.
     pub alerts: Vec<String>,
+    /// Dedupe keys of earlier alerts whose enqueue had failed, enqueued again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resent: Vec<String>,
 }
 
 impl SweepSummary {
@@ -252,8 +261,9 @@ impl SweepSummary {
     }
 }
 
-/// A whole sweep in one process (the local runner): plans `segments` tasks and runs each to the
-/// end with the same worker code. Each call is a new sweep (`sweep_id`), so calling it again at
+/// A whole sweep in one process (the local runner): enqueues again the alerts whose enqueue
+/// failed (as the planner does), plans `segments` tasks and runs each to the end with the same
+/// worker code. Each call is a new sweep (`sweep_id`), so calling it again at
 /// the same `now` scores everything again, and shows that doing so raises nothing twice.
 pub async fn run(
     ports: &SweepPorts<'_>,
@@ -262,7 +272,10 @@ pub async fn run(
     now: i64,
     segments: u32,
 ) -> Result<SweepSummary, SweepError> {
-    let mut summary = SweepSummary::default();
+    let mut summary = SweepSummary {
+        resent: alerts::resend_unsent(ports.outbox, ports.notifications, now).await?,
+        ..Default::default()
+    };
     for task in plan(sweep_id, now, segments) {
         run_segment(&task, ports, settings, None, &|| true, Some(&mut summary)).await?;
     }
@@ -280,6 +293,16 @@ pub async fn plan_scheduled(
 ) -> Result<usize, SweepError> {
     let at = crate::app::schedule::scheduled_now(invocation, now).map_err(SweepError::Task)?;
     send_plan(tasks, at, segments).await
+}
+
+/// The planner's other duty, once per scheduled run: enqueue again the alerts whose enqueue
+/// failed ([`alerts::resend_unsent`]). Returns how many.
+pub async fn resend_unsent(
+    outbox: &dyn Outbox,
+    notifications: &dyn NotificationQueue,
+    now: i64,
+) -> Result<usize, SweepError> {
+    Ok(alerts::resend_unsent(outbox, notifications, now).await?.len())
 }
 
 /// What one worker invocation did with its task.

@@ -27,24 +27,23 @@ pub async fn month_kpis(
     let totals = ports.ledger.month_totals(&first.plus(-1).key()).await?;
     let ledger = ports.ledger.ledger_between(&first.key(), &last.key()).await?;
     let cards = ports.cards.cards().await?;
+    let nps_answers = kpi::month_nps_answers(&cards, month);
     Ok(kpi::kpis(&KpiInput {
         month,
         now,
         totals: &totals,
         ledger: &ledger,
         cards: &cards,
-        // Survey answers are not recorded yet (issue 13 brings them); the block is computed by
-        // the same pure function once they are.
-        nps_answers: &[],
+        nps_answers: &nps_answers,
         reporting: &settings.portfolio.reporting,
         onboarding_days: onboarding_days(settings),
         detail,
     }))
 }
 
-/// The onboarding window: `[alerts] onboarding_stalled_days`, 14 when that alert is off.
+/// The onboarding window: `[alerts] onboarding_days`, 14 when that alert is off.
 pub fn onboarding_days(settings: &Settings) -> i64 {
-    match settings.alerts.onboarding_stalled_days {
+    match settings.alerts.onboarding_days {
         0 => 14,
         days => days,
     }

@@ -114,8 +114,11 @@ async fn renew_account(
         record.lifecycle = stage;
     }
     let health = HealthFacts::stored(&record);
-    let Some(found) = renewal::renewal_signal(&record, &health, &settings.renewal, now) else { return Ok(None) };
     let raised = alert::raised_alerts(&stored.attributes);
+    let recent = alert::recent_risks(&raised, now);
+    let Some(found) = renewal::renewal_signal_after(&record, &health, &recent, &settings.renewal, now) else {
+        return Ok(None);
+    };
     if alert::due(vec![found.signal.clone()], &raised, &settings.alerts, now).is_empty() {
         return Ok(None);
     }

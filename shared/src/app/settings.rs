@@ -7,11 +7,13 @@ use crate::app::dispatch::routes::DeliveryRoutes;
 use crate::app::portfolio_settings::{PortfolioSection, PortfolioSettings};
 use crate::domain::account::{AccountRecord, StoredAccount};
 use crate::domain::alert::AlertRules;
+use crate::domain::connection::DeploymentSources;
 use crate::domain::health::{HealthModel, Weights};
 use crate::domain::lifecycle::LifecycleRules;
 use crate::domain::renewal::RenewalRules;
+use crate::domain::survey::SurveySettings;
 use crate::domain::tier::{Segment, TierThresholds};
-use crate::domain::usage::AnalyticsConfig;
+use crate::domain::usage::{AnalyticsConfig, FirstValueRule};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -33,6 +35,7 @@ struct File {
     renewal: RenewalRules,
     delivery: DeliveryRoutes,
     portfolio: PortfolioSection,
+    surveys: SurveySettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +80,8 @@ impl Default for TierSection {
 struct AnalyticsSection {
     key_features: Vec<String>,
     first_value_event: Option<String>,
+    first_value_active_users: Option<u32>,
+    first_value_key_feature: Option<bool>,
     stripe_trait: Option<String>,
     zendesk_trait: Option<String>,
 }
@@ -98,6 +103,8 @@ pub struct Settings {
     pub delivery: DeliveryRoutes,
     /// `[portfolio]`: KPI currency and rates, digest owners, CRM health fields.
     pub portfolio: PortfolioSettings,
+    /// `[surveys]`: the NPS event of the analytics convention, Typeform's account hidden field.
+    pub surveys: SurveySettings,
 }
 
 impl Default for Settings {
@@ -159,9 +166,27 @@ impl Settings {
         if let Some(empty) = a.key_features.iter().position(|f| f.trim().is_empty()) {
             return Err(invalid(path, &format!("analytics.key_features[{empty}]"), "is empty"));
         }
+        let defaults = FirstValueRule::default();
+        let first_value = FirstValueRule {
+            active_users: a.first_value_active_users.unwrap_or(defaults.active_users),
+            key_feature: a.first_value_key_feature.unwrap_or(defaults.key_feature),
+        };
+        if first_value.active_users > 10_000 {
+            return Err(invalid(path, "analytics.first_value_active_users", "must be between 0 and 10000"));
+        }
+        let surveys = file.surveys.clone();
+        if surveys.hidden_field.trim().is_empty() {
+            return Err(invalid(
+                path,
+                "surveys.hidden_field",
+                "is empty: name the hidden field that holds the account id",
+            ));
+        }
         let mut analytics = AnalyticsConfig {
             key_features: a.key_features.iter().map(|f| f.trim().to_owned()).collect(),
             first_value_event: a.first_value_event.clone().filter(|e| !e.trim().is_empty()),
+            first_value,
+            nps_event: Some(surveys.nps_event.trim().to_owned()).filter(|e| !e.is_empty()),
             ..Default::default()
         };
         if analytics.key_features.len() != a.key_features.len() {
@@ -183,8 +208,11 @@ impl Settings {
         if !(r.expansion_seat_utilisation > 0.0 && r.expansion_seat_utilisation <= 10.0) {
             return Err(invalid(path, "alerts.expansion_seat_utilisation", "must be above 0 (0.9 = 90% of seats)"));
         }
-        if r.onboarding_stalled_days < 0 {
-            return Err(invalid(path, "alerts.onboarding_stalled_days", "must not be negative"));
+        if r.onboarding_days < 0 {
+            return Err(invalid(path, "alerts.onboarding_days", "must not be negative"));
+        }
+        if !(0..=100).contains(&r.usage_decline_percent) {
+            return Err(invalid(path, "alerts.usage_decline_percent", "must be between 0 and 100"));
         }
         for (kind, days) in r.cooldown_days.iter() {
             if !(0..=365).contains(&days) {
@@ -227,10 +255,12 @@ impl Settings {
             return Err(invalid(path, "delivery.task_due_days", "must be between 0 and 90"));
         }
         let portfolio = file.portfolio.validate().map_err(|(field, problem)| invalid(path, &field, &problem))?;
+        if let Some((field, problem)) = d.salesforce.problem() {
+            return Err(invalid(path, &format!("delivery.salesforce.{field}"), &problem));
+        }
         let lifecycle = LifecycleRules {
             renewal_window_days: h.renewal_window_days,
             expansion_seat_utilisation: r.expansion_seat_utilisation,
-            first_value_configured: a.first_value_event.as_deref().is_some_and(|e| !e.trim().is_empty()),
         };
         let health = HealthModel {
             weights: h.weights.clone(),
@@ -250,17 +280,15 @@ impl Settings {
             renewal,
             delivery: file.delivery.clone(),
             portfolio,
+            surveys,
         }
         .with_analytics(analytics))
     }
 
     /// These settings with `analytics` in place of `[analytics]`, and what depends on it (the
-    /// adoption component's key-feature count, whether onboarding can stall) kept in step.
+    /// adoption component's key-feature count) kept in step.
     pub fn with_analytics(mut self, analytics: AnalyticsConfig) -> Self {
         self.health.key_features = analytics.key_features.len();
-        let tracked = analytics.first_value_event.as_deref().is_some_and(|e| !e.trim().is_empty());
-        self.lifecycle.first_value_configured = tracked;
-        self.alerts.first_value_tracked = tracked;
         self.analytics = analytics;
         self
     }
@@ -279,12 +307,20 @@ impl Settings {
         model
     }
 
-    /// The record as this configuration sees it at `now`: tier and lifecycle by the configured
-    /// thresholds. Every use case reads accounts through this.
+    /// The record as this configuration sees it at `now`: first value by the configured rule,
+    /// tier and lifecycle by the configured thresholds. Every use case reads accounts through
+    /// this (or [`Settings::record_in`]).
     pub fn record(&self, stored: &StoredAccount, now: i64) -> AccountRecord {
-        let mut record = AccountRecord::from_stored(stored, now);
+        self.record_in(stored, now, None)
+    }
+
+    /// [`Settings::record`] in a deployment whose connected sources are known (the sweep reads
+    /// them once per run): the breakdown can then say which sources were never connected here,
+    /// and whether first value is measurable for an account analytics never saw.
+    pub fn record_in(&self, stored: &StoredAccount, now: i64, deployment: Option<&DeploymentSources>) -> AccountRecord {
+        let mut record = AccountRecord::build(stored, now, self.analytics.first_value_rule());
         record.segment = self.tier(record.billing.arr);
-        record.with_lifecycle(&self.lifecycle, now)
+        record.with_deployment(deployment.cloned()).with_lifecycle(&self.lifecycle, now)
     }
 }
 
@@ -298,10 +334,31 @@ mod tests {
         analytics.first_value_event = Some("Report Exported".into());
         let s = Settings::default().with_analytics(analytics);
         assert_eq!(s.health.key_features, 2);
-        assert!(s.lifecycle.first_value_configured && s.alerts.first_value_tracked);
+        assert_eq!(s.analytics.first_value_rule(), None, "a configured event is the only first value");
         let none = s.with_analytics(Default::default());
         assert_eq!(none.health.key_features, 0);
-        assert!(!none.lifecycle.first_value_configured && !none.alerts.first_value_tracked);
+        assert_eq!(none.analytics.first_value_rule(), Some(FirstValueRule { active_users: 2, key_feature: true }));
+    }
+
+    #[test]
+    fn first_value_and_surveys_are_configurable() {
+        let s = Settings::parse(
+            "[analytics]\nfirst_value_active_users = 3\nfirst_value_key_feature = false\n[surveys]\nnps_event = \"NPS\"\nhidden_field = \"acct\"\n[alerts]\nonboarding_stalled_days = 21\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(s.analytics.first_value_rule(), Some(FirstValueRule { active_users: 3, key_feature: false }));
+        assert_eq!((s.analytics.nps_event.as_deref(), s.surveys.hidden_field.as_str()), (Some("NPS"), "acct"));
+        assert_eq!(s.alerts.onboarding_days, 21, "the old name still reads");
+        let d = Settings::default();
+        assert_eq!(d.analytics.nps_event.as_deref(), Some("NPS Survey Responded"));
+        assert_eq!(d.surveys.hidden_field, "account_id");
+        assert_eq!(d.alerts.onboarding_days, 14);
+        assert_eq!(Settings::parse("[surveys]\nnps_event = \"\"\n", "f").unwrap().analytics.nps_event, None);
+        let err = Settings::parse("[surveys]\nhidden_field = \" \"\n", "f").unwrap_err().to_string();
+        assert!(err.contains("surveys.hidden_field"), "{err}");
+        let err = Settings::parse("[alerts]\nusage_decline_percent = 101\n", "f").unwrap_err().to_string();
+        assert!(err.contains("alerts.usage_decline_percent"), "{err}");
     }
 
     use super::*;
@@ -349,5 +406,9 @@ mod tests {
         assert!(err("[portfolio]\ncurrency = \"dollars\"\n").contains("portfolio.currency"));
         assert!(err("[portfolio.rates]\neur = -1\n").contains("portfolio.rates.eur is -1"));
         assert!(err("[portfolio]\nhubspot_band_property = \"Band\"\n").contains("portfolio.hubspot_band_property"));
+        assert!(err("[delivery.salesforce]\nstatus = \"\"\n").contains("delivery.salesforce.status is empty"));
+        assert!(err("[delivery.salesforce]\npriority = \"High\"\n").contains("priority"));
+        let long = format!("[delivery.salesforce]\npriority_low = \"{}\"\n", "x".repeat(256));
+        assert!(err(&long).contains("delivery.salesforce.priority_low has 256 characters"));
     }
 }

@@ -5,20 +5,22 @@
 //! of `GET /accounts/{id}`.
 
 use super::billing::{
-    self, BillingView, DisputeMark, InvoiceMark, MrrPoint, PaymentFailure, RefundMark, SubscriptionState,
-    SubscriptionView, Tally, UpcomingInvoice, UpcomingView,
+    self, BillingView, ChargeFailure, DisputeMark, InvoiceMark, InvoiceSettlement, MrrPoint, PastDue, PaymentFailure,
+    RefundMark, SubscriptionState, SubscriptionView, Tally, UpcomingInvoice, UpcomingView,
 };
 use super::change::{AccountChange, VERSION_FIELD};
+use super::connection::{DeploymentSources, Source};
 use super::lifecycle::{self, Lifecycle, LifecycleRules};
 use super::support::{self, RatingMark, SupportView, TicketState};
+use super::survey::{self, SurveyResponse, SurveysView};
 use super::tier::Segment;
-use super::time;
-use super::usage::{self, UsageDay, UsageView};
+use super::time::{self, DAY};
+use super::usage::{self, FirstValueRule, UsageDay, UsageView};
 use super::version::EventVersion;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Attribute names of the stored record. Prefixed names carry a key after the `#`.
 pub mod attr {
@@ -36,6 +38,10 @@ pub mod attr {
     pub const PAYMENT_ACTION_REQUIRED: &str = "pa#";
     /// Fact: `pp#<invoice id>`.
     pub const INVOICE_PAID: &str = "pp#";
+    /// Fact: `is#<invoice id>`, an invoice voided or marked uncollectible (settled unpaid).
+    pub const INVOICE_SETTLED: &str = "is#";
+    /// Fact: `cf#<charge id>`, a failed charge with its decline reason.
+    pub const CHARGE_FAILED: &str = "cf#";
     /// Fact: `rf#<charge id>#<refunded total>`.
     pub const REFUND: &str = "rf#";
     /// Fact: `dp#<dispute id>`.
@@ -48,12 +54,16 @@ pub mod attr {
     pub const RATING: &str = "cs#";
     /// Fact: the Zendesk organization of this account.
     pub const ZENDESK_ORGANIZATION: &str = "link_zendesk";
-    /// Fact: the analytics group of this account (set by a link made by `POST /links`).
+    /// Fact: the analytics group of this account (set by a link made by `POST /links` or written
+    /// when a `group` call names it, so an account analytics knows but that never sends an event
+    /// is known to be silent).
     pub const ANALYTICS_GROUP: &str = "link_analytics";
     /// Fact: the HubSpot company of this account (CRM tasks attach to it, health is synced to it).
     pub const HUBSPOT_COMPANY: &str = "link_hubspot";
     /// Fact: the Salesforce Account of this account.
     pub const SALESFORCE_ACCOUNT: &str = "link_salesforce";
+    /// Fact: `sv#<response id>`, a survey answer (NPS).
+    pub const SURVEY_RESPONSE: &str = "sv#";
     /// Guarded group: the latest health score, band and breakdown (written by the sweep).
     pub const HEALTH: &str = "health";
     /// Fact: `hh#<YYYY-MM-DD>`, the day's health score (trend).
@@ -66,6 +76,58 @@ pub struct StoredAccount {
     pub account_id: String,
     pub attributes: BTreeMap<String, Value>,
     pub usage: BTreeMap<NaiveDate, UsageDay>,
+    /// What the sweep derives and stores beside the record (the renewal index keys, the
+    /// portfolio card): not part of the record, read back so that a sweep can tell whether
+    /// anything it would write has changed.
+    pub derived: BTreeMap<String, Value>,
+}
+
+impl StoredAccount {
+    /// Whether applying `change` would change anything here, ignoring the fields of its guarded
+    /// group named in `volatile` (a timestamp of when it was computed) and its version: a fact
+    /// with a new value, a guarded group with new content, an expired fact still there.
+    pub fn would_change(&self, change: &AccountChange, volatile: &[&str]) -> bool {
+        let current = |name: &str| self.attributes.get(name).or_else(|| self.derived.get(name));
+        let content = |value: &Value| {
+            let mut value = value.clone();
+            if let Some(fields) = value.as_object_mut() {
+                fields.remove(VERSION_FIELD);
+                for name in volatile {
+                    fields.remove(*name);
+                }
+            }
+            value
+        };
+        let group_changes = change.guarded.as_ref().is_some_and(|group| {
+            current(&group.attribute).is_none_or(|before| content(before) != content(&group.value))
+        });
+        group_changes
+            || change.facts.iter().any(|(name, value)| current(name) != Some(value))
+            || change.expired.iter().any(|name| current(name).is_some())
+    }
+
+    /// The daily scores kept on the account (`hh#<YYYY-MM-DD>` facts), by day.
+    pub fn health_history(&self) -> BTreeMap<String, i64> {
+        self.attributes
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(attr::HEALTH_HISTORY)?.to_owned(), v.as_i64()?)))
+            .collect()
+    }
+
+    /// The score `days` before `now`'s day, if one was kept.
+    pub fn score_days_before(&self, now: i64, days: i64) -> Option<i64> {
+        let key = format!("{}{}", attr::HEALTH_HISTORY, time::day_key(now - days * DAY));
+        self.attributes.get(&key).and_then(Value::as_i64)
+    }
+}
+
+/// The id under which survey responses that name no account are kept (never dropped): a record
+/// of its own that the sweep does not score.
+pub const UNLINKED_SURVEYS: &str = "unlinked:surveys";
+
+/// Whether an account id is a holder of data that names no account (not a customer).
+pub fn is_unlinked_holder(account_id: &str) -> bool {
+    account_id.starts_with("unlinked:")
 }
 
 /// Guarded group `customer`.
@@ -106,6 +168,14 @@ pub struct AccountRecord {
     pub billing: BillingView,
     pub support: SupportView,
     pub usage: UsageView,
+    pub surveys: SurveysView,
+    /// The sources that know this account (`stripe`, `zendesk`, `analytics`, `surveys`): a
+    /// connected source with no activity is silence, and scores as such.
+    pub connected: BTreeSet<Source>,
+    /// What this deployment has connected, when the caller knows it (the sweep does): it tells
+    /// "never connected here" from "not for this account", and whether first value is measurable.
+    #[serde(skip)]
+    pub deployment: Option<DeploymentSources>,
     /// Filled by the health sweep.
     pub health: Option<Value>,
 }
@@ -119,15 +189,24 @@ fn version_of(value: &Value) -> Option<EventVersion> {
 }
 
 impl AccountRecord {
-    /// Builds the record from what a store keeps, with windows ("in 30 days") ending at `now`.
-    /// Attributes that do not parse are skipped (never a panic): a record written by a newer
-    /// version stays readable.
+    /// Builds the record from what a store keeps, with windows ("in 30 days") ending at `now`,
+    /// first value by the default rule (no first-value event configured).
     pub fn from_stored(stored: &StoredAccount, now: i64) -> Self {
+        Self::build(stored, now, Some(FirstValueRule::default()))
+    }
+
+    /// Builds the record; `first_value` decides first value from daily use (`None`: a
+    /// first-value event is configured and only it counts). Attributes that do not parse are
+    /// skipped (never a panic): a record written by a newer version stays readable.
+    pub fn build(stored: &StoredAccount, now: i64, first_value: Option<FirstValueRule>) -> Self {
         let mut customer = CustomerState::default();
         let mut subs: Vec<(SubscriptionState, EventVersion)> = Vec::new();
         let mut points = Vec::new();
         let mut failures: BTreeMap<&str, Vec<PaymentFailure>> = BTreeMap::new();
         let mut paid: BTreeMap<&str, InvoiceMark> = BTreeMap::new();
+        let mut settled: BTreeMap<&str, InvoiceSettlement> = BTreeMap::new();
+        let mut charge_failures: Vec<ChargeFailure> = Vec::new();
+        let mut responses: Vec<(&str, SurveyResponse)> = Vec::new();
         let mut action: BTreeMap<&str, InvoiceMark> = BTreeMap::new();
         let mut refunds: BTreeMap<&str, RefundMark> = BTreeMap::new();
         let mut disputes = Vec::<DisputeMark>::new();
@@ -178,6 +257,13 @@ impl AccountRecord {
                         paid.insert(key, m);
                     }
                 }
+                attr::INVOICE_SETTLED => {
+                    if let Some(m) = parse(value) {
+                        settled.insert(key, m);
+                    }
+                }
+                attr::CHARGE_FAILED => charge_failures.extend(parse(value)),
+                attr::SURVEY_RESPONSE => responses.extend(parse(value).map(|r| (key, r))),
                 attr::PAYMENT_ACTION_REQUIRED => {
                     if let Some(m) = parse(value) {
                         action.insert(key, m);
@@ -219,7 +305,10 @@ impl AccountRecord {
         let live: Vec<&SubscriptionState> = states.iter().filter(|s| s.status.is_live()).collect();
         let mrr: i64 = states.iter().map(|s| s.mrr).sum();
 
-        let unpaid_failures = failures.iter().filter(|(inv, _)| !paid.contains_key(*inv));
+        // A failed invoice is owed until it is paid, voided or written off: facts, so whatever
+        // order Stripe delivered them in.
+        let is_open = |inv: &str| !paid.contains_key(inv) && !settled.contains_key(inv);
+        let unpaid_failures = failures.iter().filter(|(inv, _)| is_open(inv));
         let failed_payments = unpaid_failures.clone().map(|(_, f)| f.len() as u32).sum();
         // The unpaid invoice that failed last, with its own attempt count.
         let failed_invoice = unpaid_failures
@@ -227,6 +316,7 @@ impl AccountRecord {
             .filter_map(|(inv, f)| Some((f.iter().map(|f| f.at).max()?, *inv, f.len() as u32)))
             .max();
         let last_failure = failures.values().flatten().map(|f| f.at).max();
+        let past_due = past_due(unpaid_failures.clone().map(|(_, f)| f.as_slice()), &charge_failures);
         let refund_tally = Tally {
             count: refunds.len() as u32,
             total: refunds.values().map(|r| r.amount).sum(),
@@ -246,13 +336,15 @@ impl AccountRecord {
             plan: live.first().and_then(|s| s.plan.clone()),
             quantity: live.iter().map(|s| s.quantity).sum(),
             renewal_at: live.iter().filter_map(|s| s.renewal_at).min().map(time::at),
+            contract_renewal_at: None,
             cancel_at_period_end: !live.is_empty() && live.iter().all(|s| s.cancel_at_period_end),
             trial_end: live.iter().filter_map(|s| s.trial_end).max().map(time::at),
             failed_payments,
             last_payment_failed_at: last_failure.map(time::at),
             failed_invoice: failed_invoice.map(|(_, inv, _)| inv.to_owned()),
             failed_invoice_attempts: failed_invoice.map_or(0, |(_, _, attempts)| attempts),
-            payment_action_required: action.keys().any(|inv| !paid.contains_key(inv)),
+            payment_action_required: action.keys().any(|inv| is_open(inv)),
+            past_due,
             last_paid_at: paid.values().map(|m| m.at).max().map(time::at),
             upcoming_invoice: upcoming
                 .map(|u: UpcomingInvoice| UpcomingView { amount: u.amount, at: u.at.map(time::at) }),
@@ -264,6 +356,22 @@ impl AccountRecord {
             mrr_movements: billing::mrr_movements(&points).into_iter().map(Into::into).collect(),
         };
 
+        let mut billing = billing;
+        billing.contract_renewal_at = billing::contract_renewal_at(&billing.subscriptions).map(time::at);
+        let mut connected = BTreeSet::new();
+        if billing.status.is_some() || links.stripe_customer_id.is_some() {
+            connected.insert(Source::Stripe);
+        }
+        if links.zendesk_organization_id.is_some() || !tickets.is_empty() || !ratings.is_empty() {
+            connected.insert(Source::Zendesk);
+        }
+        if links.analytics_group_id.is_some() || !stored.usage.is_empty() {
+            connected.insert(Source::Analytics);
+        }
+        if !responses.is_empty() {
+            connected.insert(Source::Surveys);
+        }
+
         AccountRecord {
             account_id: stored.account_id.clone(),
             name: customer.name,
@@ -272,17 +380,86 @@ impl AccountRecord {
             links,
             billing,
             support: support::support_view(&tickets, ratings.iter().map(|(t, m)| (*t, m)), now),
-            usage: usage::usage_view(&stored.usage, now),
+            usage: usage::usage_view(&stored.usage, now, first_value),
+            surveys: survey::surveys_view(responses.iter().map(|(id, r)| (*id, r)), now),
+            connected,
+            deployment: None,
             health,
         }
         .with_lifecycle(&LifecycleRules::default(), now)
     }
 
-    /// Sets the lifecycle stage by the given rules (the configured ones where a caller has them).
-    pub fn with_lifecycle(mut self, rules: &LifecycleRules, now: i64) -> Self {
-        self.lifecycle = lifecycle::stage(&self.billing, &self.usage, rules, now);
+    /// Sets what the deployment has connected (the sweep reads it once per run).
+    pub fn with_deployment(mut self, deployment: Option<DeploymentSources>) -> Self {
+        self.deployment = deployment;
         self
     }
+
+    /// Sets the lifecycle stage by the given rules (the configured ones where a caller has them).
+    pub fn with_lifecycle(mut self, rules: &LifecycleRules, now: i64) -> Self {
+        self.lifecycle = lifecycle::stage(&self.billing, &self.usage, rules, self.first_value_measurable(), now);
+        self
+    }
+
+    /// Whether "no first value yet" means anything for this account: product analytics knows
+    /// the account, or this deployment received product analytics by the time the account
+    /// started (so its absence is the customer's, not the integration's). Without either, an
+    /// account is never "onboarding stalled" for want of data we could never have had.
+    pub fn first_value_measurable(&self) -> bool {
+        if self.knows(Source::Analytics) {
+            return true;
+        }
+        let since = self.deployment.as_ref().and_then(|d| d.get(&Source::Analytics));
+        match (since, lifecycle::started_at(&self.billing)) {
+            (Some(since), Some(start)) => *since <= start + DAY,
+            _ => false,
+        }
+    }
+
+    /// Whether `source` knows this account: it is connected, or the record holds its data.
+    pub fn knows(&self, source: Source) -> bool {
+        self.connected.contains(&source)
+            || match source {
+                Source::Stripe => self.billing.status.is_some() || self.links.stripe_customer_id.is_some(),
+                Source::Zendesk => {
+                    let s = &self.support;
+                    self.links.zendesk_organization_id.is_some()
+                        || s.open_tickets + s.tickets_30d + s.csat_good_30d + s.csat_bad_30d > 0
+                }
+                Source::Analytics => {
+                    let u = &self.usage;
+                    self.links.analytics_group_id.is_some() || u.last_seen_at.is_some() || u.events_30d > 0
+                }
+                Source::Surveys => self.surveys.nps_last.is_some(),
+            }
+    }
+}
+
+/// What is owed on the unsettled failed invoices (each with its attempts): the amount due at
+/// each one's latest attempt, since the earliest failure, with the latest decline reason (from
+/// the invoices' attempts or, when they carry none, the charges that failed in that time).
+fn past_due<'a>(
+    open_invoices: impl Iterator<Item = &'a [PaymentFailure]>,
+    charge_failures: &[ChargeFailure],
+) -> Option<PastDue> {
+    let (mut amount, mut since, mut invoices) = (0_i64, i64::MAX, 0_u32);
+    let mut reasons: Vec<(i64, &str)> = Vec::new();
+    for attempts in open_invoices {
+        let Some(latest) = attempts.iter().max_by_key(|f| f.at) else { continue };
+        invoices += 1;
+        amount += latest.amount;
+        since = since.min(attempts.iter().map(|f| f.at).min().unwrap_or(latest.at));
+        reasons.extend(attempts.iter().filter_map(|f| Some((f.at, f.reason.as_deref()?))));
+    }
+    if invoices == 0 {
+        return None;
+    }
+    // A charge that failed up to a day before the first failed invoice belongs to the episode.
+    reasons.extend(
+        charge_failures.iter().filter(|c| c.at >= since - DAY).filter_map(|c| Some((c.at, c.reason.as_deref()?))),
+    );
+    let reason = reasons.into_iter().max().map(|(_, r)| r.to_owned());
+    Some(PastDue { amount, since: time::at(since), invoices, reason })
 }
 
 #[cfg(test)]

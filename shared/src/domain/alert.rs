@@ -8,8 +8,9 @@
 
 use super::account::AccountRecord;
 use super::billing::SubscriptionStatus;
-use super::health::{Band, ComponentScore, HealthScore};
+use super::health::{self, Band, ComponentScore, HealthScore};
 use super::lifecycle::{self, Lifecycle};
+use super::survey::{self, NpsCategory};
 use super::tier::Segment;
 use super::time::{self, DAY};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -49,6 +50,8 @@ pub enum AlertKind {
     Expansion,
     /// The renewal sweep: an account crossed a renewal window (90, 60, 30 days by default).
     Renewal,
+    /// A survey answer of 0–6 (a detractor), with the respondent's comment; high and low touch.
+    NpsDetractor,
 }
 
 impl AlertKind {
@@ -81,7 +84,8 @@ impl AlertKind {
             AlertKind::PaymentFailed
             | AlertKind::CancelAtPeriodEnd
             | AlertKind::OnboardingStalled
-            | AlertKind::Renewal => 0,
+            | AlertKind::Renewal
+            | AlertKind::NpsDetractor => 0,
         }
     }
 }
@@ -139,20 +143,25 @@ pub struct AlertRules {
     pub score_fall_points: i64,
     /// Events this week down at least this many percent on the week before.
     pub usage_drop_percent: i64,
+    /// A slow decline: events lower two weeks running (each at least 10% below the week before),
+    /// still falling, and this many percent below three weeks earlier (0 turns it off).
+    pub usage_decline_percent: i64,
     /// Open urgent/high tickets from which support load is a spike.
     pub urgent_open_tickets: u32,
-    /// No first value this many days after the start: onboarding stalled.
-    pub onboarding_stalled_days: i64,
+    /// No first value this many days after the start: onboarding stalled (0 turns it off).
+    /// First value is the configured event, else the first day of real use.
+    #[serde(alias = "onboarding_stalled_days")]
+    pub onboarding_days: i64,
     /// Seat utilisation (active users in 7 days / seats) that signals expansion.
     pub expansion_seat_utilisation: f64,
-    /// Where a CSM opens the account: `{account_id}` is replaced. Empty: the runner's API path.
+    /// Where a CSM opens the account: `{account_id}` is replaced. Empty: the account's page under
+    /// `FORESIGHT_PUBLIC_URL` when that is set, else no link (a bare path is not a link).
     pub account_url: String,
     pub cooldown_days: CooldownDays,
-    /// Whether a first-value event is tracked at all: without one no account ever reaches first
-    /// value, so "onboarding stalled" would be true of everyone. Set from `[analytics]` by the
-    /// settings, not written in `[alerts]`.
+    /// `FORESIGHT_PUBLIC_URL`, the base of links sent to people: set by the runtime from the
+    /// environment, not written in `[alerts]`.
     #[serde(skip)]
-    pub first_value_tracked: bool,
+    pub public_url: String,
 }
 
 impl Default for AlertRules {
@@ -160,14 +169,29 @@ impl Default for AlertRules {
         AlertRules {
             score_fall_points: 15,
             usage_drop_percent: 50,
+            usage_decline_percent: 30,
             urgent_open_tickets: 2,
-            onboarding_stalled_days: 14,
+            onboarding_days: 14,
             expansion_seat_utilisation: 0.9,
             account_url: String::new(),
             cooldown_days: CooldownDays::default(),
-            // As the settings' defaults: no first-value event is configured by default.
-            first_value_tracked: false,
+            public_url: String::new(),
         }
+    }
+}
+
+impl AlertRules {
+    /// The link to an account a CSM can open: the configured template, else the account's page
+    /// under the public URL, else none (empty).
+    pub fn account_link(&self, account_id: &str) -> String {
+        if !self.account_url.trim().is_empty() {
+            return self.account_url.replace("{account_id}", account_id);
+        }
+        let base = self.public_url.trim().trim_end_matches('/');
+        if base.is_empty() {
+            return String::new();
+        }
+        format!("{base}/accounts/{account_id}")
     }
 }
 
@@ -208,6 +232,19 @@ pub fn raised_alerts(attributes: &BTreeMap<String, serde_json::Value>) -> BTreeM
         .collect()
 }
 
+/// The kinds of risk alerts raised in the 30 days before `now` (from the `al#` marks).
+pub fn recent_risks(raised: &BTreeMap<String, i64>, now: i64) -> Vec<AlertKind> {
+    let mut kinds: Vec<AlertKind> = raised
+        .iter()
+        .filter(|(_, at)| **at <= now && now - **at <= 30 * DAY)
+        .filter_map(|(key, _)| key.split('/').next()?.parse::<AlertKind>().ok())
+        .filter(|k| k.severity() == Severity::Risk)
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
 fn day(ts: i64) -> String {
     time::day_key(ts)
 }
@@ -217,23 +254,32 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Signals that an event makes known at once (payment failed, cancel at period end): raised by
-/// the ingest functions in near real time, and found again (with the same episode) by the sweep.
-pub fn event_signals(record: &AccountRecord) -> Vec<Signal> {
+/// The payment part of a headline: "payment failed 2×: 288.00 USD owed since 2026-11-03 (card
+/// declined: insufficient funds)" — the amount and the decline reason, never an invoice id.
+fn payment_headline(record: &AccountRecord) -> String {
+    let b = &record.billing;
+    let mut text = format!("payment failed {}×", b.failed_payments.max(1));
+    if let Some(owed) = health::owed(b) {
+        text.push_str(&format!(": {owed}"));
+    }
+    if let Some(reason) = b.past_due.as_ref().and_then(|p| p.reason.as_deref()) {
+        text.push_str(&format!(" ({reason})"));
+    }
+    if b.status == Some(SubscriptionStatus::Unpaid) {
+        text.push_str(", subscription unpaid");
+    }
+    text
+}
+
+/// Signals that an event makes known at once (payment failed, cancel at period end, a
+/// detractor's survey answer): raised by the ingest functions in near real time, and found again
+/// (with the same episode) by the sweep.
+pub fn event_signals(record: &AccountRecord, now: i64) -> Vec<Signal> {
     let b = &record.billing;
     let mut signals = Vec::new();
     let overdue = |s: SubscriptionStatus| matches!(s, SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid);
     if let Some(invoice) = &b.failed_invoice {
-        let status = b.status.filter(|s| overdue(*s)).map(|s| format!(", subscription {s}"));
-        signals.push(Signal::new(
-            AlertKind::PaymentFailed,
-            invoice.clone(),
-            format!(
-                "payment failed {}× on invoice {invoice}{}",
-                b.failed_invoice_attempts.max(1),
-                status.unwrap_or_default()
-            ),
-        ));
+        signals.push(Signal::new(AlertKind::PaymentFailed, invoice.clone(), payment_headline(record)));
     } else {
         // Past due without a failed invoice on record (its `invoice.payment_failed` was missed or
         // came before the customer was linked): still a payment risk, named by the subscription.
@@ -242,7 +288,7 @@ pub fn event_signals(record: &AccountRecord) -> Vec<Signal> {
             signals.push(Signal::new(
                 AlertKind::PaymentFailed,
                 format!("{}/{status}", s.id),
-                format!("subscription {} is {}", s.id, status.replace('_', " ")),
+                format!("subscription {}, no failed invoice on record", status.replace('_', " ")),
             ));
         }
     }
@@ -251,8 +297,22 @@ pub fn event_signals(record: &AccountRecord) -> Vec<Signal> {
         signals.push(Signal::new(
             AlertKind::CancelAtPeriodEnd,
             format!("{}/{ends_day}", s.id),
-            format!("set to cancel at period end ({ends_day}), subscription {}", s.id),
+            format!("set to cancel at period end ({ends_day})"),
         ));
+    }
+    // A detractor is a person to call: high and low touch only (tech touch has no CSM).
+    if record.segment != Segment::TechTouch {
+        let recent = |at: i64| at <= now + DAY && now - at < survey::DETRACTOR_ALERT_DAYS * DAY;
+        for r in record.surveys.recent.iter().filter(|r| survey::category(r.score) == NpsCategory::Detractor) {
+            if recent(r.at) {
+                let comment = r.comment.as_deref().map(|c| format!(": \u{201c}{c}\u{201d}")).unwrap_or_default();
+                signals.push(Signal::new(
+                    AlertKind::NpsDetractor,
+                    r.id.clone(),
+                    format!("NPS {} from a survey response{comment}", r.score),
+                ));
+            }
+        }
     }
     signals
 }
@@ -270,21 +330,27 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
     let today = day(now);
     let scored = ctx.scored;
     let mut signals = Vec::new();
-    if let Some(before) = ctx.previous_band.filter(|b| scored.band.rank() < b.rank()) {
+    // While an account onboards its health is still forming (a source connects, a trial
+    // converts): onboarding_stalled is the signal that matters then, not swings of the score.
+    let onboarding = record.lifecycle == Lifecycle::Onboarding;
+    // A churned account has left: its band drop says so once; its usage fading and its score
+    // falling afterwards are no news.
+    let churned = record.lifecycle == Lifecycle::Churned;
+    if let Some(before) = ctx.previous_band.filter(|b| !onboarding && scored.band.rank() < b.rank()) {
         signals.push(Signal::new(
             AlertKind::BandDrop,
             format!("{}/{today}", scored.band),
             format!("health dropped from {before} to {} ({})", scored.band, scored.score),
         ));
     }
-    if let Some(change) = ctx.change_7d.filter(|c| -c >= rules.score_fall_points) {
+    if let Some(change) = ctx.change_7d.filter(|c| !onboarding && !churned && -c >= rules.score_fall_points) {
         signals.push(Signal::new(
             AlertKind::ScoreFall,
             today.clone(),
             format!("health {}, down {} in 7 days", scored.score, -change),
         ));
     }
-    signals.extend(event_signals(record));
+    signals.extend(event_signals(record, now));
     let urgent = record.support.urgent_open_tickets;
     if rules.urgent_open_tickets > 0 && urgent >= rules.urgent_open_tickets {
         // The spike is one episode while any urgent ticket of it stays open: named by the day the
@@ -296,25 +362,38 @@ pub fn sweep_signals(record: &AccountRecord, ctx: &SweepContext, rules: &AlertRu
             format!("{} open", plural(urgent, "urgent ticket", "urgent tickets")),
         ));
     }
-    if let Some(drop) = usage_drop_percent(record, now).filter(|d| *d >= rules.usage_drop_percent) {
-        signals.push(Signal::new(AlertKind::UsageDrop, today.clone(), format!("usage -{drop}% week over week")));
+    let drop = usage_drop_percent(record, now)
+        .filter(|d| !churned && *d >= rules.usage_drop_percent)
+        .map(|drop| format!("usage -{drop}% week over week"));
+    let decline = || {
+        usage_decline_percent(record, now)
+            .filter(|d| !churned && rules.usage_decline_percent > 0 && *d >= rules.usage_decline_percent)
+            .map(|decline| format!("usage -{decline}% in 3 weeks, down two weeks running"))
+    };
+    if let Some(headline) = drop.or_else(decline) {
+        signals.push(Signal::new(AlertKind::UsageDrop, today.clone(), headline));
     }
-    if let Some(start) = lifecycle::started_at(&record.billing) {
+    // First value by default: no configured event needed, only a source that could have seen it.
+    let live = record.billing.status.is_some_and(|s| s.is_live());
+    if let Some(start) = lifecycle::started_at(&record.billing).filter(|_| live) {
         let days = (now - start).div_euclid(DAY);
-        if rules.first_value_tracked
+        if record.first_value_measurable()
             && record.usage.first_value_at.is_none()
-            && rules.onboarding_stalled_days > 0
-            && days >= rules.onboarding_stalled_days
+            && rules.onboarding_days > 0
+            && days >= rules.onboarding_days
         {
+            let silent = if record.usage.first_seen_at.is_none() { ", no product activity at all" } else { "" };
             signals.push(Signal::new(
                 AlertKind::OnboardingStalled,
                 day(start),
-                format!("no first value {days} days after the start"),
+                format!("no first value {days} days after the start{silent}"),
             ));
         }
     }
-    if let Some(u) =
-        lifecycle::seat_utilisation(&record.billing, &record.usage).filter(|u| *u >= rules.expansion_seat_utilisation)
+    // An opportunity only for a green, paying, current account: never for one at risk.
+    let healthy = scored.band == Band::Green && record.billing.is_current();
+    if let Some(u) = lifecycle::seat_utilisation(&record.billing, &record.usage)
+        .filter(|u| healthy && *u >= rules.expansion_seat_utilisation)
     {
         signals.push(Signal::new(
             AlertKind::Expansion,
@@ -349,6 +428,38 @@ pub fn usage_drop_percent(record: &AccountRecord, now: i64) -> Option<i64> {
     Some(((last.saturating_sub(this)) as f64 * 100.0 / last as f64).round() as i64)
 }
 
+/// Events per day of the last 28 days, newest first (day 0 is `now`'s day).
+fn daily_events(record: &AccountRecord, now: i64) -> [u64; 28] {
+    let mut days = [0_u64; 28];
+    let today = time::date(now);
+    for d in &record.usage.daily {
+        if let Ok(age) = usize::try_from((today - d.day).num_days()) {
+            if age < 28 {
+                days[age] += d.events;
+            }
+        }
+    }
+    days
+}
+
+/// A slow decline: events lower two weeks running (each week at least 10% below the one
+/// before), after a week no busier than the one before it, still falling (the last three days no
+/// busier than the latest week's average), and down from three weeks earlier by the returned
+/// percentage. Needs a busy starting week (at least 10 events). A week's dip (a holiday) is not
+/// a decline: it does not fall two weeks running, or use is back up by the time it seems to.
+pub fn usage_decline_percent(record: &AccountRecord, now: i64) -> Option<i64> {
+    let days = daily_events(record, now);
+    let week = |n: usize| days[n * 7..n * 7 + 7].iter().sum::<u64>();
+    let [w0, w1, w2, w3] = [week(0), week(1), week(2), week(3)];
+    if w3 < 10 {
+        return None;
+    }
+    let falls = |newer: u64, older: u64| (newer as f64) <= older as f64 * 0.9;
+    let still_falling = days[..3].iter().sum::<u64>() as f64 <= w0 as f64 * 3.0 / 7.0;
+    (falls(w0, w1) && falls(w1, w2) && w2 <= w3 && still_falling)
+        .then(|| ((w3 - w0) as f64 * 100.0 / w3 as f64).round() as i64)
+}
+
 /// The signals that should alert now: not raised before, and not inside their cool-down.
 pub fn due(signals: Vec<Signal>, raised: &BTreeMap<String, i64>, rules: &AlertRules, now: i64) -> Vec<Signal> {
     signals
@@ -358,6 +469,35 @@ pub fn due(signals: Vec<Signal>, raised: &BTreeMap<String, i64>, rules: &AlertRu
             let cooldown = rules.cooldown_days.of(s.kind) * DAY;
             let scope = s.cooldown_scope();
             cooldown == 0 || !raised.iter().any(|(key, at)| key.starts_with(&scope) && now - at < cooldown)
+        })
+        .collect()
+}
+
+/// Kinds that say what went wrong (as opposed to band drops and score falls, which say that
+/// health moved).
+fn names_a_cause(kind: AlertKind) -> bool {
+    kind.severity() == Severity::Risk
+        && !matches!(kind, AlertKind::BandDrop | AlertKind::ScoreFall | AlertKind::Renewal)
+}
+
+/// One alert per cause: of the due signals, a score fall is dropped when a band drop says the
+/// same (now or in the 7 days before); a band drop to yellow and a score fall are dropped when their cause alerts now or did
+/// in the 7 days before (the payment failure, the cancellation, the usage drop already carries
+/// the score and band). A drop to red is news unless its cause alerts in the same sweep.
+pub fn consolidate(due: Vec<Signal>, raised: &BTreeMap<String, i64>, now: i64) -> Vec<Signal> {
+    let cause_now = due.iter().any(|s| names_a_cause(s.kind));
+    let cause_lately = raised.iter().any(|(key, at)| {
+        now - at <= 7 * DAY && key.split('/').next().and_then(|k| k.parse().ok()).is_some_and(names_a_cause)
+    });
+    let band_drop_now = due.iter().any(|s| s.kind == AlertKind::BandDrop);
+    let band_drop_lately =
+        raised.iter().any(|(key, at)| now - at <= 7 * DAY && key.starts_with(AlertKind::BandDrop.as_str()));
+    due.into_iter()
+        .filter(|s| match s.kind {
+            AlertKind::ScoreFall => !band_drop_now && !band_drop_lately && !cause_now && !cause_lately,
+            AlertKind::BandDrop if s.episode.starts_with("red/") => !cause_now,
+            AlertKind::BandDrop => !cause_now && !cause_lately,
+            _ => true,
         })
         .collect()
 }
@@ -410,6 +550,9 @@ pub struct Alert {
     pub mrr: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
+    /// The yearly contract's renewal, else the current period's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_at: Option<time::Timestamp>,
     pub headline: String,
     /// The health components pulling the score down most, each with its reason.
     pub reasons: Vec<String>,
@@ -423,6 +566,7 @@ pub struct Alert {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlertLinks {
+    /// An absolute link to the account (empty when none is configured: a bare path is no link).
     pub account: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stripe: Option<String>,
@@ -450,6 +594,11 @@ pub struct HealthFacts {
 }
 
 impl HealthFacts {
+    /// From a score computed now (the sweep's, or a webhook's at the moment of the event).
+    pub fn scored(scored: &HealthScore, change_7d: Option<i64>) -> Self {
+        HealthFacts { score: Some(scored.score), band: Some(scored.band), change_7d, reasons: top_reasons(scored, 3) }
+    }
+
     /// From the `health` group a sweep stored on the record.
     pub fn stored(record: &AccountRecord) -> Self {
         let h = record.health.as_ref();
@@ -457,7 +606,15 @@ impl HealthFacts {
         let reasons = get("components")
             .and_then(|c| serde_json::from_value::<Vec<ComponentScore>>(c.clone()).ok())
             .map(|components| {
-                top_reasons(&HealthScore { score: 0, band: Band::Red, components, missing: Vec::new() }, 3)
+                let scored = HealthScore {
+                    score: 0,
+                    band: Band::Red,
+                    components,
+                    missing: Vec::new(),
+                    missing_reasons: Vec::new(),
+                    cap: None,
+                };
+                top_reasons(&scored, 3)
             })
             .unwrap_or_default();
         HealthFacts {
@@ -478,19 +635,24 @@ pub fn alert(
     raised_by: &str,
     now: i64,
 ) -> Alert {
-    let account = if rules.account_url.is_empty() {
-        format!("/accounts/{}", record.account_id)
-    } else {
-        rules.account_url.replace("{account_id}", &record.account_id)
-    };
-    let trend = match (health.score, health.change_7d) {
-        (Some(s), Some(c)) if c < 0 => format!("health {s}, down {} this week", -c),
-        (Some(s), Some(c)) if c > 0 => format!("health {s}, up {c} this week"),
-        (Some(s), _) => format!("health {s}"),
-        (None, _) => "not scored yet".to_owned(),
+    let trend = match (health.score, health.band, health.change_7d) {
+        (Some(s), Some(b), Some(c)) if c < 0 => format!("health {s} ({b}), down {} this week", -c),
+        (Some(s), Some(b), Some(c)) if c > 0 => format!("health {s} ({b}), up {c} this week"),
+        (Some(s), Some(b), _) => format!("health {s} ({b})"),
+        (Some(s), None, _) => format!("health {s}"),
+        (None, _, _) => "not scored yet".to_owned(),
     };
     let mut why = vec![signal.headline.clone()];
     why.extend(health.reasons.iter().filter(|r| !r.ends_with(&signal.headline)).take(2).cloned());
+    let contract = record.billing.contract_renewal_at.map(|t| t.timestamp());
+    let renewal_at = contract.or(record.billing.renewal_at.map(|t| t.timestamp()));
+    let renewal = match (contract, record.billing.renewal_at) {
+        (Some(at), _) => format!("; renewal {}", day(at)),
+        (None, Some(period_end)) if record.billing.status.is_some_and(|s| s.is_live()) => {
+            format!("; no yearly contract, period ends {}", day(period_end.timestamp()))
+        }
+        _ => String::new(),
+    };
     Alert {
         dedupe_key: format!("{}/{}", record.account_id, signal.local_key()),
         kind: signal.kind,
@@ -505,11 +667,12 @@ pub fn alert(
         change_7d: health.change_7d,
         mrr: record.billing.mrr,
         currency: record.billing.currency.clone(),
+        renewal_at: renewal_at.map(time::at),
         headline: signal.headline.clone(),
         reasons: health.reasons.clone(),
-        summary: format!("{trend}: {}", why.join("; ")),
+        summary: format!("{trend}: {}{renewal}", why.join("; ")),
         links: AlertLinks {
-            account,
+            account: rules.account_link(&record.account_id),
             stripe: record
                 .links
                 .stripe_customer_id

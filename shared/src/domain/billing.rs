@@ -231,6 +231,53 @@ pub struct PaymentFailure {
     pub amount: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<i64>,
+    /// Why the payment failed, as the billing system says it ("card declined: insufficient
+    /// funds"), when the event carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// How an invoice that failed was settled without being paid (`is#<invoice>`): voided, or
+/// written off as uncollectible. Either way nothing is owed on it any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Settlement {
+    Voided,
+    Uncollectible,
+}
+
+/// Fact: an invoice was settled without payment (`is#<invoice>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceSettlement {
+    pub at: i64,
+    pub how: Settlement,
+}
+
+/// Fact: a charge failed (`cf#<charge>`), with the decline reason. Charges of the current API
+/// do not name their invoice, so the reason is read as the account's latest decline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChargeFailure {
+    pub at: i64,
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Money owed on invoices whose payment failed and that are neither paid, voided nor written
+/// off (`billing.past_due` of the record). Out-of-order safe: it is derived from facts, so an
+/// `invoice.paid` that arrives before the failure it settles still settles it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PastDue {
+    /// Minor units owed (the amount due of each unsettled failed invoice, at its last attempt).
+    pub amount: i64,
+    /// When the oldest of those invoices first failed.
+    pub since: Timestamp,
+    pub invoices: u32,
+    /// The billing system's reason for the latest decline, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Fact: an invoice was paid (`pp#<invoice>`), or needs customer action (`pa#<invoice>`).
@@ -452,7 +499,11 @@ pub struct BillingView {
     pub currency: Option<String>,
     pub plan: Option<String>,
     pub quantity: u64,
+    /// The next period end of a live subscription (a monthly plan's is next month).
     pub renewal_at: Option<Timestamp>,
+    /// The yearly contract's renewal (see [`contract_renewal_at`]); `null` on monthly plans.
+    /// Set when the record is built; the score and the lifecycle stage read it.
+    pub contract_renewal_at: Option<Timestamp>,
     pub cancel_at_period_end: bool,
     pub trial_end: Option<Timestamp>,
     /// Failed attempts on invoices that are still unpaid (the current dunning episode).
@@ -465,6 +516,8 @@ pub struct BillingView {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub failed_invoice_attempts: u32,
     pub payment_action_required: bool,
+    /// `null`, or what is owed on failed invoices not yet paid, voided or written off.
+    pub past_due: Option<PastDue>,
     pub last_paid_at: Option<Timestamp>,
     pub upcoming_invoice: Option<UpcomingView>,
     pub refunds: Tally,
@@ -477,6 +530,32 @@ pub struct BillingView {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+/// The renewal a renewal conversation is about: the earliest period end of the live, paying
+/// subscriptions billed yearly. A monthly plan renews every month, so it would be "near renewal"
+/// at every month end; and a monthly add-on must not hide the annual contract behind it.
+/// Accounts on monthly plans alone have no contract renewal (their risk shows as cancel at
+/// period end, payment failures and health). Health, the lifecycle stage and the renewal sweep
+/// all read this one date.
+pub fn contract_renewal_at(subscriptions: &[SubscriptionView]) -> Option<i64> {
+    subscriptions
+        .iter()
+        .filter(|s| s.status.is_paying())
+        .filter(|s| s.interval.as_deref() == Some("year"))
+        .filter_map(|s| s.renewal_at.map(|t| t.timestamp()))
+        .min()
+}
+
+impl BillingView {
+    /// Paying and current: an active subscription, nothing owed on a failed invoice, not set
+    /// to cancel. What an opportunity (expansion) needs.
+    pub fn is_current(&self) -> bool {
+        self.status == Some(SubscriptionStatus::Active)
+            && self.past_due.is_none()
+            && self.failed_payments == 0
+            && !self.cancel_at_period_end
+    }
 }
 
 /// The subscription whose status speaks for the account.

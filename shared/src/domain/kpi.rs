@@ -204,6 +204,15 @@ pub struct AccountCard {
     /// The lifecycle stage at the last sweep (`expansion`, `renewal`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<String>,
+    /// The account's survey answers of the 90 days before the last sweep: `(at, 0–10 score)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nps_answers: Vec<(i64, u8)>,
+}
+
+/// The 0–10 answers of every card given in `month` (the month's NPS).
+pub fn month_nps_answers(cards: &[AccountCard], month: Month) -> Vec<u8> {
+    let (start, end) = (month.start(), month.plus(1).start());
+    cards.iter().flat_map(|c| &c.nps_answers).filter(|(at, _)| (start..end).contains(at)).map(|(_, s)| *s).collect()
 }
 
 /// The reporting currency and the configured rates (`[portfolio]` in `foresight.toml`).
@@ -650,6 +659,8 @@ pub mod card_attr {
     pub const CHANGE: &str = "kpi_change";
     pub const FIRST_VALUE: &str = "kpi_fv";
     pub const STAGE: &str = "kpi_stage";
+    /// The survey answers of the last 90 days, `[[at, score], ...]`, for the portfolio's NPS.
+    pub const NPS: &str = "kpi_nps";
 
     /// Whether an attribute belongs to the card (not to the record).
     pub fn is_card(name: &str) -> bool {
@@ -708,6 +719,8 @@ pub fn sweep_card_facts(
     if let Some(fv) = record.usage.first_value_at {
         facts.push((card_attr::FIRST_VALUE.to_owned(), serde_json::json!(fv.timestamp())));
     }
+    let answers: Vec<(i64, u8)> = record.surveys.recent.iter().map(|r| (r.at, r.score)).collect();
+    facts.push((card_attr::NPS.to_owned(), serde_json::json!(answers)));
     facts
 }
 
@@ -733,5 +746,6 @@ pub fn card_from(account_id: &str, attributes: &BTreeMap<String, serde_json::Val
         first_value_at: int(card_attr::FIRST_VALUE),
         renewal_at: text("renewal_key").and_then(|k| time::parse(k.split('#').next()?)),
         lifecycle: text(card_attr::STAGE),
+        nps_answers: get(card_attr::NPS).and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default(),
     }
 }

@@ -46,13 +46,11 @@ pub struct LifecycleRules {
     pub renewal_window_days: i64,
     /// Seat utilisation (active users in 7 days / seats) from which an account is expanding.
     pub expansion_seat_utilisation: f64,
-    /// Whether a first-value event is configured: without one, onboarding ends with the trial.
-    pub first_value_configured: bool,
 }
 
 impl Default for LifecycleRules {
     fn default() -> Self {
-        LifecycleRules { renewal_window_days: 90, expansion_seat_utilisation: 0.9, first_value_configured: false }
+        LifecycleRules { renewal_window_days: 90, expansion_seat_utilisation: 0.9 }
     }
 }
 
@@ -61,7 +59,8 @@ pub fn started_at(billing: &BillingView) -> Option<i64> {
     billing.subscriptions.iter().filter_map(|s| s.started_at).map(|t| t.timestamp()).min()
 }
 
-/// Days from the start to the first value event, once reached.
+/// Days from the start to first value (the configured event, or the first day of real use),
+/// once reached.
 pub fn time_to_value_days(billing: &BillingView, usage: &UsageView) -> Option<f64> {
     let start = started_at(billing)?;
     let value = usage.first_value_at?.timestamp();
@@ -74,27 +73,36 @@ pub fn seat_utilisation(billing: &BillingView, usage: &UsageView) -> Option<f64>
     (seats > 1).then(|| f64::from(usage.active_users_7d) / seats as f64)
 }
 
-/// Days until the renewal date (negative once passed).
+/// Days until the yearly contract's renewal (negative once passed); `None` on monthly plans,
+/// whose period end every month is not a renewal.
 pub fn days_to_renewal(billing: &BillingView, now: i64) -> Option<i64> {
-    Some(time::days_between(now, billing.renewal_at?.timestamp()))
+    Some(time::calendar_days_between(now, billing.contract_renewal_at?.timestamp()))
 }
 
 /// The stage: churned (no live subscription left), onboarding (trialing, or started and no first
-/// value yet), renewal (inside the window), expansion (seats nearly all used), else adoption.
-pub fn stage(billing: &BillingView, usage: &UsageView, rules: &LifecycleRules, now: i64) -> Lifecycle {
+/// value yet where first value is measurable: see `AccountRecord::first_value_measurable`),
+/// renewal (inside the window of the yearly contract's renewal), expansion (seats nearly all
+/// used by a paying, current account), else adoption.
+pub fn stage(
+    billing: &BillingView,
+    usage: &UsageView,
+    rules: &LifecycleRules,
+    first_value_measurable: bool,
+    now: i64,
+) -> Lifecycle {
     let subs = &billing.subscriptions;
     if !subs.is_empty() && !subs.iter().any(|s| s.status.is_live()) {
         return Lifecycle::Churned;
     }
     let trialing = subs.iter().any(|s| s.status == SubscriptionStatus::Trialing);
-    let value_pending = rules.first_value_configured && usage.first_value_at.is_none() && started_at(billing).is_some();
+    let value_pending = first_value_measurable && usage.first_value_at.is_none() && started_at(billing).is_some();
     if trialing || value_pending {
         return Lifecycle::Onboarding;
     }
     if days_to_renewal(billing, now).is_some_and(|d| (0..=rules.renewal_window_days).contains(&d)) {
         return Lifecycle::Renewal;
     }
-    if seat_utilisation(billing, usage).is_some_and(|u| u >= rules.expansion_seat_utilisation) {
+    if billing.is_current() && seat_utilisation(billing, usage).is_some_and(|u| u >= rules.expansion_seat_utilisation) {
         return Lifecycle::Expansion;
     }
     Lifecycle::Adoption

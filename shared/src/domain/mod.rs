@@ -5,8 +5,9 @@
 //!   (minor units per currency), [`version`] (event order, provenance), [`change`] (what one event
 //!   does to one record).
 //! - The record: [`account`] (stored attributes → [`AccountRecord`]) from its parts [`billing`]
-//!   (subscriptions, MRR and its movements), [`support`] (tickets, CSAT), [`usage`] (product use
-//!   per day, what counts as use).
+//!   (subscriptions, MRR and its movements, what is past due), [`support`] (tickets, CSAT),
+//!   [`usage`] (product use per day, what counts as use, first value), [`survey`] (NPS), and
+//!   [`connection`] (which sources know the account, and which the deployment has).
 //! - Judgement: [`tier`] (touch tiers), [`lifecycle`] (stage, time-to-value), [`health`] (the
 //!   explainable score), [`alert`] (signals, dedupe keys, cool-downs), [`renewal`] (renewal
 //!   windows).
@@ -16,6 +17,7 @@ pub mod account;
 pub mod alert;
 pub mod billing;
 pub mod change;
+pub mod connection;
 pub mod crm;
 pub mod digest;
 pub mod health;
@@ -25,6 +27,7 @@ pub mod money;
 pub mod privacy;
 pub mod renewal;
 pub mod support;
+pub mod survey;
 pub mod tier;
 pub mod time;
 pub mod usage;

@@ -2,7 +2,7 @@
 //! stand in for erased ids (tombstones, the audit record), and the data inventory an export
 //! carries. Pure: the adapters find and delete the items, the use case in `app::privacy` decides.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;

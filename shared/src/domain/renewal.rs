@@ -12,6 +12,7 @@
 
 use super::account::AccountRecord;
 use super::alert::{AlertKind, HealthFacts, Severity, Signal};
+use super::billing;
 use super::health::Band;
 use super::money;
 use super::time::{self, DAY};
@@ -88,20 +89,10 @@ pub struct RenewalSignal {
     pub severity: Severity,
 }
 
-/// The renewal a renewal conversation is about: the earliest period end of the live, paying
-/// subscriptions billed yearly. A monthly plan renews every month, so it would sit in the
-/// 30-day window forever and alert every month; and a monthly add-on must not hide the annual
-/// contract behind it. Accounts on monthly plans alone have no renewal alerts (their risk shows
-/// as cancel at period end, payment failures and health).
+/// The account's yearly contract renewal ([`billing::contract_renewal_at`]): what the renewal
+/// windows count down to. Accounts on monthly plans alone have none, so no renewal alerts.
 pub fn contract_renewal_at(record: &AccountRecord) -> Option<i64> {
-    record
-        .billing
-        .subscriptions
-        .iter()
-        .filter(|s| s.status.is_paying())
-        .filter(|s| s.interval.as_deref() == Some("year"))
-        .filter_map(|s| s.renewal_at.map(|t| t.timestamp()))
-        .min()
+    billing::contract_renewal_at(&record.billing.subscriptions)
 }
 
 /// The renewal signal of an account at `now`, if it is inside a window: paying subscriptions
@@ -110,6 +101,18 @@ pub fn contract_renewal_at(record: &AccountRecord) -> Option<i64> {
 pub fn renewal_signal(
     record: &AccountRecord,
     health: &HealthFacts,
+    rules: &RenewalRules,
+    now: i64,
+) -> Option<RenewalSignal> {
+    renewal_signal_after(record, health, &[], rules, now)
+}
+
+/// [`renewal_signal`] for an account that raised the `recent` risk alerts in the last 30 days
+/// (a usage decline, a detractor): such a renewal is at risk even while the band is still green.
+pub fn renewal_signal_after(
+    record: &AccountRecord,
+    health: &HealthFacts,
+    recent: &[AlertKind],
     rules: &RenewalRules,
     now: i64,
 ) -> Option<RenewalSignal> {
@@ -129,6 +132,9 @@ pub fn renewal_signal(
     }
     if b.failed_payments > 0 {
         risks.push(format!("payment failed {}×", b.failed_payments));
+    }
+    for kind in recent.iter().filter(|k| !matches!(k, AlertKind::PaymentFailed | AlertKind::CancelAtPeriodEnd)) {
+        risks.push(format!("{} alerted in the last 30 days", kind.as_str().replace('_', " ")));
     }
     let at_risk = band.is_some_and(|b| b != Band::Green) || !risks.is_empty();
     if record.support.urgent_open_tickets > 0 {

@@ -69,6 +69,13 @@ pub fn days_between(from: i64, to: i64) -> i64 {
     (to - from).div_euclid(DAY)
 }
 
+/// Calendar days (UTC) from `from`'s day to `to`'s day: what "renewal in 22 days" means to a
+/// reader, and the same all day long (an hourly sweep does not see it tick at the renewal's
+/// own hour).
+pub fn calendar_days_between(from: i64, to: i64) -> i64 {
+    (date(to) - date(from)).num_days()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,11 +12,17 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct AnalyticsConfig {
     /// `track` event names that count as key features (adoption breadth).
     pub key_features: BTreeSet<String>,
-    /// The `track` event that marks first value (time-to-value).
+    /// The `track` event that marks first value (time-to-value). Without one, first value is
+    /// the first day of real use by [`FirstValueRule`].
     pub first_value_event: Option<String>,
+    /// What counts as first value when no event is configured.
+    pub first_value: FirstValueRule,
     /// Group traits naming a Stripe customer and a Zendesk organization.
     pub stripe_trait: String,
     pub zendesk_trait: String,
+    /// The `track` event that carries an NPS answer (`[surveys] nps_event`; properties `score`,
+    /// `comment`).
+    pub nps_event: Option<String>,
 }
 
 impl Default for AnalyticsConfig {
@@ -24,9 +30,46 @@ impl Default for AnalyticsConfig {
         AnalyticsConfig {
             key_features: BTreeSet::new(),
             first_value_event: None,
+            first_value: FirstValueRule::default(),
             stripe_trait: "stripe_customer_id".into(),
             zendesk_trait: "zendesk_organization_id".into(),
+            nps_event: Some(DEFAULT_NPS_EVENT.into()),
         }
+    }
+}
+
+/// The Segment `track` event name of an NPS answer unless `[surveys] nps_event` says otherwise.
+pub const DEFAULT_NPS_EVENT: &str = "NPS Survey Responded";
+
+impl AnalyticsConfig {
+    /// The rule that decides first value from daily use: none when a first-value event is
+    /// configured (then only that event counts).
+    pub fn first_value_rule(&self) -> Option<FirstValueRule> {
+        self.first_value_event.is_none().then_some(self.first_value)
+    }
+}
+
+/// First value by default (`../shared/domain.md`, time-to-value): the first day an account shows
+/// real use. `[analytics] first_value_active_users` and `first_value_key_feature`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstValueRule {
+    /// A day with at least this many distinct active users counts (0: this rule is off).
+    pub active_users: u32,
+    /// A day on which any key feature was used counts.
+    pub key_feature: bool,
+}
+
+impl Default for FirstValueRule {
+    fn default() -> Self {
+        FirstValueRule { active_users: 2, key_feature: true }
+    }
+}
+
+impl FirstValueRule {
+    /// Whether a day's use is real use by this rule.
+    pub fn reached_on(&self, day: &UsageDay) -> bool {
+        (self.active_users > 0 && day.users.len() >= self.active_users as usize)
+            || (self.key_feature && !day.features.is_empty())
     }
 }
 
@@ -65,7 +108,11 @@ pub struct UsageView {
     pub events_7d: u64,
     pub events_30d: u64,
     pub features_used_30d: Vec<String>,
+    /// First value: the configured event's first time, else the first day of real use by the
+    /// [`FirstValueRule`] (the earliest time recorded that day).
     pub first_value_at: Option<Timestamp>,
+    /// The first day product analytics saw any use of the account.
+    pub first_seen_at: Option<Timestamp>,
     /// Events and distinct active users per day, the last 30 days that had any.
     pub daily: Vec<DailyUsage>,
 }
@@ -77,7 +124,9 @@ pub struct DailyUsage {
     pub active_users: u32,
 }
 
-pub fn usage_view(days: &BTreeMap<NaiveDate, UsageDay>, now: i64) -> UsageView {
+/// The usage part of the record at `now`; `rule` decides first value when no first-value event is
+/// configured (`None`: only the event's times count).
+pub fn usage_view(days: &BTreeMap<NaiveDate, UsageDay>, now: i64, rule: Option<FirstValueRule>) -> UsageView {
     let mut view = UsageView::default();
     let mut users_7d = BTreeSet::new();
     let mut features = BTreeSet::new();
@@ -97,8 +146,32 @@ pub fn usage_view(days: &BTreeMap<NaiveDate, UsageDay>, now: i64) -> UsageView {
     view.active_users_7d = users_7d.len() as u32;
     view.features_used_30d = features.into_iter().collect();
     view.last_seen_at = days.values().flat_map(|d| d.seen_at.iter()).max().copied().map(time::at);
-    view.first_value_at = days.values().flat_map(|d| d.first_value_at.iter()).min().copied().map(time::at);
+    view.first_value_at = first_value_at(days, rule).map(time::at);
+    view.first_seen_at =
+        days.iter().find(|(_, d)| !d.message_ids.is_empty()).map(|(day, d)| time::at(day_time(*day, d)));
     view
+}
+
+/// The earliest time recorded on a day (its first batch's latest message), else its start.
+fn day_time(day: NaiveDate, usage: &UsageDay) -> i64 {
+    let start = time::day_start(day);
+    usage.seen_at.iter().copied().filter(|t| (start..start + DAY).contains(t)).min().unwrap_or(start)
+}
+
+/// When first value was reached: the configured event's first time (its times are recorded
+/// whatever the rule), else the first day of real use by `rule`.
+pub fn first_value_at(days: &BTreeMap<NaiveDate, UsageDay>, rule: Option<FirstValueRule>) -> Option<i64> {
+    let by_event = days.values().flat_map(|d| d.first_value_at.iter()).min().copied();
+    match rule {
+        None => by_event,
+        Some(rule) => by_event.or_else(|| {
+            days.iter().find(|(_, d)| rule.reached_on(d)).map(|(day, d)| {
+                let t = day_time(*day, d);
+                // The key feature's own time is known when it was also the first-value event.
+                d.first_value_at.iter().copied().min().map_or(t, |fv| fv.min(t))
+            })
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -127,14 +200,49 @@ mod tests {
             (day("2026-11-02"), usage(&["b", "c"], &["u1", "u2"], time::day_start(day("2026-11-02")) + 5)),
             (day("2026-11-09"), usage(&["d", "e", "f"], &["u2", "u3"], time::day_start(day("2026-11-09")) + 7)),
         ]);
-        let v = usage_view(&days, now);
+        let v = usage_view(&days, now, None);
         assert_eq!((v.events_7d, v.events_30d, v.active_users_7d), (3, 5, 2));
         assert_eq!(v.features_used_30d, ["Export"]);
         assert_eq!(v.last_seen_at, Some(time::at(time::day_start(day("2026-11-09")) + 7)));
         assert_eq!(v.first_value_at, Some(time::at(10)));
         assert_eq!(v.daily.len(), 2);
+        assert_eq!(v.first_seen_at, Some(time::at(time::day_start(day("2026-10-01")))), "10 is not on that day");
         let mut twice = days[&day("2026-11-09")].clone();
         twice.absorb(&days[&day("2026-11-09")]);
         assert_eq!(twice, days[&day("2026-11-09")], "absorbing the same day again changes nothing");
+    }
+
+    #[test]
+    fn first_value_by_default_is_the_first_day_of_real_use() {
+        let at = |d: &str, h: i64| time::day_start(day(d)) + h * 3600;
+        let plain = |users: &[&str], seen: i64| UsageDay {
+            message_ids: ["m".to_string()].into(),
+            users: users.iter().map(|u| u.to_string()).collect(),
+            seen_at: [seen].into(),
+            ..Default::default()
+        };
+        let mut days = BTreeMap::from([
+            (day("2026-11-01"), plain(&["u1"], at("2026-11-01", 9))),
+            (day("2026-11-03"), plain(&["u1", "u2"], at("2026-11-03", 15))),
+        ]);
+        let rule = FirstValueRule::default();
+        assert_eq!(first_value_at(&days, Some(rule)), Some(at("2026-11-03", 15)), "two active users");
+        assert_eq!(first_value_at(&days, None), None, "a configured event that never happened");
+        assert_eq!(first_value_at(&days, Some(FirstValueRule { active_users: 3, key_feature: true })), None);
+        assert_eq!(
+            first_value_at(&days, Some(FirstValueRule { active_users: 1, key_feature: false })),
+            Some(at("2026-11-01", 9))
+        );
+        let mut feature = plain(&["u1"], at("2026-11-02", 11));
+        feature.features.insert("Report Exported".into());
+        days.insert(day("2026-11-02"), feature);
+        assert_eq!(first_value_at(&days, Some(rule)), Some(at("2026-11-02", 11)), "a key feature");
+        assert_eq!(
+            first_value_at(&days, Some(FirstValueRule { active_users: 2, key_feature: false })),
+            Some(at("2026-11-03", 15))
+        );
+        let view = usage_view(&days, at("2026-11-05", 12), Some(rule));
+        assert_eq!(view.first_value_at, Some(time::at(at("2026-11-02", 11))));
+        assert_eq!(view.first_seen_at, Some(time::at(at("2026-11-01", 9))));
     }
 }

@@ -4,16 +4,45 @@ use super::env;
 use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore};
 use crate::adapters::sqs::SqsQueue;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use std::time::Duration;
 
-/// The SDK configuration loader every client starts from: latest behaviour version and an HTTPS
-/// client on rustls with ring. The SDK's default client would link aws-lc, a second crypto
-/// library next to reqwest's ring (megabytes per binary and a long C build).
+/// A connection to DynamoDB or SQS is made in milliseconds; one that takes longer is not coming.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// One attempt of one call (a 1 MB scan page included) gets this long before it is abandoned
+/// and retried: without it a hung endpoint (a paused DynamoDB) held a webhook open for over
+/// 35 seconds.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A call with its retries gets this long. The webhooks answer within
+/// [`crate::app::ingest::WEBHOOK_DEADLINE`] whatever their calls do; the sweeps and the
+/// dispatcher report the failure and are retried by their queue.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
+/// Attempts per call (the SDK's standard mode: throttling and transient errors, with jittered
+/// exponential backoff from [`INITIAL_BACKOFF`]).
+pub const MAX_ATTEMPTS: u32 = 3;
+pub const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The SDK configuration loader every client starts from: latest behaviour version, explicit
+/// timeouts and retries (above), and an HTTPS client on rustls with ring. The SDK's default
+/// client would link aws-lc, a second crypto library next to reqwest's ring (megabytes per
+/// binary and a long C build).
 pub fn config_loader() -> ConfigLoader {
     let http_client =
         aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client)
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(ATTEMPT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let retries = RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_initial_backoff(INITIAL_BACKOFF);
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
+        .timeout_config(timeouts)
+        .retry_config(retries)
 }
 
 /// Loads the SDK configuration with the region and the credentials provider set explicitly, so

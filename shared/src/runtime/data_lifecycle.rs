@@ -8,6 +8,7 @@ use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore};
 use crate::adapters::source_api::{StripeApi, ZendeskApi};
 use crate::app::backfill::{self, ReconcilePorts};
 use crate::app::ingest::stripe::StripeWebhook;
+use crate::app::ingest::zendesk::ZendeskWebhook;
 use crate::app::privacy::{self as privacy_app, PrivacyPorts, ERASURE_KEY_VAR};
 use crate::domain::privacy::ErasureKey;
 use serde_json::{json, Value};
@@ -61,7 +62,7 @@ pub const ZENDESK_API_TOKEN_VAR: &str = "ZENDESK_API_TOKEN";
 pub struct ReconcilerFunction {
     pub store: DynamoStore,
     pub stripe: Option<(StripeApi, StripeWebhook)>,
-    pub zendesk: Option<ZendeskApi>,
+    pub zendesk: Option<(ZendeskApi, ZendeskWebhook)>,
 }
 
 impl ReconcilerFunction {
@@ -82,7 +83,10 @@ impl ReconcilerFunction {
             env::non_empty("ZENDESK_EMAIL"),
             secrets.get(ZENDESK_API_TOKEN_VAR),
         ) {
-            (Some(base), Some(email), Some(token)) => Some(ZendeskApi::new(base, &email, token)?),
+            // Exported tickets are read with our token: the webhook's apply only, no signature.
+            (Some(base), Some(email), Some(token)) => {
+                Some((ZendeskApi::new(base, &email, token)?, ZendeskWebhook::new(None)))
+            }
             _ => None,
         };
         Ok(ReconcilerFunction { store, stripe, zendesk })
@@ -91,7 +95,7 @@ impl ReconcilerFunction {
     pub async fn handle(&self, _event: LambdaEvent<Value>) -> Result<Value, Error> {
         let ports = ReconcilePorts {
             stripe: self.stripe.as_ref().map(|(api, webhook)| (api as _, webhook)),
-            zendesk: self.zendesk.as_ref().map(|api| api as _),
+            zendesk: self.zendesk.as_ref().map(|(api, webhook)| (api as _, webhook)),
             accounts: &self.store,
             links: &self.store,
             ledger: Some(&self.store),

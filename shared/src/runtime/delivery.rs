@@ -10,6 +10,7 @@ use crate::adapters::http::http_client;
 use crate::adapters::hubspot::HubSpot;
 use crate::adapters::salesforce::{Salesforce, SalesforceConfig};
 use crate::adapters::slack::{SlackApi, SlackWebhook};
+use crate::app::dispatch::routes::DeliveryRoutes;
 use crate::app::ports::delivery::{CrmPort, SlackPort};
 
 /// The delivery adapters a process has.
@@ -29,7 +30,9 @@ impl DeliveryChannels {
 pub const SECRET_VARS: [&str; 4] =
     ["SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "HUBSPOT_TOKEN", "SALESFORCE_CLIENT_SECRET"];
 
-pub fn channels(secrets: &Secrets) -> Result<DeliveryChannels, String> {
+/// The channels these secrets (and the environment) configure; `routes` gives the settings the
+/// adapters need from `[delivery]` (the Salesforce org's picklist values).
+pub fn channels(secrets: &Secrets, routes: &DeliveryRoutes) -> Result<DeliveryChannels, String> {
     let client = http_client().map_err(|e| e.to_string())?;
     let slack: Option<Box<dyn SlackPort>> = match (secrets.get("SLACK_BOT_TOKEN"), secrets.get("SLACK_WEBHOOK_URL")) {
         (Some(token), _) => {
@@ -53,7 +56,8 @@ pub fn channels(secrets: &Secrets) -> Result<DeliveryChannels, String> {
             }))
         }
         (None, (Some(login), Some(id), Some(secret))) => {
-            Some(Box::new(Salesforce::new(client, SalesforceConfig::new(login, id, secret))))
+            let config = SalesforceConfig::new(login, id, secret).with_picklists(&routes.salesforce);
+            Some(Box::new(Salesforce::new(client, config)))
         }
         (None, (None, None, None)) => None,
         (None, _) => {

@@ -11,6 +11,8 @@ pub const SWEEP_SEGMENTS_VAR: &str = "FORESIGHT_SWEEP_SEGMENTS";
 pub const CONFIG_VAR: &str = "FORESIGHT_CONFIG";
 /// The metadata key on Stripe customers and subscriptions that names our account id.
 pub const STRIPE_METADATA_KEY_VAR: &str = "FORESIGHT_STRIPE_ACCOUNT_KEY";
+/// The base of links sent to people (an alert's link to the account page).
+pub const PUBLIC_URL_VAR: &str = "FORESIGHT_PUBLIC_URL";
 
 /// A variable's value; unset and blank are the same: not configured.
 pub fn non_empty(name: &str) -> Option<String> {
@@ -25,6 +27,11 @@ pub fn required(name: &str) -> Result<String, String> {
 /// The metadata key on Stripe customers and subscriptions that names our account id.
 pub fn stripe_metadata_key() -> String {
     non_empty(STRIPE_METADATA_KEY_VAR).unwrap_or_else(|| "account_id".to_owned())
+}
+
+/// `FORESIGHT_PUBLIC_URL`, when set.
+pub fn public_url() -> Option<String> {
+    non_empty(PUBLIC_URL_VAR).map(|u| u.trim().trim_end_matches('/').to_owned())
 }
 
 pub fn table_name() -> String {

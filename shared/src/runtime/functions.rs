@@ -51,14 +51,16 @@ impl HealthSweepFunction {
             outbox: &self.outbox,
             notifications: &self.notifications,
             progress: &self.outbox,
+            sources: &self.store,
         }
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         if event.payload.get("Records").is_none() {
-            let planned =
-                health_sweep::plan_scheduled(&event.payload, &self.tasks, self.segments, clock::unix_now()).await?;
-            return Ok(json!({ "planned_segments": planned }));
+            let now = clock::unix_now();
+            let planned = health_sweep::plan_scheduled(&event.payload, &self.tasks, self.segments, now).await?;
+            let resent = health_sweep::resend_unsent(&self.outbox, &self.notifications, now).await?;
+            return Ok(json!({ "planned_segments": planned, "resent_alerts": resent }));
         }
         let keep_going = lambda::time_left_over(&event.context, SWEEP_PAGE_BUDGET);
         let batch: SqsEvent = serde_json::from_value(event.payload)?;
@@ -124,12 +126,13 @@ pub const DISPATCH_MESSAGE_BUDGET: Duration = Duration::from_secs(35);
 
 impl DispatcherFunction {
     pub async fn from_env() -> Result<Self, Error> {
+        let routes = settings::from_env()?.delivery;
         Ok(DispatcherFunction {
             outbox: aws::outbox().await,
             notifications: aws::required_queue(NOTIFICATIONS_QUEUE_VAR).await?,
             dead_letters: aws::required_queue(NOTIFICATIONS_DLQ_VAR).await?,
-            channels: delivery::channels(&secrets::load(&delivery::SECRET_VARS).await?)?,
-            routes: settings::from_env()?.delivery,
+            channels: delivery::channels(&secrets::load(&delivery::SECRET_VARS).await?, &routes)?,
+            routes,
         })
     }
 

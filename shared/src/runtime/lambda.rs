@@ -5,7 +5,7 @@
 
 use super::metrics;
 use super::telemetry::{self, ColdStart};
-use crate::app::ingest::WebhookResponse;
+use crate::app::ingest::{within_deadline, WebhookResponse, WEBHOOK_DEADLINE};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
@@ -30,14 +30,19 @@ pub fn invocation_span(context: &Context, cold_start: &ColdStart) -> tracing::Sp
     tracing::info_span!("invocation", request_id = %context.request_id, cold_start = cold_start.take())
 }
 
-/// One HTTP invocation: the handler's answer as the API Gateway response, its report counted
-/// (CloudWatch metrics).
+/// The whole of an HTTP invocation (a secret reloaded from SSM, then the use case, which keeps
+/// its own [`WEBHOOK_DEADLINE`]) answers within this, under the functions' 10 s timeout.
+pub const HTTP_DEADLINE: Duration = Duration::from_secs(WEBHOOK_DEADLINE.as_secs() + 1);
+
+/// One HTTP invocation: the handler's answer as the API Gateway response (with `Retry-After`
+/// when the sender should retry), its report counted (CloudWatch metrics). Past
+/// [`HTTP_DEADLINE`] the sender gets the retryable answer rather than a killed invocation.
 pub async fn answer<F, Fut>(handler: &F, request: Request) -> Response<Body>
 where
     F: Fn(Request) -> Fut + Sync,
     Fut: Future<Output = WebhookResponse>,
 {
-    let answer = handler(request).await;
+    let answer = within_deadline("webhook", HTTP_DEADLINE, handler(request)).await;
     metrics::ingested(&answer.report);
     answer.into_http().map(Body::Text)
 }

@@ -1,141 +1,168 @@
-//! CloudWatch metrics in Embedded Metric Format: one JSON line on standard output per record,
-//! which CloudWatch Logs turns into metrics with no API call and no extra permission. Emitted
-//! only inside Lambda (`AWS_LAMBDA_FUNCTION_NAME` set), so the local runner's output stays clean.
+//! CloudWatch metrics in Embedded Metric Format: one JSON line on standard output per dimension
+//! set, which CloudWatch Logs turns into metrics with no API call and no extra permission.
+//! Emitted only inside Lambda (`AWS_LAMBDA_FUNCTION_NAME` set), so the local runner's output stays
+//! clean.
 //!
-//! Metrics (namespace `Foresight`): `EventsIngested` by `Source` and by `Source` and `EventType`;
-//! `Duplicates`, `RejectedSignatures` and `AlertsRaised` by `Source` (stripe, zendesk, segment, health-sweep, renewal-sweep);
-//! `NotificationsSent`, `NotificationsFailed` and `NotificationsRetried` by `Channel`;
-//! `AccountsScored` by `Source`.
+//! Every distinct (metric name, dimension values) CloudWatch receives is a custom metric billed
+//! about $0.30 a month (billed by the hours it is published), so what is published is a budget.
+//! The **default set** ([`BUDGET`] at most) answers "is it working": `EventsIngested` by `Source`
+//! (stripe, zendesk, segment, segment-tracking, typeform: a sender that stopped shows), and with
+//! no dimension `RejectedSignatures`, `AlertsRaised` and `NotificationsFailed`. Zero counts are
+//! not published, so the rare ones cost only the hours they happen. The **detailed set** (`FORESIGHT_DETAILED_METRICS=true`, the
+//! template's `DetailedMetrics` parameter; its price in the README) adds the breakdowns:
+//! `EventsIngested` by `Source` and `EventType`, `Duplicates`, `RejectedSignatures` and
+//! `AlertsRaised` by `Source`, `AccountsScored` (in all and by sweep), and `NotificationsSent`,
+//! `NotificationsFailed` and `NotificationsRetried` by `Channel`. Every breakdown is also in the JSON logs (Logs Insights
+//! queries in the README), free of metric charges.
 
+use super::env;
 use crate::app::dispatch::Dispatched;
 use crate::app::ingest::IngestReport;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 pub const NAMESPACE: &str = "Foresight";
 
-/// Some of a record's counts broken down by further dimensions (as well as by the record's own).
-/// Each distinct value is one more CloudWatch custom metric, so only low-cardinality dimensions.
-pub struct Breakdown<'a> {
-    pub dimensions: &'a [(&'a str, &'a str)],
-    pub metrics: &'a [&'a str],
+/// The most custom metrics the default set may publish (`metric_budget` in
+/// `shared/tests/metrics_budget.rs` fails past it).
+pub const BUDGET: usize = 10;
+
+/// The sources whose deliveries are counted by `Source` in the default set (the names the
+/// ingest use cases report: `segment-tracking` is Segment's HTTP Tracking API).
+pub const INGEST_SOURCES: [&str; 5] = ["stripe", "zendesk", "segment", "segment-tracking", "typeform"];
+
+/// The variable that turns the detailed set on (`true`).
+pub const DETAILED_VAR: &str = "FORESIGHT_DETAILED_METRICS";
+
+/// Which counts a deployment publishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// The default set, within [`BUDGET`].
+    Default,
+    /// The default set and every breakdown.
+    Detailed,
 }
 
-/// One EMF record: the metrics (all counts) under one set of dimensions, with extra
-/// properties (searchable in Logs Insights, not dimensions).
-pub fn record(dimensions: &[(&str, &str)], counts: &[(&str, f64)], properties: &[(&str, Value)], now_ms: i64) -> Value {
-    record_with(dimensions, counts, &[], properties, now_ms)
-}
-
-fn dimension_names<'a>(dimensions: &[(&'a str, &str)]) -> Vec<&'a str> {
-    dimensions.iter().map(|(name, _)| *name).collect()
-}
-
-fn count_metrics<'a>(names: impl Iterator<Item = &'a str>) -> Vec<Value> {
-    names.map(|name| json!({"Name": name, "Unit": "Count"})).collect()
-}
-
-/// [`record`] plus breakdowns: one metric directive per breakdown, over the record's dimensions
-/// and the breakdown's, for the breakdown's metrics among `counts`.
-pub fn record_with(
-    dimensions: &[(&str, &str)],
-    counts: &[(&str, f64)],
-    breakdowns: &[Breakdown<'_>],
-    properties: &[(&str, Value)],
-    now_ms: i64,
-) -> Value {
-    let mut root = Map::new();
-    for (name, value) in properties {
-        root.insert((*name).to_owned(), value.clone());
-    }
-    let extra = breakdowns.iter().flat_map(|b| b.dimensions.iter());
-    for (name, value) in dimensions.iter().chain(extra) {
-        root.insert((*name).to_owned(), json!(value));
-    }
-    for (name, value) in counts {
-        root.insert((*name).to_owned(), json!(value));
-    }
-    let all = counts.iter().map(|(name, _)| *name);
-    let mut directives = vec![
-        json!({"Namespace": NAMESPACE, "Dimensions": [dimension_names(dimensions)], "Metrics": count_metrics(all)}),
-    ];
-    for breakdown in breakdowns {
-        let mut dims = dimension_names(dimensions);
-        dims.extend(dimension_names(breakdown.dimensions));
-        let wanted =
-            count_metrics(counts.iter().map(|(name, _)| *name).filter(|name| breakdown.metrics.contains(name)));
-        if !wanted.is_empty() {
-            directives.push(json!({"Namespace": NAMESPACE, "Dimensions": [dims], "Metrics": wanted}));
+impl Level {
+    /// From `FORESIGHT_DETAILED_METRICS` (default: the budgeted set).
+    pub fn from_env() -> Self {
+        match env::non_empty(DETAILED_VAR) {
+            Some(v) if v.trim().eq_ignore_ascii_case("true") => Level::Detailed,
+            _ => Level::Default,
         }
     }
-    root.insert("_aws".into(), json!({"Timestamp": now_ms, "CloudWatchMetrics": directives}));
-    Value::Object(root)
 }
 
-/// Prints a record inside Lambda; does nothing elsewhere. Zero counts are left out (no line if
-/// none is left).
-pub fn emit(dimensions: &[(&str, &str)], counts: &[(&str, f64)], properties: &[(&str, Value)]) {
-    emit_with(dimensions, counts, &[], properties)
+/// One count: a metric, its dimensions, its value, and whether only the detailed set has it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Count {
+    pub name: &'static str,
+    pub dimensions: Vec<(&'static str, String)>,
+    pub value: f64,
+    pub detailed: bool,
 }
 
-/// [`emit`] with breakdowns (see [`record_with`]).
-pub fn emit_with(
-    dimensions: &[(&str, &str)],
-    counts: &[(&str, f64)],
-    breakdowns: &[Breakdown<'_>],
-    properties: &[(&str, Value)],
-) {
-    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() {
-        return;
-    }
-    let counts: Vec<(&str, f64)> = counts.iter().copied().filter(|(_, v)| *v != 0.0).collect();
-    if counts.is_empty() {
-        return;
-    }
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    println!("{}", record_with(dimensions, &counts, breakdowns, properties, now_ms));
+fn count(name: &'static str, dimensions: &[(&'static str, &str)], value: f64, detailed: bool) -> Count {
+    Count { name, dimensions: dimensions.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(), value, detailed }
 }
 
-/// What one webhook delivery counts: events ingested (also by event type: a source's types are
-/// few, the ones subscribed to), duplicates, alerts raised, rejected signatures.
-pub fn ingested(report: &IngestReport) {
+/// What one webhook delivery counts.
+pub fn ingest_counts(report: &IngestReport) -> Vec<Count> {
+    let source = [("Source", report.source)];
     if report.rejected_signature {
-        emit(&[("Source", report.source)], &[("RejectedSignatures", 1.0)], &[]);
-        return;
+        return vec![count("RejectedSignatures", &[], 1.0, false), count("RejectedSignatures", &source, 1.0, true)];
     }
-    let by_type = Breakdown { dimensions: &[("EventType", &report.event_type)], metrics: &["EventsIngested"] };
-    emit_with(
-        &[("Source", report.source)],
-        &[
-            ("EventsIngested", report.events as f64),
-            ("Duplicates", report.duplicates as f64),
-            ("AlertsRaised", report.alerts as f64),
-        ],
-        &[by_type],
-        &[],
-    );
+    let by_type = [("Source", report.source), ("EventType", report.event_type.as_str())];
+    vec![
+        count("EventsIngested", &source, report.events as f64, false),
+        count("AlertsRaised", &[], report.alerts as f64, false),
+        count("EventsIngested", &by_type, report.events as f64, true),
+        count("Duplicates", &source, report.duplicates as f64, true),
+        count("AlertsRaised", &source, report.alerts as f64, true),
+    ]
 }
 
-/// What a sweep invocation counts: accounts scored and alerts raised, by the sweep's name.
-pub fn swept(source: &str, accounts_scored: u64, alerts_raised: u64) {
-    emit(
-        &[("Source", source)],
-        &[("AccountsScored", accounts_scored as f64), ("AlertsRaised", alerts_raised as f64)],
-        &[],
-    );
+/// What a sweep invocation counts (`source`: the sweep's name).
+pub fn sweep_counts(source: &str, accounts_scored: u64, alerts_raised: u64) -> Vec<Count> {
+    let by = [("Source", source)];
+    vec![
+        count("AlertsRaised", &[], alerts_raised as f64, false),
+        count("AccountsScored", &[], accounts_scored as f64, true),
+        count("AccountsScored", &by, accounts_scored as f64, true),
+        count("AlertsRaised", &by, alerts_raised as f64, true),
+    ]
 }
 
-/// What a dispatched notification counts, by channel (`slack`, `hubspot`, `salesforce`).
-pub fn dispatched(outcome: &Dispatched) {
+/// What one dispatched notification counts: sent or failed (default), and each by channel
+/// (`slack`, `hubspot`, `salesforce`) with the retries (detailed).
+pub fn dispatch_counts(outcome: &Dispatched) -> Vec<Count> {
     let channel_of = |reason: &str| reason.split(':').next().unwrap_or("unknown").to_owned();
     let (channels, metric) = match outcome {
         Dispatched::Delivered { sent_now } => (sent_now.clone(), "NotificationsSent"),
         Dispatched::DeadLettered { reason } => (vec![channel_of(reason)], "NotificationsFailed"),
         Dispatched::RetryLater { reason, .. } => (vec![channel_of(reason)], "NotificationsRetried"),
-        Dispatched::AlreadySent => (Vec::new(), ""),
+        Dispatched::AlreadySent => return Vec::new(),
     };
-    for channel in channels {
-        emit(&[("Channel", &channel)], &[(metric, 1.0)], &[]);
+    let mut counts = Vec::new();
+    // Failures are what someone acts on; deliveries and retries are breakdowns.
+    if metric == "NotificationsFailed" {
+        counts.push(count(metric, &[], channels.len() as f64, false));
     }
+    counts.extend(channels.iter().map(|c| count(metric, &[("Channel", c)], 1.0, true)));
+    counts
+}
+
+/// The EMF records of `counts` at `level`: one per dimension set, zero counts left out.
+pub fn records(counts: &[Count], level: Level, now_ms: i64) -> Vec<Value> {
+    let mut by_dimensions: BTreeMap<Vec<(&str, &str)>, Vec<(&str, f64)>> = BTreeMap::new();
+    for c in counts.iter().filter(|c| c.value != 0.0 && (level == Level::Detailed || !c.detailed)) {
+        let dims = c.dimensions.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        by_dimensions.entry(dims).or_default().push((c.name, c.value));
+    }
+    by_dimensions.into_iter().map(|(dims, values)| record(&dims, &values, now_ms)).collect()
+}
+
+/// One EMF record: the metrics (all counts) under one set of dimensions.
+pub fn record(dimensions: &[(&str, &str)], counts: &[(&str, f64)], now_ms: i64) -> Value {
+    let mut root = Map::new();
+    for (name, value) in dimensions {
+        root.insert((*name).to_owned(), json!(value));
+    }
+    for (name, value) in counts {
+        root.insert((*name).to_owned(), json!(value));
+    }
+    let names: Vec<&str> = dimensions.iter().map(|(name, _)| *name).collect();
+    let metrics: Vec<Value> = counts.iter().map(|(name, _)| json!({"Name": name, "Unit": "Count"})).collect();
+    root.insert(
+        "_aws".into(),
+        json!({"Timestamp": now_ms, "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [names], "Metrics": metrics}]}),
+    );
+    Value::Object(root)
+}
+
+/// Prints the records of `counts` inside Lambda, at the configured level; nothing elsewhere.
+pub fn emit(counts: &[Count]) {
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() {
+        return;
+    }
+    for record in records(counts, Level::from_env(), chrono::Utc::now().timestamp_millis()) {
+        println!("{record}");
+    }
+}
+
+/// Counts one webhook delivery.
+pub fn ingested(report: &IngestReport) {
+    emit(&ingest_counts(report));
+}
+
+/// Counts one sweep invocation.
+pub fn swept(source: &str, accounts_scored: u64, alerts_raised: u64) {
+    emit(&sweep_counts(source, accounts_scored, alerts_raised));
+}
+
+/// Counts one dispatched notification.
+pub fn dispatched(outcome: &Dispatched) {
+    emit(&dispatch_counts(outcome));
 }
 
 #[cfg(test)]
@@ -144,12 +171,7 @@ mod tests {
 
     #[test]
     fn a_record_follows_the_embedded_metric_format() {
-        let r = record(
-            &[("Source", "stripe")],
-            &[("EventsIngested", 1.0), ("AlertsRaised", 2.0)],
-            &[("event_id", json!("evt_1"))],
-            1_794_830_400_000,
-        );
+        let r = record(&[("Source", "stripe")], &[("EventsIngested", 1.0), ("AlertsRaised", 2.0)], 1_794_830_400_000);
         assert_eq!(r["_aws"]["Timestamp"], 1_794_830_400_000i64);
         let directive = &r["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "Foresight");
@@ -163,29 +185,25 @@ mod tests {
             (r["Source"].as_str(), r["EventsIngested"].as_f64(), r["AlertsRaised"].as_f64()),
             (Some("stripe"), Some(1.0), Some(2.0))
         );
-        assert_eq!(r["event_id"], "evt_1");
+        let none = record(&[], &[("AccountsScored", 3.0)], 0);
+        assert_eq!(none["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
     }
 
     #[test]
-    fn a_breakdown_is_a_second_directive_for_its_metrics_only() {
-        let by_type = Breakdown { dimensions: &[("EventType", "invoice.paid")], metrics: &["EventsIngested"] };
-        let r = record_with(
-            &[("Source", "stripe")],
-            &[("EventsIngested", 1.0), ("Duplicates", 1.0)],
-            &[by_type],
-            &[],
-            1_794_830_400_000,
-        );
-        let directives = r["_aws"]["CloudWatchMetrics"].as_array().unwrap();
-        assert_eq!(directives.len(), 2);
-        assert_eq!(directives[0]["Dimensions"], json!([["Source"]]));
-        assert_eq!(directives[0]["Metrics"].as_array().unwrap().len(), 2);
-        assert_eq!(directives[1]["Dimensions"], json!([["Source", "EventType"]]));
-        assert_eq!(directives[1]["Metrics"], json!([{"Name": "EventsIngested", "Unit": "Count"}]));
-        assert_eq!((r["Source"].as_str(), r["EventType"].as_str()), (Some("stripe"), Some("invoice.paid")));
-        // A breakdown of metrics the record does not carry adds no directive.
-        let none = Breakdown { dimensions: &[("EventType", "x")], metrics: &["AlertsRaised"] };
-        let r = record_with(&[("Source", "stripe")], &[("EventsIngested", 1.0)], &[none], &[], 0);
-        assert_eq!(r["_aws"]["CloudWatchMetrics"].as_array().unwrap().len(), 1);
+    fn the_default_level_leaves_out_breakdowns_and_zeros() {
+        let report = IngestReport {
+            source: "stripe",
+            event_type: "invoice.paid".into(),
+            events: 1,
+            duplicates: 0,
+            alerts: 0,
+            rejected_signature: false,
+        };
+        let default = records(&ingest_counts(&report), Level::Default, 0);
+        assert_eq!(default.len(), 1);
+        assert_eq!(default[0]["EventsIngested"], 1.0);
+        assert!(default[0].get("AlertsRaised").is_none(), "a zero count is not published");
+        let detailed = records(&ingest_counts(&report), Level::Detailed, 0);
+        assert!(detailed.iter().any(|r| r["EventType"] == "invoice.paid"), "{detailed:?}");
     }
 }

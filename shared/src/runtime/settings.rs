@@ -2,7 +2,7 @@
 //! `FORESIGHT_CONFIG` in Lambda), then the environment's overrides, so every function and the
 //! runner agree on the key features and the first-value event the template sets once.
 
-use super::env::{non_empty, CONFIG_VAR};
+use super::env::{self, non_empty, CONFIG_VAR};
 use crate::app::settings::{Settings, SettingsError};
 use crate::domain::usage::AnalyticsConfig;
 use std::path::Path;
@@ -33,12 +33,16 @@ pub fn from_file(path: Option<&Path>) -> Result<Settings, SettingsError> {
 
 /// The environment's overrides: the `FORESIGHT_*` analytics variables replace `[analytics]`
 /// (the sweep then scores with the same key features ingest records), `SLACK_DEFAULT_CHANNEL`
-/// replaces `[delivery] default_channel`.
+/// replaces `[delivery] default_channel`, and `FORESIGHT_PUBLIC_URL` is the base of the alerts'
+/// links to an account.
 pub fn with_overrides(settings: Settings) -> Settings {
     let analytics = analytics_overrides(settings.analytics.clone());
     let mut settings = settings.with_analytics(analytics);
     if let Some(channel) = non_empty("SLACK_DEFAULT_CHANNEL") {
         settings.delivery.default_channel = channel;
+    }
+    if let Some(url) = env::public_url() {
+        settings.alerts.public_url = url;
     }
     settings
 }

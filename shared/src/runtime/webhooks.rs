@@ -9,10 +9,17 @@ use crate::adapters::dynamodb::DynamoOutbox;
 use crate::adapters::sqs::SqsQueue;
 use crate::app::ingest::analytics::{self, AnalyticsWebhook};
 use crate::app::ingest::stripe::{self, EventAlerting, StripeWebhook};
+use crate::app::ingest::tracking::{self, TrackingApi};
+use crate::app::ingest::typeform::{self, TypeformWebhook};
 use crate::app::ingest::zendesk::{self, ZendeskWebhook};
+use crate::app::ingest::WebhookResponse;
+use crate::app::ports::store::{AccountStore, LinkStore, SourceRegistry, UsageStore};
 use crate::app::settings::Settings;
 use crate::domain::usage::AnalyticsConfig;
+use crate::sources::segment::tracking::Endpoint;
 use crate::sources::stripe::signature::StripeSecrets;
+use http::HeaderMap;
+use std::sync::Arc;
 
 /// The Stripe endpoint's secret variables: the current signing secret, and the previous one
 /// during a rotation.
@@ -20,6 +27,12 @@ pub const STRIPE_SECRET_VARS: [&str; 2] = [stripe::SECRET_VAR, stripe::PREVIOUS_
 pub const ZENDESK_SECRET_VARS: [&str; 1] = [zendesk::SECRET_VAR];
 /// A Segment shared secret (signed webhooks) or a static bearer token (RudderStack).
 pub const ANALYTICS_SECRET_VARS: [&str; 2] = [analytics::SECRET_VAR, analytics::TOKEN_VAR];
+/// The write key Segment's server libraries send on the HTTP Tracking API.
+pub const TRACKING_SECRET_VARS: [&str; 1] = [tracking::WRITE_KEY_VAR];
+/// Everything the analytics function reads: one `GetParameters` call at cold start.
+pub const ANALYTICS_FUNCTION_SECRET_VARS: [&str; 3] =
+    [analytics::SECRET_VAR, analytics::TOKEN_VAR, tracking::WRITE_KEY_VAR];
+pub const TYPEFORM_SECRET_VARS: [&str; 1] = [typeform::SECRET_VAR];
 
 /// The Stripe webhook with these secrets; the account metadata key from the environment.
 pub fn stripe(secrets: &Secrets) -> StripeWebhook {
@@ -39,26 +52,104 @@ pub fn analytics(secrets: &Secrets, config: AnalyticsConfig) -> AnalyticsWebhook
     AnalyticsWebhook::new(secrets.get(analytics::SECRET_VAR), secrets.get(analytics::TOKEN_VAR), config)
 }
 
+/// The HTTP Tracking API with the write key in these secrets, counting usage by `config`.
+pub fn tracking(secrets: &Secrets, config: AnalyticsConfig) -> TrackingApi {
+    TrackingApi::new(secrets.get(tracking::WRITE_KEY_VAR), config)
+}
+
+/// The analytics function's two doors onto the same usage: the Segment webhook
+/// (`/webhooks/segment`) and the HTTP Tracking API (`/v1/batch`, `/v1/track`, ...).
+pub struct AnalyticsEndpoints {
+    pub webhook: AnalyticsWebhook,
+    pub tracking: TrackingApi,
+}
+
+impl AnalyticsEndpoints {
+    pub fn new(secrets: &Secrets, config: AnalyticsConfig) -> Self {
+        AnalyticsEndpoints { webhook: analytics(secrets, config.clone()), tracking: tracking(secrets, config) }
+    }
+
+    /// Both doors mark analytics (and surveys) connected in `registry`.
+    pub fn with_registry(self, registry: Arc<dyn SourceRegistry>) -> Self {
+        AnalyticsEndpoints {
+            webhook: self.webhook.with_registry(registry.clone()),
+            tracking: self.tracking.with_registry(registry),
+        }
+    }
+
+    /// Configured once either door is (a deployment may use only one of them).
+    pub fn is_configured(&self) -> bool {
+        self.webhook.is_configured() || self.tracking.is_configured()
+    }
+
+    /// Answers a request by its path: a Tracking API endpoint, else the webhook.
+    pub async fn respond<S: AccountStore + LinkStore + UsageStore>(
+        &self,
+        store: &S,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> WebhookResponse {
+        match Endpoint::from_path(path) {
+            Some(endpoint) => self.tracking.respond(store, store, store, endpoint, headers, body, now).await,
+            None => self.webhook.respond(store, store, store, headers, body, now).await,
+        }
+    }
+}
+
+/// The Typeform webhook with this secret; `hidden_field` names the account (`[surveys]`).
+pub fn typeform(secrets: &Secrets, hidden_field: &str) -> TypeformWebhook {
+    TypeformWebhook::new(secrets.get(typeform::SECRET_VAR), hidden_field)
+}
+
 /// The Stripe webhook from the configured secret source, asked again while its secret is
-/// missing (Stripe shows a signing secret only once the endpoint exists).
-pub async fn stripe_bound() -> Result<SecretBound<StripeWebhook>, SecretsError> {
+/// missing (Stripe shows a signing secret only once the endpoint exists). `registry` learns that
+/// this deployment receives Stripe (once per process).
+pub async fn stripe_bound(registry: Arc<dyn SourceRegistry>) -> Result<SecretBound<StripeWebhook>, SecretsError> {
     let source = SecretSource::configured().await;
-    SecretBound::load(source, &STRIPE_SECRET_VARS, stripe, StripeWebhook::is_configured, RELOAD_MISSING_AFTER).await
+    let build = move |secrets: &Secrets| stripe(secrets).with_registry(registry.clone());
+    SecretBound::load(source, &STRIPE_SECRET_VARS, build, StripeWebhook::is_configured, RELOAD_MISSING_AFTER).await
 }
 
-pub async fn zendesk_bound() -> Result<SecretBound<ZendeskWebhook>, SecretsError> {
+pub async fn zendesk_bound(registry: Arc<dyn SourceRegistry>) -> Result<SecretBound<ZendeskWebhook>, SecretsError> {
     let source = SecretSource::configured().await;
-    SecretBound::load(source, &ZENDESK_SECRET_VARS, zendesk, ZendeskWebhook::is_configured, RELOAD_MISSING_AFTER).await
+    let build = move |secrets: &Secrets| zendesk(secrets).with_registry(registry.clone());
+    SecretBound::load(source, &ZENDESK_SECRET_VARS, build, ZendeskWebhook::is_configured, RELOAD_MISSING_AFTER).await
 }
 
-pub async fn analytics_bound(config: AnalyticsConfig) -> Result<SecretBound<AnalyticsWebhook>, SecretsError> {
+/// The analytics function's endpoints from the configured secret source, asked again while
+/// neither the webhook's secrets nor the write key is set; both doors mark analytics connected
+/// in `registry`.
+pub async fn analytics_bound(
+    config: AnalyticsConfig,
+    registry: Arc<dyn SourceRegistry>,
+) -> Result<SecretBound<AnalyticsEndpoints>, SecretsError> {
     let source = SecretSource::configured().await;
-    let build = move |secrets: &Secrets| analytics(secrets, config.clone());
-    SecretBound::load(source, &ANALYTICS_SECRET_VARS, build, AnalyticsWebhook::is_configured, RELOAD_MISSING_AFTER)
-        .await
+    let build =
+        move |secrets: &Secrets| AnalyticsEndpoints::new(secrets, config.clone()).with_registry(registry.clone());
+    SecretBound::load(
+        source,
+        &ANALYTICS_FUNCTION_SECRET_VARS,
+        build,
+        AnalyticsEndpoints::is_configured,
+        RELOAD_MISSING_AFTER,
+    )
+    .await
 }
 
-/// What the Stripe webhook raises real-time alerts with, when the notifications queue is set.
+/// The Typeform webhook from the configured secret source (asked again while it is missing).
+pub async fn typeform_bound(
+    hidden_field: String,
+    registry: Arc<dyn SourceRegistry>,
+) -> Result<SecretBound<TypeformWebhook>, SecretsError> {
+    let source = SecretSource::configured().await;
+    let build = move |secrets: &Secrets| typeform(secrets, &hidden_field).with_registry(registry.clone());
+    SecretBound::load(source, &TYPEFORM_SECRET_VARS, build, TypeformWebhook::is_configured, RELOAD_MISSING_AFTER).await
+}
+
+/// What the Stripe and Typeform webhooks raise real-time alerts with, when the notifications
+/// queue is set.
 pub struct Alerting {
     pub outbox: DynamoOutbox,
     pub queue: SqsQueue,

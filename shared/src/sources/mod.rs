@@ -2,5 +2,7 @@
 //! domain changes. No I/O here.
 
 pub mod segment;
+pub mod sha_backend;
 pub mod stripe;
+pub mod typeform;
 pub mod zendesk;

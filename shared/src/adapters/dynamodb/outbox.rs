@@ -192,29 +192,48 @@ impl Outbox for DynamoOutbox {
     }
 
     async fn entries(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut entries = self.scan_notifications(None).await?;
+        entries.sort_by(|a, b| (&a.created_at, &a.dedupe_key).cmp(&(&b.created_at, &b.dedupe_key)));
+        Ok(entries)
+    }
+
+    /// One scan of the table (once per sweep), filtered to pending records created early
+    /// enough; `created_at` is RFC 3339 in UTC with whole seconds, so text order is time order.
+    async fn unsent(&self, created_before: i64) -> Result<Vec<OutboxEntry>, StoreError> {
+        let entries = self.scan_notifications(Some(created_before)).await?;
+        Ok(entries.into_iter().filter(OutboxEntry::is_unsent).collect())
+    }
+}
+
+impl DynamoOutbox {
+    /// Every notification record; with `pending_before`, only pending ones created by then.
+    async fn scan_notifications(&self, pending_before: Option<i64>) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut entries = Vec::new();
         let mut start = None;
         loop {
-            let out = self
+            let mut scan = self
                 .client
                 .scan()
                 .table_name(&self.table)
-                .filter_expression("sk = :n")
                 .expression_attribute_values(":n", s("NOTIFICATION"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| error("Scan", e))?;
+                .set_exclusive_start_key(start);
+            scan = match pending_before {
+                None => scan.filter_expression("sk = :n"),
+                Some(before) => scan
+                    .filter_expression("sk = :n AND #status = :pending AND created_at <= :before")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":pending", s(NotificationStatus::Pending.as_str()))
+                    .expression_attribute_values(":before", s(&time::rfc3339(before))),
+            };
+            let out = scan.send().await.map_err(|e| error("Scan", e))?;
             for item in out.items() {
                 entries.push(entry(item)?);
             }
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
-                break;
+                return Ok(entries);
             }
         }
-        entries.sort_by(|a, b| (&a.created_at, &a.dedupe_key).cmp(&(&b.created_at, &b.dedupe_key)));
-        Ok(entries)
     }
 }
 

@@ -5,6 +5,7 @@
 //! | account  | `ACCOUNT#<account id>`             | `ACCOUNT` | `type`, `account_id`, groups, facts |
 //! | usage    | `ACCOUNT#<account id>`             | `USAGE#<day>` | `type`, `account_id`, `day`, sets: `mids`, `users`, `feat`, `fv`, `seen` |
 //! | link     | `LINK#<source>#<external id>`      | `LINK`    | `type`, `account_id`                |
+//! | sources  | `DEPLOYMENT`                       | `SOURCES` | `type`, one number per source: since |
 //!
 //! An account's items share a partition, so one `Query` (or one `Scan` page) reads the account
 //! with its usage days.
@@ -18,11 +19,12 @@
 use crate::app::ports::portfolio::MrrLedger;
 use crate::app::ports::store::{
     changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
-    ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
+    ScanCursor, ScanPage, SourceRegistry, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
 use crate::domain::account::attr;
 use crate::domain::account::StoredAccount;
 use crate::domain::change::{AccountChange, VERSION_FIELD};
+use crate::domain::connection::{DeploymentSources, Source};
 use crate::domain::crm;
 use crate::domain::kpi::card_attr;
 use crate::domain::time;
@@ -56,6 +58,9 @@ const USAGE_SK: &str = "USAGE#";
 pub const USAGE_RETENTION_SECONDS: i64 = 100 * 86_400;
 /// The TTL attribute of both tables.
 pub const EXPIRES_AT: &str = "expires_at";
+/// The deployment's connected sources (one item; the scan skips it: not an account's).
+const DEPLOYMENT_PK: &str = "DEPLOYMENT";
+const SOURCES_SK: &str = "SOURCES";
 /// The renewal sweep's sparse index by renewal month (`renewal_month`, `renewal_key` =
 /// `<renewal RFC 3339>#<account id>`), keys only. Kept by the health sweep's write of each
 /// account (see [`RENEWAL_KEY`] for why there), queried by the renewal sweep.
@@ -67,7 +72,7 @@ pub(super) const FINGERPRINT: &str = "fp";
 
 /// The attributes the portfolio index carries besides its keys: the cards', the ledger
 /// months', and the CRM health mark's.
-pub const PROJECTION: [&str; 22] = [
+pub const PROJECTION: [&str; 23] = [
     ACCOUNT_ID,
     TYPE,
     attr::CUSTOMER,
@@ -80,6 +85,7 @@ pub const PROJECTION: [&str; 22] = [
     card_attr::CHANGE,
     card_attr::FIRST_VALUE,
     card_attr::STAGE,
+    card_attr::NPS,
     crm::attr::HEALTH,
     crm::attr::PENDING,
     attr::HUBSPOT_COMPANY,
@@ -249,11 +255,13 @@ pub(super) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Stored
     };
     let mut stored = StoredAccount { account_id, ..Default::default() };
     for (name, value) in item {
-        if LAYOUT_ATTRIBUTES.contains(&name.as_str()) || card_attr::is_card(name) {
+        let derived = [RENEWAL_MONTH, RENEWAL_KEY].contains(&name.as_str()) || card_attr::is_card(name);
+        if !derived && LAYOUT_ATTRIBUTES.contains(&name.as_str()) {
             continue;
         }
         if let Ok(json) = serde_dynamo::from_attribute_value::<_, Value>(value.clone()) {
-            stored.attributes.insert(name.clone(), json);
+            let into = if derived { &mut stored.derived } else { &mut stored.attributes };
+            into.insert(name.clone(), json);
         }
     }
     Ok(stored)
@@ -781,5 +789,61 @@ impl LinkStore for DynamoStore {
         item.insert(TYPE.into(), s("link"));
         item.insert(ACCOUNT_ID.into(), s(account_id));
         self.put(item).await
+    }
+}
+
+fn sources_key() -> HashMap<String, AttributeValue> {
+    HashMap::from([(PK.into(), s(DEPLOYMENT_PK)), (SK.into(), s(SOURCES_SK))])
+}
+
+#[async_trait]
+impl SourceRegistry for DynamoStore {
+    async fn mark_connected(&self, source: Source, since: i64) -> Result<(), StoreError> {
+        // One conditional write keeps the earliest time: a later or equal one changes nothing.
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(sources_key()))
+            .update_expression("SET #t = :t, #s = :s")
+            .condition_expression("attribute_not_exists(#s) OR #s > :s")
+            .expression_attribute_names("#t", TYPE)
+            .expression_attribute_names("#s", source.as_str())
+            .expression_attribute_values(":t", s("deployment"))
+            .expression_attribute_values(":s", AttributeValue::N(since.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                self.meter.record_write(o.consumed_capacity());
+                Ok(())
+            }
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                self.meter.record_write(Some(&ConsumedCapacity::builder().capacity_units(1.0).build()));
+                Ok(())
+            }
+            Err(e) => Err(dynamo_error("UpdateItem", e)),
+        }
+    }
+
+    async fn connected_sources(&self) -> Result<DeploymentSources, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(sources_key()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("GetItem", e))?;
+        self.meter.record_read(out.consumed_capacity(), usize::from(out.item().is_some()));
+        let item = out.item().cloned().unwrap_or_default();
+        Ok(Source::all()
+            .filter_map(|source| {
+                let since = item.get(source.as_str())?.as_n().ok()?.parse().ok()?;
+                Some((source, since))
+            })
+            .collect())
     }
 }

@@ -4,10 +4,11 @@
 use crate::app::ports::portfolio::{CrmSyncQueue, MrrLedger, PendingHealth, PortfolioCards};
 use crate::app::ports::store::{
     changes_to_replay, AccountLister, AccountScanner, AccountStore, ApplyOutcome, LinkSource, LinkStore, RenewalIndex,
-    ScanCursor, ScanPage, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
+    ScanCursor, ScanPage, SourceRegistry, StoreError, UsageStore, RENEWAL_KEY, RENEWAL_MONTH,
 };
 use crate::domain::account::{AccountRecord, StoredAccount};
 use crate::domain::change::AccountChange;
+use crate::domain::connection::{DeploymentSources, Source};
 use crate::domain::crm;
 use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, MonthTotal};
 use crate::domain::privacy::{ErasureAudit, ErasureConfig, ACCOUNT_KIND};
@@ -34,6 +35,7 @@ pub struct MemoryStore {
     totals: Mutex<BTreeMap<(String, String), (i64, i64)>>,
     /// Tombstones and erasure audits (`privacy.rs`).
     pub(super) privacy: Mutex<MemoryPrivacy>,
+    sources: Mutex<DeploymentSources>,
 }
 
 /// Tombstones (keyed hashes), erasure audits, and the key to recognise erased ids with.
@@ -88,12 +90,16 @@ fn apply_locked(
     }
     for (name, value) in &change.facts {
         match name.as_str() {
-            RENEWAL_MONTH => {}
+            RENEWAL_MONTH => {
+                account.derived.insert(name.clone(), value.clone());
+            }
             RENEWAL_KEY => {
                 renewals.insert(change.account_id.clone(), value.as_str().unwrap_or_default().to_owned());
+                account.derived.insert(name.clone(), value.clone());
             }
             card if card_attr::is_card(card) => {
                 cards.entry(change.account_id.clone()).or_default().insert(name.clone(), value.clone());
+                account.derived.insert(name.clone(), value.clone());
             }
             _ => {
                 account.attributes.insert(name.clone(), value.clone());
@@ -106,6 +112,7 @@ fn apply_locked(
                 renewals.remove(&change.account_id);
             }
             account.attributes.remove(name);
+            account.derived.remove(name);
         }
     }
     outcome
@@ -259,12 +266,10 @@ impl LinkStore for MemoryStore {
 #[async_trait]
 impl MrrLedger for MemoryStore {
     async fn refresh(&self, account_id: &str) -> Result<usize, StoreError> {
-        let (desired, facts) = {
-            let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-            match accounts.get(account_id) {
-                Some(stored) => kpi::account_ledger(&AccountRecord::from_stored(stored, 0)),
-                None => (Vec::new(), Vec::new()),
-            }
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let (desired, facts) = match accounts.get(account_id) {
+            Some(stored) => kpi::account_ledger(&AccountRecord::from_stored(stored, 0)),
+            None => (Vec::new(), Vec::new()),
         };
         let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
         let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
@@ -282,13 +287,18 @@ impl MrrLedger for MemoryStore {
         for month in desired {
             ledger.insert((account_id.to_owned(), month.month.clone()), month);
         }
+        let ledger_facts = [card_attr::CURRENCY, card_attr::MRR, card_attr::STARTED];
         if facts.is_empty() {
             if let Some(card) = cards.get_mut(account_id) {
-                card.retain(|name, _| {
-                    ![card_attr::CURRENCY, card_attr::MRR, card_attr::STARTED].contains(&name.as_str())
-                });
+                card.retain(|name, _| !ledger_facts.contains(&name.as_str()));
+            }
+            if let Some(account) = accounts.get_mut(account_id) {
+                account.derived.retain(|name, _| !ledger_facts.contains(&name.as_str()));
             }
         } else {
+            if let Some(account) = accounts.get_mut(account_id) {
+                account.derived.extend(facts.iter().cloned());
+            }
             cards.entry(account_id.to_owned()).or_default().extend(facts);
         }
         Ok(changed)
@@ -369,5 +379,19 @@ impl CrmSyncQueue for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl SourceRegistry for MemoryStore {
+    async fn mark_connected(&self, source: Source, since: i64) -> Result<(), StoreError> {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let earliest = sources.entry(source).or_insert(since);
+        *earliest = (*earliest).min(since);
+        Ok(())
+    }
+
+    async fn connected_sources(&self) -> Result<DeploymentSources, StoreError> {
+        Ok(self.sources.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 }

@@ -31,6 +31,11 @@ pub const MAX_BUTTON_TEXT: usize = 75;
 pub const MAX_BUTTON_URL: usize = 3_000;
 /// The top-level `text`: Slack truncates past 40,000 characters and recommends at most 4,000.
 pub const MAX_TEXT: usize = 4_000;
+/// The text of all blocks together. Slack refuses more with `msg_blocks_too_long`, a limit the
+/// Block Kit reference does not state: messages of markdown blocks failed from 13,297
+/// characters, and from 13,172 with a divider among them (slackapi/bolt-js#2509), so the limit
+/// counts more than the text. 12,000 keeps a margin under both.
+pub const MAX_BLOCKS_TEXT: usize = 12_000;
 /// How many health reasons a message lists.
 const MAX_REASONS: usize = 5;
 
@@ -158,6 +163,7 @@ pub fn message_with(alert: &Alert, urls: &RecordUrls) -> SlackMessage {
     blocks.push(json!({"type": "context", "elements": context}));
 
     blocks.truncate(MAX_BLOCKS);
+    fit_blocks_text(&mut blocks, MAX_BLOCKS_TEXT);
     let text =
         if alert.summary.trim().is_empty() { format!("{account}: {}", alert.headline) } else { alert.summary.clone() };
     SlackMessage { text: fit(&escape(&text), MAX_TEXT), blocks }
@@ -173,6 +179,12 @@ pub fn check_limits(m: &SlackMessage) -> Result<(), String> {
     }
     if m.blocks.len() > MAX_BLOCKS {
         return Err(format!("{} blocks, more than {MAX_BLOCKS}", m.blocks.len()));
+    }
+    let total: usize = m.blocks.iter().map(blocks_text_chars).sum();
+    if total > MAX_BLOCKS_TEXT {
+        return Err(format!(
+            "the blocks hold {total} characters of text, more than {MAX_BLOCKS_TEXT} (Slack: msg_blocks_too_long)"
+        ));
     }
     for (i, block) in m.blocks.iter().enumerate() {
         let kind = block.get("type").and_then(Value::as_str).unwrap_or("");
@@ -472,6 +484,61 @@ pub(super) fn fit(escaped: &str, max: usize) -> String {
     match body.rfind('&') {
         Some(amp) if !body[amp..].contains(';') => format!("{}…", &body[..amp]),
         _ => cut,
+    }
+}
+
+/// The characters of every text in a block (texts, fields, context elements, button labels).
+fn blocks_text_chars(block: &Value) -> usize {
+    match block {
+        Value::Object(map) => map
+            .iter()
+            .map(|(key, v)| match v {
+                Value::String(text) if key == "text" => chars(text),
+                other => blocks_text_chars(other),
+            })
+            .sum(),
+        Value::Array(items) => items.iter().map(blocks_text_chars).sum(),
+        _ => 0,
+    }
+}
+
+/// Every text string of a block, for cutting.
+fn texts_mut<'a>(value: &'a mut Value, out: &mut Vec<&'a mut String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "text" && v.is_string() {
+                    if let Value::String(text) = v {
+                        out.push(text);
+                    }
+                } else {
+                    texts_mut(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| texts_mut(v, out)),
+        _ => {}
+    }
+}
+
+/// Cuts the longest texts until all of them together hold at most `max` characters: the long
+/// free text (a headline, reasons, ids) gives way, the short facts stay whole.
+fn fit_blocks_text(blocks: &mut [Value], max: usize) {
+    loop {
+        let mut texts = Vec::new();
+        blocks.iter_mut().for_each(|b| texts_mut(b, &mut texts));
+        let total: usize = texts.iter().map(|t| chars(t)).sum();
+        let Some(longest) = texts.into_iter().max_by_key(|t| chars(t)) else { return };
+        if total <= max {
+            return;
+        }
+        let len = chars(longest);
+        // At least one character goes each round, and a text keeps at least one.
+        let keep = len.saturating_sub(total - max).clamp(1, len.saturating_sub(1).max(1));
+        if keep >= len {
+            return; // every text is one character: nothing left to cut
+        }
+        *longest = fit(longest, keep);
     }
 }
 

@@ -15,6 +15,7 @@
 //! means; a permanent one (Slack `channel_not_found`, a CRM validation error) is dead-lettered
 //! with its reason and acknowledged. SQS's redrive policy moves what keeps failing to the DLQ.
 
+pub mod picklists;
 pub mod routes;
 pub mod task;
 

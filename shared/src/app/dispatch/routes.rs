@@ -1,6 +1,7 @@
 //! Where notifications go: `[delivery]` in `foresight.toml` (Slack channel by alert kind, then by
 //! touch tier, then the default; which alerts also become CRM tasks).
 
+use super::picklists::SalesforcePicklists;
 use crate::domain::alert::{Alert, AlertKind};
 use crate::domain::tier::Segment;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,8 @@ pub struct DeliveryRoutes {
     pub task_kinds: Vec<AlertKind>,
     /// Days from the alert to the task's due date.
     pub task_due_days: i64,
+    /// `[delivery.salesforce]`: the org's Task picklist values.
+    pub salesforce: SalesforcePicklists,
 }
 
 impl Default for DeliveryRoutes {
@@ -38,6 +41,7 @@ impl Default for DeliveryRoutes {
             ]
             .to_vec(),
             task_due_days: 2,
+            salesforce: SalesforcePicklists::default(),
         }
     }
 }

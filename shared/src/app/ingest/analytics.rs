@@ -2,14 +2,20 @@
 //! (account, day), write one usage item per pair — shared by `functions/analytics-webhook` and
 //! `foresight dev`.
 
-use super::{identity, IngestError, IngestReport, WebhookResponse};
-use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError, UsageStore};
+use super::{check_id, identity, IngestError, IngestReport, SourceMark, WebhookResponse, WEBHOOK_DEADLINE};
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry, StoreError, UsageStore};
+use crate::domain::account::attr;
+use crate::domain::change::AccountChange;
+use crate::domain::connection::Source;
+use crate::domain::survey::SurveyResponse;
 use crate::domain::usage::{AnalyticsConfig, UsageDay};
-use crate::sources::segment::{self, signature, UsageDelta};
+use crate::sources::segment::{self, signature, Aggregate, GroupCall, Message, UsageDelta};
 use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
 use http::HeaderMap;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub const SECRET_VAR: &str = "SEGMENT_SHARED_SECRET";
 pub const TOKEN_VAR: &str = "SEGMENT_BEARER_TOKEN";
@@ -23,6 +29,7 @@ pub struct AnalyticsWebhook {
     /// RudderStack cannot sign: a static `Authorization: Bearer <token>` instead, when set.
     bearer_token: Option<String>,
     config: AnalyticsConfig,
+    marks: ConnectionMarks,
 }
 
 impl std::fmt::Debug for AnalyticsWebhook {
@@ -41,6 +48,8 @@ pub struct BatchOutcome {
     pub ignored: usize,
     /// Accounts whose usage was written, with the days.
     pub accounts: BTreeMap<String, Vec<NaiveDate>>,
+    /// Survey answers (the NPS event) stored, and the accounts they went to.
+    pub surveys: Vec<String>,
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -49,7 +58,19 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 impl AnalyticsWebhook {
     pub fn new(secret: Option<String>, bearer_token: Option<String>, config: AnalyticsConfig) -> Self {
-        AnalyticsWebhook { secret: non_empty(secret), bearer_token: non_empty(bearer_token), config }
+        AnalyticsWebhook {
+            secret: non_empty(secret),
+            bearer_token: non_empty(bearer_token),
+            config,
+            marks: ConnectionMarks::default(),
+        }
+    }
+
+    /// Marks product analytics (and surveys, for the NPS event) connected in this deployment's
+    /// registry on the first batch of the process.
+    pub fn with_registry(mut self, registry: Arc<dyn SourceRegistry>) -> Self {
+        self.marks = ConnectionMarks::new(registry);
+        self
     }
 
     /// Whether a shared secret or a bearer token is set (without either, 503).
@@ -59,11 +80,19 @@ impl AnalyticsWebhook {
 
     fn authenticate(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), IngestError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        if let (Some(token), Some(auth)) = (&self.bearer_token, header("authorization")) {
-            let given = auth.strip_prefix("Bearer ").unwrap_or("");
-            let matches = given.len() == token.len()
-                && bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), token.as_bytes()));
-            return if matches { Ok(()) } else { Err(IngestError::Payload("bearer token rejected".into())) };
+        match (&self.bearer_token, header("authorization"), &self.secret) {
+            (Some(token), Some(auth), _) => {
+                let given = auth.strip_prefix("Bearer ").unwrap_or("");
+                let matches = given.len() == token.len()
+                    && bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), token.as_bytes()));
+                return if matches { Ok(()) } else { Err(IngestError::Unauthorized("bearer token rejected".into())) };
+            }
+            // Bearer-only: a request without the header is the sender's mistake, not a missing
+            // secret of ours (a 503 would have it retried forever).
+            (Some(_), None, None) => {
+                return Err(IngestError::Unauthorized("missing Authorization: Bearer <token>".into()));
+            }
+            _ => {}
         }
         let secret = self.secret.as_deref().ok_or(IngestError::MissingSecret(SECRET_VAR))?;
         signature::verify(header("x-signature"), body, secret).map_err(|e| IngestError::Signature(Box::new(e)))
@@ -85,54 +114,7 @@ impl AnalyticsWebhook {
         }
         self.authenticate(headers, body)?;
         let messages = segment::parse(body).map_err(|e| IngestError::Payload(e.to_string()))?;
-        let batch = segment::aggregate(&messages, &self.config, now);
-
-        // Group calls first: later messages of the same batch may rely on them.
-        for call in &batch.group_calls {
-            let account = account_of_group(links, &call.group).await?;
-            if let Some(user) = &call.user {
-                if links.resolve(LinkSource::AnalyticsUser, user).await?.as_deref() != Some(&call.group) {
-                    links.link(LinkSource::AnalyticsUser, user, &call.group).await?;
-                    // Usage the user had before anyone knew their group joins the account.
-                    let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, user);
-                    accounts.merge(&provisional, &account).await?;
-                }
-            }
-            let traits =
-                [(LinkSource::Stripe, &call.stripe_customer_id), (LinkSource::Zendesk, &call.zendesk_organization_id)];
-            for (source, external) in traits {
-                if let Some(external) = external {
-                    if links.resolve(source, external).await?.as_deref() != Some(&account) {
-                        identity::link_and_merge(accounts, links, source, external, &account).await?;
-                    }
-                }
-            }
-        }
-
-        // Resolve each (group or user, day) to an account and merge the deltas per (account, day).
-        let mut per_account: BTreeMap<(String, NaiveDate), UsageDay> = BTreeMap::new();
-        let mut groups: BTreeMap<String, String> = BTreeMap::new();
-        for ((group, day), delta) in &batch.usage {
-            let Some(group) = group else { continue };
-            if !groups.contains_key(group) {
-                groups.insert(group.clone(), account_of_group(links, group).await?);
-            }
-            absorb(per_account.entry((groups[group].clone(), *day)).or_default(), delta);
-        }
-        for ((user, day), delta) in &batch.ungrouped_users {
-            let account = match links.resolve(LinkSource::AnalyticsUser, user).await? {
-                Some(group) => account_of_group(links, &group).await?,
-                // No group call seen yet: kept under the user until one links it.
-                None => identity::provisional_account_id(LinkSource::AnalyticsUser, user),
-            };
-            absorb(per_account.entry((account, *day)).or_default(), delta);
-        }
-        let mut outcome = BatchOutcome { messages: messages.len(), ignored: batch.ignored, accounts: BTreeMap::new() };
-        for ((account, day), day_usage) in &per_account {
-            usage.add_usage(account, *day, day_usage).await?;
-            outcome.accounts.entry(account.clone()).or_default().push(*day);
-        }
-        Ok(outcome)
+        ingest(accounts, links, usage, &messages, &self.config, &self.marks, now).await
     }
 
     pub async fn respond(
@@ -144,29 +126,212 @@ impl AnalyticsWebhook {
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        match self.handle(accounts, links, usage, headers, body, now).await {
-            Ok(o) => {
-                tracing::info!(
-                    source = "segment",
-                    messages = o.messages,
-                    accounts = o.accounts.len(),
-                    "batch accepted"
-                );
-                let report = IngestReport {
-                    source: "segment",
-                    event_type: "batch".into(),
-                    events: (o.messages - o.ignored) as u64,
-                    ..Default::default()
-                };
-                WebhookResponse {
-                    status: 200,
-                    body: json!({"received": true, "messages": o.messages, "ignored": o.ignored, "accounts": o.accounts}),
-                    report,
-                }
+        let work = async {
+            let handled = self.handle(accounts, links, usage, headers, body, now).await;
+            respond_batch(
+                SOURCE,
+                handled,
+                |o| json!({"received": true, "messages": o.messages, "ignored": o.ignored, "accounts": o.accounts}),
+            )
+        };
+        super::within_deadline(SOURCE, WEBHOOK_DEADLINE, work).await
+    }
+}
+
+/// The name the analytics webhook is logged and counted under.
+const SOURCE: &str = "segment";
+
+/// Logs a batch's result and encodes the answer, the body of a 200 made by `body`.
+pub fn respond_batch(
+    source: &'static str,
+    handled: Result<BatchOutcome, IngestError>,
+    body: impl FnOnce(&BatchOutcome) -> serde_json::Value,
+) -> WebhookResponse {
+    match handled {
+        Ok(o) => {
+            tracing::info!(source, messages = o.messages, accounts = o.accounts.len(), "batch accepted");
+            let report = IngestReport {
+                source,
+                event_type: "batch".into(),
+                events: (o.messages - o.ignored) as u64,
+                ..Default::default()
+            };
+            WebhookResponse::ok(body(&o), report)
+        }
+        Err(err) => super::respond(source, Err(err)),
+    }
+}
+
+/// Refuses a batch whose ids would not fit a storage key, before anything is written.
+fn check_ids(batch: &Aggregate) -> Result<(), IngestError> {
+    for call in &batch.group_calls {
+        check_id("groupId", Some(&call.group))?;
+        check_id("userId", call.user.as_deref())?;
+        check_id("a group trait naming a Stripe customer", call.stripe_customer_id.as_deref())?;
+        check_id("a group trait naming a Zendesk organization", call.zendesk_organization_id.as_deref())?;
+    }
+    for (group, _) in batch.usage.keys() {
+        check_id("context.groupId", group.as_deref())?;
+    }
+    for (user, _) in batch.ungrouped_users.keys() {
+        check_id("userId", Some(user))?;
+    }
+    Ok(())
+}
+
+/// Ingests parsed messages, from the webhook or the HTTP Tracking API alike: at most one usage
+/// write per (account, day) of the batch, plus the links that `group` calls establish.
+pub async fn ingest(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    usage: &dyn UsageStore,
+    messages: &[Message],
+    config: &AnalyticsConfig,
+    marks: &ConnectionMarks,
+    now: i64,
+) -> Result<BatchOutcome, IngestError> {
+    let batch = segment::aggregate(messages, config, now);
+    check_ids(&batch)?;
+
+    // Group calls first: later messages of the same batch may rely on them. One user's calls in
+    // order (the last one names their group), different users' a few at a time.
+    let mut by_user: BTreeMap<Option<&String>, Vec<&GroupCall>> = BTreeMap::new();
+    for call in &batch.group_calls {
+        by_user.entry(call.user.as_ref()).or_default().push(call);
+    }
+    futures::stream::iter(by_user.into_values().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |calls| async move {
+            for call in calls {
+                apply_group_call(accounts, links, call).await?;
             }
-            Err(err) => super::respond("segment", Err(err)),
+            Ok(())
+        })
+        .await?;
+    // Each group's account learns that analytics knows it (a group call creates no usage day),
+    // so its silence then scores as silence: one write per group of the batch.
+    let called: BTreeSet<&String> = batch.group_calls.iter().map(|call| &call.group).collect();
+    futures::stream::iter(called.into_iter().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |group| async move {
+            let account = account_of_group(links, group).await?;
+            let fact = serde_json::Value::String(group.clone());
+            accounts.apply(&AccountChange::new(account).with_fact(attr::ANALYTICS_GROUP, fact)).await?;
+            Ok(())
+        })
+        .await?;
+
+    // Resolve each (group or user, day) to an account and merge the deltas per (account, day).
+    // The reads, once per distinct group and user, a few at a time.
+    let group_ids: BTreeSet<String> = batch.usage.keys().filter_map(|(group, _)| group.clone()).collect();
+    let groups: BTreeMap<String, String> = futures::stream::iter(group_ids)
+        .map(|group| group_account(links, group))
+        .buffer_unordered(CONCURRENT_STORE_CALLS)
+        .try_collect()
+        .await?;
+    let user_ids: BTreeSet<String> = batch.ungrouped_users.keys().map(|(user, _)| user.clone()).collect();
+    let users: BTreeMap<String, String> = futures::stream::iter(user_ids)
+        .map(|user| user_account(links, user))
+        .buffer_unordered(CONCURRENT_STORE_CALLS)
+        .try_collect()
+        .await?;
+    let mut per_account: BTreeMap<(String, NaiveDate), UsageDay> = BTreeMap::new();
+    for ((group, day), delta) in &batch.usage {
+        let Some(group) = group else { continue };
+        absorb(per_account.entry((groups[group].clone(), *day)).or_default(), delta);
+    }
+    for ((user, day), delta) in &batch.ungrouped_users {
+        absorb(per_account.entry((users[user].clone(), *day)).or_default(), delta);
+    }
+    // The writes are independent (one item each) and idempotent: a few at a time, so that a
+    // batch of a few hundred (account, day) pairs answers well inside the webhook deadline.
+    futures::stream::iter(per_account.iter().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |((account, day), day_usage)| {
+            usage.add_usage(account, *day, day_usage)
+        })
+        .await?;
+    let mut outcome = BatchOutcome {
+        messages: messages.len(),
+        ignored: batch.ignored,
+        accounts: BTreeMap::new(),
+        surveys: Vec::new(),
+    };
+    for (account, day) in per_account.keys() {
+        outcome.accounts.entry(account.clone()).or_default().push(*day);
+    }
+    // NPS answers of the survey convention: one fact per response on its account (rare).
+    for answer in &batch.surveys {
+        let account = match (&answer.group, &answer.user) {
+            (Some(group), _) => account_of_group(links, group).await?,
+            (None, Some(user)) => user_account(links, user.clone()).await?.1,
+            (None, None) => continue,
+        };
+        let response = SurveyResponse {
+            at: answer.at,
+            score: answer.score,
+            comment: answer.comment.clone(),
+            via: "segment".into(),
+            form: None,
+        };
+        let fact = format!("{}seg-{}", attr::SURVEY_RESPONSE, response_key(&answer.id));
+        let value = serde_json::to_value(&response).unwrap_or_default();
+        accounts.apply(&AccountChange::new(account.clone()).with_fact(fact, value)).await?;
+        outcome.surveys.push(account);
+    }
+    if let Some(since) = batch.earliest.filter(|_| !per_account.is_empty() || !batch.group_calls.is_empty()) {
+        marks.analytics.mark(Source::Analytics, since).await;
+    }
+    if let Some(since) = batch.surveys.iter().map(|a| a.at).min() {
+        marks.surveys.mark(Source::Surveys, since).await;
+    }
+    Ok(outcome)
+}
+
+/// Marks product analytics (and surveys, for the NPS event) connected in the deployment's
+/// registry, once per process; the webhook and the HTTP Tracking API share the convention.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionMarks {
+    analytics: SourceMark,
+    surveys: SourceMark,
+}
+
+impl ConnectionMarks {
+    pub fn new(registry: Arc<dyn SourceRegistry>) -> Self {
+        ConnectionMarks { analytics: SourceMark::new(registry.clone()), surveys: SourceMark::new(registry) }
+    }
+}
+
+/// Reads and usage writes of one batch in flight at once.
+const CONCURRENT_STORE_CALLS: usize = 16;
+
+/// A `group` call: the user belongs to the group's account (what they did before joins it),
+/// and the group's traits link other sources' ids to it.
+async fn apply_group_call(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    call: &GroupCall,
+) -> Result<(), StoreError> {
+    let account = account_of_group(links, &call.group).await?;
+    if let Some(user) = &call.user {
+        if links.resolve(LinkSource::AnalyticsUser, user).await?.as_deref() != Some(&call.group) {
+            links.link(LinkSource::AnalyticsUser, user, &call.group).await?;
+            // Usage the user had before anyone knew their group joins the account.
+            let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, user);
+            accounts.merge(&provisional, &account).await?;
         }
     }
+    let traits = [(LinkSource::Stripe, &call.stripe_customer_id), (LinkSource::Zendesk, &call.zendesk_organization_id)];
+    for (source, external) in traits {
+        if let Some(external) = external {
+            if links.resolve(source, external).await?.as_deref() != Some(&account) {
+                identity::link_and_merge(accounts, links, source, external, &account).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A response id fit for an attribute name and a dedupe key (no `/` or `#`).
+pub fn response_key(id: &str) -> String {
+    id.chars().map(|c| if c == '/' || c == '#' { '_' } else { c }).collect()
 }
 
 fn absorb(day: &mut UsageDay, delta: &UsageDelta) {
@@ -177,6 +342,22 @@ fn absorb(day: &mut UsageDay, delta: &UsageDelta) {
     if delta.last_seen_at > 0 {
         day.seen_at.insert(delta.last_seen_at);
     }
+}
+
+/// `(group, its account)`.
+async fn group_account(links: &dyn LinkStore, group: String) -> Result<(String, String), StoreError> {
+    let account = account_of_group(links, &group).await?;
+    Ok((group, account))
+}
+
+/// `(user, their account)`: their last group's, else (no group call seen yet) the provisional
+/// record kept under the user until one links it.
+async fn user_account(links: &dyn LinkStore, user: String) -> Result<(String, String), StoreError> {
+    let account = match links.resolve(LinkSource::AnalyticsUser, &user).await? {
+        Some(group) => account_of_group(links, &group).await?,
+        None => identity::provisional_account_id(LinkSource::AnalyticsUser, &user),
+    };
+    Ok((user, account))
 }
 
 /// A group's account: its link, else the group id itself (the product's account id).

@@ -39,9 +39,8 @@ pub async fn resolve_account(
                 return Ok(None);
             }
             if is_new {
-                links.link(source, external, account).await?;
-            }
-            if is_new || recheck_merge {
+                link_merged(accounts, links, source, external, account).await?;
+            } else if recheck_merge {
                 merge_provisional(accounts, source, external, account).await?;
             }
             Ok(Some(account.to_owned()))
@@ -59,8 +58,9 @@ pub async fn resolve_account(
 
 /// Links `external_id` to `account` and merges what was kept provisionally (the admin path, and
 /// analytics group traits). The link is also written on the account record (`links.<source>_…`)
-/// so that tasks and the CRM health sync find the company; the same value every time, so a
-/// repeated link changes nothing.
+/// so that tasks and the CRM health sync find the company, and so that a Zendesk organization
+/// linked before its first ticket makes Zendesk a connected source of the account (no ticket is
+/// then silence); the same value every time, so a repeated link changes nothing.
 pub async fn link_and_merge(
     accounts: &dyn AccountStore,
     links: &dyn LinkStore,
@@ -71,8 +71,7 @@ pub async fn link_and_merge(
     // Linking again on purpose is how an admin lifts an erasure's tombstone.
     links.clear_erased(Some(source), external_id).await?;
     links.clear_erased(None, account).await?;
-    links.link(source, external_id, account).await?;
-    let merged = merge_provisional(accounts, source, external_id, account).await?;
+    let merged = link_merged(accounts, links, source, external_id, account).await?;
     if let Some(name) = record_link_attribute(source) {
         accounts.apply(&AccountChange::new(account).with_fact(name, json!(external_id))).await?;
     }
@@ -90,6 +89,25 @@ pub fn record_link_attribute(source: LinkSource) -> Option<&'static str> {
         LinkSource::Salesforce => Some(attr::SALESFORCE_ACCOUNT),
         LinkSource::AnalyticsUser => None,
     }
+}
+
+/// Links `external_id` to `account` with what was kept provisionally merged in: merged before
+/// the link is written and again after it. A failure anywhere leaves the link unwritten or the
+/// merge to redo, and the sender's retry (which finds no link, or links again) completes it;
+/// merging only after the link would leave a provisional record behind for good when the merge
+/// failed, since the retry finds the link and skips it. The second merge catches what an event
+/// stored provisionally between the two steps (usually it finds nothing: one read).
+async fn link_merged(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    source: LinkSource,
+    external_id: &str,
+    account: &str,
+) -> Result<bool, StoreError> {
+    let before = merge_provisional(accounts, source, external_id, account).await?;
+    links.link(source, external_id, account).await?;
+    let after = merge_provisional(accounts, source, external_id, account).await?;
+    Ok(before || after)
 }
 
 async fn merge_provisional(

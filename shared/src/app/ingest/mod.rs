@@ -5,15 +5,50 @@
 pub mod analytics;
 pub mod identity;
 pub mod stripe;
+pub mod tracking;
+pub mod typeform;
 pub mod zendesk;
 
 use crate::app::alerts::AlertError;
-use crate::app::ports::store::{AccountStore, ApplyOutcome, StoreError};
+use crate::app::ports::store::{AccountStore, ApplyOutcome, SourceRegistry, StoreError};
 use crate::domain::change::AccountChange;
+use crate::domain::connection::Source;
 use serde_json::{json, Value};
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Webhook bodies larger than this are refused with 413 (Stripe events are a few KB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The longest external or account id Foresight keeps, in bytes. DynamoDB keys hold at most
+/// 2,048 bytes and an id ends up in several: `ACCOUNT#<account>`, `LINK#<source>#<external id>`,
+/// an alert's `NOTIFICATION#<account>/<kind>/<subscription or invoice id>/<day>`. Real ids are far
+/// shorter (Stripe's at most 255 characters, its metadata values 500); a longer one is refused
+/// with 400 before anything is written (a 500 would have the sender retry it for days).
+pub const MAX_ID_BYTES: usize = 512;
+/// The longest attribute name of a change: names embed an object id (`sub#<subscription>`,
+/// `pf#<invoice>#<attempt>`, `mrr#<subscription>#<version>`) that alert keys repeat.
+pub const MAX_ATTRIBUTE_BYTES: usize = 2 * MAX_ID_BYTES + 64;
+
+/// Every webhook answers within this, whatever a dependency does (a hung or paused DynamoDB, an
+/// unreachable queue): past it the work is abandoned and the sender is told to retry. Below the
+/// Lambda functions' 10-second timeout, so the answer is ours, not a killed invocation's.
+pub const WEBHOOK_DEADLINE: Duration = Duration::from_secs(8);
+
+/// Our own failures (storage, queue, the deadline) are answered so that every sender retries
+/// them, each by its own rules:
+/// - Zendesk retries only a 409, a 429 or 503 *with* `Retry-After`, and timeouts: never a
+///   plain 500, which would lose the ticket update;
+/// - Stripe retries any non-2xx with backoff for up to three days;
+/// - Segment (the Webhooks destination, and the server libraries on the HTTP Tracking API)
+///   retries 5xx and 429 with backoff.
+///
+/// 503 with a short `Retry-After` is retried by all three, so it is the one answer.
+pub const RETRY_STATUS: u16 = 503;
+/// `Retry-After`, in seconds, on a [`RETRY_STATUS`] answer.
+pub const RETRY_AFTER_SECS: u64 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -23,23 +58,44 @@ pub enum IngestError {
     TooLarge(usize),
     #[error("signature rejected: {0}")]
     Signature(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A missing or wrong credential where the sender authenticates with one (a bearer token, a
+    /// write key): 401, which no sender retries as is.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
     #[error("invalid payload: {0}")]
     Payload(String),
     #[error("storage failed, retry later: {0}")]
     Store(#[from] StoreError),
     #[error("alert not raised, retry later: {0}")]
     Alerting(#[from] AlertError),
+    #[error("not done within {0:?}, retry later")]
+    Deadline(Duration),
 }
 
 impl IngestError {
-    /// The HTTP status the sender understands: 4xx means "do not retry as is", 5xx "retry".
+    /// The HTTP status the sender understands: 4xx means "do not retry as is"; our own failures
+    /// (and a secret not configured yet) are [`RETRY_STATUS`], which every sender retries.
     pub fn status(&self) -> u16 {
         match self {
-            IngestError::MissingSecret(_) => 503,
             IngestError::TooLarge(_) => 413,
             IngestError::Signature(_) | IngestError::Payload(_) => 400,
-            IngestError::Store(_) | IngestError::Alerting(_) => 500,
+            IngestError::Unauthorized(_) => 401,
+            IngestError::MissingSecret(_)
+            | IngestError::Store(_)
+            | IngestError::Alerting(_)
+            | IngestError::Deadline(_) => RETRY_STATUS,
         }
+    }
+
+    /// `Retry-After` (seconds) for an answer the sender should retry later.
+    pub fn retry_after(&self) -> Option<u64> {
+        (self.status() == RETRY_STATUS).then_some(RETRY_AFTER_SECS)
+    }
+
+    /// Whether this is our own failure (not the sender's mistake): logged as an error, and
+    /// answered with a generic message.
+    pub fn is_ours(&self) -> bool {
+        matches!(self, IngestError::Store(_) | IngestError::Alerting(_) | IngestError::Deadline(_))
     }
 }
 
@@ -48,6 +104,8 @@ impl IngestError {
 pub struct WebhookResponse {
     pub status: u16,
     pub body: Value,
+    /// `Retry-After` in seconds, on an answer the sender should retry later.
+    pub retry_after: Option<u64>,
     pub report: IngestReport,
 }
 
@@ -68,22 +126,75 @@ impl WebhookResponse {
     /// The answer to a failed delivery. Our own failures (storage, queue) answer a generic
     /// message: the cause is logged with the request id, never sent to the sender.
     pub fn error(source: &'static str, err: &IngestError) -> Self {
-        let message = match err {
-            IngestError::Store(_) | IngestError::Alerting(_) => "temporarily unavailable: please retry".to_owned(),
-            other => other.to_string(),
-        };
+        let message = if err.is_ours() { "temporarily unavailable: please retry".to_owned() } else { err.to_string() };
         let report =
             IngestReport { source, rejected_signature: matches!(err, IngestError::Signature(_)), ..Default::default() };
-        WebhookResponse { status: err.status(), body: json!({ "error": message }), report }
+        WebhookResponse {
+            status: err.status(),
+            body: json!({ "error": message }),
+            retry_after: err.retry_after(),
+            report,
+        }
     }
 
-    /// The HTTP response: the status and the JSON body.
+    /// A 200 answer with `body`.
+    pub fn ok(body: Value, report: IngestReport) -> Self {
+        WebhookResponse { status: 200, body, retry_after: None, report }
+    }
+
+    /// The HTTP response: the status, the JSON body and `Retry-After` when set.
     pub fn into_http(self) -> http::Response<String> {
         let mut response = http::Response::new(self.body.to_string());
         *response.status_mut() =
             http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        let headers = response.headers_mut();
+        headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+        }
         response
+    }
+}
+
+/// Runs a webhook's work with [`WEBHOOK_DEADLINE`]: an answer past it is abandoned (every write
+/// is idempotent, and the sender retries) and the sender gets the retryable answer in time.
+pub async fn within_deadline(
+    source: &'static str,
+    deadline: Duration,
+    work: impl Future<Output = WebhookResponse>,
+) -> WebhookResponse {
+    match tokio::time::timeout(deadline, work).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            let err = IngestError::Deadline(deadline);
+            log_rejection(source, &err);
+            WebhookResponse::error(source, &err)
+        }
+    }
+}
+
+/// Refuses an id over [`MAX_ID_BYTES`], naming the field.
+pub fn check_id(field: &str, id: Option<&str>) -> Result<(), IngestError> {
+    match id {
+        Some(id) if id.len() > MAX_ID_BYTES => Err(IngestError::Payload(format!(
+            "{field} is {} bytes long, more than the {MAX_ID_BYTES} allowed",
+            id.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a change whose attribute names (which embed object ids) are over
+/// [`MAX_ATTRIBUTE_BYTES`], naming the object.
+pub fn check_change(change: &AccountChange) -> Result<(), IngestError> {
+    let names = change.guarded.iter().map(|g| g.attribute.as_str()).chain(change.facts.iter().map(|(n, _)| n.as_str()));
+    match names.into_iter().find(|n| n.len() > MAX_ATTRIBUTE_BYTES) {
+        Some(name) => Err(IngestError::Payload(format!(
+            "an object id of {} bytes ({}…) is longer than the {MAX_ID_BYTES} allowed",
+            name.len(),
+            name.chars().take(24).collect::<String>()
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -159,18 +270,15 @@ pub fn respond(source: &'static str, result: Result<Accepted, IngestError>) -> W
                 alerts: a.alerts.len() as u64,
                 rejected_signature: false,
             };
-            WebhookResponse {
-                status: 200,
-                body: json!({
-                    "received": true,
-                    "event_id": a.event_id,
-                    "type": a.event_type,
-                    "account_id": a.account_id,
-                    "outcome": a.outcome,
-                    "alerts": a.alerts,
-                }),
-                report,
-            }
+            let body = json!({
+                "received": true,
+                "event_id": a.event_id,
+                "type": a.event_type,
+                "account_id": a.account_id,
+                "outcome": a.outcome,
+                "alerts": a.alerts,
+            });
+            WebhookResponse::ok(body, report)
         }
         Err(err) => {
             log_rejection(source, &err);
@@ -185,6 +293,7 @@ pub fn log_rejection(source: &'static str, err: &IngestError) {
     match err {
         IngestError::Store(e) => tracing::error!(source, error = %e, "event not stored"),
         IngestError::Alerting(e) => tracing::error!(source, error = %e, "event stored, alert not raised"),
+        IngestError::Deadline(d) => tracing::error!(source, deadline = ?d, "not done in time; the sender will retry"),
         e => tracing::warn!(source, status = e.status(), error = %e, "event rejected"),
     }
 }
@@ -199,6 +308,55 @@ pub enum Outcome {
     Duplicate,
     /// A type Foresight does not use, or an object with no customer to attribute it to.
     Ignored,
+}
+
+/// Tells the deployment's [`SourceRegistry`] that a source delivers, and since when: once per
+/// process, and again only when a delivery carries data older than what this process marked (a
+/// failed mark is tried again on the next one). About one write per cold start, so the sweep can
+/// tell a source never connected here from one that does not know an account, and the date is
+/// the earliest seen whatever order deliveries arrive in. Without a registry (tests of one
+/// webhook alone) it does nothing.
+#[derive(Clone)]
+pub struct SourceMark {
+    registry: Option<Arc<dyn SourceRegistry>>,
+    /// The earliest `since` this process has stored (`i64::MAX`: none yet).
+    marked_since: Arc<AtomicI64>,
+}
+
+impl Default for SourceMark {
+    fn default() -> Self {
+        SourceMark { registry: None, marked_since: Arc::new(AtomicI64::new(i64::MAX)) }
+    }
+}
+
+impl std::fmt::Debug for SourceMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceMark").field("registry", &self.registry.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl SourceMark {
+    pub fn new(registry: Arc<dyn SourceRegistry>) -> Self {
+        SourceMark { registry: Some(registry), ..Default::default() }
+    }
+
+    /// Marks `source` as delivering data as old as `since`, unless this process already marked
+    /// it as old or older. Best effort: a failure is logged, never fails the delivery (the data
+    /// itself is stored).
+    pub async fn mark(&self, source: Source, since: i64) {
+        let Some(registry) = &self.registry else { return };
+        if self.marked_since.load(Ordering::Relaxed) <= since {
+            return;
+        }
+        match registry.mark_connected(source, since).await {
+            Ok(()) => {
+                self.marked_since.fetch_min(since, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::warn!(source = source.as_str(), error = %e, "source not marked connected, next delivery retries")
+            }
+        }
+    }
 }
 
 /// The current time in Unix seconds (the webhooks' notion of "now").

@@ -1,14 +1,18 @@
 //! Stripe webhook: verify, parse, resolve the account, apply — shared by
 //! `functions/stripe-webhook` and `foresight dev`.
 
-use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
+use super::{
+    check_change, check_id, identity, Accepted, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES,
+    WEBHOOK_DEADLINE,
+};
 use crate::app::alerts;
 use crate::app::ports::outbox::Outbox;
 use crate::app::ports::portfolio::MrrLedger;
 use crate::app::ports::queue::NotificationQueue;
-use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, StoreError};
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry, StoreError};
 use crate::app::settings::Settings;
 use crate::domain::account::attr;
+use crate::domain::connection::Source;
 use crate::sources::stripe::signature::{self, StripeSecrets, DEFAULT_TOLERANCE_SECS};
 use crate::sources::stripe::{self, StripeUpdate};
 
@@ -23,11 +27,23 @@ pub struct StripeWebhook {
     secrets: Option<StripeSecrets>,
     metadata_key: String,
     tolerance: i64,
+    connected: SourceMark,
 }
 
 impl StripeWebhook {
     pub fn new(secrets: Option<StripeSecrets>, metadata_key: impl Into<String>) -> Self {
-        StripeWebhook { secrets, metadata_key: metadata_key.into(), tolerance: DEFAULT_TOLERANCE_SECS }
+        StripeWebhook {
+            secrets,
+            metadata_key: metadata_key.into(),
+            tolerance: DEFAULT_TOLERANCE_SECS,
+            connected: SourceMark::default(),
+        }
+    }
+
+    /// Marks Stripe connected in this deployment's registry on the first event of the process.
+    pub fn with_registry(mut self, registry: std::sync::Arc<dyn SourceRegistry>) -> Self {
+        self.connected = SourceMark::new(registry);
+        self
     }
 
     /// Whether the signing secret is set (without it every delivery is answered 503).
@@ -42,12 +58,19 @@ impl StripeWebhook {
         }
         let secrets = self.secrets.as_ref().ok_or(IngestError::MissingSecret(SECRET_VAR))?;
         signature::verify(signature, body, secrets, now, self.tolerance)?;
-        stripe::parse_event(body, &self.metadata_key).map_err(|e| IngestError::Payload(e.to_string()))
+        let update = stripe::parse_event(body, &self.metadata_key).map_err(|e| IngestError::Payload(e.to_string()))?;
+        let identity = &update.identity;
+        check_id("id", Some(&update.event_id))?;
+        check_id("customer", identity.customer_id.as_deref())?;
+        check_id(&format!("metadata.{}", self.metadata_key), identity.account_id.as_deref())?;
+        check_id("charge", identity.fallback_id.as_deref())?;
+        update.change.as_ref().map_or(Ok(()), check_change)?;
+        Ok(update)
     }
 
     /// Handles one delivery end to end. With `alerting`, an event that is itself a signal
     /// (payment failed, cancel at period end) raises its alert before the answer: a failure
-    /// answers 500, Stripe retries, and the retry (a duplicate for the record) raises it then.
+    /// answers 503, Stripe retries, and the retry (a duplicate for the record) raises it then.
     pub async fn handle(
         &self,
         stores: &StripeStores<'_>,
@@ -57,7 +80,7 @@ impl StripeWebhook {
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let update = self.prepare(signature, body, now)?;
-        Self::apply(stores, alerting, update, now).await
+        self.apply(stores, alerting, update, now).await
     }
 
     /// Parses an event read from Stripe's API (backfill: authenticated by our API key, so no
@@ -69,6 +92,7 @@ impl StripeWebhook {
     /// Applies a parsed event: a delivery's, or one listed by the API (backfill), which so goes
     /// through the same identity, dedupe, ledger and alerts as a delivery.
     pub async fn apply(
+        &self,
         stores: &StripeStores<'_>,
         alerting: Option<&EventAlerting<'_>>,
         update: StripeUpdate,
@@ -89,6 +113,7 @@ impl StripeWebhook {
         if let (Some(ledger), Some(account_id), true) = (ledger, accepted.account_id.as_deref(), moves_mrr) {
             ledger.refresh(account_id).await?;
         }
+        self.connected.mark(Source::Stripe, update.created).await;
         if let (Some(alerting), Some(account_id)) = (alerting, accepted.account_id.as_deref()) {
             if SIGNAL_EVENTS.contains(&update.event_type.as_str()) {
                 accepted.alerts = alerts::raise_event_alerts(
@@ -115,7 +140,8 @@ impl StripeWebhook {
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        super::respond("stripe", self.handle(stores, alerting, signature, body, now).await)
+        let work = async { super::respond("stripe", self.handle(stores, alerting, signature, body, now).await) };
+        super::within_deadline("stripe", WEBHOOK_DEADLINE, work).await
     }
 }
 

@@ -1,9 +1,13 @@
 //! Zendesk webhook: verify, parse, resolve the organization's account, apply — shared by
 //! `functions/zendesk-webhook` and `foresight dev`.
 
-use super::{identity, Accepted, IngestError, WebhookResponse, MAX_BODY_BYTES};
-use crate::app::ports::store::{AccountStore, LinkSource, LinkStore};
+use super::{
+    check_change, check_id, identity, Accepted, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES,
+    WEBHOOK_DEADLINE,
+};
+use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry};
 use crate::domain::account::attr;
+use crate::domain::connection::Source;
 use crate::sources::zendesk::{self, signature, ZendeskUpdate};
 use http::HeaderMap;
 use serde_json::json;
@@ -14,6 +18,7 @@ pub const SECRET_VAR: &str = "ZENDESK_WEBHOOK_SECRET";
 #[derive(Clone)]
 pub struct ZendeskWebhook {
     secret: Option<String>,
+    connected: SourceMark,
 }
 
 impl std::fmt::Debug for ZendeskWebhook {
@@ -28,7 +33,13 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 impl ZendeskWebhook {
     pub fn new(secret: Option<String>) -> Self {
-        ZendeskWebhook { secret: secret.filter(|s| !s.trim().is_empty()) }
+        ZendeskWebhook { secret: secret.filter(|s| !s.trim().is_empty()), connected: SourceMark::default() }
+    }
+
+    /// Marks Zendesk connected in this deployment's registry on the first ticket of the process.
+    pub fn with_registry(mut self, registry: std::sync::Arc<dyn SourceRegistry>) -> Self {
+        self.connected = SourceMark::new(registry);
+        self
     }
 
     /// Whether the signing secret is set (without it every delivery is answered 503).
@@ -49,8 +60,13 @@ impl ZendeskWebhook {
             secret,
             now,
         )?;
-        zendesk::parse(body, header(headers, "x-zendesk-webhook-invocation-id"), signed_at)
-            .map_err(|e| IngestError::Payload(e.to_string()))
+        let update = zendesk::parse(body, header(headers, "x-zendesk-webhook-invocation-id"), signed_at)
+            .map_err(|e| IngestError::Payload(e.to_string()))?;
+        check_id("delivery id", Some(&update.delivery_id))?;
+        check_id("organization_id", update.organization_id.as_deref())?;
+        check_id("organization_external_id", update.organization_external_id.as_deref())?;
+        update.change.as_ref().map_or(Ok(()), check_change)?;
+        Ok(update)
     }
 
     /// Handles one delivery. A redelivery (same invocation or event id) writes the same ticket
@@ -64,15 +80,17 @@ impl ZendeskWebhook {
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let update = self.prepare(headers, body, now)?;
-        Self::apply(accounts, links, update).await
+        self.apply(accounts, links, update, now).await
     }
 
     /// Applies a parsed update: a webhook's, or a ticket of the incremental export (backfill),
     /// which so goes through the same identity and dedupe as a delivery.
     pub async fn apply(
+        &self,
         accounts: &dyn AccountStore,
         links: &dyn LinkStore,
         update: ZendeskUpdate,
+        now: i64,
     ) -> Result<Accepted, IngestError> {
         let accepted = Accepted::new(&update.delivery_id, &update.kind);
         let Some(mut change) = update.change else {
@@ -89,7 +107,9 @@ impl ZendeskWebhook {
         if let Some(org) = organization {
             change = change.with_fact(attr::ZENDESK_ORGANIZATION, json!(org));
         }
-        accepted.apply(accounts, change, account_id).await
+        let accepted = accepted.apply(accounts, change, account_id).await?;
+        self.connected.mark(Source::Zendesk, now).await;
+        Ok(accepted)
     }
 
     pub async fn respond(
@@ -100,6 +120,7 @@ impl ZendeskWebhook {
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        super::respond("zendesk", self.handle(accounts, links, headers, body, now).await)
+        let work = async { super::respond("zendesk", self.handle(accounts, links, headers, body, now).await) };
+        super::within_deadline("zendesk", WEBHOOK_DEADLINE, work).await
     }
 }

@@ -110,6 +110,21 @@ pub trait Outbox: Send + Sync {
     async fn record(&self, alert: &Alert, now: i64) -> Result<Recorded, StoreError>;
     /// Every record (the local runner's `GET /outbox`), oldest first.
     async fn entries(&self) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Records still `pending` that no dispatcher has worked on (no effect recorded), created at
+    /// or before `created_before` (Unix seconds): alerts whose enqueue failed after the record
+    /// was written (the queue was down), for the next sweep to enqueue again.
+    async fn unsent(&self, created_before: i64) -> Result<Vec<OutboxEntry>, StoreError> {
+        let entries = self.entries().await?;
+        Ok(entries.into_iter().filter(|e| e.is_unsent() && e.created_at.timestamp() <= created_before).collect())
+    }
+}
+
+impl OutboxEntry {
+    /// Pending, and no dispatcher has recorded an effect of it.
+    pub fn is_unsent(&self) -> bool {
+        self.status == NotificationStatus::Pending && self.effects.is_empty()
+    }
 }
 
 /// How far a worker got in one segment of one sweep.

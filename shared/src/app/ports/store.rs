@@ -4,6 +4,7 @@
 
 use crate::domain::account::StoredAccount;
 use crate::domain::change::{AccountChange, GuardedGroup, VERSION_FIELD};
+use crate::domain::connection::{DeploymentSources, Source};
 use crate::domain::renewal;
 use crate::domain::usage::UsageDay;
 use crate::domain::version::EventVersion;
@@ -143,6 +144,19 @@ pub trait LinkStore: Send + Sync {
     async fn clear_erased(&self, _source: Option<LinkSource>, _id: &str) -> Result<(), StoreError> {
         Ok(())
     }
+}
+
+/// Which sources this deployment has received data from, and since when (one small item). The
+/// webhooks mark their source once per process; the health sweep reads it once per segment, to
+/// tell "never connected here" from "not for this account" and to know whether first value is
+/// measurable for an account product analytics never saw.
+#[async_trait]
+pub trait SourceRegistry: Send + Sync {
+    /// Records that `source` sent data as old as `since` (Unix seconds); the earliest time is
+    /// kept, whatever order processes mark in.
+    async fn mark_connected(&self, source: Source, since: i64) -> Result<(), StoreError>;
+
+    async fn connected_sources(&self) -> Result<DeploymentSources, StoreError>;
 }
 
 /// Layout attributes of the renewal index (`renewals`, sparse): the partition `renewal_month`

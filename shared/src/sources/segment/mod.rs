@@ -3,14 +3,18 @@
 //! accounts costs five writes, not a thousand.
 
 pub mod signature;
+pub mod tracking;
 
+use crate::domain::survey;
 use crate::domain::time;
 use crate::domain::usage::AnalyticsConfig;
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Segment's limit on one message (of a batch, or the body of a single call).
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
 
 /// One Segment-spec message, the fields Foresight reads.
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +32,65 @@ pub struct Message {
     pub received_at: Option<String>,
     pub traits: Option<BTreeMap<String, Value>>,
     pub context: Option<Context>,
+    /// Only the survey convention's properties are read (`score`, `comment`).
+    pub properties: SurveyProperties,
+}
+
+/// The `score` and `comment` properties of a `track` message, when there are any. Lenient: a
+/// message whose properties are not an object is still a valid message (Foresight reads nothing
+/// else from them), and the other properties are skipped without being kept.
+#[derive(Debug, Default)]
+pub struct SurveyProperties {
+    pub score: Option<Value>,
+    pub comment: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for SurveyProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = SurveyProperties;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("message properties")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SurveyProperties, A::Error> {
+                let mut out = SurveyProperties::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "score" => out.score = Some(map.next_value()?),
+                        "comment" => out.comment = map.next_value::<Value>()?.as_str().map(str::to_owned),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<SurveyProperties, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(SurveyProperties::default())
+            }
+            fn visit_unit<E>(self) -> Result<SurveyProperties, E> {
+                Ok(SurveyProperties::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<SurveyProperties, E> {
+                Ok(SurveyProperties::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<SurveyProperties, E> {
+                Ok(SurveyProperties::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<SurveyProperties, E> {
+                Ok(SurveyProperties::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<SurveyProperties, E> {
+                Ok(SurveyProperties::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<SurveyProperties, E> {
+                Ok(SurveyProperties::default())
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -44,6 +107,8 @@ pub enum ParseError {
     MissingMessageId { index: usize },
     #[error("message {index}: messageId is over 100 characters")]
     LongMessageId { index: usize },
+    #[error("message {index} is {bytes} bytes, over the {} KB a message may have", MAX_MESSAGE_BYTES / 1024)]
+    TooLarge { index: usize, bytes: usize },
 }
 
 /// An id that may arrive as a string or a number; empty means none.
@@ -78,26 +143,28 @@ impl Message {
     }
 }
 
-/// Parses one message or a batch (an array).
+/// Parses one message or a batch (an array), in one pass over the body.
 pub fn parse(body: &[u8]) -> Result<Vec<Message>, ParseError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let messages: Vec<Message> = if first == Some(&b'[') {
-        let raw: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
-        raw.iter()
-            .map(|r| serde_json::from_str(r.get()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| ParseError::Json(e.to_string()))?
+        serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?
     } else {
         vec![serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?]
     };
+    check_message_ids(&messages)?;
+    Ok(messages)
+}
+
+/// Every message needs a `messageId` (counted once per day by it) of at most 100 characters.
+fn check_message_ids(messages: &[Message]) -> Result<(), ParseError> {
     for (index, m) in messages.iter().enumerate() {
-        match m.message_id.as_deref().map(str::len) {
+        match m.message_id.as_deref().map(|id| id.chars().count()) {
             None | Some(0) => return Err(ParseError::MissingMessageId { index }),
             Some(n) if n > 100 => return Err(ParseError::LongMessageId { index }),
             _ => {}
         }
     }
-    Ok(messages)
+    Ok(())
 }
 
 /// A compact stand-in for a message id in the day's dedupe set: 72 bits of its SHA-256, in
@@ -137,6 +204,19 @@ pub struct GroupCall {
     pub zendesk_organization_id: Option<String>,
 }
 
+/// An NPS answer sent as a `track` of the survey convention (`[surveys] nps_event`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SurveyAnswer {
+    /// The message's group (`context.groupId`), else resolved through the user.
+    pub group: Option<String>,
+    pub user: Option<String>,
+    /// The response id: the message id (its redelivery is the same response).
+    pub id: String,
+    pub at: i64,
+    pub score: u8,
+    pub comment: Option<String>,
+}
+
 /// A batch, aggregated.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Aggregate {
@@ -146,6 +226,10 @@ pub struct Aggregate {
     /// Users of messages without a group, per (day), to resolve through their group calls.
     pub ungrouped_users: BTreeMap<(String, NaiveDate), UsageDelta>,
     pub group_calls: Vec<GroupCall>,
+    /// NPS answers of the survey convention.
+    pub surveys: Vec<SurveyAnswer>,
+    /// The earliest time of a message that named or reached an account (group calls included).
+    pub earliest: Option<i64>,
     pub ignored: usize,
 }
 
@@ -162,6 +246,7 @@ pub fn aggregate(messages: &[Message], config: &AnalyticsConfig, now: i64) -> Ag
                     continue;
                 };
                 let traits = m.traits.as_ref();
+                out.earliest = Some(out.earliest.map_or(t, |e| e.min(t)));
                 out.group_calls.push(GroupCall {
                     user: user.clone(),
                     group,
@@ -179,14 +264,28 @@ pub fn aggregate(messages: &[Message], config: &AnalyticsConfig, now: i64) -> Ag
                     }
                 };
                 delta.message_ids.extend(m.message_id.as_deref().map(fingerprint));
-                delta.users.extend(user);
+                delta.users.extend(user.clone());
                 delta.last_seen_at = delta.last_seen_at.max(t);
+                out.earliest = Some(out.earliest.map_or(t, |e| e.min(t)));
                 if let Some(event) = m.event.as_deref().filter(|_| m.kind == "track") {
                     if config.key_features.contains(event) {
                         delta.features.insert(event.to_owned());
                     }
                     if config.first_value_event.as_deref() == Some(event) {
                         delta.first_value_at.insert(t);
+                    }
+                    if config.nps_event.as_deref() == Some(event) {
+                        // An answer without a 0–10 score is a use of the product, not a response.
+                        if let Some(score) = m.properties.score.as_ref().and_then(survey::score_of) {
+                            out.surveys.push(SurveyAnswer {
+                                group: m.group(),
+                                user,
+                                id: m.message_id.clone().unwrap_or_default(),
+                                at: t,
+                                score,
+                                comment: m.properties.comment.as_deref().and_then(survey::short_comment),
+                            });
+                        }
                     }
                 }
             }
@@ -248,6 +347,34 @@ mod tests {
             }]
         );
         assert_eq!(agg.ignored, 1);
+    }
+
+    #[test]
+    fn nps_answers_of_the_survey_convention() {
+        let batch = json!([
+            {"type": "track", "event": "NPS Survey Responded", "userId": "u1", "messageId": "n1",
+             "timestamp": "2026-11-02T10:00:00Z", "context": {"groupId": "acct_1"},
+             "properties": {"score": 3, "comment": "  too   slow\n", "other": [1, 2]}},
+            {"type": "track", "event": "NPS Survey Responded", "userId": "u2", "messageId": "n2",
+             "timestamp": "2026-11-02T11:00:00Z", "properties": {"score": "10"}},
+            {"type": "track", "event": "NPS Survey Responded", "userId": "u3", "messageId": "n3",
+             "context": {"groupId": "acct_1"}, "properties": {"score": 11}},
+            {"type": "track", "event": "Logged In", "userId": "u1", "messageId": "n4",
+             "context": {"groupId": "acct_1"}, "properties": [1, 2]},
+            {"type": "page", "userId": "u1", "messageId": "n5", "context": {"groupId": "acct_1"}, "properties": null}
+        ]);
+        let messages = parse(batch.to_string().as_bytes()).unwrap();
+        let agg = aggregate(&messages, &AnalyticsConfig::default(), 0);
+        assert_eq!(agg.surveys.len(), 2, "a score over 10 is no answer: {:?}", agg.surveys);
+        assert_eq!(
+            (agg.surveys[0].group.as_deref(), agg.surveys[0].score, agg.surveys[0].comment.as_deref()),
+            (Some("acct_1"), 3, Some("too slow"))
+        );
+        assert_eq!((agg.surveys[1].group.as_deref(), agg.surveys[1].user.as_deref()), (None, Some("u2")));
+        assert_eq!(agg.surveys[1].id, "n2");
+        assert_eq!(agg.earliest, Some(0), "messages without a time count as now");
+        let off = AnalyticsConfig { nps_event: None, ..Default::default() };
+        assert!(aggregate(&messages, &off, 0).surveys.is_empty());
     }
 
     #[test]

@@ -2,29 +2,41 @@
 //! or defaulted so that both the current API shape (period dates on subscription items,
 //! `invoice.parent.subscription_details`) and older ones (period dates and `plan` on the
 //! subscription, `invoice.subscription`) parse, and unknown fields are ignored.
+//!
+//! Built for the hot path: one pass of serde_json over the body, strings borrowed from it
+//! (`Cow`: owned only where the JSON escapes something), every field Foresight does not read
+//! skipped by the parser (`IgnoredAny`), no `Value` tree and no buffering (`untagged` enums
+//! would buffer; the either-or shapes below are read by small visitors). Reading one more field
+//! is one more line in the struct that holds it.
 
-use serde::de::IgnoredAny;
-use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
-use serde_json::Value;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::fmt;
+
+/// A string of the body, borrowed unless it had escapes.
+pub type Text<'a> = Cow<'a, str>;
 
 /// The event envelope, parsed in one pass with the object typed as [`StripeObject`] (the type
 /// name comes after `data` in Stripe's JSON, so it cannot pick the object's type first).
 #[derive(Debug, Deserialize)]
-pub struct Envelope {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
+pub struct Envelope<'a> {
+    #[serde(borrow)]
+    pub id: Text<'a>,
+    #[serde(rename = "type", borrow)]
+    pub kind: Text<'a>,
     pub created: i64,
     #[serde(default)]
     pub livemode: bool,
-    pub data: EventData,
+    #[serde(borrow)]
+    pub data: EventData<'a>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct EventData {
-    pub object: StripeObject,
+pub struct EventData<'a> {
+    #[serde(borrow)]
+    pub object: StripeObject<'a>,
     #[serde(default)]
     pub previous_attributes: Option<PreviousAttributes>,
 }
@@ -75,20 +87,27 @@ impl PreviousAttributes {
 /// normaliser reads those that belong to the event's type.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct StripeObject {
+pub struct StripeObject<'a> {
     /// Absent on the invoice of `invoice.upcoming`.
-    pub id: Option<String>,
-    pub customer: Option<Expandable>,
-    pub metadata: Metadata,
+    #[serde(borrow)]
+    pub id: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub customer: Option<Expandable<'a>>,
+    #[serde(borrow)]
+    pub metadata: Option<Metadata<'a>>,
     pub created: Option<i64>,
-    pub status: Option<String>,
-    pub currency: Option<String>,
+    #[serde(borrow)]
+    pub status: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub currency: Option<Text<'a>>,
     // customer
-    pub name: Option<String>,
+    #[serde(borrow)]
+    pub name: Option<Text<'a>>,
     pub deleted: Option<bool>,
     pub delinquent: Option<bool>,
     // subscription
-    pub items: Option<List<SubscriptionItem>>,
+    #[serde(borrow)]
+    pub items: Option<List<SubscriptionItem<'a>>>,
     pub cancel_at_period_end: Option<bool>,
     pub cancel_at: Option<i64>,
     pub canceled_at: Option<i64>,
@@ -104,63 +123,176 @@ pub struct StripeObject {
     pub current_period_end: Option<i64>,
     pub current_period_start: Option<i64>,
     /// Older API versions: single-plan subscriptions.
-    pub plan: Option<Plan>,
+    #[serde(borrow)]
+    pub plan: Option<Plan<'a>>,
     pub quantity: Option<u64>,
     // invoice
     pub attempt_count: Option<u32>,
     pub amount_due: Option<i64>,
     pub amount_paid: Option<i64>,
+    /// What is still owed on the invoice.
+    pub amount_remaining: Option<i64>,
     pub next_payment_attempt: Option<i64>,
     pub period_end: Option<i64>,
     /// Current API: where the invoice came from.
-    pub parent: Option<InvoiceParent>,
+    #[serde(borrow)]
+    pub parent: Option<InvoiceParent<'a>>,
     /// Older API versions: the invoice's subscription.
-    pub subscription: Option<Expandable>,
+    #[serde(borrow)]
+    pub subscription: Option<Expandable<'a>>,
+    /// Why the invoice could not be finalized or paid (card errors carry a decline code).
+    pub last_finalization_error: Option<DeclineDetails>,
     // charge and dispute
     pub amount_refunded: Option<i64>,
     pub amount: Option<i64>,
-    pub charge: Option<Expandable>,
+    #[serde(borrow)]
+    pub charge: Option<Expandable<'a>>,
+    #[serde(borrow)]
+    pub reason: Option<Text<'a>>,
+    /// A failed charge's code and message (`card_declined`, "Your card was declined."); rare,
+    /// so owned.
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    /// A charge's outcome: `reason` is the decline reason (`insufficient_funds`).
+    pub outcome: Option<ChargeOutcome>,
+}
+
+/// An error Stripe reports on an object (`last_finalization_error`): codes and a message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeclineDetails {
+    pub code: Option<String>,
+    pub decline_code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// The outcome of a charge.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ChargeOutcome {
     pub reason: Option<String>,
+    pub seller_message: Option<String>,
 }
 
-pub type Metadata = Option<BTreeMap<String, Value>>;
+/// An object's `metadata`: its string values in body order (Stripe's metadata values are
+/// strings; anything else is skipped and reads as absent).
+#[derive(Debug, Default)]
+pub struct Metadata<'a>(pub Vec<(Text<'a>, Option<Text<'a>>)>);
 
-/// An expandable reference: an id, or the object itself when expanded. Deserialised by hand:
-/// `#[serde(untagged)]` would buffer every value before trying the variants, on the hot path.
+impl<'a> Metadata<'a> {
+    /// The value of `key`; the last one wins when a key repeats, as in a JSON object map.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == key).and_then(|(_, v)| v.as_deref())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Metadata<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MetadataVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for MetadataVisitor<'a> {
+            type Value = Metadata<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Metadata<'a>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    entries.push((key, map.next_value::<StringOrSkip<'de>>()?.0));
+                }
+                Ok(Metadata(entries))
+            }
+        }
+        deserializer.deserialize_map(MetadataVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A string, or any other value skipped (as `None`).
+struct StringOrSkip<'a>(Option<Text<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for StringOrSkip<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StringVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for StringVisitor<'a> {
+            type Value = StringOrSkip<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(StringOrSkip(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(StringOrSkip(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(StringOrSkip(Some(Cow::Owned(v))))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(StringOrSkip(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(StringOrSkip(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(StringOrSkip(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(StringOrSkip(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(StringOrSkip(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(StringOrSkip(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(StringOrSkip(None))
+            }
+        }
+        deserializer.deserialize_any(StringVisitor(std::marker::PhantomData))
+    }
+}
+
+/// An expandable reference: an id, or the object itself when expanded (of which only the id
+/// is read).
 #[derive(Debug, Clone)]
-pub enum Expandable {
-    Id(String),
-    Object { id: String },
+pub enum Expandable<'a> {
+    Id(Text<'a>),
+    Object { id: Text<'a> },
 }
 
-impl<'de> Deserialize<'de> for Expandable {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Expandable;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<'de: 'a, 'a> Deserialize<'de> for Expandable<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ExpandableVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for ExpandableVisitor<'a> {
+            type Value = Expandable<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an id or an expanded object with an id")
             }
-            fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<Expandable, E> {
-                Ok(Expandable::Id(id.to_owned()))
+            fn visit_borrowed_str<E: de::Error>(self, id: &'de str) -> Result<Expandable<'a>, E> {
+                Ok(Expandable::Id(Cow::Borrowed(id)))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Expandable, A::Error> {
+            fn visit_str<E: de::Error>(self, id: &str) -> Result<Expandable<'a>, E> {
+                Ok(Expandable::Id(Cow::Owned(id.to_owned())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Expandable<'a>, A::Error> {
                 let mut id = None;
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(key) = map.next_key::<Text<'de>>()? {
                     if key == "id" && id.is_none() {
-                        id = Some(map.next_value::<String>()?);
+                        id = Some(map.next_value::<Text<'de>>()?);
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
-                id.map(|id| Expandable::Object { id }).ok_or_else(|| serde::de::Error::missing_field("id"))
+                id.map(|id| Expandable::Object { id }).ok_or_else(|| de::Error::missing_field("id"))
             }
         }
-        deserializer.deserialize_any(Visitor)
+        deserializer.deserialize_any(ExpandableVisitor(std::marker::PhantomData))
     }
 }
 
-impl Expandable {
+impl Expandable<'_> {
     pub fn id(&self) -> &str {
         match self {
             Expandable::Id(id) | Expandable::Object { id } => id,
@@ -176,9 +308,11 @@ pub struct List<T> {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct SubscriptionItem {
-    pub price: Option<Price>,
-    pub plan: Option<Plan>,
+pub struct SubscriptionItem<'a> {
+    #[serde(borrow)]
+    pub price: Option<Price<'a>>,
+    #[serde(borrow)]
+    pub plan: Option<Plan<'a>>,
     pub quantity: Option<u64>,
     pub current_period_end: Option<i64>,
     pub current_period_start: Option<i64>,
@@ -187,50 +321,72 @@ pub struct SubscriptionItem {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct Recurring {
-    pub interval: Option<String>,
+pub struct Recurring<'a> {
+    #[serde(borrow)]
+    pub interval: Option<Text<'a>>,
     pub interval_count: Option<u32>,
-    pub usage_type: Option<String>,
+    #[serde(borrow)]
+    pub usage_type: Option<Text<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct TransformQuantity {
+pub struct TransformQuantity<'a> {
     pub divide_by: u64,
-    #[serde(default)]
-    pub round: Option<String>,
+    #[serde(default, borrow)]
+    pub round: Option<Text<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct Price {
-    pub id: Option<String>,
-    pub nickname: Option<String>,
-    pub lookup_key: Option<String>,
+pub struct Price<'a> {
+    #[serde(borrow)]
+    pub id: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub nickname: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub lookup_key: Option<Text<'a>>,
     pub unit_amount: Option<i64>,
-    pub unit_amount_decimal: Option<String>,
-    pub currency: Option<String>,
-    pub recurring: Option<Recurring>,
-    pub transform_quantity: Option<TransformQuantity>,
+    #[serde(borrow)]
+    pub unit_amount_decimal: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub currency: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub recurring: Option<Recurring<'a>>,
+    #[serde(borrow)]
+    pub transform_quantity: Option<TransformQuantity<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct Plan {
-    pub id: Option<String>,
-    pub nickname: Option<String>,
+pub struct Plan<'a> {
+    #[serde(borrow)]
+    pub id: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub nickname: Option<Text<'a>>,
     pub amount: Option<i64>,
-    pub amount_decimal: Option<String>,
-    pub currency: Option<String>,
-    pub interval: Option<String>,
+    #[serde(borrow)]
+    pub amount_decimal: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub currency: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub interval: Option<Text<'a>>,
     pub interval_count: Option<u32>,
-    pub usage_type: Option<String>,
+    #[serde(borrow)]
+    pub usage_type: Option<Text<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A discount: its id, or the object when expanded (webhooks send ids; only objects can be
+/// priced).
+#[derive(Debug)]
 pub enum DiscountRef {
-    Id(String),
+    Id,
     Object(DiscountObject),
+}
+
+impl<'de> Deserialize<'de> for DiscountRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        id_or_object(deserializer, "DiscountRef", || DiscountRef::Id, DiscountRef::Object)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -249,11 +405,17 @@ pub struct DiscountSource {
     pub coupon: Option<CouponRef>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A coupon: its id, or the object when expanded.
+#[derive(Debug)]
 pub enum CouponRef {
-    Id(String),
+    Id,
     Object(Coupon),
+}
+
+impl<'de> Deserialize<'de> for CouponRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        id_or_object(deserializer, "CouponRef", || CouponRef::Id, CouponRef::Object)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -264,15 +426,73 @@ pub struct Coupon {
     pub duration: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct InvoiceParent {
-    pub subscription_details: Option<SubscriptionDetails>,
+/// An id (a string) or an object, read without buffering the value; anything else is the
+/// error `#[serde(untagged)]` gives.
+fn id_or_object<'de, D, T, O>(
+    deserializer: D,
+    name: &'static str,
+    id: fn() -> T,
+    object: fn(O) -> T,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    O: Deserialize<'de>,
+{
+    struct IdOrObject<T, O> {
+        name: &'static str,
+        id: fn() -> T,
+        object: fn(O) -> T,
+    }
+    impl<'de, T, O: Deserialize<'de>> Visitor<'de> for IdOrObject<T, O> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "an id or an object ({})", self.name)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<T, E> {
+            Ok((self.id)())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            O::deserialize(de::value::MapAccessDeserializer::new(map)).map(self.object)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<T, E> {
+            Err(self.mismatch())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<T, E> {
+            Err(self.mismatch())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<T, E> {
+            Err(self.mismatch())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<T, E> {
+            Err(self.mismatch())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+            Err(self.mismatch())
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<T, A::Error> {
+            Err(self.mismatch())
+        }
+    }
+    impl<T, O> IdOrObject<T, O> {
+        fn mismatch<E: de::Error>(&self) -> E {
+            E::custom(format_args!("data did not match any variant of untagged enum {}", self.name))
+        }
+    }
+    deserializer.deserialize_any(IdOrObject { name, id, object })
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct SubscriptionDetails {
-    pub subscription: Option<Expandable>,
-    pub metadata: Metadata,
+pub struct InvoiceParent<'a> {
+    #[serde(borrow)]
+    pub subscription_details: Option<SubscriptionDetails<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SubscriptionDetails<'a> {
+    #[serde(borrow)]
+    pub subscription: Option<Expandable<'a>>,
+    #[serde(borrow)]
+    pub metadata: Option<Metadata<'a>>,
 }

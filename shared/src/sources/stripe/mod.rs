@@ -6,8 +6,8 @@ pub mod signature;
 
 use crate::domain::account::{attr, CustomerState};
 use crate::domain::billing::{
-    self, BillingInterval, Discount, InvoiceMark, PaymentFailure, PriceLine, QuantityTransform, RefundMark,
-    SubscriptionState, UpcomingInvoice,
+    self, BillingInterval, ChargeFailure, Discount, InvoiceMark, InvoiceSettlement, PaymentFailure, PriceLine,
+    QuantityTransform, RefundMark, Settlement, SubscriptionState, UpcomingInvoice,
 };
 use crate::domain::{AccountChange, EventVersion, GuardedGroup};
 use event::{CouponRef, DiscountObject, DiscountRef, Envelope, Metadata, RawEnvelope, StripeObject};
@@ -50,8 +50,8 @@ pub enum ParseError {
     Missing { event_type: String, field: &'static str },
 }
 
-fn metadata_value(metadata: &Metadata, key: &str) -> Option<String> {
-    metadata.as_ref()?.get(key)?.as_str().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+fn metadata_value(metadata: Option<&Metadata<'_>>, key: &str) -> Option<String> {
+    metadata?.get(key).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 /// The event types Foresight reads; any other type is acknowledged and ignored.
@@ -62,6 +62,9 @@ pub fn is_handled(kind: &str) -> bool {
             | "customer.updated"
             | "customer.deleted"
             | "invoice.paid"
+            | "invoice.voided"
+            | "invoice.marked_uncollectible"
+            | "charge.failed"
             | "invoice.payment_failed"
             | "invoice.payment_action_required"
             | "invoice.upcoming"
@@ -71,8 +74,9 @@ pub fn is_handled(kind: &str) -> bool {
 }
 
 /// Parses an event body (already verified) into an update. `metadata_key` names the metadata
-/// field that carries our account id. One typed pass on the common path; the slow path runs
-/// only for bodies that do not fit, to tell an ignored type from a malformed object.
+/// field that carries our account id. One typed pass on the common path, borrowing from the
+/// body (see [`event`]); the slow path runs only for bodies that do not fit, to tell an ignored
+/// type from a malformed object.
 pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, ParseError> {
     let envelope: Envelope = match serde_json::from_slice(body) {
         Ok(envelope) => envelope,
@@ -93,11 +97,12 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
     };
     let version = EventVersion::new(envelope.created, &envelope.id);
     let at = envelope.created;
-    let kind = envelope.kind.as_str();
+    let kind: &str = &envelope.kind;
     let o = &envelope.data.object;
     let mut identity = Identity {
-        customer_id: o.customer.as_ref().map(|c| c.id().to_owned()),
-        account_id: metadata_value(&o.metadata, metadata_key),
+        // An empty customer (never a real one) is no customer: nothing is attributed to "".
+        customer_id: o.customer.as_ref().map(|c| c.id().trim()).filter(|c| !c.is_empty()).map(str::to_owned),
+        account_id: metadata_value(o.metadata.as_ref(), metadata_key),
         fallback_id: None,
     };
 
@@ -106,7 +111,7 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
             let id = required(kind, o.id.as_deref())?;
             identity.customer_id = Some(id.to_owned());
             let state = CustomerState {
-                name: o.name.clone().filter(|n| !n.is_empty()),
+                name: o.name.as_deref().filter(|n| !n.is_empty()).map(str::to_owned),
                 deleted: kind == "customer.deleted" || o.deleted.unwrap_or(false),
                 delinquent: o.delinquent.unwrap_or(false),
                 created_at: o.created,
@@ -131,10 +136,15 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
             let group = format!("{}{}", attr::SUBSCRIPTION, state.id);
             Some(change.with_guarded(GuardedGroup::new(group, version, to_value(&state))))
         }
-        "invoice.paid" | "invoice.payment_failed" | "invoice.payment_action_required" | "invoice.upcoming" => {
+        "invoice.paid"
+        | "invoice.voided"
+        | "invoice.marked_uncollectible"
+        | "invoice.payment_failed"
+        | "invoice.payment_action_required"
+        | "invoice.upcoming" => {
             let details = o.parent.as_ref().and_then(|p| p.subscription_details.as_ref());
             if identity.account_id.is_none() {
-                identity.account_id = details.and_then(|d| metadata_value(&d.metadata, metadata_key));
+                identity.account_id = details.and_then(|d| metadata_value(d.metadata.as_ref(), metadata_key));
             }
             invoice_change(kind, o, version)
         }
@@ -144,11 +154,18 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
             let fact = format!("{}{id}#{amount}", attr::REFUND);
             Some(AccountChange::new("").with_fact(fact, to_value(&RefundMark { at, amount })))
         }
+        "charge.failed" => {
+            let id = required(kind, o.id.as_deref())?;
+            let failure = ChargeFailure { at, amount: o.amount.unwrap_or(0), reason: charge_decline(o) };
+            Some(AccountChange::new("").with_fact(format!("{}{id}", attr::CHARGE_FAILED), to_value(&failure)))
+        }
         "charge.dispute.created" => {
             let id = required(kind, o.id.as_deref())?;
             identity.customer_id = None;
-            identity.fallback_id = o.charge.as_ref().map(|c| c.id().to_owned());
-            let mark = billing::DisputeMark { at, amount: o.amount.unwrap_or(0), reason: o.reason.clone() };
+            identity.fallback_id =
+                o.charge.as_ref().map(|c| c.id().trim()).filter(|c| !c.is_empty()).map(str::to_owned);
+            let reason = o.reason.as_deref().map(str::to_owned);
+            let mark = billing::DisputeMark { at, amount: o.amount.unwrap_or(0), reason };
             Some(AccountChange::new("").with_fact(format!("{}{id}", attr::DISPUTE), to_value(&mark)))
         }
         _ => None,
@@ -164,8 +181,8 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
     });
 
     Ok(StripeUpdate {
-        event_id: envelope.id,
-        event_type: envelope.kind,
+        event_id: envelope.id.into_owned(),
+        event_type: envelope.kind.into_owned(),
         created: envelope.created,
         livemode: envelope.livemode,
         identity,
@@ -175,14 +192,16 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
 
 /// A field the event type cannot do without, or a 400 naming it.
 fn required<'a>(kind: &str, value: Option<&'a str>) -> Result<&'a str, ParseError> {
-    value.ok_or_else(|| ParseError::Missing { event_type: kind.to_owned(), field: "id" })
+    value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ParseError::Missing { event_type: kind.to_owned(), field: "id" })
 }
 
 fn to_value<T: serde::Serialize>(state: &T) -> Value {
     serde_json::to_value(state).unwrap_or(Value::Null)
 }
 
-fn invoice_change(kind: &str, inv: &StripeObject, version: EventVersion) -> Option<AccountChange> {
+fn invoice_change(kind: &str, inv: &StripeObject<'_>, version: EventVersion) -> Option<AccountChange> {
     let at = version.created();
     if kind == "invoice.upcoming" {
         let upcoming =
@@ -202,16 +221,47 @@ fn invoice_change(kind: &str, inv: &StripeObject, version: EventVersion) -> Opti
             format!("{}{id}#{}", attr::PAYMENT_FAILED, inv.attempt_count.unwrap_or(1).max(1)),
             to_value(&PaymentFailure {
                 at,
-                amount: inv.amount_due.unwrap_or(0),
+                amount: inv.amount_remaining.or(inv.amount_due).unwrap_or(0),
                 next_attempt_at: inv.next_payment_attempt,
+                reason: inv
+                    .last_finalization_error
+                    .as_ref()
+                    .and_then(|e| decline_reason(e.code.as_deref(), e.decline_code.as_deref(), e.message.as_deref())),
             }),
         ),
+        // Voided or written off: nothing is owed on it any more (a fact, so a late failure of
+        // the same invoice cannot make it owed again).
+        "invoice.voided" | "invoice.marked_uncollectible" => {
+            let how = if kind == "invoice.voided" { Settlement::Voided } else { Settlement::Uncollectible };
+            (format!("{}{id}", attr::INVOICE_SETTLED), to_value(&InvoiceSettlement { at, how }))
+        }
         _ => (
             format!("{}{id}", attr::PAYMENT_ACTION_REQUIRED),
             to_value(&InvoiceMark { at, amount: inv.amount_due.unwrap_or(0) }),
         ),
     };
     Some(AccountChange::new("").with_fact(name, value))
+}
+
+/// A decline in words: "card declined: insufficient funds", "expired card", else Stripe's message.
+fn decline_reason(code: Option<&str>, decline: Option<&str>, message: Option<&str>) -> Option<String> {
+    let words = |c: &str| c.trim().replace('_', " ");
+    let code = code.filter(|c| !c.trim().is_empty()).map(words);
+    let decline = decline.filter(|c| !c.trim().is_empty()).map(words);
+    match (code, decline) {
+        (Some(code), Some(decline)) if code != decline => Some(format!("{code}: {decline}")),
+        (Some(code), _) => Some(code),
+        (None, Some(decline)) => Some(decline),
+        (None, None) => message.map(str::trim).filter(|m| !m.is_empty()).map(str::to_owned),
+    }
+}
+
+/// A failed charge's reason: its failure code with the outcome's decline reason.
+fn charge_decline(charge: &StripeObject) -> Option<String> {
+    let outcome = charge.outcome.as_ref();
+    let decline = outcome.and_then(|o| o.reason.as_deref());
+    let message = charge.failure_message.as_deref().or(outcome.and_then(|o| o.seller_message.as_deref()));
+    decline_reason(charge.failure_code.as_deref(), decline, message)
 }
 
 fn interval(name: Option<&str>) -> Option<BillingInterval> {
@@ -221,6 +271,16 @@ fn interval(name: Option<&str>) -> Option<BillingInterval> {
         "month" => Some(BillingInterval::Month),
         "year" => Some(BillingInterval::Year),
         _ => None,
+    }
+}
+
+/// The name Stripe (and the stored state) gives an interval.
+fn interval_label(interval: BillingInterval) -> &'static str {
+    match interval {
+        BillingInterval::Day => "day",
+        BillingInterval::Week => "week",
+        BillingInterval::Month => "month",
+        BillingInterval::Year => "year",
     }
 }
 
@@ -240,19 +300,19 @@ fn discount(d: &DiscountObject, at: i64) -> Option<Discount> {
             amount_off: c.amount_off,
             once: c.duration.as_deref() == Some("once"),
         }),
-        CouponRef::Id(_) => None,
+        CouponRef::Id => None,
     }
 }
 
 fn discounts(refs: Option<&Vec<DiscountRef>>, legacy: Option<&DiscountObject>, at: i64) -> Vec<Discount> {
     let expanded = refs.into_iter().flatten().filter_map(|r| match r {
         DiscountRef::Object(d) => Some(d),
-        DiscountRef::Id(_) => None,
+        DiscountRef::Id => None,
     });
     expanded.chain(legacy).filter_map(|d| discount(d, at)).collect()
 }
 
-fn price_line(price: Option<&event::Price>, plan: Option<&event::Plan>, quantity: u64) -> Option<PriceLine> {
+fn price_line(price: Option<&event::Price<'_>>, plan: Option<&event::Plan<'_>>, quantity: u64) -> Option<PriceLine> {
     // Prefer the price (current API); fall back to the plan (older shapes).
     if let Some(p) = price.filter(|p| p.recurring.is_some()) {
         let r = p.recurring.as_ref()?;
@@ -279,12 +339,13 @@ fn price_line(price: Option<&event::Price>, plan: Option<&event::Plan>, quantity
     })
 }
 
-fn plan_name(price: Option<&event::Price>, plan: Option<&event::Plan>) -> Option<String> {
-    let from_price = price.and_then(|p| p.nickname.clone().or(p.lookup_key.clone()).or(p.id.clone()));
-    from_price.or_else(|| plan.and_then(|p| p.nickname.clone().or(p.id.clone())))
+fn plan_name(price: Option<&event::Price<'_>>, plan: Option<&event::Plan<'_>>) -> Option<String> {
+    let from_price = price.and_then(|p| p.nickname.as_ref().or(p.lookup_key.as_ref()).or(p.id.as_ref()));
+    let name = from_price.or_else(|| plan.and_then(|p| p.nickname.as_ref().or(p.id.as_ref())));
+    name.map(|n| n.as_ref().to_owned())
 }
 
-fn subscription_state(kind: &str, s: &StripeObject, at: i64) -> Result<SubscriptionState, ParseError> {
+fn subscription_state(kind: &str, s: &StripeObject<'_>, at: i64) -> Result<SubscriptionState, ParseError> {
     let id = required(kind, s.id.as_deref())?.to_owned();
     let status_name =
         s.status.as_deref().ok_or(ParseError::Missing { event_type: kind.to_owned(), field: "status" })?;
@@ -293,7 +354,7 @@ fn subscription_state(kind: &str, s: &StripeObject, at: i64) -> Result<Subscript
     let mut lines = Vec::new();
     let mut quantity = 0;
     let mut interval_name = None;
-    let mut currency = s.currency.clone();
+    let mut currency = s.currency.as_deref();
     for item in items {
         let q = item.quantity.unwrap_or(1);
         if let Some(line) = price_line(item.price.as_ref(), item.plan.as_ref(), q) {
@@ -304,7 +365,7 @@ fn subscription_state(kind: &str, s: &StripeObject, at: i64) -> Result<Subscript
             lines.push((line, discounts(item.discounts.as_ref(), None, at)));
         }
         if currency.is_none() {
-            currency = item.price.as_ref().and_then(|p| p.currency.clone());
+            currency = item.price.as_ref().and_then(|p| p.currency.as_deref());
         }
     }
     if items.is_empty() {
@@ -325,8 +386,8 @@ fn subscription_state(kind: &str, s: &StripeObject, at: i64) -> Result<Subscript
         status,
         plan: plan_name(first.and_then(|i| i.price.as_ref()), first.and_then(|i| i.plan.as_ref()).or(s.plan.as_ref())),
         quantity,
-        currency,
-        interval: interval_name.and_then(|i| serde_json::to_value(i).ok()?.as_str().map(str::to_owned)),
+        currency: currency.map(str::to_owned),
+        interval: interval_name.map(|i| interval_label(i).to_owned()),
         mrr,
         renewal_at,
         cancel_at_period_end: s.cancel_at_period_end.unwrap_or(false),

@@ -6,7 +6,7 @@
 //! per active secret while a secret is being rolled); the signature is checked before the
 //! timestamp; a timestamp older than the tolerance fails, a future one passes.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 

@@ -221,3 +221,87 @@ fn unknown_types_are_ignored_and_bad_shapes_rejected() {
     s["status"] = json!("some_future_status");
     assert_eq!(record(&parse("customer.subscription.updated", s)).billing.mrr, 0);
 }
+
+/// The record several updates produce together, applied in the given order (facts only here, so
+/// the order cannot matter: the test applies both orders).
+fn record_of(updates: &[&StripeUpdate], now: i64) -> AccountRecord {
+    let mut stored = StoredAccount { account_id: "acct".into(), ..Default::default() };
+    for u in updates {
+        let change = u.change.clone().expect("a change");
+        if let Some(g) = change.guarded {
+            stored.attributes.insert(g.attribute, g.value);
+        }
+        stored.attributes.extend(change.facts);
+    }
+    AccountRecord::from_stored(&stored, now)
+}
+
+fn at(kind: &str, object: Value, created: i64, id: &str) -> StripeUpdate {
+    let mut e: Value = serde_json::from_slice(&envelope(kind, object)).unwrap();
+    e["created"] = json!(created);
+    e["id"] = json!(id);
+    parse_event(&serde_json::to_vec(&e).unwrap(), "account_id").unwrap()
+}
+
+#[test]
+fn a_failed_invoice_is_owed_until_paid_voided_or_written_off_in_any_order() {
+    let mut inv = fixture("invoice");
+    inv["customer"] = json!("cus_1");
+    inv["currency"] = json!("usd");
+    inv["amount_due"] = json!(48_000);
+    inv["amount_remaining"] = json!(48_000);
+    inv["attempt_count"] = json!(1);
+    let failed = at("invoice.payment_failed", inv.clone(), 1_800_000_000, "evt_f");
+    let owed = record_of(&[&failed], 1_800_000_100);
+    let pd = owed.billing.past_due.clone().expect("owed");
+    assert_eq!((pd.amount, pd.invoices, pd.since.timestamp()), (48_000, 1, 1_800_000_000));
+    assert_eq!(owed.billing.failed_payments, 1);
+    for (kind, settled_by) in
+        [("invoice.paid", "paid"), ("invoice.voided", "voided"), ("invoice.marked_uncollectible", "written off")]
+    {
+        let settle = at(kind, inv.clone(), 1_800_100_000, "evt_s");
+        assert!(settle.change.is_some(), "{kind} is handled");
+        for order in [[&failed, &settle], [&settle, &failed]] {
+            let r = record_of(&order, 1_800_200_000);
+            assert_eq!(r.billing.past_due, None, "{settled_by}, whatever the order");
+            assert_eq!(r.billing.failed_payments, 0, "{settled_by}");
+            assert_eq!(r.billing.failed_invoice, None, "{settled_by}");
+        }
+    }
+    // A second failed invoice keeps the account past due after the first is paid.
+    let mut other = inv.clone();
+    other["id"] = json!("in_other");
+    other["amount_remaining"] = json!(1_500);
+    let failed_other = at("invoice.payment_failed", other, 1_800_300_000, "evt_f2");
+    let paid = at("invoice.paid", inv, 1_800_100_000, "evt_p");
+    let r = record_of(&[&failed_other, &paid, &failed], 1_800_400_000);
+    let pd = r.billing.past_due.expect("still owed");
+    assert_eq!((pd.amount, pd.invoices, pd.since.timestamp()), (1_500, 1, 1_800_300_000));
+}
+
+#[test]
+fn a_decline_says_why_from_the_charge_or_the_invoice() {
+    let mut ch = fixture("charge");
+    ch["customer"] = json!("cus_1");
+    ch["amount"] = json!(48_000);
+    ch["failure_code"] = json!("card_declined");
+    ch["failure_message"] = json!("Your card has insufficient funds.");
+    ch["outcome"]["reason"] = json!("insufficient_funds");
+    let charge = at("charge.failed", ch.clone(), 1_800_000_000 - 10, "evt_c");
+    assert_eq!(charge.identity.customer_id.as_deref(), Some("cus_1"));
+    let mut inv = fixture("invoice");
+    inv["customer"] = json!("cus_1");
+    let failed = at("invoice.payment_failed", inv.clone(), 1_800_000_000, "evt_f");
+    let r = record_of(&[&failed, &charge], 1_800_000_100);
+    assert_eq!(r.billing.past_due.unwrap().reason.as_deref(), Some("card declined: insufficient funds"));
+    // Only a message: the message.
+    ch["failure_code"] = Value::Null;
+    ch["outcome"]["reason"] = Value::Null;
+    let r = record_of(&[&failed, &at("charge.failed", ch, 1_800_000_000 - 10, "evt_c")], 1_800_000_100);
+    assert_eq!(r.billing.past_due.unwrap().reason.as_deref(), Some("Your card has insufficient funds."));
+    // The invoice's own error, when it carries one.
+    inv["last_finalization_error"] =
+        json!({"type": "card_error", "code": "expired_card", "message": "Your card has expired."});
+    let r = record_of(&[&at("invoice.payment_failed", inv, 1_800_000_000, "evt_g")], 1_800_000_100);
+    assert_eq!(r.billing.past_due.unwrap().reason.as_deref(), Some("expired card"));
+}

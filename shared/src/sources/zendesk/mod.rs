@@ -72,6 +72,8 @@ fn time(value: Option<&Value>) -> Option<i64> {
 /// Parses a verified body. `invocation_id` is `X-Zendesk-Webhook-Invocation-Id`; `signed_at`
 /// the signature time, used when a trigger body has no usable `updated_at`.
 pub fn parse(body: &[u8], invocation_id: Option<&str>, signed_at: i64) -> Result<ZendeskUpdate, ParseError> {
+    // An empty header is no invocation id (the delivery id must name something).
+    let invocation_id = invocation_id.map(str::trim).filter(|i| !i.is_empty());
     let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::Json {
         byte: byte_offset(body, e.line(), e.column()),
         line: e.line(),
@@ -212,5 +214,20 @@ mod tests {
         assert_eq!(parse(br#"{"ticket_id": "", "status": "open"}"#, None, AT), Err(ParseError::Missing("ticket_id")));
         assert_eq!(parse(br#"{"ticket_id": "1"}"#, None, AT), Err(ParseError::Missing("status")));
         assert!(parse(b"", None, AT).is_err());
+    }
+
+    #[test]
+    fn an_empty_invocation_id_is_none() {
+        let u = parse(br#"{"ticket_id": "5", "status": "open"}"#, Some(" "), AT).unwrap();
+        assert_eq!(u.delivery_id, "trigger-5");
+    }
+
+    #[test]
+    fn minute_precision_trigger_times_parse() {
+        let body = br#"{"ticket_id": "6", "status": "open", "organization_external_id": "acct_1",
+            "created_at": "2013-12-12T05:35Z", "updated_at": "2013-12-12T06:35+01:00"}"#;
+        let group = parse(body, Some("inv"), AT).unwrap().change.unwrap().guarded.unwrap();
+        assert_eq!(group.value["created_at"], 1_386_826_500);
+        assert_eq!(group.version, EventVersion::new(1_386_826_500, "inv"));
     }
 }

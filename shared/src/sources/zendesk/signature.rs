@@ -7,7 +7,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::DateTime;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 

@@ -1,0 +1,372 @@
+//! `foresight cost`: a deployment's monthly AWS bill, service by service, from the per-operation
+//! figures the benchmarks and tests measure (each [`Figures`] field names the one that produced
+//! it) and the region's list prices ([`Prices`], us-east-1 on-demand and arm64 by default).
+//!
+//! Free tiers are left out of the total (an account's free tier is often used by something
+//! else); the line that would fall inside the always-free tier says so.
+
+use std::fmt::Write as _;
+
+/// What the deployment handles in a month.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub accounts: u64,
+    /// Billing and support webhooks (Stripe, Zendesk, Typeform), one request each.
+    pub events: u64,
+    /// Product-analytics messages (Segment spec).
+    pub analytics_events: u64,
+    /// Messages per analytics request (Segment's batching; 1 without it).
+    pub batch_size: u64,
+    /// Distinct (account, day) pairs in one analytics batch.
+    pub accounts_per_batch: u64,
+    pub sweeps_per_day: u64,
+    /// The share of accounts whose health changes between two sweeps of the same day.
+    pub changed_per_sweep: f64,
+    /// Alerts raised a day (Slack messages, CRM tasks).
+    pub alerts_per_day: f64,
+    /// Sources that deliver (each is one `EventsIngested` metric).
+    pub sources: u64,
+    /// CloudWatch alarms in the template (`AlarmEmail` set).
+    pub alarms: u64,
+    /// `DetailedMetrics` on.
+    pub detailed_metrics: bool,
+}
+
+impl Default for Scenario {
+    /// The scenario: 10,000 accounts, 1 M billing and support events and 100 M
+    /// analytics messages a month in batches of 1000, hourly sweeps.
+    fn default() -> Self {
+        Scenario {
+            accounts: 10_000,
+            events: 1_000_000,
+            analytics_events: 100_000_000,
+            batch_size: 1000,
+            accounts_per_batch: 5,
+            sweeps_per_day: 24,
+            changed_per_sweep: 0.05,
+            alerts_per_day: 30.0,
+            sources: 3,
+            alarms: ALARMS_IN_TEMPLATE,
+            detailed_metrics: false,
+        }
+    }
+}
+
+/// The alarms `template.yaml` creates (`tests/template_checks.rs` counts them).
+pub const ALARMS_IN_TEMPLATE: u64 = 18;
+
+/// Per-operation figures, measured unless marked as an estimate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figures {
+    /// Write units per billing or support event: 1.00 write request, 1.00 WCU
+    /// (`bash infra/bench.sh`, DynamoDB per `customer.subscription.updated`; `tests/stripe_replay.rs`).
+    pub event_write_units: f64,
+    /// Read units per event: the link `GetItem` that resolves the customer (0.5 RCU).
+    pub event_read_units: f64,
+    /// Analytics WCU per message by batch size (`bash infra/bench.sh`, 1000 messages for 5
+    /// accounts: 2.41 at 1, 0.100 at 100, 0.015 at 1000).
+    pub analytics_wcu_per_message: [(u64, f64); 3],
+    /// RCU per 1,000 accounts per sweep (`tests/sweep_scale.rs`, 10,000 accounts in 4
+    /// segments, at the floor of an eventually consistent scan).
+    pub sweep_rcu_per_1000: f64,
+    /// WCU per account a sweep writes (`tests/sweep_scale.rs`, the next day's sweep).
+    pub sweep_wcu_per_write: f64,
+    /// Estimate (not measurable locally): billed milliseconds of a webhook invocation at 128 MB
+    /// (a verify and parse of ~20 µs, one or two DynamoDB round trips of a few ms).
+    pub webhook_ms: f64,
+    /// Estimate: accounts a sweep worker scores per second of billed time, at 512 MB (the
+    /// scan's pages dominate; `cargo bench --bench health_sweep` scores far faster on CPU).
+    pub sweep_accounts_per_second: f64,
+    /// Estimate: log bytes per invocation, the function's one JSON line (Lambda's platform lines
+    /// are off: `SystemLogLevel: WARN` in the template).
+    pub log_bytes_per_invocation: f64,
+    /// Estimate: SQS requests a month of one queue's event source mapping polling it (five
+    /// pollers long-polling every 20 s).
+    pub sqs_polls_per_queue: f64,
+    /// Queues polled by Lambda (the sweep's, the notifications').
+    pub polled_queues: f64,
+    /// Average stored bytes per account (`tests/sweep_scale.rs`: 11.5 MB for 10,000 accounts
+    /// with two usage days) and per analytics message kept in a usage day (a 12-byte id).
+    pub bytes_per_account: f64,
+    pub bytes_per_message: f64,
+}
+
+impl Default for Figures {
+    fn default() -> Self {
+        Figures {
+            event_write_units: 1.0,
+            event_read_units: 0.5,
+            analytics_wcu_per_message: [(1, 2.41), (100, 0.100), (1000, 0.015)],
+            sweep_rcu_per_1000: 147.0,
+            sweep_wcu_per_write: 1.0,
+            webhook_ms: 20.0,
+            sweep_accounts_per_second: 1000.0,
+            log_bytes_per_invocation: 400.0,
+            sqs_polls_per_queue: 5.0 * 3.0 * 60.0 * 24.0 * 30.0,
+            polled_queues: 2.0,
+            bytes_per_account: 1200.0,
+            bytes_per_message: 12.0,
+        }
+    }
+}
+
+impl Figures {
+    /// The measured WCU per message of the largest measured batch size not above `batch`.
+    fn analytics_wcu(&self, batch: u64) -> f64 {
+        let measured = self.analytics_wcu_per_message;
+        measured.iter().rev().find(|(size, _)| *size <= batch.max(1)).map_or(measured[0].1, |(_, wcu)| *wcu)
+    }
+}
+
+/// List prices in USD (us-east-1, on-demand, arm64).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prices {
+    pub api_per_million: f64,
+    pub lambda_per_million: f64,
+    pub lambda_gb_second: f64,
+    pub dynamodb_write_per_million: f64,
+    pub dynamodb_read_per_million: f64,
+    pub dynamodb_gb_month: f64,
+    pub sqs_per_million: f64,
+    pub logs_ingest_gb: f64,
+    pub metric_month: f64,
+    pub alarm_month: f64,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            api_per_million: 1.00,
+            lambda_per_million: 0.20,
+            lambda_gb_second: 0.000_013_333_4,
+            dynamodb_write_per_million: 0.625,
+            dynamodb_read_per_million: 0.125,
+            dynamodb_gb_month: 0.25,
+            sqs_per_million: 0.40,
+            logs_ingest_gb: 0.50,
+            metric_month: 0.30,
+            alarm_month: 0.10,
+        }
+    }
+}
+
+/// One line of the bill.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    pub service: &'static str,
+    pub usage: String,
+    pub usd: f64,
+    /// The part AWS's always-free tier would cover, were it unused by anything else.
+    pub free_usd: f64,
+    /// Where the figures behind it come from.
+    pub basis: &'static str,
+}
+
+const DAYS: f64 = 30.0;
+
+/// The month's bill of `s`.
+pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
+    let million = 1_000_000.0;
+    let analytics_requests = (s.analytics_events as f64 / s.batch_size.max(1) as f64).ceil();
+    let requests = s.events as f64 + analytics_requests;
+    let sweeps = s.sweeps_per_day as f64 * DAYS;
+    let accounts = s.accounts as f64;
+
+    // Writes: events, analytics usage days, and the sweeps (each account once a day for its
+    // history point, then only those whose health changed).
+    let event_wcu = s.events as f64 * f.event_write_units;
+    let analytics_wcu = s.analytics_events as f64 * f.analytics_wcu(s.batch_size);
+    let sweep_writes = DAYS * (accounts + accounts * s.changed_per_sweep * (s.sweeps_per_day.saturating_sub(1)) as f64);
+    let sweep_wcu = sweep_writes * f.sweep_wcu_per_write;
+    // Reads: the link per event and per batch account, and the sweeps' scans.
+    let reads = (s.events as f64 + analytics_requests * s.accounts_per_batch as f64) * f.event_read_units;
+    let sweep_rcu = sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000;
+    // Storage: the accounts, and 35 days of usage days (the longest window read).
+    let stored_gb =
+        (accounts * f.bytes_per_account + s.analytics_events as f64 / DAYS * 35.0 * f.bytes_per_message) / 1e9;
+
+    let sweep_seconds = sweeps * accounts / f.sweep_accounts_per_second;
+    let lambda_gb_s = requests * f.webhook_ms / 1000.0 * 0.125 + sweep_seconds * 0.5;
+    let invocations = requests + sweeps * 5.0 + s.alerts_per_day * DAYS;
+
+    let sqs = f.sqs_polls_per_queue * f.polled_queues + s.alerts_per_day * DAYS * 3.0 + sweeps * 4.0 * 3.0;
+    let log_gb = invocations * f.log_bytes_per_invocation / 1e9;
+
+    // Metrics: each (name, dimensions) published in an hour is billed for that hour, and zero
+    // counts are not published. The default set: EventsIngested by source (every hour),
+    // AlertsRaised in the hours an alert is raised (Poisson); NotificationsFailed and
+    // RejectedSignatures are rare and left out.
+    let alert_hours = 1.0 - (-(s.alerts_per_day / 24.0)).exp();
+    let mut metrics = s.sources as f64 + alert_hours;
+    if s.detailed_metrics {
+        metrics += DETAILED_EXTRA_METRICS;
+    }
+
+    vec![
+        Line {
+            service: "API Gateway (HTTP API)",
+            usage: format!("{:.2} M requests", requests / million),
+            usd: requests / million * p.api_per_million,
+            free_usd: 0.0,
+            basis: "one request per event and per analytics batch",
+        },
+        Line {
+            service: "Lambda",
+            usage: format!("{:.2} M invocations, {:.0} GB-s", invocations / million, lambda_gb_s),
+            usd: invocations / million * p.lambda_per_million + lambda_gb_s * p.lambda_gb_second,
+            free_usd: (invocations.min(million) / million * p.lambda_per_million
+                + lambda_gb_s.min(400_000.0) * p.lambda_gb_second),
+            basis: "estimates: 20 ms a webhook at 128 MB, 1,000 accounts/s a sweep worker at 512 MB",
+        },
+        Line {
+            service: "DynamoDB writes (events)",
+            usage: format!("{:.2} M WRU", (event_wcu + analytics_wcu) / million),
+            usd: (event_wcu + analytics_wcu) / million * p.dynamodb_write_per_million,
+            free_usd: 0.0,
+            basis: "bench: 1.00 WCU per Stripe event; analytics WCU per message at this batch size",
+        },
+        Line {
+            service: "DynamoDB writes (sweeps)",
+            usage: format!("{:.2} M WRU ({:.0} account writes)", sweep_wcu / million, sweep_writes),
+            usd: sweep_wcu / million * p.dynamodb_write_per_million,
+            free_usd: 0.0,
+            basis: "tests/sweep_scale.rs: 0 writes an unchanged hour, the changed ones, each account once a day",
+        },
+        Line {
+            service: "DynamoDB reads",
+            usage: format!("{:.2} M RRU", (reads + sweep_rcu) / million),
+            usd: (reads + sweep_rcu) / million * p.dynamodb_read_per_million,
+            free_usd: 0.0,
+            basis: "tests/sweep_scale.rs: RCU per 1,000 accounts per sweep; 0.5 RCU per link read",
+        },
+        Line {
+            service: "DynamoDB storage",
+            usage: format!("{stored_gb:.2} GB"),
+            usd: stored_gb * p.dynamodb_gb_month,
+            free_usd: stored_gb.min(25.0) * p.dynamodb_gb_month,
+            basis: "item sizes of tests/sweep_scale.rs; 12 bytes per message id for 35 days (25 GB always free)",
+        },
+        Line {
+            service: "SQS",
+            usage: format!("{:.2} M requests", sqs / million),
+            usd: sqs / million * p.sqs_per_million,
+            free_usd: sqs.min(million) / million * p.sqs_per_million,
+            basis: "estimate: Lambda's pollers on 2 queues, 3 requests per message (1 M always free)",
+        },
+        Line {
+            service: "CloudWatch Logs",
+            usage: format!("{log_gb:.2} GB"),
+            usd: log_gb * p.logs_ingest_gb,
+            free_usd: log_gb.min(5.0) * p.logs_ingest_gb,
+            basis: "estimate: one 400-byte JSON line per invocation (5 GB always free)",
+        },
+        Line {
+            service: "CloudWatch metrics",
+            usage: format!("{metrics:.1} metric-months"),
+            usd: metrics * p.metric_month,
+            free_usd: metrics.min(10.0) * p.metric_month,
+            basis: "runtime/metrics.rs default set (shared/tests/metrics_budget.rs), billed by the hours published",
+        },
+        Line {
+            service: "CloudWatch alarms",
+            usage: format!("{} alarms", s.alarms),
+            usd: s.alarms as f64 * p.alarm_month,
+            free_usd: (s.alarms.min(10)) as f64 * p.alarm_month,
+            basis: "template.yaml (10 always free)",
+        },
+    ]
+}
+
+/// What `DetailedMetrics` adds to the default set (`shared/tests/metrics_budget.rs` prints the
+/// count over the event types it samples; about 40 with every Stripe type subscribed).
+pub const DETAILED_EXTRA_METRICS: f64 = 40.0;
+
+pub fn total(lines: &[Line]) -> f64 {
+    lines.iter().map(|l| l.usd).sum()
+}
+
+/// The total less what the always-free tier covers.
+pub fn total_after_free_tier(lines: &[Line]) -> f64 {
+    lines.iter().map(|l| l.usd - l.free_usd).sum()
+}
+
+/// The bill as a table.
+pub fn render(s: &Scenario, lines: &[Line]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} accounts, {} billing and support events, {} analytics messages in batches of {}, {} sweeps a day",
+        s.accounts, s.events, s.analytics_events, s.batch_size, s.sweeps_per_day
+    );
+    for l in lines {
+        let _ = writeln!(out, "  {:<26} {:>8}  {:<34} {}", l.service, format!("${:.2}", l.usd), l.usage, l.basis);
+    }
+    let _ =
+        writeln!(out, "  {:<26} {:>8}  a month (list prices, no free tier)", "total", format!("${:.2}", total(lines)));
+    let after = format!("${:.2}", total_after_free_tier(lines));
+    let _ =
+        writeln!(out, "  {:<26} {after:>8}  a month if the AWS account's always-free tier is not used elsewhere", "");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line<'a>(lines: &'a [Line], service: &str) -> &'a Line {
+        lines.iter().find(|l| l.service == service).unwrap()
+    }
+
+    /// A small case computed by hand: 1,000 accounts, 100,000 events, 1,000,000 messages in
+    /// batches of 100 for 4 accounts each, 2 sweeps a day, 10% changed, no alerts, 1 source,
+    /// 10 alarms.
+    #[test]
+    fn the_bill_of_a_hand_computed_case() {
+        let s = Scenario {
+            accounts: 1_000,
+            events: 100_000,
+            analytics_events: 1_000_000,
+            batch_size: 100,
+            accounts_per_batch: 4,
+            sweeps_per_day: 2,
+            changed_per_sweep: 0.1,
+            alerts_per_day: 0.0,
+            sources: 1,
+            alarms: 10,
+            detailed_metrics: false,
+        };
+        let lines = bill(&s, &Figures::default(), &Prices::default());
+        let usd = |service: &str| line(&lines, service).usd;
+        let assert_usd = |service: &str, expected: f64| {
+            assert!((usd(service) - expected).abs() < 1e-9, "{service}: {} against {expected}", usd(service));
+        };
+        // 100,000 events + 10,000 batches = 110,000 requests at $1 per million.
+        assert_usd("API Gateway (HTTP API)", 0.11);
+        // 100,000 WCU + 1,000,000 × 0.100 WCU = 200,000 WRU at $0.625 per million.
+        assert_usd("DynamoDB writes (events)", 0.125);
+        // 30 days × (1,000 + 1,000 × 0.1 × 1) = 33,000 writes of 1 WCU.
+        assert_usd("DynamoDB writes (sweeps)", 0.020_625);
+        // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 147 = 8,820;
+        // 78,820 RRU at $0.125 per million.
+        assert_usd("DynamoDB reads", 0.009_852_5);
+        // Metrics: 1 source every hour, no alerts: $0.30.
+        assert_usd("CloudWatch metrics", 0.30);
+        assert_usd("CloudWatch alarms", 1.0);
+        // Lambda: 110,000 + 60 × 5 invocations = 110,300 → $0.02206; GB-s: 110,000 × 0.02 ×
+        // 0.125 = 275, plus 60 sweeps × 1 s × 0.5 = 30 → 305 × $0.0000133334 = $0.004067.
+        assert_usd("Lambda", 0.022_06 + 305.0 * 0.000_013_333_4);
+        let sum: f64 = lines.iter().map(|l| l.usd).sum();
+        assert_eq!(total(&lines), sum);
+        // The always-free tier covers the 10 alarms, the metric, the logs and all of Lambda here.
+        assert_usd("CloudWatch alarms", line(&lines, "CloudWatch alarms").free_usd);
+        let free: f64 = lines.iter().map(|l| l.free_usd).sum();
+        assert!((total(&lines) - total_after_free_tier(&lines) - free).abs() < 1e-12);
+    }
+
+    #[test]
+    fn larger_batches_use_the_measured_figure_below_them() {
+        let f = Figures::default();
+        assert_eq!((f.analytics_wcu(1), f.analytics_wcu(50), f.analytics_wcu(100)), (2.41, 2.41, 0.100));
+        assert_eq!((f.analytics_wcu(999), f.analytics_wcu(5000)), (0.100, 0.015));
+    }
+}
