@@ -126,7 +126,7 @@ pub const INVENTORY: [InventoryEntry; 8] = [
         table: "accounts",
         what: "one day of product use: message ids, user ids, features used, first-value and seen times",
         source: "analytics webhooks (Segment spec)",
-        retention: "TTL (expires_at): the day plus the longest usage window plus a margin (100 days)",
+        retention: "TTL (expires_at): the day plus FORESIGHT_USAGE_RETENTION_DAYS (default 35: the longest window is 30 days); a day holding a first-value time is kept",
     },
     InventoryEntry {
         kind: "mrr_month",

@@ -9,7 +9,7 @@ use crate::domain::privacy::{ErasureConfig, ErasureKey};
 /// `block` (default): an event for an erased id is ignored until an admin links the id again;
 /// `fresh`: it starts a new account.
 pub const ERASED_IDS_VAR: &str = "FORESIGHT_ERASED_IDS";
-/// Days a usage day is kept after it (DynamoDB TTL); default 100.
+/// Days a usage day is kept after it (DynamoDB TTL); default 35.
 pub const USAGE_RETENTION_VAR: &str = "FORESIGHT_USAGE_RETENTION_DAYS";
 /// Days an outbox record (notification, report, sweep progress) is kept; default 90.
 pub const OUTBOX_RETENTION_VAR: &str = "FORESIGHT_OUTBOX_RETENTION_DAYS";

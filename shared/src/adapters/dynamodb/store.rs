@@ -53,9 +53,10 @@ const ACCOUNT_SK: &str = "ACCOUNT";
 const LINK_SK: &str = "LINK";
 const USAGE_SK: &str = "USAGE#";
 /// Usage days expire (DynamoDB TTL on `expires_at`) this long after their day: the longest
-/// usage window is 30 days and a usage drop compares two of them; the rest is margin. A day
-/// that holds a first-value time is kept (see `add_usage`).
-pub const USAGE_RETENTION_SECONDS: i64 = 100 * 86_400;
+/// usage window read is 30 days (the usage drop compares two weeks, the trend 28 days); the
+/// rest is margin for late batches. The cost model (`foresight cost`) assumes the same 35 days.
+/// A day that holds a first-value time is kept (see `add_usage`).
+pub const USAGE_RETENTION_SECONDS: i64 = 35 * 86_400;
 /// The TTL attribute of both tables.
 pub const EXPIRES_AT: &str = "expires_at";
 /// The deployment's connected sources (one item; the scan skips it: not an account's).
