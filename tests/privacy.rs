@@ -190,6 +190,11 @@ async fn export_lists_every_item_and_erasure_leaves_nothing_but_hashes() {
         let (status, answer) = runner.post_zendesk(&body, &format!("again-{i}")).await;
         assert_eq!(status, 200, "{name}: {answer}");
     }
+    // Analytics for the erased group (the sample batches name `acct_globex` as their group).
+    for (name, body) in sample_events("segment") {
+        let (status, answer) = runner.post_segment(&body).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
     let again = holding(&tables, &needles).await;
     assert!(again.is_empty(), "an old event re-created data silently: {again:?}");
     assert_eq!(runner.get(&format!("/accounts/{ACCOUNT}")).await.0, 404);
