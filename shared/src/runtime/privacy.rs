@@ -11,22 +11,12 @@ use crate::domain::privacy::{ErasureConfig, ErasureKey};
 pub const ERASED_IDS_VAR: &str = "FORESIGHT_ERASED_IDS";
 /// Days a usage day is kept after it (DynamoDB TTL); default 35.
 pub const USAGE_RETENTION_VAR: &str = "FORESIGHT_USAGE_RETENTION_DAYS";
-/// Days an outbox record (notification, report, sweep progress) is kept; default 90.
-pub const OUTBOX_RETENTION_VAR: &str = "FORESIGHT_OUTBOX_RETENTION_DAYS";
+use super::aws::retention_seconds as days;
+pub use super::aws::OUTBOX_RETENTION_VAR;
 
 /// The erasure key from the function's secrets (SSM deployed, the environment locally).
 pub fn erasure_key(secrets: &Secrets) -> Option<ErasureKey> {
     secrets.get(ERASURE_KEY_VAR).and_then(|secret| ErasureKey::new(&secret))
-}
-
-fn days(var: &str) -> Result<Option<i64>, String> {
-    match std::env::var(var) {
-        Err(_) => Ok(None),
-        Ok(text) => match text.trim().parse::<i64>() {
-            Ok(days) if days > 0 => Ok(Some(days * 86_400)),
-            _ => Err(format!("{var} must be a whole number of days above 0, not {text:?}")),
-        },
-    }
 }
 
 /// The erasure configuration: `None` without a key (no tombstones can exist then).
