@@ -81,7 +81,7 @@ async fn segments_own_libraries_send_track_identify_and_group_to_the_runner() {
         assert_eq!(usage["events_7d"], 5, "{client}: five track calls, counted once: {record}");
         assert_eq!(usage["active_users_7d"], 1, "{client}: {record}");
         assert_eq!(usage["features_used_30d"], json!(["Dashboard Shared", "Report Exported"]), "{client}: {record}");
-        assert_eq!(usage["first_value_at"].is_string(), true, "{client}: first value from Report Exported: {record}");
+        assert!(usage["first_value_at"].is_string(), "{client}: first value from Report Exported: {record}");
         assert_eq!(
             runner.get(&format!("/accounts/analytics_user:{user}")).await.0,
             404,

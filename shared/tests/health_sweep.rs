@@ -51,3 +51,69 @@ async fn a_sweep_drops_old_history_and_spent_alert_marks() {
         "the history point past {HISTORY_DAYS} days and the mark past its 7-day cool-down are gone"
     );
 }
+
+/// Counts the writes that reach the store.
+struct CountingStore<'a> {
+    inner: &'a MemoryStore,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl AccountStore for CountingStore<'_> {
+    async fn apply(
+        &self,
+        change: &AccountChange,
+    ) -> Result<foresight_shared::app::ports::store::ApplyOutcome, foresight_shared::app::ports::store::StoreError>
+    {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.apply(change).await
+    }
+    async fn get(
+        &self,
+        id: &str,
+    ) -> Result<Option<foresight_shared::domain::account::StoredAccount>, foresight_shared::app::ports::store::StoreError>
+    {
+        self.inner.get(id).await
+    }
+    async fn merge(&self, from: &str, into: &str) -> Result<bool, foresight_shared::app::ports::store::StoreError> {
+        self.inner.merge(from, into).await
+    }
+}
+
+/// An hourly schedule: a second sweep the same day writes only the accounts whose health,
+/// card, renewal index, history point or alert marks changed; none here. The next day's first
+/// sweep writes each account once (its history point).
+#[tokio::test]
+async fn later_sweeps_of_the_day_write_only_what_changed() {
+    let store = MemoryStore::new();
+    foresight_shared::testkit::load_synthetic(&store, 0..60, NOW).await;
+    let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
+    let counting = CountingStore { inner: &store, writes: Default::default() };
+    let ports = SweepPorts {
+        scanner: &store,
+        accounts: &counting,
+        outbox: &outbox,
+        notifications: &queue,
+        progress: &outbox,
+        sources: &store,
+    };
+    let settings = Settings::default();
+    let writes_at = |now: i64| {
+        let ports = &ports;
+        let settings = &settings;
+        let counting = &counting;
+        let store = &store;
+        async move {
+            let before = counting.writes.load(std::sync::atomic::Ordering::SeqCst);
+            for i in 0..60 {
+                let stored = store.get(&format!("acct_{i:05}")).await.unwrap().unwrap();
+                sweep_account(&stored, ports, settings, None, now).await.unwrap();
+            }
+            counting.writes.load(std::sync::atomic::Ordering::SeqCst) - before
+        }
+    };
+    assert_eq!(writes_at(NOW).await, 60, "the first sweep writes every account");
+    let before = store.get("acct_00001").await.unwrap().unwrap();
+    assert_eq!(writes_at(NOW + 3_600).await, 0, "an hour later nothing changed: {before:?}");
+    assert_eq!(writes_at(NOW + DAY).await, 60, "the next day: each account's history point");
+}

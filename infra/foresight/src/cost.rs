@@ -66,8 +66,9 @@ pub struct Figures {
     /// Analytics WCU per message by batch size (`bash infra/bench.sh`, 1000 messages for 5
     /// accounts: 2.41 at 1, 0.100 at 100, 0.015 at 1000).
     pub analytics_wcu_per_message: [(u64, f64); 3],
-    /// RCU per 1,000 accounts per sweep (`tests/sweep_scale.rs`, 10,000 accounts in 4
-    /// segments, at the floor of an eventually consistent scan).
+    /// RCU per 1,000 accounts per steady-state sweep (`tests/sweep_scale.rs`, 10,000 accounts in
+    /// 4 segments once scored, with their health, card and history: 2,577 RCU, at the floor of an
+    /// eventually consistent scan).
     pub sweep_rcu_per_1000: f64,
     /// WCU per account a sweep writes (`tests/sweep_scale.rs`, the next day's sweep).
     pub sweep_wcu_per_write: f64,
@@ -97,7 +98,7 @@ impl Default for Figures {
             event_write_units: 1.0,
             event_read_units: 0.5,
             analytics_wcu_per_message: [(1, 2.41), (100, 0.100), (1000, 0.015)],
-            sweep_rcu_per_1000: 147.0,
+            sweep_rcu_per_1000: 258.0,
             sweep_wcu_per_write: 1.0,
             webhook_ms: 20.0,
             sweep_accounts_per_second: 1000.0,
@@ -346,9 +347,9 @@ mod tests {
         assert_usd("DynamoDB writes (events)", 0.125);
         // 30 days × (1,000 + 1,000 × 0.1 × 1) = 33,000 writes of 1 WCU.
         assert_usd("DynamoDB writes (sweeps)", 0.020_625);
-        // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 147 = 8,820;
-        // 78,820 RRU at $0.125 per million.
-        assert_usd("DynamoDB reads", 0.009_852_5);
+        // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 = 15,480;
+        // 85,480 RRU at $0.125 per million.
+        assert_usd("DynamoDB reads", 0.010_685);
         // Metrics: 1 source every hour, no alerts: $0.30.
         assert_usd("CloudWatch metrics", 0.30);
         assert_usd("CloudWatch alarms", 1.0);

@@ -70,6 +70,19 @@ pub mod attr {
     pub const HEALTH_HISTORY: &str = "hh#";
 }
 
+/// JSON equality with numbers compared by value: a store may give back `30.0` as `30` (DynamoDB's
+/// numbers have no type), which is no change.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_value(x, y)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 /// An account as the stores keep it: its id, its named attributes, and its usage per day.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoredAccount {
@@ -99,10 +112,10 @@ impl StoredAccount {
             value
         };
         let group_changes = change.guarded.as_ref().is_some_and(|group| {
-            current(&group.attribute).is_none_or(|before| content(before) != content(&group.value))
+            current(&group.attribute).is_none_or(|before| !same_value(&content(before), &content(&group.value)))
         });
         group_changes
-            || change.facts.iter().any(|(name, value)| current(name) != Some(value))
+            || change.facts.iter().any(|(name, value)| current(name).is_none_or(|before| !same_value(before, value)))
             || change.expired.iter().any(|name| current(name).is_some())
     }
 
@@ -465,6 +478,30 @@ fn past_due<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_read_back_without_its_fraction_is_no_change() {
+        // DynamoDB gives 198.0 back as 198: the same health, no write.
+        let before = StoredAccount {
+            account_id: "a".into(),
+            attributes: [("health".to_owned(), serde_json::json!({"ttv": 198, "v": "1", "scored_at": "x"}))].into(),
+            ..Default::default()
+        };
+        let same = AccountChange::new("a").with_guarded(crate::domain::change::GuardedGroup::new(
+            "health",
+            EventVersion::new(2, "s"),
+            serde_json::json!({"ttv": 198.0, "scored_at": "y"}),
+        ));
+        assert!(!before.would_change(&same, &["scored_at"]));
+        let moved = AccountChange::new("a").with_guarded(crate::domain::change::GuardedGroup::new(
+            "health",
+            EventVersion::new(2, "s"),
+            serde_json::json!({"ttv": 198.5, "scored_at": "y"}),
+        ));
+        assert!(before.would_change(&moved, &["scored_at"]));
+        assert!(before.would_change(&AccountChange::new("a").with_fact("hh#2026-11-09", serde_json::json!(90)), &[]));
+        assert!(!before.would_change(&AccountChange::new("a").with_expired("hh#2026-10-01"), &[]));
+    }
     use serde_json::json;
 
     #[test]

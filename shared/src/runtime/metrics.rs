@@ -112,9 +112,12 @@ pub fn dispatch_counts(outcome: &Dispatched) -> Vec<Count> {
     counts
 }
 
+/// A dimension set: (name, value) pairs.
+type Dimensions<'a> = Vec<(&'a str, &'a str)>;
+
 /// The EMF records of `counts` at `level`: one per dimension set, zero counts left out.
 pub fn records(counts: &[Count], level: Level, now_ms: i64) -> Vec<Value> {
-    let mut by_dimensions: BTreeMap<Vec<(&str, &str)>, Vec<(&str, f64)>> = BTreeMap::new();
+    let mut by_dimensions: BTreeMap<Dimensions<'_>, Vec<(&str, f64)>> = BTreeMap::new();
     for c in counts.iter().filter(|c| c.value != 0.0 && (level == Level::Detailed || !c.detailed)) {
         let dims = c.dimensions.iter().map(|(k, v)| (*k, v.as_str())).collect();
         by_dimensions.entry(dims).or_default().push((c.name, c.value));

@@ -228,6 +228,7 @@ fn fold_items<'a>(
             let entry = accounts.entry(stored.account_id.clone()).or_default();
             entry.account_id = stored.account_id;
             entry.attributes = stored.attributes;
+            entry.derived = stored.derived;
         } else if let Some(day) = sk.strip_prefix(USAGE_SK) {
             let Some(account_id) = item.get(ACCOUNT_ID).and_then(|v| v.as_s().ok()) else { continue };
             let entry = accounts.entry(account_id.clone()).or_default();
