@@ -13,4 +13,5 @@ pub mod hubspot;
 pub mod memory;
 pub mod salesforce;
 pub mod slack;
+pub mod source_api;
 pub mod sqs;

@@ -24,6 +24,7 @@ pub mod health;
 pub mod kpi;
 pub mod lifecycle;
 pub mod money;
+pub mod privacy;
 pub mod renewal;
 pub mod support;
 pub mod survey;

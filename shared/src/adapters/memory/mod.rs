@@ -2,6 +2,7 @@
 //! semantics as DynamoDB and SQS, a mutex standing in for per-item atomicity.
 
 pub mod outbox;
+pub mod privacy;
 pub mod queue;
 pub mod store;
 

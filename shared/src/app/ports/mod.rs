@@ -7,8 +7,10 @@
 //! - [`delivery`]: Slack and the CRM.
 //! - [`portfolio`]: the MRR ledger, month totals and portfolio cards (KPIs).
 
+pub mod backfill;
 pub mod delivery;
 pub mod outbox;
 pub mod portfolio;
+pub mod privacy;
 pub mod queue;
 pub mod store;
