@@ -286,3 +286,23 @@ impl<S: AccountScanner> AccountScanner for CountingScanner<'_, S> {
         Ok(page)
     }
 }
+
+/// Every item of a DynamoDB Local table by key (`pk`, `sk`), as JSON text: what a test that
+/// must find (or not find) a value anywhere in a table reads.
+pub async fn scan_table_json(table: &str) -> std::collections::HashMap<(String, String), String> {
+    let client = dynamodb_local_client().await;
+    let mut items = std::collections::HashMap::new();
+    let mut start = None;
+    loop {
+        let out = client.scan().table_name(table).set_exclusive_start_key(start).send().await.expect("scan");
+        for item in out.items() {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let json: serde_json::Value = serde_dynamo::from_item(item.clone()).expect("an item is JSON");
+            items.insert((text("pk"), text("sk")), json.to_string());
+        }
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return items;
+        }
+    }
+}

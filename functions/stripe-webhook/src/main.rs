@@ -3,13 +3,13 @@
 
 use foresight_shared::app::ingest::stripe::StripeStores;
 use foresight_shared::runtime::lambda::{self, Error};
-use foresight_shared::runtime::{aws, clock::unix_now, webhooks};
+use foresight_shared::runtime::{clock::unix_now, privacy, webhooks};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda::init();
-    let store = aws::dynamo_store().await;
+    let store = privacy::account_store().await?;
     let webhook = webhooks::stripe_bound(Arc::new(store.clone())).await?;
     let alerting = webhooks::Alerting::from_env().await?;
     let (store, webhook, alerting) = (&store, &webhook, &alerting);

@@ -3,12 +3,14 @@
 //! product end to end; `link` and `send` are admin and developer tools; `calibrate` measures the
 //! judgement against the labelled portfolio.
 
+pub mod backfill;
 pub mod calibrate;
 pub mod cost;
 pub mod delivery;
 pub mod demo;
 pub mod playbooks;
 pub mod portfolio;
+pub mod privacy;
 pub mod server;
 pub mod signing;
 

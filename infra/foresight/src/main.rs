@@ -41,6 +41,21 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8787")]
         url: String,
     },
+    /// Print everything held about an account (GDPR art. 15) from a running runner.
+    Export {
+        account_id: String,
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        url: String,
+    },
+    /// Erase an account everywhere (GDPR art. 17) through a running runner; prints the counts.
+    Erase {
+        account_id: String,
+        /// Who asks (recorded in the audit record; an operator or a ticket, not the customer).
+        #[arg(long, default_value = "foresight CLI")]
+        actor: String,
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        url: String,
+    },
     /// Move every message of a dead-letter queue back to its queue, once the cause is fixed
     /// (a Slack channel created, a CRM field corrected). Uses the AWS credentials and region of
     /// the environment (or AWS_ENDPOINT_URL_SQS for the moto server).
@@ -149,6 +164,8 @@ async fn main() -> ExitCode {
             demo::link(&url, &source, &external_id, &account_id).await
         }
         Command::Redrive { from, to } => redrive(&from, &to).await,
+        Command::Export { account_id, url } => foresight::privacy::cli(&url, &account_id, None).await,
+        Command::Erase { account_id, actor, url } => foresight::privacy::cli(&url, &account_id, Some(&actor)).await,
         Command::Send { paths, url, stripe_secret, zendesk_secret, segment_secret, typeform_secret } => {
             let secrets = demo::SigningSecrets {
                 stripe: stripe_secret,

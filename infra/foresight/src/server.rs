@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use foresight_shared::adapters::memory::{MemoryOutbox, MemoryQueue, MemoryStore};
+use foresight_shared::adapters::memory::{MemoryOutbox, MemoryQueue};
 use foresight_shared::adapters::sqs::SqsQueue;
 use foresight_shared::app::health_sweep::{self, SweepPorts};
 use foresight_shared::app::ingest::analytics::{AnalyticsWebhook, MAX_BATCH_BYTES};
@@ -44,16 +44,16 @@ pub struct AppState {
     pub(crate) lister: Arc<dyn AccountLister>,
     scanner: Arc<dyn AccountScanner>,
     renewals: Arc<dyn RenewalIndex>,
-    links: Arc<dyn LinkStore>,
-    outbox: Arc<dyn Outbox>,
+    pub(crate) links: Arc<dyn LinkStore>,
+    pub(crate) outbox: Arc<dyn Outbox>,
     log: Arc<dyn DeliveryLog>,
     progress: Arc<dyn SweepProgressStore>,
-    notifications: Arc<dyn NotificationQueue>,
+    pub(crate) notifications: Arc<dyn NotificationQueue>,
     queue: NotificationsBackend,
     usage: Arc<dyn UsageStore>,
     sources: Arc<dyn SourceRegistry>,
-    stripe: Arc<StripeWebhook>,
-    zendesk: Arc<ZendeskWebhook>,
+    pub(crate) stripe: Arc<StripeWebhook>,
+    pub(crate) zendesk: Arc<ZendeskWebhook>,
     analytics: Arc<AnalyticsWebhook>,
     tracking: Arc<TrackingApi>,
     typeform: Arc<TypeformWebhook>,
@@ -62,6 +62,10 @@ pub struct AppState {
     pub(crate) portfolio: crate::portfolio::PortfolioState,
     /// Playbooks: SES, unsubscribe tokens, the in-app queue (`crate::playbooks`).
     pub(crate) playbooks: crate::playbooks::PlaybookState,
+    /// Export and erasure (`crate::privacy`).
+    pub(crate) privacy: Option<crate::privacy::PrivacyState>,
+    /// The sources' APIs for `POST /backfill/*` (`crate::backfill`).
+    pub(crate) backfill: crate::backfill::BackfillState,
 }
 
 impl AppState {
@@ -102,7 +106,21 @@ impl AppState {
             links: store,
             settings: Arc::new(Settings::default()),
             playbooks: Default::default(),
+            privacy: None,
+            backfill: Default::default(),
         }
+    }
+
+    /// Sets the sources' APIs the backfill reads.
+    pub fn with_backfill(mut self, backfill: crate::backfill::BackfillState) -> Self {
+        self.backfill = backfill;
+        self
+    }
+
+    /// Enables export and erasure (`crate::privacy`).
+    pub fn with_privacy(mut self, privacy: crate::privacy::PrivacyState) -> Self {
+        self.privacy = Some(privacy);
+        self
     }
 
     /// Sets the configuration (`foresight.toml`) the sweeps use.
@@ -179,8 +197,15 @@ impl AppState {
 /// Builds the state for a store kind; DynamoDB gets its table created if missing.
 pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, String> {
     Ok(match kind {
-        StoreKind::Memory => AppState::new(Arc::new(MemoryStore::new()), stripe)
-            .with_alerting(Arc::new(MemoryOutbox::new()), notifications_queue().await),
+        StoreKind::Memory => {
+            let (store, outbox) = (Arc::new(crate::privacy::memory_store()?), Arc::new(MemoryOutbox::new()));
+            AppState::new(store.clone(), stripe)
+                .with_alerting(outbox.clone(), notifications_queue().await)
+                .with_privacy(
+                    crate::privacy::PrivacyState::new(store, outbox, crate::privacy::erasure_key())
+                        .erase_on_customer_deleted_from_env()?,
+                )
+        }
         StoreKind::Dynamodb => {
             let store = aws::dynamo_store().await;
             store.ensure_table().await.map_err(|e| {
@@ -191,7 +216,13 @@ pub async fn state(kind: StoreKind, stripe: StripeWebhook) -> Result<AppState, S
             })?;
             let outbox = aws::outbox().await;
             outbox.ensure_table().await.map_err(|e| format!("cannot use DynamoDB table {:?}: {e}", outbox.table()))?;
-            AppState::new(Arc::new(store), stripe).with_alerting(Arc::new(outbox), notifications_queue().await)
+            let (store, outbox) = crate::privacy::with_retention(store, outbox)?;
+            AppState::new(store.clone(), stripe)
+                .with_alerting(outbox.clone(), notifications_queue().await)
+                .with_privacy(
+                    crate::privacy::PrivacyState::new(store, outbox, crate::privacy::erasure_key())
+                        .erase_on_customer_deleted_from_env()?,
+                )
         }
     })
 }
@@ -259,6 +290,8 @@ pub fn router(state: AppState) -> Router {
         .route("/outbox", get(list_outbox))
         .merge(crate::portfolio::routes())
         .merge(crate::playbooks::routes())
+        .merge(crate::privacy::routes())
+        .merge(crate::backfill::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
         .layer(DefaultBodyLimit::disable())
@@ -301,6 +334,7 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
         .with_tracking(webhooks::tracking(&secrets, settings.analytics.clone()))
         .with_typeform(webhooks::typeform(&secrets, &settings.surveys.hidden_field))
         .with_settings(settings)
+        .with_backfill(crate::backfill::BackfillState::from_env()?)
         .with_portfolio_delivery_from_env()?
         .with_playbooks_from_env()
         .await?;
@@ -355,7 +389,7 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
             unix_now(),
         )
         .await;
-    encode(answer)
+    encode(crate::privacy::after_stripe_event(&state, answer).await)
 }
 
 async fn zendesk_webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {

@@ -16,4 +16,5 @@ pub mod memory;
 pub mod salesforce;
 pub mod ses;
 pub mod slack;
+pub mod source_api;
 pub mod sqs;

@@ -9,6 +9,7 @@
 //! - [`alerts`]: raising an alert (outbox, then queue); [`dispatch`]: delivering it.
 
 pub mod alerts;
+pub mod backfill;
 pub mod crm_sync;
 pub mod digest;
 pub mod dispatch;
@@ -18,6 +19,7 @@ pub mod kpis;
 pub mod playbooks;
 pub mod portfolio_settings;
 pub mod ports;
+pub mod privacy;
 pub mod renewal_sweep;
 pub mod schedule;
 pub mod settings;

@@ -26,6 +26,7 @@ pub mod kpi;
 pub mod lifecycle;
 pub mod money;
 pub mod playbook;
+pub mod privacy;
 pub mod renewal;
 pub mod support;
 pub mod survey;

@@ -78,7 +78,30 @@ pub async fn dynamo_store() -> DynamoStore {
 /// The outbox on the table named by `FORESIGHT_OUTBOX_TABLE`.
 pub async fn outbox() -> DynamoOutbox {
     let config = sdk_config().await;
-    DynamoOutbox::new(aws_sdk_dynamodb::Client::new(&config), env::outbox_table_name())
+    let outbox = DynamoOutbox::new(aws_sdk_dynamodb::Client::new(&config), env::outbox_table_name());
+    // Its retention (`FORESIGHT_OUTBOX_RETENTION_DAYS`): a bad value keeps the default, loudly.
+    match retention_seconds(OUTBOX_RETENTION_VAR) {
+        Ok(Some(seconds)) => outbox.with_retention(seconds),
+        Ok(None) => outbox,
+        Err(e) => {
+            tracing::error!(error = %e, "outbox retention left at its default");
+            outbox
+        }
+    }
+}
+
+/// Days an outbox record (notification, report, sweep progress) is kept; default 90.
+pub const OUTBOX_RETENTION_VAR: &str = "FORESIGHT_OUTBOX_RETENTION_DAYS";
+
+/// A retention in days from `var`, as seconds; `None` when unset.
+pub fn retention_seconds(var: &str) -> Result<Option<i64>, String> {
+    match std::env::var(var) {
+        Err(_) => Ok(None),
+        Ok(text) => match text.trim().parse::<i64>() {
+            Ok(days) if days > 0 => Ok(Some(days * 86_400)),
+            _ => Err(format!("{var} must be a whole number of days above 0, not {text:?}")),
+        },
+    }
 }
 
 /// An SQS queue by URL (`AWS_ENDPOINT_URL_SQS` points the client at the moto server locally).

@@ -11,12 +11,14 @@
 
 pub mod aws;
 pub mod clock;
+pub mod data_lifecycle;
 pub mod delivery;
 pub mod env;
 pub mod functions;
 pub mod lambda;
 pub mod metrics;
 pub mod playbooks;
+pub mod privacy;
 pub mod secrets;
 pub mod settings;
 pub mod telemetry;

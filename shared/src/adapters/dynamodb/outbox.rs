@@ -30,8 +30,10 @@ const EFFECT: &str = "effect#";
 
 #[derive(Clone)]
 pub struct DynamoOutbox {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: String,
+    /// How long records are kept (their `expires_at`, DynamoDB TTL).
+    retention: i64,
 }
 
 fn error<E>(operation: &'static str, err: SdkError<E>) -> StoreError
@@ -51,7 +53,13 @@ fn corrupt(key: &str, reason: impl std::fmt::Display) -> StoreError {
 
 impl DynamoOutbox {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoOutbox { client, table: table.into() }
+        DynamoOutbox { client, table: table.into(), retention: RETENTION_SECONDS }
+    }
+
+    /// Keeps records for `seconds` (their DynamoDB TTL) instead of [`RETENTION_SECONDS`].
+    pub fn with_retention(mut self, seconds: i64) -> Self {
+        self.retention = seconds;
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -157,7 +165,7 @@ impl Outbox for DynamoOutbox {
         item.insert("status".into(), s(NotificationStatus::Pending.as_str()));
         item.insert("alert".into(), body);
         item.insert("created_at".into(), s(&time::rfc3339(now)));
-        item.insert("expires_at".into(), AttributeValue::N((now + RETENTION_SECONDS).to_string()));
+        item.insert("expires_at".into(), AttributeValue::N((now + self.retention).to_string()));
         let put = self
             .client
             .put_item()
@@ -283,7 +291,7 @@ impl SweepProgressStore for DynamoOutbox {
     async fn save(&self, sweep_id: &str, segment: u32, progress: &SegmentProgress, now: i64) -> Result<(), StoreError> {
         let mut item = progress_key(sweep_id, segment);
         item.insert("progress".into(), serde_dynamo::to_attribute_value(progress).map_err(|e| corrupt(sweep_id, e))?);
-        item.insert("expires_at".into(), AttributeValue::N((now + RETENTION_SECONDS).to_string()));
+        item.insert("expires_at".into(), AttributeValue::N((now + self.retention).to_string()));
         self.client
             .put_item()
             .table_name(&self.table)
@@ -331,7 +339,7 @@ impl ReportOutbox for DynamoOutbox {
         item.insert("status".into(), s(NotificationStatus::Pending.as_str()));
         item.insert("report".into(), serde_dynamo::to_attribute_value(report).map_err(|e| corrupt(key, e))?);
         item.insert("created_at".into(), s(&time::rfc3339(now)));
-        item.insert("expires_at".into(), AttributeValue::N((now + RETENTION_SECONDS).to_string()));
+        item.insert("expires_at".into(), AttributeValue::N((now + self.retention).to_string()));
         let put = self
             .client
             .put_item()

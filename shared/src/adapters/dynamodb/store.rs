@@ -52,6 +52,13 @@ pub(super) const ACCOUNT_ID: &str = "account_id";
 const ACCOUNT_SK: &str = "ACCOUNT";
 const LINK_SK: &str = "LINK";
 const USAGE_SK: &str = "USAGE#";
+/// Usage days expire (DynamoDB TTL on `expires_at`) this long after their day: the longest
+/// usage window read is 30 days (the usage drop compares two weeks, the trend 28 days); the
+/// rest is margin for late batches. The cost model (`foresight cost`) assumes the same 35 days.
+/// A day that holds a first-value time is kept (see `add_usage`).
+pub const USAGE_RETENTION_SECONDS: i64 = 35 * 86_400;
+/// The TTL attribute of both tables.
+pub const EXPIRES_AT: &str = "expires_at";
 /// The deployment's connected sources (one item; the scan skips it: not an account's).
 const DEPLOYMENT_PK: &str = "DEPLOYMENT";
 const SOURCES_SK: &str = "SOURCES";
@@ -165,6 +172,10 @@ pub struct DynamoStore {
     pub(super) client: Client,
     pub(super) table: String,
     pub(super) meter: Arc<CapacityMeter>,
+    /// Tombstones of erased ids (`erase.rs`); `None`: none are checked (no key to hash with).
+    pub(super) erasure: Option<crate::domain::privacy::ErasureConfig>,
+    /// How long usage days are kept after their day (their `expires_at`, DynamoDB TTL).
+    pub(super) usage_retention: i64,
 }
 
 pub(super) fn dynamo_error<E>(operation: &'static str, err: SdkError<E>) -> StoreError
@@ -299,7 +310,25 @@ impl UpdateBuilder {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into(), meter: Arc::new(CapacityMeter::default()) }
+        DynamoStore {
+            client,
+            table: table.into(),
+            meter: Arc::new(CapacityMeter::default()),
+            erasure: None,
+            usage_retention: USAGE_RETENTION_SECONDS,
+        }
+    }
+
+    /// Recognises erased ids by their keyed hashes (`FORESIGHT_SIGNING_SECRET`).
+    pub fn with_erasure(mut self, erasure: crate::domain::privacy::ErasureConfig) -> Self {
+        self.erasure = Some(erasure);
+        self
+    }
+
+    /// Keeps usage days `seconds` after their day instead of [`USAGE_RETENTION_SECONDS`].
+    pub fn with_usage_retention(mut self, seconds: i64) -> Self {
+        self.usage_retention = seconds;
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -328,6 +357,21 @@ impl DynamoStore {
                 return Ok(items);
             }
         }
+    }
+
+    /// Writes an item whole (`PutItem`), metered.
+    pub(super) async fn put(&self, item: HashMap<String, AttributeValue>) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("PutItem", e))?;
+        self.meter.record_write(out.consumed_capacity());
+        Ok(())
     }
 
     pub fn meter(&self) -> Arc<CapacityMeter> {
@@ -666,6 +710,18 @@ impl UsageStore for DynamoStore {
         b.set("t", TYPE, s("usage"));
         b.set("aid", ACCOUNT_ID, s(account_id));
         b.set("day", "day", s(&day.to_string()));
+        // Retention: the day expires once no window needs it — unless it holds a first-value
+        // time, which the lifecycle needs for good. TTL only acts on a number, so such a day's
+        // `expires_at` becomes a string; a later write of the same day keeps whatever is there.
+        b.names.insert("#exp".into(), EXPIRES_AT.into());
+        if usage.first_value_at.is_empty() {
+            b.clauses.push("#exp = if_not_exists(#exp, :exp)".into());
+            let expires = time::day_start(day) + self.usage_retention;
+            b.values.insert(":exp".into(), AttributeValue::N(expires.to_string()));
+        } else {
+            b.clauses.push("#exp = :exp".into());
+            b.values.insert(":exp".into(), s("kept: first value"));
+        }
         // ADD on sets is idempotent; DynamoDB refuses empty sets, so those are left out.
         let strings = [("mids", &usage.message_ids), ("users", &usage.users), ("feat", &usage.features)];
         let numbers = [("fv", &usage.first_value_at), ("seen", &usage.seen_at)];
@@ -722,21 +778,19 @@ impl LinkStore for DynamoStore {
         Ok(out.item().and_then(|i| i.get(ACCOUNT_ID)).and_then(|v| v.as_s().ok()).cloned())
     }
 
+    async fn erased(&self, source: Option<LinkSource>, id: &str) -> Result<bool, StoreError> {
+        self.tombstone_stands(source, id).await
+    }
+
+    async fn clear_erased(&self, source: Option<LinkSource>, id: &str) -> Result<(), StoreError> {
+        self.remove_tombstone(source, id).await
+    }
+
     async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError> {
         let mut item = link_key(source, external_id);
         item.insert(TYPE.into(), s("link"));
         item.insert(ACCOUNT_ID.into(), s(account_id));
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| dynamo_error("PutItem", e))?;
-        self.meter.record_write(out.consumed_capacity());
-        Ok(())
+        self.put(item).await
     }
 }
 

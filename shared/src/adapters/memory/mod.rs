@@ -3,6 +3,7 @@
 
 pub mod inapp_queue;
 pub mod outbox;
+pub mod privacy;
 pub mod queue;
 pub mod store;
 

@@ -13,9 +13,9 @@ use std::sync::Mutex;
 
 #[derive(Default)]
 pub struct MemoryOutbox {
-    entries: Mutex<Vec<OutboxEntry>>,
+    pub(super) entries: Mutex<Vec<OutboxEntry>>,
     progress: Mutex<HashMap<(String, u32), SegmentProgress>>,
-    reports: Mutex<Vec<ReportRecord>>,
+    pub(super) reports: Mutex<Vec<ReportRecord>>,
 }
 
 impl MemoryOutbox {

@@ -11,6 +11,7 @@ use crate::domain::change::AccountChange;
 use crate::domain::connection::{DeploymentSources, Source};
 use crate::domain::crm;
 use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, MonthTotal};
+use crate::domain::privacy::{ErasureAudit, ErasureConfig, ACCOUNT_KIND};
 use crate::domain::time::rfc3339;
 use crate::domain::usage::UsageDay;
 use async_trait::async_trait;
@@ -21,18 +22,46 @@ use std::sync::Mutex;
 
 #[derive(Default)]
 pub struct MemoryStore {
-    accounts: Mutex<BTreeMap<String, StoredAccount>>,
-    links: Mutex<HashMap<(LinkSource, String), String>>,
+    pub(super) accounts: Mutex<BTreeMap<String, StoredAccount>>,
+    pub(super) links: Mutex<HashMap<(LinkSource, String), String>>,
     /// The renewal index: account id → `renewal_key`. Kept out of the record's attributes, as
     /// DynamoDB keeps its layout attributes out of what `get` returns.
-    renewals: Mutex<BTreeMap<String, String>>,
+    pub(super) renewals: Mutex<BTreeMap<String, String>>,
     /// The portfolio cards' facts by account, kept out of the record like DynamoDB's layout
     /// attributes.
-    cards: Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
+    pub(super) cards: Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
     /// The MRR ledger by (account, month), and the month totals by (month, currency).
-    ledger: Mutex<BTreeMap<(String, String), LedgerMonth>>,
+    pub(super) ledger: Mutex<BTreeMap<(String, String), LedgerMonth>>,
     totals: Mutex<BTreeMap<(String, String), (i64, i64)>>,
+    /// Tombstones and erasure audits (`privacy.rs`).
+    pub(super) privacy: Mutex<MemoryPrivacy>,
     sources: Mutex<DeploymentSources>,
+}
+
+/// Tombstones (keyed hashes), erasure audits, and the key to recognise erased ids with.
+#[derive(Default)]
+pub struct MemoryPrivacy {
+    pub(super) erasure: Option<ErasureConfig>,
+    pub(super) tombstones: std::collections::BTreeSet<String>,
+    pub(super) audits: Vec<ErasureAudit>,
+}
+
+impl MemoryPrivacy {
+    fn hash(&self, source: Option<LinkSource>, id: &str) -> Option<String> {
+        let erasure = self.erasure.as_ref()?;
+        Some(erasure.key.hash(source.map_or(ACCOUNT_KIND, LinkSource::as_str), id))
+    }
+
+    pub(super) fn tombstone_stands(&self, source: Option<LinkSource>, id: &str) -> bool {
+        self.erasure.as_ref().is_some_and(|e| e.block)
+            && self.hash(source, id).is_some_and(|h| self.tombstones.contains(&h))
+    }
+
+    pub(super) fn remove_tombstone(&mut self, source: Option<LinkSource>, id: &str) {
+        if let Some(hash) = self.hash(source, id) {
+            self.tombstones.remove(&hash);
+        }
+    }
 }
 
 impl MemoryStore {
@@ -221,6 +250,15 @@ impl LinkStore for MemoryStore {
     async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError> {
         let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
         links.insert((source, external_id.to_owned()), account_id.to_owned());
+        Ok(())
+    }
+
+    async fn erased(&self, source: Option<LinkSource>, id: &str) -> Result<bool, StoreError> {
+        Ok(self.privacy.lock().unwrap_or_else(|e| e.into_inner()).tombstone_stands(source, id))
+    }
+
+    async fn clear_erased(&self, source: Option<LinkSource>, id: &str) -> Result<(), StoreError> {
+        self.privacy.lock().unwrap_or_else(|e| e.into_inner()).remove_tombstone(source, id);
         Ok(())
     }
 }

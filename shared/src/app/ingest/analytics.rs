@@ -212,7 +212,7 @@ pub async fn ingest(
     let called: BTreeSet<&String> = batch.group_calls.iter().map(|call| &call.group).collect();
     futures::stream::iter(called.into_iter().map(Ok::<_, StoreError>))
         .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |group| async move {
-            let account = account_of_group(links, group).await?;
+            let Some(account) = account_of_group(links, group).await? else { return Ok(()) };
             let fact = serde_json::Value::String(group.clone());
             accounts.apply(&AccountChange::new(account).with_fact(attr::ANALYTICS_GROUP, fact)).await?;
             Ok(())
@@ -222,7 +222,8 @@ pub async fn ingest(
     // Contacts (identify traits of a role a playbook emails) join the user's account, or wait
     // on the user's provisional record until a group call links it.
     for call in &batch.identify_calls {
-        let (_, account) = user_account(links, call.user.clone()).await?;
+        // An erased account (its tombstone stands) records nothing.
+        let (_, Some(account)) = user_account(links, call.user.clone()).await? else { continue };
         if let Some((name, value)) = crate::domain::playbook::contact_fact(&call.contact) {
             accounts.apply(&AccountChange::new(account).with_fact(name, value)).await?;
         }
@@ -231,24 +232,26 @@ pub async fn ingest(
     // Resolve each (group or user, day) to an account and merge the deltas per (account, day).
     // The reads, once per distinct group and user, a few at a time.
     let group_ids: BTreeSet<String> = batch.usage.keys().filter_map(|(group, _)| group.clone()).collect();
-    let groups: BTreeMap<String, String> = futures::stream::iter(group_ids)
+    let groups: BTreeMap<String, Option<String>> = futures::stream::iter(group_ids)
         .map(|group| group_account(links, group))
         .buffer_unordered(CONCURRENT_STORE_CALLS)
         .try_collect()
         .await?;
     let user_ids: BTreeSet<String> = batch.ungrouped_users.keys().map(|(user, _)| user.clone()).collect();
-    let users: BTreeMap<String, String> = futures::stream::iter(user_ids)
+    let users: BTreeMap<String, Option<String>> = futures::stream::iter(user_ids)
         .map(|user| user_account(links, user))
         .buffer_unordered(CONCURRENT_STORE_CALLS)
         .try_collect()
         .await?;
     let mut per_account: BTreeMap<(String, NaiveDate), UsageDay> = BTreeMap::new();
     for ((group, day), delta) in &batch.usage {
-        let Some(group) = group else { continue };
-        absorb(per_account.entry((groups[group].clone(), *day)).or_default(), delta);
+        // A group of an erased account (its tombstone stands) records nothing.
+        let Some(Some(account)) = group.as_ref().map(|group| &groups[group]) else { continue };
+        absorb(per_account.entry((account.clone(), *day)).or_default(), delta);
     }
     for ((user, day), delta) in &batch.ungrouped_users {
-        absorb(per_account.entry((users[user].clone(), *day)).or_default(), delta);
+        let Some(account) = &users[user] else { continue };
+        absorb(per_account.entry((account.clone(), *day)).or_default(), delta);
     }
     // The writes are independent (one item each) and idempotent: a few at a time, so that a
     // batch of a few hundred (account, day) pairs answers well inside the webhook deadline.
@@ -273,6 +276,7 @@ pub async fn ingest(
             (None, Some(user)) => user_account(links, user.clone()).await?.1,
             (None, None) => continue,
         };
+        let Some(account) = account else { continue };
         let response = SurveyResponse {
             at: answer.at,
             score: answer.score,
@@ -318,7 +322,7 @@ async fn apply_group_call(
     links: &dyn LinkStore,
     call: &GroupCall,
 ) -> Result<(), StoreError> {
-    let account = account_of_group(links, &call.group).await?;
+    let Some(account) = account_of_group(links, &call.group).await? else { return Ok(()) };
     if let Some(user) = &call.user {
         if links.resolve(LinkSource::AnalyticsUser, user).await?.as_deref() != Some(&call.group) {
             links.link(LinkSource::AnalyticsUser, user, &call.group).await?;
@@ -358,22 +362,30 @@ fn absorb(day: &mut UsageDay, delta: &UsageDelta) {
 }
 
 /// `(group, its account)`.
-async fn group_account(links: &dyn LinkStore, group: String) -> Result<(String, String), StoreError> {
+async fn group_account(links: &dyn LinkStore, group: String) -> Result<(String, Option<String>), StoreError> {
     let account = account_of_group(links, &group).await?;
     Ok((group, account))
 }
 
 /// `(user, their account)`: their last group's, else (no group call seen yet) the provisional
 /// record kept under the user until one links it.
-async fn user_account(links: &dyn LinkStore, user: String) -> Result<(String, String), StoreError> {
+async fn user_account(links: &dyn LinkStore, user: String) -> Result<(String, Option<String>), StoreError> {
     let account = match links.resolve(LinkSource::AnalyticsUser, &user).await? {
         Some(group) => account_of_group(links, &group).await?,
-        None => identity::provisional_account_id(LinkSource::AnalyticsUser, &user),
+        None => Some(identity::provisional_account_id(LinkSource::AnalyticsUser, &user)),
     };
     Ok((user, account))
 }
 
-/// A group's account: its link, else the group id itself (the product's account id).
-async fn account_of_group(links: &dyn LinkStore, group: &str) -> Result<String, StoreError> {
-    Ok(links.resolve(LinkSource::Analytics, group).await?.unwrap_or_else(|| group.to_owned()))
+/// A group's account: its link, else the group id itself (the product's account id) — unless
+/// that account was erased (`None`: its tombstone stands, nothing is recorded for it).
+async fn account_of_group(links: &dyn LinkStore, group: &str) -> Result<Option<String>, StoreError> {
+    if let Some(account) = links.resolve(LinkSource::Analytics, group).await? {
+        return Ok(Some(account));
+    }
+    let erased = links.erased(Some(LinkSource::Analytics), group).await? || links.erased(None, group).await?;
+    if erased {
+        tracing::warn!("analytics for an erased account ignored: POST /links to link the group again on purpose");
+    }
+    Ok((!erased).then(|| group.to_owned()))
 }

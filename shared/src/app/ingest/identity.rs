@@ -34,6 +34,10 @@ pub async fn resolve_account(
         (Some(account), Some(external)) => {
             let known = links.resolve(source, external).await?;
             let is_new = known.as_deref() != Some(account);
+            // A new link is where an erased account would come back: not without an admin.
+            if is_new && is_erased(links, source, external, Some(account)).await? {
+                return Ok(None);
+            }
             if is_new {
                 link_merged(accounts, links, source, external, account).await?;
             } else if recheck_merge {
@@ -42,9 +46,12 @@ pub async fn resolve_account(
             Ok(Some(account.to_owned()))
         }
         (Some(account), None) => Ok(Some(account.to_owned())),
-        (None, Some(external)) => {
-            Ok(Some(links.resolve(source, external).await?.unwrap_or_else(|| provisional_account_id(source, external))))
-        }
+        (None, Some(external)) => match links.resolve(source, external).await? {
+            Some(account) => Ok(Some(account)),
+            // Only an unknown id can be an erased one (its link went with the account).
+            None if is_erased(links, source, external, None).await? => Ok(None),
+            None => Ok(Some(provisional_account_id(source, external))),
+        },
         (None, None) => Ok(None),
     }
 }
@@ -61,6 +68,9 @@ pub async fn link_and_merge(
     external_id: &str,
     account: &str,
 ) -> Result<bool, StoreError> {
+    // Linking again on purpose is how an admin lifts an erasure's tombstone.
+    links.clear_erased(Some(source), external_id).await?;
+    links.clear_erased(None, account).await?;
     let merged = link_merged(accounts, links, source, external_id, account).await?;
     if let Some(name) = record_link_attribute(source) {
         accounts.apply(&AccountChange::new(account).with_fact(name, json!(external_id))).await?;
@@ -112,4 +122,26 @@ async fn merge_provisional(
         tracing::info!(source = source.as_str(), external_id, account, "merged provisional record into account");
     }
     Ok(merged)
+}
+
+/// Whether an event for `external` (and `account`, when named) concerns an erased account: it
+/// is then not applied (logged, answered 2xx as an ignored event, so the sender does not retry).
+async fn is_erased(
+    links: &dyn LinkStore,
+    source: LinkSource,
+    external: &str,
+    account: Option<&str>,
+) -> Result<bool, StoreError> {
+    let erased = links.erased(Some(source), external).await?
+        || match account {
+            Some(account) => links.erased(None, account).await?,
+            None => false,
+        };
+    if erased {
+        tracing::warn!(
+            source = source.as_str(),
+            "event for an erased account ignored: POST /links to link the id again on purpose"
+        );
+    }
+    Ok(erased)
 }

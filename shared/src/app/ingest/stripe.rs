@@ -89,8 +89,26 @@ impl StripeWebhook {
         body: &[u8],
         now: i64,
     ) -> Result<Accepted, IngestError> {
-        let StripeStores { accounts, links, ledger } = *stores;
         let update = self.prepare(signature, body, now)?;
+        self.apply(stores, alerting, update, now).await
+    }
+
+    /// Parses an event read from Stripe's API (backfill: authenticated by our API key, so no
+    /// signature) with the webhook's own parser.
+    pub fn parse_listed(&self, event: &[u8]) -> Result<StripeUpdate, IngestError> {
+        stripe::parse_event(event, &self.metadata_key).map_err(|e| IngestError::Payload(e.to_string()))
+    }
+
+    /// Applies a parsed event: a delivery's, or one listed by the API (backfill), which so goes
+    /// through the same identity, dedupe, ledger and alerts as a delivery.
+    pub async fn apply(
+        &self,
+        stores: &StripeStores<'_>,
+        alerting: Option<&EventAlerting<'_>>,
+        update: StripeUpdate,
+        now: i64,
+    ) -> Result<Accepted, IngestError> {
+        let StripeStores { accounts, links, ledger } = *stores;
         let accepted = Accepted::new(&update.event_id, &update.event_type);
         let Some(mut change) = update.change.clone() else {
             return Ok(accepted);

@@ -80,6 +80,18 @@ impl ZendeskWebhook {
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let update = self.prepare(headers, body, now)?;
+        self.apply(accounts, links, update, now).await
+    }
+
+    /// Applies a parsed update: a webhook's, or a ticket of the incremental export (backfill),
+    /// which so goes through the same identity and dedupe as a delivery.
+    pub async fn apply(
+        &self,
+        accounts: &dyn AccountStore,
+        links: &dyn LinkStore,
+        update: ZendeskUpdate,
+        now: i64,
+    ) -> Result<Accepted, IngestError> {
         let accepted = Accepted::new(&update.delivery_id, &update.kind);
         let Some(mut change) = update.change else {
             return Ok(accepted);

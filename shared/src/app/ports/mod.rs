@@ -8,9 +8,11 @@
 //! - [`portfolio`]: the MRR ledger, month totals and portfolio cards (KPIs).
 //! - [`email`]: playbook emails (SES) and in-app webhooks.
 
+pub mod backfill;
 pub mod delivery;
 pub mod email;
 pub mod outbox;
 pub mod portfolio;
+pub mod privacy;
 pub mod queue;
 pub mod store;

@@ -36,7 +36,9 @@ pub enum ApplyOutcome {
 
 /// Where an external id comes from. Names from the enum (`analytics_user`, ...); `segment` is
 /// also accepted for `analytics` where people type a source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, strum::IntoStaticStr, strum::EnumString, strum::EnumIter,
+)]
 #[strum(serialize_all = "snake_case")]
 pub enum LinkSource {
     Stripe,
@@ -130,6 +132,18 @@ pub trait UsageStore: Send + Sync {
 pub trait LinkStore: Send + Sync {
     async fn resolve(&self, source: LinkSource, external_id: &str) -> Result<Option<String>, StoreError>;
     async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError>;
+
+    /// Whether `external_id` (or, with `source` `None`, an account id) was erased and its
+    /// tombstone still stands: a later event for it must not re-create the account silently
+    /// (`app::privacy`). Stores that keep no tombstones answer false.
+    async fn erased(&self, _source: Option<LinkSource>, _id: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// Removes the tombstone of `id`, if any: an admin linked it again on purpose.
+    async fn clear_erased(&self, _source: Option<LinkSource>, _id: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Which sources this deployment has received data from, and since when (one small item). The

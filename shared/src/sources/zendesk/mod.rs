@@ -8,6 +8,7 @@
 //!   Zendesk does not JSON-escape placeholders, so a value with a quote breaks the JSON: the
 //!   error names the byte.
 
+pub mod export;
 pub mod signature;
 
 use crate::domain::account::attr;
