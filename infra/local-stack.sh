@@ -221,6 +221,7 @@ env_lines() {
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT
 export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$MOTO_PORT
 export AWS_ENDPOINT_URL_SSM=http://127.0.0.1:$MOTO_PORT
+export AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$MOTO_PORT
 export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=local

@@ -576,7 +576,7 @@ fn check_iam(template: &Value) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // 5. Webhook routes: template vs. local runner
 
-/// (METHOD, path) of every HttpApi event under /webhooks/ in the template.
+/// (METHOD, path) of every HttpApi event in the template (the webhooks and `/unsubscribe`).
 fn template_webhook_routes(template: &Value) -> BTreeMap<(String, String), String> {
     let mut routes = BTreeMap::new();
     for (id, function) in functions(template) {
@@ -587,8 +587,9 @@ fn template_webhook_routes(template: &Value) -> BTreeMap<(String, String), Strin
             }
             let path = get_str(event, &["Properties", "Path"]).unwrap_or("");
             let method = get_str(event, &["Properties", "Method"]).unwrap_or("ANY").to_uppercase();
-            // The webhooks, and Segment's HTTP Tracking API on the analytics function.
-            if path.starts_with("/webhooks/") || path.starts_with("/v1/") {
+            // The webhooks, Segment's HTTP Tracking API on the analytics function, and the
+            // playbooks function's unsubscribe route.
+            if path.starts_with("/webhooks/") || path.starts_with("/v1/") || path == "/unsubscribe" {
                 routes.insert((method, path.to_string()), id.to_string());
             }
         }
@@ -600,7 +601,7 @@ fn check_webhook_routes(template: &Value, in_runner: &BTreeSet<(String, String)>
     let mut problems = Vec::new();
     let in_template = template_webhook_routes(template);
     if in_template.is_empty() {
-        problems.push("the template has no HttpApi event under /webhooks/ (did the parse break?)".into());
+        problems.push("the template has no HttpApi event (did the parse break?)".into());
     }
     if in_runner.is_empty() {
         problems.push("the runner's DEPLOYED_ROUTES is empty".into());

@@ -99,6 +99,34 @@ pub async fn sqs_local_client() -> aws_sdk_sqs::Client {
     sqs_client_at(&sqs_endpoint()).await
 }
 
+/// The moto server's SES v2 endpoint, or a panic that says how to start it.
+pub fn sesv2_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_SESV2").unwrap_or_else(|_| {
+        panic!(
+            "AWS_ENDPOINT_URL_SESV2 is not set: this test needs moto's SES v2. \
+             Run `bash infra/local-stack.sh start && eval \"$(bash infra/local-stack.sh env)\"`, \
+             or the README's test command, which does both."
+        )
+    })
+}
+
+/// An SES v2 client for the moto server with `identity` created (moto refuses mail from an
+/// unknown identity; creating one again is harmless).
+pub async fn sesv2_local_client(identity: &str) -> aws_sdk_sesv2::Client {
+    let config = crate::runtime::aws::config_loader()
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "foresight-tests"))
+        .endpoint_url(sesv2_endpoint())
+        .load()
+        .await;
+    let client = aws_sdk_sesv2::Client::new(&config);
+    if let Err(e) = client.create_email_identity().email_identity(identity).send().await {
+        let already = e.as_service_error().is_some_and(|s| s.is_already_exists_exception());
+        assert!(already, "moto's SES v2 at {}: {}", sesv2_endpoint(), aws_sdk_sesv2::error::DisplayErrorContext(e));
+    }
+    client
+}
+
 /// A new, uniquely named queue on the moto server (FIFO when `fifo`), returned as its URL.
 pub async fn sqs_local_queue(name: &str, fifo: bool) -> String {
     let client = sqs_local_client().await;

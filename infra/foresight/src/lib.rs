@@ -8,6 +8,7 @@ pub mod calibrate;
 pub mod cost;
 pub mod delivery;
 pub mod demo;
+pub mod playbooks;
 pub mod portfolio;
 pub mod privacy;
 pub mod server;

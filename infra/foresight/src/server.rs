@@ -41,7 +41,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) accounts: Arc<dyn AccountStore>,
-    lister: Arc<dyn AccountLister>,
+    pub(crate) lister: Arc<dyn AccountLister>,
     scanner: Arc<dyn AccountScanner>,
     renewals: Arc<dyn RenewalIndex>,
     pub(crate) links: Arc<dyn LinkStore>,
@@ -60,6 +60,8 @@ pub struct AppState {
     pub(crate) settings: Arc<Settings>,
     /// The portfolio: KPIs, the weekly digest and the CRM health sync (`crate::portfolio`).
     pub(crate) portfolio: crate::portfolio::PortfolioState,
+    /// Playbooks: SES, unsubscribe tokens, the in-app queue (`crate::playbooks`).
+    pub(crate) playbooks: crate::playbooks::PlaybookState,
     /// Export and erasure (`crate::privacy`).
     pub(crate) privacy: Option<crate::privacy::PrivacyState>,
     /// The sources' APIs for `POST /backfill/*` (`crate::backfill`).
@@ -103,6 +105,7 @@ impl AppState {
             typeform: Arc::new(TypeformWebhook::new(None, "account_id")),
             links: store,
             settings: Arc::new(Settings::default()),
+            playbooks: Default::default(),
             privacy: None,
             backfill: Default::default(),
         }
@@ -245,7 +248,7 @@ async fn notifications_queue() -> NotificationsBackend {
 /// The routes the deployed HTTP API serves, as `(method, path)`: the runner serves each with the
 /// same use case, and `template.yaml` must have exactly these HttpApi events
 /// (`tests/template_checks.rs` compares them).
-pub const DEPLOYED_ROUTES: [(&str, &str); 9] = [
+pub const DEPLOYED_ROUTES: [(&str, &str); 11] = [
     ("POST", "/webhooks/stripe"),
     ("POST", "/webhooks/zendesk"),
     ("POST", "/webhooks/segment"),
@@ -256,6 +259,9 @@ pub const DEPLOYED_ROUTES: [(&str, &str); 9] = [
     ("POST", "/v1/identify"),
     ("POST", "/v1/group"),
     ("POST", "/v1/page"),
+    // A contact's unsubscribe page and RFC 8058 one-click, served by the playbooks function.
+    ("GET", "/unsubscribe"),
+    ("POST", "/unsubscribe"),
 ];
 
 /// The handler of a deployed route.
@@ -265,16 +271,16 @@ fn deployed_route(path: &str) -> MethodRouter<AppState> {
         "/webhooks/zendesk" => post(zendesk_webhook),
         "/webhooks/segment" => post(segment_webhook),
         "/webhooks/typeform" => post(typeform_webhook),
+        "/unsubscribe" => crate::playbooks::unsubscribe_route(),
         tracking if Endpoint::from_path(tracking).is_some() => post(tracking_api),
         other => unreachable!("DEPLOYED_ROUTES names {other}, which has no handler"),
     }
 }
 
 pub fn router(state: AppState) -> Router {
-    let deployed = DEPLOYED_ROUTES.iter().fold(Router::new(), |router, (method, path)| {
-        debug_assert_eq!(*method, "POST", "deployed_route() binds POST");
-        router.route(path, deployed_route(path))
-    });
+    // One method router per path (deployed_route() binds every method of its path).
+    let paths: std::collections::BTreeSet<&str> = DEPLOYED_ROUTES.iter().map(|(_, path)| *path).collect();
+    let deployed = paths.into_iter().fold(Router::new(), |router, path| router.route(path, deployed_route(path)));
     deployed
         .route("/accounts", get(list_accounts))
         .route("/accounts/{account_id}", get(get_account))
@@ -283,6 +289,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sweeps/renewal", post(renewal_sweep_route))
         .route("/outbox", get(list_outbox))
         .merge(crate::portfolio::routes())
+        .merge(crate::playbooks::routes())
         .merge(crate::privacy::routes())
         .merge(crate::backfill::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
@@ -318,7 +325,9 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
         ]
         .concat(),
     );
-    let state = state(store, webhooks::stripe(&secrets))
+    let billing_contacts =
+        settings.playbooks.roles_emailed().contains(&foresight_shared::domain::playbook::Role::Billing);
+    let state = state(store, webhooks::stripe(&secrets).with_billing_contacts(billing_contacts))
         .await?
         .with_zendesk(webhooks::zendesk(&secrets))
         .with_analytics(webhooks::analytics(&secrets, settings.analytics.clone()))
@@ -326,7 +335,9 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
         .with_typeform(webhooks::typeform(&secrets, &settings.surveys.hidden_field))
         .with_settings(settings)
         .with_backfill(crate::backfill::BackfillState::from_env()?)
-        .with_portfolio_delivery_from_env()?;
+        .with_portfolio_delivery_from_env()?
+        .with_playbooks_from_env()
+        .await?;
     state.start_delivery(channels).await;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await
@@ -556,7 +567,15 @@ async fn list_outbox(State(state): State<AppState>) -> Response {
     };
     match listed {
         Ok((entries, reports)) => {
-            Json(json!({ "count": entries.len(), "notifications": entries, "reports": reports })).into_response()
+            let playbooks = crate::playbooks::outbox_views(&reports);
+            let reports: Vec<_> = reports
+                .iter()
+                .filter(|r| !r.key.starts_with(foresight_shared::app::playbooks::sweep::KEY_PREFIX))
+                .collect();
+            Json(
+                json!({ "count": entries.len(), "notifications": entries, "reports": reports, "playbooks": playbooks }),
+            )
+            .into_response()
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

@@ -6,12 +6,15 @@
 //! - [`sqs`]: the notifications queue, its dead-letter queue, the sweep's task queue.
 //! - [`memory`]: in-process twins of the above.
 //! - [`slack`], [`hubspot`], [`salesforce`]: delivery, over [`http`].
+//! - [`ses`]: playbook emails (SES v2, raw MIME); [`inapp`]: the signed in-app webhook.
 
 pub mod dynamodb;
 pub mod http;
 pub mod hubspot;
+pub mod inapp;
 pub mod memory;
 pub mod salesforce;
+pub mod ses;
 pub mod slack;
 pub mod source_api;
 pub mod sqs;

@@ -197,3 +197,41 @@ impl SweepTaskQueue for SqsQueue {
         Ok(())
     }
 }
+
+impl SqsQueue {
+    /// An in-app message as JSON; a dead letter carries its reason as an attribute.
+    async fn send_inapp(
+        &self,
+        message: &crate::app::ports::email::InAppMessage,
+        reason: Option<&str>,
+    ) -> Result<(), QueueError> {
+        let mut send = self.client.send_message().queue_url(&self.url).message_body(serde_json::to_string(message)?);
+        if let Some(reason) = reason {
+            // Kept readable and well inside SQS's 256 KB message limit.
+            let reason: String = reason.chars().take(1000).collect();
+            send = send.message_attributes(REASON_ATTRIBUTE, text_attribute(&reason)?);
+        }
+        send.send().await.map_err(|e| sqs_error("SendMessage", e))?;
+        Ok(())
+    }
+}
+
+/// The in-app message queue (a standard queue; the outbox keeps delivery exactly once).
+#[async_trait]
+impl crate::app::ports::email::InAppQueue for SqsQueue {
+    async fn enqueue_inapp(&self, message: &crate::app::ports::email::InAppMessage) -> Result<(), QueueError> {
+        self.send_inapp(message, None).await
+    }
+}
+
+/// The in-app dead-letter queue: the message with its reason as an attribute.
+#[async_trait]
+impl crate::app::playbooks::inapp::InAppDeadLetters for SqsQueue {
+    async fn dead_letter_inapp(
+        &self,
+        message: &crate::app::ports::email::InAppMessage,
+        reason: &str,
+    ) -> Result<(), QueueError> {
+        self.send_inapp(message, Some(reason)).await
+    }
+}

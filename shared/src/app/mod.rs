@@ -16,6 +16,7 @@ pub mod dispatch;
 pub mod health_sweep;
 pub mod ingest;
 pub mod kpis;
+pub mod playbooks;
 pub mod portfolio_settings;
 pub mod ports;
 pub mod privacy;

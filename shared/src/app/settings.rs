@@ -4,6 +4,7 @@
 //! domain notes. See `foresight.example.toml`.
 
 use crate::app::dispatch::routes::DeliveryRoutes;
+use crate::app::playbooks::settings::{EmailSection, PlaybookSection, PlaybookSettings};
 use crate::app::portfolio_settings::{PortfolioSection, PortfolioSettings};
 use crate::domain::account::{AccountRecord, StoredAccount};
 use crate::domain::alert::AlertRules;
@@ -36,6 +37,8 @@ struct File {
     delivery: DeliveryRoutes,
     portfolio: PortfolioSection,
     surveys: SurveySettings,
+    email: EmailSection,
+    playbooks: Vec<PlaybookSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +108,8 @@ pub struct Settings {
     pub portfolio: PortfolioSettings,
     /// `[surveys]`: the NPS event of the analytics convention, Typeform's account hidden field.
     pub surveys: SurveySettings,
+    /// `[email]` and `[[playbooks]]`: tech-touch playbooks (`app::playbooks`).
+    pub playbooks: PlaybookSettings,
 }
 
 impl Default for Settings {
@@ -258,6 +263,8 @@ impl Settings {
         if let Some((field, problem)) = d.salesforce.problem() {
             return Err(invalid(path, &format!("delivery.salesforce.{field}"), &problem));
         }
+        let playbooks = crate::app::playbooks::settings::validate(&file.email, &file.playbooks)
+            .map_err(|(field, problem)| invalid(path, &field, &problem))?;
         let lifecycle = LifecycleRules {
             renewal_window_days: h.renewal_window_days,
             expansion_seat_utilisation: r.expansion_seat_utilisation,
@@ -281,13 +288,16 @@ impl Settings {
             delivery: file.delivery.clone(),
             portfolio,
             surveys,
+            playbooks,
         }
         .with_analytics(analytics))
     }
 
     /// These settings with `analytics` in place of `[analytics]`, and what depends on it (the
-    /// adoption component's key-feature count) kept in step.
-    pub fn with_analytics(mut self, analytics: AnalyticsConfig) -> Self {
+    /// adoption component's key-feature count) kept in step; the contact roles some playbook
+    /// emails ride along.
+    pub fn with_analytics(mut self, mut analytics: AnalyticsConfig) -> Self {
+        analytics.contact_roles = self.playbooks.roles_emailed();
         self.health.key_features = analytics.key_features.len();
         self.analytics = analytics;
         self

@@ -191,6 +191,9 @@ pub struct AccountRecord {
     pub deployment: Option<DeploymentSources>,
     /// Filled by the health sweep.
     pub health: Option<Value>,
+    /// The playbook contacts: how many, their roles, how many unsubscribed (no addresses).
+    #[serde(default)]
+    pub contacts: super::contact::ContactsSummary,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
@@ -398,6 +401,7 @@ impl AccountRecord {
             connected,
             deployment: None,
             health,
+            contacts: super::contact::ContactsSummary::of(&stored.attributes),
         }
         .with_lifecycle(&LifecycleRules::default(), now)
     }

@@ -20,6 +20,9 @@ pub struct AnalyticsConfig {
     /// Group traits naming a Stripe customer and a Zendesk organization.
     pub stripe_trait: String,
     pub zendesk_trait: String,
+    /// Contact roles some playbook emails: `identify` calls of these roles (traits `email`,
+    /// `role`) are kept as contacts; none by default (nothing personal is stored).
+    pub contact_roles: BTreeSet<super::contact::Role>,
     /// The `track` event that carries an NPS answer (`[surveys] nps_event`; properties `score`,
     /// `comment`).
     pub nps_event: Option<String>,
@@ -33,6 +36,7 @@ impl Default for AnalyticsConfig {
             first_value: FirstValueRule::default(),
             stripe_trait: "stripe_customer_id".into(),
             zendesk_trait: "zendesk_organization_id".into(),
+            contact_roles: BTreeSet::new(),
             nps_event: Some(DEFAULT_NPS_EVENT.into()),
         }
     }

@@ -17,6 +17,7 @@ pub mod env;
 pub mod functions;
 pub mod lambda;
 pub mod metrics;
+pub mod playbooks;
 pub mod privacy;
 pub mod secrets;
 pub mod settings;

@@ -219,6 +219,16 @@ pub async fn ingest(
         })
         .await?;
 
+    // Contacts (identify traits of a role a playbook emails) join the user's account, or wait
+    // on the user's provisional record until a group call links it.
+    for call in &batch.identify_calls {
+        // An erased account (its tombstone stands) records nothing.
+        let (_, Some(account)) = user_account(links, call.user.clone()).await? else { continue };
+        if let Some((name, value)) = crate::domain::playbook::contact_fact(&call.contact) {
+            accounts.apply(&AccountChange::new(account).with_fact(name, value)).await?;
+        }
+    }
+
     // Resolve each (group or user, day) to an account and merge the deltas per (account, day).
     // The reads, once per distinct group and user, a few at a time.
     let group_ids: BTreeSet<String> = batch.usage.keys().filter_map(|(group, _)| group.clone()).collect();
@@ -320,6 +330,10 @@ async fn apply_group_call(
             let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, user);
             accounts.merge(&provisional, &account).await?;
         }
+    }
+    if let Some(tz) = &call.timezone {
+        let change = AccountChange::new(account.clone()).with_fact(crate::domain::playbook::attr::TIME_ZONE, json!(tz));
+        accounts.apply(&change).await?;
     }
     let traits = [(LinkSource::Stripe, &call.stripe_customer_id), (LinkSource::Zendesk, &call.zendesk_organization_id)];
     for (source, external) in traits {

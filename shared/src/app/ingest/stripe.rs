@@ -28,6 +28,8 @@ pub struct StripeWebhook {
     metadata_key: String,
     tolerance: i64,
     connected: SourceMark,
+    /// Keep the customer's email as a billing contact (a playbook emails the billing role).
+    billing_contacts: bool,
 }
 
 impl StripeWebhook {
@@ -37,7 +39,15 @@ impl StripeWebhook {
             metadata_key: metadata_key.into(),
             tolerance: DEFAULT_TOLERANCE_SECS,
             connected: SourceMark::default(),
+            billing_contacts: false,
         }
+    }
+
+    /// Keeps the Stripe customer's email as the account's billing contact: only when a playbook
+    /// emails the billing role (data minimisation).
+    pub fn with_billing_contacts(mut self, keep: bool) -> Self {
+        self.billing_contacts = keep;
+        self
     }
 
     /// Marks Stripe connected in this deployment's registry on the first event of the process.
@@ -100,12 +110,20 @@ impl StripeWebhook {
     ) -> Result<Accepted, IngestError> {
         let StripeStores { accounts, links, ledger } = *stores;
         let accepted = Accepted::new(&update.event_id, &update.event_type);
-        let Some(change) = update.change.clone() else {
+        let Some(mut change) = update.change.clone() else {
             return Ok(accepted);
         };
         let Some(account_id) = resolve_account(accounts, links, &update).await? else {
             return Ok(accepted);
         };
+        if let Some(contact) = update
+            .billing_email
+            .as_deref()
+            .filter(|_| self.billing_contacts)
+            .and_then(crate::domain::playbook::billing_contact)
+        {
+            change = change.with_fact(contact.0, contact.1);
+        }
         let moves_mrr = change.facts.iter().any(|(name, _)| name.starts_with(attr::MRR_POINT));
         let mut accepted = accepted.apply(accounts, change, account_id).await?;
         // The MRR ledger follows the points (a redelivery too: a refresh whose write failed

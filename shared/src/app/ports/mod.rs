@@ -6,9 +6,11 @@
 //! - [`queue`]: the notifications queue, dead letters, redelivery, sweep tasks.
 //! - [`delivery`]: Slack and the CRM.
 //! - [`portfolio`]: the MRR ledger, month totals and portfolio cards (KPIs).
+//! - [`email`]: playbook emails (SES) and in-app webhooks.
 
 pub mod backfill;
 pub mod delivery;
+pub mod email;
 pub mod outbox;
 pub mod portfolio;
 pub mod privacy;

@@ -202,6 +202,15 @@ pub struct GroupCall {
     pub group: String,
     pub stripe_customer_id: Option<String>,
     pub zendesk_organization_id: Option<String>,
+    /// Trait `timezone` (IANA), for playbook quiet hours.
+    pub timezone: Option<String>,
+}
+
+/// An `identify` call naming a contact of a role a playbook emails.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdentifyCall {
+    pub user: String,
+    pub contact: crate::domain::playbook::Contact,
 }
 
 /// An NPS answer sent as a `track` of the survey convention (`[surveys] nps_event`).
@@ -226,6 +235,7 @@ pub struct Aggregate {
     /// Users of messages without a group, per (day), to resolve through their group calls.
     pub ungrouped_users: BTreeMap<(String, NaiveDate), UsageDelta>,
     pub group_calls: Vec<GroupCall>,
+    pub identify_calls: Vec<IdentifyCall>,
     /// NPS answers of the survey convention.
     pub surveys: Vec<SurveyAnswer>,
     /// The earliest time of a message that named or reached an account (group calls included).
@@ -252,6 +262,8 @@ pub fn aggregate(messages: &[Message], config: &AnalyticsConfig, now: i64) -> Ag
                     group,
                     stripe_customer_id: id(traits.and_then(|t| t.get(&config.stripe_trait))),
                     zendesk_organization_id: id(traits.and_then(|t| t.get(&config.zendesk_trait))),
+                    timezone: id(traits.and_then(|t| t.get("timezone")))
+                        .filter(|tz| tz.parse::<chrono_tz::Tz>().is_ok()),
                 });
             }
             "track" | "page" | "screen" => {
@@ -289,11 +301,35 @@ pub fn aggregate(messages: &[Message], config: &AnalyticsConfig, now: i64) -> Ag
                     }
                 }
             }
-            // identify and alias carry traits Foresight does not store (privacy).
+            "identify" if !config.contact_roles.is_empty() => match identify_call(m, user, config) {
+                Some(call) => out.identify_calls.push(call),
+                None => out.ignored += 1,
+            },
+            // Other traits (and identify without a playbook that emails) are not stored (privacy).
             _ => out.ignored += 1,
         }
     }
     out
+}
+
+/// The contact an `identify` call names: traits `email` and `role` (`locale` optional), kept
+/// only for the roles a playbook emails.
+fn identify_call(m: &Message, user: Option<String>, config: &AnalyticsConfig) -> Option<IdentifyCall> {
+    use crate::domain::playbook::{plausible_email, Contact, ContactSource, Role};
+    let traits = m.traits.as_ref()?;
+    let text = |key: &str| traits.get(key).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty());
+    let email = text("email").filter(|e| plausible_email(e))?;
+    let role = text("role").map_or(Role::Member, Role::of_trait);
+    if !config.contact_roles.contains(&role) {
+        return None;
+    }
+    let contact = Contact {
+        email: email.to_owned(),
+        role,
+        locale: text("locale").map(str::to_owned),
+        source: ContactSource::Analytics,
+    };
+    Some(IdentifyCall { user: user?, contact })
 }
 
 #[cfg(test)]
@@ -343,7 +379,8 @@ mod tests {
                 user: Some("u9".into()),
                 group: "acct_2".into(),
                 stripe_customer_id: Some("cus_2".into()),
-                zendesk_organization_id: Some("8201".into())
+                zendesk_organization_id: Some("8201".into()),
+                timezone: None,
             }]
         );
         assert_eq!(agg.ignored, 1);

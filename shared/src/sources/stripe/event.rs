@@ -103,6 +103,9 @@ pub struct StripeObject<'a> {
     // customer
     #[serde(borrow)]
     pub name: Option<Text<'a>>,
+    /// The customer's billing address (a playbook contact of role billing, when one is emailed).
+    #[serde(borrow)]
+    pub email: Option<Text<'a>>,
     pub deleted: Option<bool>,
     pub delinquent: Option<bool>,
     // subscription

@@ -38,6 +38,9 @@ pub struct StripeUpdate {
     /// `None` for event types Foresight ignores on purpose. The account id is filled in once
     /// the identity is resolved.
     pub change: Option<AccountChange>,
+    /// The customer's `email` on `customer.*` events: kept by ingest only when a playbook
+    /// emails the billing role.
+    pub billing_email: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +95,7 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
                 livemode: raw.livemode,
                 identity: Identity::default(),
                 change: None,
+                billing_email: None,
             });
         }
     };
@@ -106,6 +110,11 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
         fallback_id: None,
     };
 
+    let billing_email = o
+        .email
+        .as_deref()
+        .filter(|_| kind.starts_with("customer.") && !kind.starts_with("customer.subscription."))
+        .map(str::to_owned);
     let change = match kind {
         "customer.created" | "customer.updated" | "customer.deleted" => {
             let id = required(kind, o.id.as_deref())?;
@@ -187,6 +196,7 @@ pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, Pars
         livemode: envelope.livemode,
         identity,
         change,
+        billing_email,
     })
 }
 
