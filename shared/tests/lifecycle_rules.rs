@@ -172,7 +172,9 @@ fn renewal_inside_the_window() {
     }
     let later_today = active(json!({"renewal_at": NOW + HOUR}));
     assert_eq!(stage(&later_today), Lifecycle::Renewal);
-    for at in [NOW + 91 * DAY, NOW + 365 * DAY, NOW - HOUR, NOW - 10 * DAY] {
+    let earlier_today = active(json!({"renewal_at": NOW - HOUR}));
+    assert_eq!(stage(&earlier_today), Lifecycle::Renewal, "the renewal day, in calendar days");
+    for at in [NOW + 91 * DAY, NOW + 365 * DAY, NOW - DAY, NOW - 10 * DAY] {
         let r = active(json!({"renewal_at": at}));
         assert_eq!(stage(&r), Lifecycle::Adoption, "renewal at {}", rfc3339(at));
     }
@@ -192,12 +194,13 @@ fn renewal_inside_the_window() {
 
 #[test]
 fn days_to_renewal_counts_whole_days_and_goes_negative_once_passed() {
-    assert_eq!(
-        lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW + 10 * DAY + 23 * HOUR})).billing, NOW),
-        Some(10)
-    );
-    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW})).billing, NOW), Some(0));
-    assert_eq!(lifecycle::days_to_renewal(&active(json!({"renewal_at": NOW - HOUR})).billing, NOW), Some(-1));
+    // Calendar days (UTC; NOW is at noon): the same all day, whatever the renewal's hour.
+    let days = |at: i64| lifecycle::days_to_renewal(&active(json!({"renewal_at": at})).billing, NOW);
+    assert_eq!(days(NOW + 10 * DAY + 11 * HOUR), Some(10));
+    assert_eq!(days(NOW + 10 * DAY + 13 * HOUR), Some(11));
+    assert_eq!(days(NOW), Some(0));
+    assert_eq!(days(NOW - HOUR), Some(0), "earlier today is still the renewal day");
+    assert_eq!(days(NOW - 13 * HOUR), Some(-1), "yesterday");
     assert_eq!(lifecycle::days_to_renewal(&active(json!({})).billing, NOW), None);
 }
 
