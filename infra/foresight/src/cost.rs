@@ -84,7 +84,7 @@ pub struct Figures {
     /// Estimate: SQS requests a month of one queue's event source mapping polling it (five
     /// pollers long-polling every 20 s).
     pub sqs_polls_per_queue: f64,
-    /// Queues polled by Lambda (the sweep's, the notifications').
+    /// Queues polled by Lambda (the sweep's, the notifications', the in-app messages').
     pub polled_queues: f64,
     /// Average stored bytes per account (`tests/sweep_scale.rs`: 11.5 MB for 10,000 accounts
     /// with two usage days) and per analytics message kept in a usage day (a 12-byte id).
@@ -104,7 +104,7 @@ impl Default for Figures {
             sweep_accounts_per_second: 1000.0,
             log_bytes_per_invocation: 400.0,
             sqs_polls_per_queue: 5.0 * 3.0 * 60.0 * 24.0 * 30.0,
-            polled_queues: 2.0,
+            polled_queues: 3.0,
             bytes_per_account: 1200.0,
             bytes_per_message: 12.0,
         }
@@ -252,7 +252,7 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{:.2} M requests", sqs / million),
             usd: sqs / million * p.sqs_per_million,
             free_usd: sqs.min(million) / million * p.sqs_per_million,
-            basis: "estimate: Lambda's pollers on 2 queues, 3 requests per message (1 M always free)",
+            basis: "estimate: Lambda's pollers on 3 queues, 3 requests per message (1 M always free)",
         },
         Line {
             service: "CloudWatch Logs",
