@@ -127,6 +127,10 @@ impl HeldData for DynamoStore {
     async fn delete_items(&self, items: &[HeldItem]) -> Result<(), StoreError> {
         delete_keys(&self.client, &self.table, items).await
     }
+
+    async fn remove_attributes(&self, item: &HeldItem, names: &[String]) -> Result<(), StoreError> {
+        remove_attributes(&self.client, &self.table, item, names).await
+    }
 }
 
 #[async_trait]
@@ -141,6 +145,41 @@ impl HeldData for DynamoOutbox {
 
     async fn delete_items(&self, items: &[HeldItem]) -> Result<(), StoreError> {
         delete_keys(&self.client, &self.table, items).await
+    }
+
+    async fn remove_attributes(&self, item: &HeldItem, names: &[String]) -> Result<(), StoreError> {
+        remove_attributes(&self.client, &self.table, item, names).await
+    }
+}
+
+/// One `UpdateItem` that `REMOVE`s the attributes, on the condition that the item still exists
+/// (an update would otherwise create an item of bare keys).
+async fn remove_attributes(client: &Client, table: &str, held: &HeldItem, names: &[String]) -> Result<(), StoreError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (0..names.len()).map(|i| format!("#r{i}")).collect();
+    let result = client
+        .update_item()
+        .table_name(table)
+        .key(PK, s(&held.pk))
+        .key(SK, s(&held.sk))
+        .update_expression(format!("REMOVE {}", placeholders.join(", ")))
+        .condition_expression("attribute_exists(#pk)")
+        .set_expression_attribute_names(Some(
+            placeholders
+                .iter()
+                .cloned()
+                .zip(names.iter().cloned())
+                .chain([("#pk".to_owned(), PK.to_owned())])
+                .collect(),
+        ))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+        Err(e) => Err(dynamo_error("UpdateItem", e)),
     }
 }
 

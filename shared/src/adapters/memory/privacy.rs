@@ -82,6 +82,17 @@ impl HeldData for MemoryStore {
         }
         Ok(())
     }
+
+    async fn remove_attributes(&self, item: &HeldItem, names: &[String]) -> Result<(), StoreError> {
+        if let (Some(id), "ACCOUNT") = (item.pk.strip_prefix("ACCOUNT#"), item.sk.as_str()) {
+            if let Some(account) = self.accounts.lock().unwrap_or_else(|e| e.into_inner()).get_mut(id) {
+                for name in names {
+                    account.attributes.remove(name);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -126,6 +137,12 @@ impl HeldData for MemoryOutbox {
         entries.retain(|entry| !gone.contains(format!("NOTIFICATION#{}", entry.dedupe_key).as_str()));
         let mut reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
         reports.retain(|report| !gone.contains(format!("REPORT#{}", report.key).as_str()));
+        Ok(())
+    }
+
+    /// Outbox entries are typed records without per-person attributes: an entry that names a
+    /// person goes whole, through `delete_items`.
+    async fn remove_attributes(&self, _item: &HeldItem, _names: &[String]) -> Result<(), StoreError> {
         Ok(())
     }
 }

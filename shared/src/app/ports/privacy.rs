@@ -35,6 +35,10 @@ pub trait HeldData: Send + Sync {
 
     /// Deletes these items (of this table); an item already gone is not an error.
     async fn delete_items(&self, items: &[HeldItem]) -> Result<(), StoreError>;
+
+    /// Removes these attributes from one item of this table, keeping the rest (a person's
+    /// contact facts on an account record); an item or attribute already gone is not an error.
+    async fn remove_attributes(&self, item: &HeldItem, names: &[String]) -> Result<(), StoreError>;
 }
 
 /// Keyed hashes of erased ids (`ErasureKey::hash`), kept so that a later event for an erased

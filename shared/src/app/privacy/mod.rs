@@ -9,7 +9,9 @@ use crate::app::ingest::identity::{provisional_account_id, record_link_attribute
 use crate::app::ports::portfolio::MrrLedger;
 use crate::app::ports::privacy::{ErasureLog, HeldData, HeldItem, Tombstones};
 use crate::app::ports::store::{LinkSource, StoreError};
-use crate::domain::privacy::{ErasureAudit, ErasureKey, InventoryEntry, ACCOUNT_KIND, INVENTORY};
+use crate::domain::contact::Contact;
+use crate::domain::playbook::attr::{CONTACT, EMAILED};
+use crate::domain::privacy::{value_mentions, ErasureAudit, ErasureKey, InventoryEntry, ACCOUNT_KIND, INVENTORY};
 use crate::domain::time;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -235,9 +237,24 @@ fn is_personal(item: &HeldItem, address: &str) -> bool {
             && item.pk.rsplit_once('#').is_some_and(|(_, external)| external.eq_ignore_ascii_case(address)))
 }
 
+/// The attributes of an account record that are about the person with this contact key: the
+/// contact itself (`ct#<key>`) and the playbook emails sent to them (`em#<key>#<time>`). Their
+/// unsubscribe (`un#<key>`, a time under a pseudonymous key) stays: it is what keeps a later
+/// `identify` of the same address from being emailed again.
+fn person_attributes(item: &HeldItem, contact_key: &str) -> Vec<String> {
+    if item.kind != "account" {
+        return Vec::new();
+    }
+    let contact = format!("{CONTACT}{contact_key}");
+    let emailed = format!("{EMAILED}{contact_key}#");
+    let names = item.item.as_object().into_iter().flat_map(|attributes| attributes.keys());
+    names.filter(|name| **name == contact || name.starts_with(&emailed)).cloned().collect()
+}
+
 /// Erases one person wherever held (`DELETE /contacts?email=`): every item about them
-/// (contacts, links keyed by the address), a tombstone of the address, and an audit record
-/// (the address as a keyed hash). `None` when nothing names the address.
+/// (contacts, links keyed by the address), their contact attributes on account records (the
+/// record itself stays), a tombstone of the address, and an audit record (the address as a
+/// keyed hash). `None` when nothing names the address.
 pub async fn erase_person(
     ports: &PrivacyPorts<'_>,
     key: Option<&ErasureKey>,
@@ -266,10 +283,32 @@ pub async fn erase_person(
     for item in &personal {
         *erased.entry(item.kind.clone()).or_default() += 1;
     }
+    let contact_key = Contact::key_of(&needles[0]);
+    let mut still_named = Vec::new();
+    for mut item in elsewhere {
+        let names = person_attributes(&item, &contact_key);
+        if !names.is_empty() {
+            let table = ports.tables.iter().find(|table| table.role() == item.table);
+            if let Some(table) = table {
+                table.remove_attributes(&item, &names).await?;
+            }
+            for name in &names {
+                let kind = if name.starts_with(EMAILED) { "playbook_email" } else { "contact" };
+                *erased.entry(kind.to_owned()).or_default() += 1;
+                if let Some(attributes) = item.item.as_object_mut() {
+                    attributes.remove(name);
+                }
+            }
+        }
+        // Listed only if the address is still named once the person's attributes are gone.
+        if value_mentions(&item.item, &needles) {
+            still_named.push(item);
+        }
+    }
     let audit =
         ErasureAudit { subject: hash, erased_at: time::rfc3339(now), actor: actor.to_owned(), erased, tombstones: 1 };
     ports.log.record_erasure(&audit).await?;
-    let still_named_in = elsewhere
+    let still_named_in = still_named
         .into_iter()
         .map(|item| HeldReference { table: item.table, kind: item.kind, pk: item.pk, sk: item.sk })
         .collect();
