@@ -8,12 +8,14 @@
 use foresight::privacy::PrivacyState;
 use foresight::server::{self, AppState, NotificationsBackend};
 use foresight_e2e::{
-    analytics_config, sample_events, sample_stripe_events, Runner, SECRET, SEGMENT_SECRET, ZENDESK_SECRET,
+    analytics_config, sample_events, sample_stripe_events, Runner, SECRET, SEGMENT_SECRET, TYPEFORM_SECRET,
+    ZENDESK_SECRET,
 };
 use foresight_shared::adapters::dynamodb::{DynamoOutbox, DynamoStore};
 use foresight_shared::adapters::memory::MemoryQueue;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::stripe::StripeWebhook;
+use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::domain::privacy::{ErasureConfig, ErasureKey};
 use foresight_shared::sources::stripe::signature::StripeSecrets;
@@ -38,12 +40,20 @@ async fn runner_with(store: DynamoStore, outbox: DynamoOutbox, block: bool, eras
     let stripe = StripeWebhook::new(Some(StripeSecrets::new(SECRET, None)), "account_id");
     let state = AppState::new(store.clone(), stripe)
         .with_zendesk(ZendeskWebhook::new(Some(ZENDESK_SECRET.to_owned())))
-        .with_analytics(AnalyticsWebhook::new(Some(SEGMENT_SECRET.to_owned()), None, analytics_config()))
+        .with_analytics(AnalyticsWebhook::new(Some(SEGMENT_SECRET.to_owned()), None, emailed_admins()))
+        .with_typeform(TypeformWebhook::new(Some(TYPEFORM_SECRET.to_owned()), "account_id"))
         .with_alerting(outbox.clone(), NotificationsBackend::Memory(Arc::new(MemoryQueue::new())))
         .with_privacy(PrivacyState::new(store, outbox, Some(key)).erase_on_customer_deleted(erase_on_deleted));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     Runner::attach(url, tokio::spawn(server::serve(listener, state)))
+}
+
+/// The analytics settings of a deployment whose playbooks email admins: their contacts are kept.
+fn emailed_admins() -> foresight_shared::domain::usage::AnalyticsConfig {
+    let mut config = analytics_config();
+    config.contact_roles = [foresight_shared::domain::playbook::Role::Admin].into_iter().collect();
+    config
 }
 
 /// The items of both tables whose text holds one of `needles` (a plain substring: stricter than
@@ -195,6 +205,13 @@ async fn export_lists_every_item_and_erasure_leaves_nothing_but_hashes() {
         let (status, answer) = runner.post_segment(&body).await;
         assert_eq!(status, 200, "{name}: {answer}");
     }
+    // A survey answer naming the erased account.
+    let answer = serde_json::json!({"event_id": "tf_after_erasure", "event_type": "form_response", "form_response": {
+        "form_id": "nps", "token": "tok-after", "submitted_at": "2026-11-20T10:00:00Z",
+        "hidden": {"account_id": ACCOUNT},
+        "answers": [{"type": "number", "number": 3, "field": {"id": "q1", "type": "nps", "ref": "nps"}}]}});
+    let (status, answer) = runner.post_typeform(&serde_json::to_vec(&answer).unwrap()).await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("ignored")), "{answer}");
     let again = holding(&tables, &needles).await;
     assert!(again.is_empty(), "an old event re-created data silently: {again:?}");
     assert_eq!(runner.get(&format!("/accounts/{ACCOUNT}")).await.0, 404);
@@ -339,7 +356,8 @@ async fn the_memory_store_exports_and_erases_alike() {
 }
 
 /// `DELETE /contacts?email=`: an analytics user identified by their address loses the link
-/// keyed by it; items of the account that still name the address are listed, not deleted.
+/// keyed by it and their contact on the account record (the record stays); items of the
+/// account that still name the address are listed, not deleted.
 #[tokio::test]
 async fn one_person_is_erased_by_address() {
     let store = dynamodb_local_store("privacy-person").await;
@@ -349,6 +367,8 @@ async fn one_person_is_erased_by_address() {
     let address = "ann@globex.example";
     let batch = serde_json::json!([
         {"type": "group", "userId": address, "groupId": ACCOUNT, "messageId": "p1", "timestamp": "2026-11-20T10:00:00Z"},
+        {"type": "identify", "userId": address, "traits": {"email": address, "role": "admin"}, "messageId": "p0",
+         "timestamp": "2026-11-20T10:01:00Z"},
         {"type": "track", "userId": address, "event": "Report Exported", "messageId": "p2",
          "timestamp": "2026-11-20T10:05:00Z", "context": {"groupId": ACCOUNT}},
     ]);
@@ -358,12 +378,21 @@ async fn one_person_is_erased_by_address() {
         items.iter().filter(|(_, text)| text.contains(address)).map(|(k, _)| k.clone()).collect()
     };
     assert!(!named(&scan_table_json(&table).await).is_empty(), "the address is held before");
+    let contact_attribute = format!("ct#{}", foresight_shared::domain::contact::Contact::key_of(address));
+    let record = |items: &HashMap<(String, String), String>| {
+        items.get(&(format!("ACCOUNT#{ACCOUNT}"), "ACCOUNT".to_owned())).cloned().unwrap_or_default()
+    };
+    assert!(record(&scan_table_json(&table).await).contains(&contact_attribute), "the contact is held before");
     let url = format!("{}/contacts?email={address}", runner.url);
     let response = runner.client.delete(&url).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["erased"]["link"], 1, "{answer}");
-    let left = named(&scan_table_json(&table).await);
+    assert_eq!(answer["erased"]["contact"], 1, "{answer}");
+    let after = scan_table_json(&table).await;
+    assert!(!record(&after).is_empty(), "the account record stays");
+    assert!(!record(&after).contains(&contact_attribute), "the contact attribute is gone: {}", record(&after));
+    let left = named(&after);
     let listed: Vec<(String, String)> = answer["still_named_in"]
         .as_array()
         .unwrap()

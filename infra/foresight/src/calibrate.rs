@@ -333,7 +333,10 @@ impl Deployment {
             }
             Sender::Typeform => {
                 let signature = typeform_signature::compute_signature(TYPEFORM_SECRET, &d.body);
-                self.typeform.handle(store, Some(&alerting), Some(&signature), &d.body, d.at).await.map_err(failed)?;
+                self.typeform
+                    .handle(store, store, Some(&alerting), Some(&signature), &d.body, d.at)
+                    .await
+                    .map_err(failed)?;
             }
         }
         Ok(())

@@ -435,7 +435,9 @@ async fn typeform_webhook(State(state): State<AppState>, headers: HeaderMap, bod
         queue: state.notifications.as_ref(),
         settings: state.settings.as_ref(),
     };
-    encode(state.typeform.respond(state.accounts.as_ref(), Some(&alerting), signature, &body, unix_now()).await)
+    let typeform = &state.typeform;
+    let (accounts, links) = (state.accounts.as_ref(), state.links.as_ref());
+    encode(typeform.respond(accounts, links, Some(&alerting), signature, &body, unix_now()).await)
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use super::analytics::response_key;
 use super::stripe::EventAlerting;
 use super::{Accepted, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES};
 use crate::app::alerts;
-use crate::app::ports::store::{AccountStore, SourceRegistry};
+use crate::app::ports::store::{AccountStore, LinkStore, SourceRegistry};
 use crate::domain::account::{attr, UNLINKED_SURVEYS};
 use crate::domain::change::AccountChange;
 use crate::domain::connection::Source;
@@ -72,10 +72,12 @@ impl TypeformWebhook {
 
     /// Handles one delivery. The response is a fact named by its event id, so a redelivery
     /// writes nothing new; a detractor (0–6) of a linked account raises `nps_detractor` before
-    /// the answer (with `alerting`), as the Stripe webhook does for payment failures.
+    /// the answer (with `alerting`), as the Stripe webhook does for payment failures. A response
+    /// naming an erased account (its tombstone stands in `links`) is ignored, never re-creating it.
     pub async fn handle(
         &self,
         accounts: &dyn AccountStore,
+        links: &dyn LinkStore,
         alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
@@ -85,6 +87,14 @@ impl TypeformWebhook {
         let accepted = Accepted::new(&update.event_id, &update.event_type);
         // A form without an NPS question (or another event type) carries nothing to score.
         let Some(score) = update.score else { return Ok(accepted) };
+        if let Some(id) = update.account_id.as_deref() {
+            if links.erased(None, id).await? {
+                tracing::warn!(
+                    "survey response for an erased account ignored: POST /links to link it again on purpose"
+                );
+                return Ok(accepted);
+            }
+        }
         let response = SurveyResponse {
             at: update.submitted_at.unwrap_or(now),
             score,
@@ -116,11 +126,12 @@ impl TypeformWebhook {
     pub async fn respond(
         &self,
         accounts: &dyn AccountStore,
+        links: &dyn LinkStore,
         alerting: Option<&EventAlerting<'_>>,
         signature: Option<&str>,
         body: &[u8],
         now: i64,
     ) -> WebhookResponse {
-        super::respond("typeform", self.handle(accounts, alerting, signature, body, now).await)
+        super::respond("typeform", self.handle(accounts, links, alerting, signature, body, now).await)
     }
 }
