@@ -4,8 +4,9 @@
 
 use foresight_shared::app::settings::Settings;
 
+/// The error of a text, as the runner and the playbooks function see it (templates checked).
 fn err(text: &str) -> String {
-    Settings::parse(text, "f.toml").unwrap_err().to_string()
+    Settings::parse(text, "f.toml").and_then(|s| s.check_templates("f.toml").map(|()| s)).unwrap_err().to_string()
 }
 
 const EMAIL: &str = "[email]\nfrom = \"Success <success@acme.example>\"\n";
@@ -45,6 +46,8 @@ fn playbook_mistakes_name_the_field() {
     );
     let e = err(&broken);
     assert!(e.contains("playbooks[0].actions[0].template") && e.contains("does not render"), "{e}");
+    // Functions that never render read the same file without compiling its templates.
+    assert!(Settings::parse(&broken, "f.toml").is_ok(), "parsing alone does not render");
     let e = err("[email]\nquiet_hours = { start = \"8pm\", end = \"08:00\" }\n");
     assert!(e.contains("email.quiet_hours.start"), "{e}");
     let e = err("[[playbooks]]\nname = \"p\"\ntrigger = { days_since_start = 1 }\nactions = [{ type = \"email\", to = \"admin\", template = \"welcome\" }]\n");

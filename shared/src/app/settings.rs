@@ -140,7 +140,8 @@ fn invalid(path: &str, field: &str, problem: &str) -> SettingsError {
 }
 
 impl Settings {
-    /// Parses and validates a `foresight.toml` text; `path` names it in errors.
+    /// Parses and validates a `foresight.toml` text; `path` names it in errors. Email templates
+    /// are checked apart, where they are rendered ([`Settings::check_templates`]).
     pub fn parse(text: &str, path: &str) -> Result<Settings, SettingsError> {
         let file: File = toml::from_str(text)
             .map_err(|e| SettingsError::Toml { path: path.into(), message: e.to_string().trim().replace('\n', " ") })?;
@@ -291,6 +292,13 @@ impl Settings {
             playbooks,
         }
         .with_analytics(analytics))
+    }
+
+    /// Whether every email template compiles and every template a playbook uses renders
+    /// against a sample account (`path` names the file in errors). The runner and the playbooks
+    /// function check at start; the other functions never render and skip it.
+    pub fn check_templates(&self, path: &str) -> Result<(), SettingsError> {
+        self.playbooks.check_templates().map_err(|(field, problem)| invalid(path, &field, &problem))
     }
 
     /// These settings with `analytics` in place of `[analytics]`, and what depends on it (the

@@ -68,6 +68,7 @@ impl PlaybooksFunction {
     pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
         let secrets = super::secrets::load(&[SIGNING_SECRET_VAR]).await?;
         let settings = super::settings::from_env()?;
+        settings.check_templates(super::env::CONFIG_VAR)?;
         // Without playbooks the secret is not needed yet: a deployment that has none keeps a
         // quiet function (a random secret: no token can be forged, and none was ever sent).
         let secret = match secrets.get(SIGNING_SECRET_VAR) {

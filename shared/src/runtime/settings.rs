@@ -17,14 +17,16 @@ pub fn from_env() -> Result<Settings, SettingsError> {
 }
 
 /// The configuration from a file (`foresight dev --config`; defaults without one), with the
-/// overrides.
+/// overrides; the runner renders emails, so its templates are checked too.
 pub fn from_file(path: Option<&Path>) -> Result<Settings, SettingsError> {
     let settings = match path {
         Some(path) => {
             let shown = path.display().to_string();
             let text = std::fs::read_to_string(path)
                 .map_err(|e| SettingsError::Toml { path: shown.clone(), message: format!("cannot read: {e}") })?;
-            Settings::parse(&text, &shown)?
+            let settings = Settings::parse(&text, &shown)?;
+            settings.check_templates(&shown)?;
+            settings
         }
         None => Settings::default(),
     };

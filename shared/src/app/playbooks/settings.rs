@@ -1,7 +1,9 @@
 //! `[email]` and `[[playbooks]]` in `foresight.toml` (contract: `../shared/local-api.md`,
 //! "Playbooks"), validated with the rest of the file: an unknown trigger, action, role, tier or
-//! template, or a template that does not render against a sample account, is an error naming
-//! the field (`playbooks[1].actions[0].to`).
+//! template is an error naming the field (`playbooks[1].actions[0].to`). Whether each template
+//! compiles and renders against a sample account is checked where templates are rendered, at
+//! the start of the runner and of the playbooks function ([`PlaybookSettings::check_templates`]),
+//! so that the other functions, which read the same file, carry no template engine.
 
 use super::templates::{self, CustomTemplate, EmailTemplates, LOCALES};
 use crate::domain::account::{AccountRecord, StoredAccount};
@@ -172,7 +174,7 @@ fn sample_record() -> AccountRecord {
 
 /// Validates `[email]` and `[[playbooks]]`; the error names the field.
 pub fn validate(email: &EmailSection, playbooks: &[PlaybookSection]) -> Result<PlaybookSettings, Problem> {
-    let templates = EmailTemplates::new(&email.templates)?;
+    let templates = EmailTemplates::new(&email.templates);
     for (name, locales) in &email.templates {
         for locale in locales.keys() {
             if !LOCALES.contains(&locale.as_str()) {
@@ -286,7 +288,7 @@ pub fn validate(email: &EmailSection, playbooks: &[PlaybookSection]) -> Result<P
             let field = format!("{at}.actions[{j}]");
             let parsed = action(&field, raw, &trigger)?;
             if let Action::Email { template, .. } = &parsed {
-                check_template(&format!("{field}.template"), template, &email_settings)?;
+                template_exists(&format!("{field}.template"), template, &email_settings)?;
                 if email_settings.from.is_none() {
                     return Err(problem("email.from", "is not set: playbooks send email (a verified SES identity)"));
                 }
@@ -400,8 +402,39 @@ fn action(field: &str, raw: &BTreeMap<String, toml::Value>, trigger: &Trigger) -
     })
 }
 
-/// The template exists in every locale and renders against a sample account.
-fn check_template(field: &str, name: &str, email: &EmailSettings) -> Result<(), Problem> {
+/// The template exists in every locale.
+fn template_exists(field: &str, name: &str, email: &EmailSettings) -> Result<(), Problem> {
+    for locale in LOCALES {
+        if !email.templates.has(name, locale) {
+            let shipped = templates::SHIPPED.join(", ");
+            return Err(problem(
+                field,
+                format!("names {name:?}, which has no {locale} version: shipped are {shipped}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl PlaybookSettings {
+    /// Every template compiles, and every template a playbook emails renders in every locale
+    /// against a sample account; the error names the field (`email.templates.<name>.<locale>`,
+    /// `playbooks[0].actions[1].template`).
+    pub fn check_templates(&self) -> Result<(), Problem> {
+        self.email.templates.check()?;
+        for (i, playbook) in self.playbooks.iter().enumerate() {
+            for (j, action) in playbook.actions.iter().enumerate() {
+                if let Action::Email { template, .. } = action {
+                    renders(&format!("playbooks[{i}].actions[{j}].template"), template, &self.email)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The template renders in every locale against a sample account.
+fn renders(field: &str, name: &str, email: &EmailSettings) -> Result<(), Problem> {
     let sample = sample_record();
     let contact = Contact {
         email: "admin@sample.example".into(),
@@ -417,13 +450,6 @@ fn check_template(field: &str, name: &str, email: &EmailSettings) -> Result<(), 
         0,
     );
     for locale in LOCALES {
-        if !email.templates.has(name, locale) {
-            let shipped = templates::SHIPPED.join(", ");
-            return Err(problem(
-                field,
-                format!("names {name:?}, which has no {locale} version: shipped are {shipped}"),
-            ));
-        }
         email
             .templates
             .render(name, locale, &context)

@@ -1,8 +1,13 @@
 //! Email templates: the shipped ones (`shared/templates/email/<name>.<locale>.txt|html`, each in
 //! English and Japanese) and any `[email.templates]` adds, rendered with minijinja against the
 //! account's facts. The text part's first line is `Subject: …`; the HTML part is auto-escaped.
-//! Undefined variables are errors (strict), so a typo in a template stops the runner at start
-//! (every template a playbook uses is rendered against a sample account then).
+//! Undefined variables are errors (strict), so a typo in a template stops the runner and the
+//! playbooks function at start (every template a playbook uses is rendered against a sample
+//! account then: [`super::settings::PlaybookSettings::check_templates`]).
+//!
+//! The templates compile on first use, not when `foresight.toml` is read: every function reads
+//! the same settings, and only the ones that render (the playbooks function, the runner) then
+//! carry the template engine in their binary.
 
 use crate::domain::account::AccountRecord;
 use crate::domain::lifecycle;
@@ -12,7 +17,7 @@ use crate::domain::time::{self, DAY};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The locales every shipped template exists in.
 pub const LOCALES: [&str; 2] = ["en", "ja"];
@@ -60,11 +65,14 @@ pub struct RenderedEmail {
     pub html: String,
 }
 
-/// The template set, compiled once.
+/// A template that does not compile: the field that names it and why.
+type CompileError = (String, String);
+
+/// The template set, compiled once, on first use.
 #[derive(Clone)]
 pub struct EmailTemplates {
     sources: BTreeMap<String, String>,
-    env: Arc<minijinja::Environment<'static>>,
+    compiled: Arc<OnceLock<Result<minijinja::Environment<'static>, CompileError>>>,
 }
 
 impl std::fmt::Debug for EmailTemplates {
@@ -81,14 +89,13 @@ impl PartialEq for EmailTemplates {
 
 impl Default for EmailTemplates {
     fn default() -> Self {
-        EmailTemplates::new(&BTreeMap::new()).expect("the shipped templates compile")
+        EmailTemplates::new(&BTreeMap::new())
     }
 }
 
 impl EmailTemplates {
-    /// The shipped templates plus `custom` (which may replace a shipped one). A template that
-    /// does not compile is an error naming it (`email.templates.<name>.<locale>: ...`).
-    pub fn new(custom: &BTreeMap<String, BTreeMap<String, CustomTemplate>>) -> Result<Self, (String, String)> {
+    /// The shipped templates plus `custom` (which may replace a shipped one), not compiled yet.
+    pub fn new(custom: &BTreeMap<String, BTreeMap<String, CustomTemplate>>) -> Self {
         let mut sources: BTreeMap<String, String> =
             SHIPPED_SOURCES.iter().map(|(name, text)| ((*name).to_owned(), (*text).to_owned())).collect();
         for (name, locales) in custom {
@@ -97,15 +104,28 @@ impl EmailTemplates {
                 sources.insert(format!("{name}.{locale}.html"), template.html.clone());
             }
         }
-        let mut env = minijinja::Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        for (file, source) in &sources {
-            env.add_template_owned(file.clone(), source.clone()).map_err(|e| {
-                let (name, locale) = split_file(file);
-                (format!("email.templates.{name}.{locale}"), e.to_string())
-            })?;
-        }
-        Ok(EmailTemplates { sources, env: Arc::new(env) })
+        EmailTemplates { sources, compiled: Arc::new(OnceLock::new()) }
+    }
+
+    /// The compiled set: a template that does not compile is an error naming it
+    /// (`email.templates.<name>.<locale>`).
+    fn compiled(&self) -> &Result<minijinja::Environment<'static>, CompileError> {
+        self.compiled.get_or_init(|| {
+            let mut env = minijinja::Environment::new();
+            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+            for (file, source) in &self.sources {
+                env.add_template_owned(file.clone(), source.clone()).map_err(|e| {
+                    let (name, locale) = split_file(file);
+                    (format!("email.templates.{name}.{locale}"), e.to_string())
+                })?;
+            }
+            Ok(env)
+        })
+    }
+
+    /// Whether every template compiles; the error names the first that does not.
+    pub fn check(&self) -> Result<(), CompileError> {
+        self.compiled().as_ref().map(|_| ()).map_err(Clone::clone)
     }
 
     /// Whether `name` exists in `locale` (both parts).
@@ -116,9 +136,10 @@ impl EmailTemplates {
 
     /// Renders `name` in `locale` with `context` (see [`context`]).
     pub fn render(&self, name: &str, locale: &str, context: &Value) -> Result<RenderedEmail, String> {
+        let env = self.compiled().as_ref().map_err(|(field, e)| format!("{field}: {e}"))?;
         let part = |ext: &str| {
             let file = format!("{name}.{locale}.{ext}");
-            let template = self.env.get_template(&file).map_err(|e| format!("{file}: {e}"))?;
+            let template = env.get_template(&file).map_err(|e| format!("{file}: {e}"))?;
             template.render(context).map_err(|e| format!("{file}: {e:#}"))
         };
         let text = part("txt")?;
