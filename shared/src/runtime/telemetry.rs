@@ -2,7 +2,10 @@
 //! the level Lambda's advanced logging controls set (`AWS_LAMBDA_LOG_LEVEL`), else `RUST_LOG`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, registry};
 
 /// The filter directive: `AWS_LAMBDA_LOG_LEVEL` (Lambda's log level setting: TRACE, DEBUG, INFO,
 /// WARN, ERROR, FATAL) wins, then `RUST_LOG`, then `default`. Lambda's FATAL is tracing's error.
@@ -15,39 +18,42 @@ pub fn filter_directive(aws_lambda_log_level: Option<&str>, rust_log: Option<&st
     }
 }
 
-fn filter(default: &str) -> EnvFilter {
+/// The filter of a directive: a level (`info`), or targets with levels
+/// (`foresight_shared=debug,warn`). `Targets` rather than `EnvFilter`: no span or field
+/// filters, and no regular-expression engine (~400 KB) in every Lambda binary. A directive it
+/// cannot read falls back to `default`, then to `info`.
+pub fn parse_filter(directive: &str, default: &str) -> Targets {
+    directive.parse().or_else(|_| default.parse()).unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO))
+}
+
+fn filter(default: &str) -> Targets {
     let directive = filter_directive(
         std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
         std::env::var("RUST_LOG").ok().as_deref(),
         default,
     );
-    EnvFilter::try_new(&directive).unwrap_or_else(|_| EnvFilter::new(default))
+    parse_filter(&directive, default)
 }
 
 /// JSON logs without ANSI colours or timestamps (Lambda stamps each line itself). Each line
 /// carries the current span: inside a handler that is the invocation span (see
 /// [`super::lambda`]), so every line has the Lambda `requestId` and `cold_start`.
 pub fn init_json() {
-    let _ = tracing_subscriber::fmt()
+    let lines = fmt::layer()
         .json()
-        .with_env_filter(filter("info"))
         .with_current_span(true)
         .with_span_list(true)
         .with_ansi(false)
         .without_time()
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = registry().with(lines).with(filter("info")).try_init();
 }
 
 /// Compact human-readable logs for the local runner, on standard error, at `default` level
 /// unless `RUST_LOG` says otherwise.
 pub fn init_local(default: &str) {
-    let _ = tracing_subscriber::fmt()
-        .compact()
-        .with_env_filter(filter(default))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let lines = fmt::layer().compact().with_writer(std::io::stderr).with_target(false);
+    let _ = registry().with(lines).with(filter(default)).try_init();
 }
 
 /// Whether an invocation is the first of its execution environment (a cold start): true the
@@ -90,5 +96,19 @@ mod tests {
         assert_eq!(filter_directive(Some("FATAL"), None, "info"), "error");
         assert_eq!(filter_directive(Some(" "), Some("foresight=trace"), "info"), "foresight=trace");
         assert_eq!(filter_directive(None, None, "info"), "info");
+    }
+
+    #[test]
+    fn filters_read_levels_and_targets_and_fall_back_to_the_default() {
+        use tracing::Level;
+        let debug = parse_filter("debug", "info");
+        assert!(debug.would_enable("foresight_shared::app", &Level::DEBUG));
+        let targeted = parse_filter("foresight_shared=debug,warn", "info");
+        assert!(targeted.would_enable("foresight_shared::app::ingest", &Level::DEBUG));
+        assert!(!targeted.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(targeted.would_enable("aws_smithy_runtime", &Level::WARN));
+        let unreadable = parse_filter("foresight[span{x=1}]=debug", "warn");
+        assert!(!unreadable.would_enable("foresight_shared", &Level::INFO), "falls back to the default");
+        assert!(unreadable.would_enable("foresight_shared", &Level::WARN));
     }
 }
