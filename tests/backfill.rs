@@ -219,24 +219,13 @@ async fn stripe_backfill_brings_missed_events_and_replays_the_rest_as_no_ops() {
     let second = backfill(&runner, "stripe").await;
     assert_eq!(scan_table_json(&table).await, settled, "a second backfill changes no item");
     assert_eq!(second["listed"], listed, "{second}");
-    // Events that carry a version are refused by the store as duplicates; the few that only
-    // record facts (an invoice paid, a refund, a dispute, a failed payment or charge) rewrite the same
-    // values: no item changes, but they are not told apart from new ones.
-    let facts_only = sample_stripe_events()
-        .iter()
-        .filter(|(name, _)| {
-            ["invoice-paid", "charge-refunded", "charge-failed", "dispute", "payment_failed"]
-                .iter()
-                .any(|k| name.contains(k))
-        })
-        .count() as u64;
-    assert_eq!(second["applied"], facts_only, "{second}");
+    // A replay reads each record first: every event is already reflected, so none is written.
+    assert_eq!(second["applied"], 0, "{second}");
     let unchanged = second["duplicates"].as_u64().unwrap() + second["ignored"].as_u64().unwrap();
-    assert_eq!(unchanged, listed - facts_only, "{second}");
-    println!(
-        "second Stripe backfill: {} DynamoDB write requests (refused conditional writes included), 0 items changed",
-        meter.reading().write_requests - writes
-    );
+    assert_eq!(unchanged, listed, "{second}");
+    let second_writes = meter.reading().write_requests - writes;
+    println!("second Stripe backfill: {second_writes} DynamoDB write requests, 0 items changed");
+    assert_eq!(second_writes, 0, "a second backfill is a no-op: no write request at all");
 }
 
 #[tokio::test]
@@ -244,7 +233,7 @@ async fn zendesk_backfill_waits_out_a_429_and_brings_the_missed_ticket_only() {
     let store = dynamodb_local_store("backfill-zendesk").await;
     let table = store.table().to_owned();
     let (stripe_api, zendesk_api) = (stripe_fake().await, zendesk_fake().await);
-    let (runner, _) = runner_with_apis(&table, &stripe_api, &zendesk_api).await;
+    let (runner, meter) = runner_with_apis(&table, &stripe_api, &zendesk_api).await;
     for (name, body) in sample_stripe_events() {
         assert_eq!(runner.post_stripe(&body).await.0, 200, "{name}");
     }
@@ -255,6 +244,7 @@ async fn zendesk_backfill_waits_out_a_429_and_brings_the_missed_ticket_only() {
         }
     }
     let before = scan_table_json(&table).await;
+    let writes = meter.reading().write_requests;
     let started = Instant::now();
     let first = backfill(&runner, "zendesk").await;
     assert!(started.elapsed() >= Duration::from_secs(1), "the 429's Retry-After was waited out");
@@ -263,6 +253,9 @@ async fn zendesk_backfill_waits_out_a_429_and_brings_the_missed_ticket_only() {
     let after = scan_table_json(&table).await;
     let changed: Vec<&(String, String)> = after.keys().filter(|k| before.get(*k) != after.get(*k)).collect();
     assert_eq!(changed.len(), 1, "only the missed ticket's account changed: {changed:?}");
+    let first_writes = meter.reading().write_requests - writes;
+    println!("first Zendesk backfill: {first_writes} DynamoDB write requests for 1 missed ticket and 3 received");
+    assert!(first_writes <= 2, "the received tickets write nothing: {first_writes} write requests");
 
     let expected = reference_records().await;
     let got = records(&runner).await;
@@ -270,9 +263,11 @@ async fn zendesk_backfill_waits_out_a_429_and_brings_the_missed_ticket_only() {
         assert_eq!(got.get(account).map(|r| &r["support"]), Some(&record["support"]), "{account}");
     }
 
+    let writes = meter.reading().write_requests;
     let second = backfill(&runner, "zendesk").await;
     assert_eq!(second["applied"], 0, "{second}");
     assert_eq!(scan_table_json(&table).await, after, "a second backfill writes nothing");
+    assert_eq!(meter.reading().write_requests - writes, 0, "a second backfill sends no write request");
 }
 
 #[tokio::test]

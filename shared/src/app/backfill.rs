@@ -5,7 +5,7 @@
 
 use crate::app::ingest::stripe::{EventAlerting, StripeStores, StripeWebhook};
 use crate::app::ingest::zendesk::ZendeskWebhook;
-use crate::app::ingest::{Accepted, IngestError, Outcome};
+use crate::app::ingest::{Accepted, Arrival, IngestError, Outcome};
 use crate::app::ports::backfill::{SourceApiError, StripeEvents, ZendeskTickets};
 use crate::app::ports::store::{AccountStore, LinkStore};
 use crate::domain::time;
@@ -86,7 +86,7 @@ pub async fn stripe(
     // The API lists newest first; applying oldest first is what a live endpoint would have seen.
     for event in events.iter().rev() {
         let applied = match webhook.parse_listed(event) {
-            Ok(update) => webhook.apply(stores, alerting, update, now).await,
+            Ok(update) => webhook.apply(stores, alerting, update, Arrival::Replay, now).await,
             Err(e) => Err(e),
         };
         summary.count(applied)?;
@@ -112,7 +112,7 @@ pub async fn zendesk(
         summary.listed += page.tickets.len() as u64;
         for ticket in &page.tickets {
             let applied = match export::parse_ticket(ticket) {
-                Ok(update) => webhook.apply(accounts, links, update, now).await,
+                Ok(update) => webhook.apply(accounts, links, update, Arrival::Replay, now).await,
                 Err(e) => Err(IngestError::Payload(e.to_string())),
             };
             summary.count(applied)?;

@@ -119,6 +119,22 @@ impl StoredAccount {
             || change.expired.iter().any(|name| current(name).is_some())
     }
 
+    /// Whether a source event's `change` would alter this record as a store applies it: its
+    /// guarded group only when newer than the stored group's version, and any fact missing or
+    /// different (expired facts go only with a write that applies). An event the record
+    /// already reflects alters nothing: a replay (backfill) then writes nothing at all.
+    pub fn is_altered_by(&self, change: &AccountChange) -> bool {
+        let newer_group = change.guarded.as_ref().is_some_and(|group| {
+            let stored = self.attributes.get(&group.attribute).and_then(AccountChange::stored_version);
+            stored.is_none_or(|stored| stored < group.version.as_str())
+        });
+        newer_group
+            || change
+                .facts
+                .iter()
+                .any(|(name, value)| self.attributes.get(name).is_none_or(|before| !same_value(before, value)))
+    }
+
     /// The daily scores kept on the account (`hh#<YYYY-MM-DD>` facts), by day.
     pub fn health_history(&self) -> BTreeMap<String, i64> {
         self.attributes
@@ -505,6 +521,34 @@ mod tests {
         assert!(before.would_change(&moved, &["scored_at"]));
         assert!(before.would_change(&AccountChange::new("a").with_fact("hh#2026-11-09", serde_json::json!(90)), &[]));
         assert!(!before.would_change(&AccountChange::new("a").with_expired("hh#2026-10-01"), &[]));
+    }
+
+    #[test]
+    fn a_replayed_event_alters_the_record_only_when_newer_or_with_a_new_fact() {
+        use crate::domain::change::GuardedGroup;
+        let event = |created: i64| {
+            AccountChange::new("a")
+                .with_guarded(GuardedGroup::new("subscription", EventVersion::new(created, "evt"), json!({"mrr": 300})))
+                .with_fact("pay#in_1", json!({"amount": 30}))
+        };
+        let empty = StoredAccount { account_id: "a".into(), ..Default::default() };
+        assert!(empty.is_altered_by(&event(100)), "a record that lacks it");
+        let group = event(100).guarded.unwrap();
+        let stored = StoredAccount {
+            account_id: "a".into(),
+            attributes: [
+                (group.attribute.clone(), group.value.clone()),
+                // Read back from DynamoDB: 30.0 is 30.
+                ("pay#in_1".to_owned(), json!({"amount": 30.0})),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        assert!(!stored.is_altered_by(&event(100)), "the same event again");
+        assert!(!stored.is_altered_by(&event(99)), "an older event");
+        assert!(stored.is_altered_by(&event(101)), "a newer event");
+        assert!(stored.is_altered_by(&event(100).with_fact("pay#in_2", json!({"amount": 5}))), "a new fact");
+        assert!(!stored.is_altered_by(&AccountChange::new("a").with_expired("pay#in_1")), "expiry alone");
     }
     use serde_json::json;
 

@@ -233,6 +233,25 @@ impl Accepted {
         }
     }
 
+    /// Applies `change` to `account_id` the way `arrival` calls for: a delivery writes at once
+    /// (the store's conditional write refuses a duplicate); a replay reads the record first and
+    /// writes nothing when the change would not alter it.
+    pub async fn apply_as(
+        self,
+        arrival: Arrival,
+        accounts: &dyn AccountStore,
+        change: AccountChange,
+        account_id: String,
+    ) -> Result<Self, IngestError> {
+        if arrival == Arrival::Replay {
+            let stored = accounts.get(&account_id).await?;
+            if stored.is_some_and(|stored| !stored.is_altered_by(&change)) {
+                return Ok(Accepted { account_id: Some(account_id), outcome: Outcome::Duplicate, ..self });
+            }
+        }
+        self.apply(accounts, change, account_id).await
+    }
+
     /// Applies `change` to `account_id` and records what it did.
     pub async fn apply(
         mut self,
@@ -296,6 +315,16 @@ pub fn log_rejection(source: &'static str, err: &IngestError) {
         IngestError::Deadline(d) => tracing::error!(source, deadline = ?d, "not done in time; the sender will retry"),
         e => tracing::warn!(source, status = e.status(), error = %e, "event rejected"),
     }
+}
+
+/// How an event reaches ingest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// Delivered by the sender's webhook: written at once, one conditional write per event.
+    Delivery,
+    /// Read back from the sender's API (backfill), where most events were delivered before:
+    /// the record is read first, and an event it already reflects writes nothing.
+    Replay,
 }
 
 /// What happened to an accepted event.

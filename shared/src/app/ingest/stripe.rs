@@ -2,7 +2,7 @@
 //! `functions/stripe-webhook` and `foresight dev`.
 
 use super::{
-    check_change, check_id, identity, Accepted, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES,
+    check_change, check_id, identity, Accepted, Arrival, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES,
     WEBHOOK_DEADLINE,
 };
 use crate::app::alerts;
@@ -90,7 +90,7 @@ impl StripeWebhook {
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let update = self.prepare(signature, body, now)?;
-        self.apply(stores, alerting, update, now).await
+        self.apply(stores, alerting, update, Arrival::Delivery, now).await
     }
 
     /// Parses an event read from Stripe's API (backfill: authenticated by our API key, so no
@@ -99,13 +99,14 @@ impl StripeWebhook {
         stripe::parse_event(event, &self.metadata_key).map_err(|e| IngestError::Payload(e.to_string()))
     }
 
-    /// Applies a parsed event: a delivery's, or one listed by the API (backfill), which so goes
-    /// through the same identity, dedupe, ledger and alerts as a delivery.
+    /// Applies a parsed event: a delivery's, or one listed by the API (backfill, a replay),
+    /// which so goes through the same identity, dedupe, ledger and alerts as a delivery.
     pub async fn apply(
         &self,
         stores: &StripeStores<'_>,
         alerting: Option<&EventAlerting<'_>>,
         update: StripeUpdate,
+        arrival: Arrival,
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let StripeStores { accounts, links, ledger } = *stores;
@@ -125,7 +126,7 @@ impl StripeWebhook {
             change = change.with_fact(contact.0, contact.1);
         }
         let moves_mrr = change.facts.iter().any(|(name, _)| name.starts_with(attr::MRR_POINT));
-        let mut accepted = accepted.apply(accounts, change, account_id).await?;
+        let mut accepted = accepted.apply_as(arrival, accounts, change, account_id).await?;
         // The MRR ledger follows the points (a redelivery too: a refresh whose write failed
         // before is done by the retry; an unchanged ledger costs two reads and no write).
         if let (Some(ledger), Some(account_id), true) = (ledger, accepted.account_id.as_deref(), moves_mrr) {

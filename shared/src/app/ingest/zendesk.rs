@@ -2,7 +2,7 @@
 //! `functions/zendesk-webhook` and `foresight dev`.
 
 use super::{
-    check_change, check_id, identity, Accepted, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES,
+    check_change, check_id, identity, Accepted, Arrival, IngestError, SourceMark, WebhookResponse, MAX_BODY_BYTES,
     WEBHOOK_DEADLINE,
 };
 use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry};
@@ -80,16 +80,17 @@ impl ZendeskWebhook {
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let update = self.prepare(headers, body, now)?;
-        self.apply(accounts, links, update, now).await
+        self.apply(accounts, links, update, Arrival::Delivery, now).await
     }
 
-    /// Applies a parsed update: a webhook's, or a ticket of the incremental export (backfill),
-    /// which so goes through the same identity and dedupe as a delivery.
+    /// Applies a parsed update: a webhook's, or a ticket of the incremental export (backfill, a
+    /// replay), which so goes through the same identity and dedupe as a delivery.
     pub async fn apply(
         &self,
         accounts: &dyn AccountStore,
         links: &dyn LinkStore,
         update: ZendeskUpdate,
+        arrival: Arrival,
         now: i64,
     ) -> Result<Accepted, IngestError> {
         let accepted = Accepted::new(&update.delivery_id, &update.kind);
@@ -107,7 +108,7 @@ impl ZendeskWebhook {
         if let Some(org) = organization {
             change = change.with_fact(attr::ZENDESK_ORGANIZATION, json!(org));
         }
-        let accepted = accepted.apply(accounts, change, account_id).await?;
+        let accepted = accepted.apply_as(arrival, accounts, change, account_id).await?;
         self.connected.mark(Source::Zendesk, now).await;
         Ok(accepted)
     }
