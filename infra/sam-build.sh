@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The deploy build, exactly as the README's deploy guide runs it (step 3): `sam build
 # --beta-features`, which cross-builds every function for arm64 with cargo-lambda (Zig links;
-# no Docker) into .aws-sam/build/, then each function's bootstrap size against the 8 MB budget
-# of a deployment package (a larger one exits non-zero, naming it).
+# no Docker) into .aws-sam/build/, then each function's bootstrap size against its budget (a
+# larger one exits non-zero, naming it): 8 MB for every function, which keeps cold starts short
+# on the request path, except the playbooks function (once a day, and the in-app queue), which
+# carries the IANA time-zone database of quiet hours (~1.5 MB of tables, chrono-tz) and the
+# email template engine: 10 MB.
 #
 #   bash infra/sam-build.sh
 #
@@ -11,6 +14,7 @@
 set -euo pipefail
 CARGO_LAMBDA_VERSION="1.9.2"
 SIZE_BUDGET_BYTES=8000000
+declare -A SIZE_BUDGET_OVERRIDES=([PlaybooksFunction]=10000000)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.tools/venv-lambda"
@@ -50,7 +54,9 @@ over=()
 for bootstrap in .aws-sam/build/*/bootstrap; do
   size=$(stat -c %s "$bootstrap")
   function_name=$(basename "$(dirname "$bootstrap")")
-  awk -v n="$function_name" -v s="$size" 'BEGIN { printf "sam-build: %-26s %5.2f MB (%d bytes)\n", n, s / 1e6, s }'
-  [ "$size" -lt "$SIZE_BUDGET_BYTES" ] || over+=("$function_name")
+  budget=${SIZE_BUDGET_OVERRIDES[$function_name]:-$SIZE_BUDGET_BYTES}
+  awk -v n="$function_name" -v s="$size" -v b="$budget" \
+    'BEGIN { printf "sam-build: %-26s %5.2f MB (%d bytes; budget %d MB)\n", n, s / 1e6, s, b / 1e6 }'
+  [ "$size" -lt "$budget" ] || over+=("$function_name")
 done
-[ "${#over[@]}" -eq 0 ] || die "over the $SIZE_BUDGET_BYTES-byte budget: ${over[*]}"
+[ "${#over[@]}" -eq 0 ] || die "over their budget: ${over[*]}"

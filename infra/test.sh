@@ -34,5 +34,5 @@ bash infra/check-template.sh
 echo "== workspace tests"
 cargo test --workspace --locked
 
-echo "== deploy build (sam build: arm64 functions, sizes against the 8 MB budget)"
+echo "== deploy build (sam build: arm64 functions, sizes against their budgets: 8 MB, playbooks 10 MB)"
 bash infra/sam-build.sh
