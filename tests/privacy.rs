@@ -405,3 +405,53 @@ async fn one_person_is_erased_by_address() {
         400
     );
 }
+
+/// Deployed, the Stripe webhook may not scan the tables: on `customer.deleted` it records an
+/// erasure request, and the privacy function's hourly run (`{"foresight": "erase_requested"}`)
+/// erases the account, the request with it.
+#[tokio::test]
+async fn deployed_customer_deleted_is_erased_by_the_privacy_function() {
+    use foresight::signing::stripe_header;
+    use foresight_shared::app::ingest::stripe::StripeStores;
+    use foresight_shared::app::ports::privacy::ErasureRequests;
+    use foresight_shared::app::privacy::{erase_requested, PrivacyPorts};
+    use foresight_shared::runtime::privacy::request_erasure_after;
+    let store = dynamodb_local_store("privacy-requested").await;
+    let outbox = dynamodb_local_outbox("privacy-requested-outbox").await;
+    let table = store.table().to_owned();
+    let key = ErasureKey::new(KEY).unwrap();
+    let store = store.with_erasure(ErasureConfig { key: key.clone(), block: true });
+    let stripe = StripeWebhook::new(Some(StripeSecrets::new(SECRET, None)), "account_id");
+    let stores = StripeStores { accounts: &store, links: &store, ledger: Some(&store) };
+    let now = foresight_e2e::now();
+    let events = sample_stripe_events();
+    let signed = |body: &[u8]| stripe_header(SECRET, now, body);
+    for (name, body) in events.iter().filter(|(name, _)| name.contains("globex-00")) {
+        let answer = stripe.respond(&stores, None, Some(&signed(body)), body, now).await;
+        let answer = request_erasure_after(&store, answer, now).await;
+        assert_eq!(answer.status, 200, "{name}: {}", answer.body);
+    }
+    assert!(store.pending_erasures().await.unwrap().is_empty(), "other events request nothing");
+    let (_, created) = events.iter().find(|(name, _)| name.contains("globex-001")).unwrap();
+    let mut deleted: Value = serde_json::from_slice(created).unwrap();
+    deleted["id"] = "evt_globex_deleted".into();
+    deleted["type"] = "customer.deleted".into();
+    deleted["created"] = (deleted["created"].as_i64().unwrap() + 86_400).into();
+    let body = serde_json::to_vec(&deleted).unwrap();
+    let answer = stripe.respond(&stores, None, Some(&signed(&body)), &body, now).await;
+    let answer = request_erasure_after(&store, answer, now).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let pending = store.pending_erasures().await.unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let request = (pending[0].account_id.as_str(), pending[0].actor.as_str());
+    assert_eq!(request, (ACCOUNT, "stripe customer.deleted evt_globex_deleted"));
+
+    let ports = PrivacyPorts { tables: vec![&store, &outbox], ledger: &store, tombstones: &store, log: &store };
+    let audits = erase_requested(&ports, &store, Some(&key), now).await.unwrap();
+    assert_eq!(audits.len(), 1, "{audits:?}");
+    assert_eq!(audits[0].actor, "stripe customer.deleted evt_globex_deleted");
+    assert!(store.pending_erasures().await.unwrap().is_empty(), "the erasure took its request");
+    let items = scan_table_json(&table).await;
+    assert!(items.values().all(|text| !text.contains(ACCOUNT) && !text.contains(CUSTOMER)), "{items:?}");
+    assert!(erase_requested(&ports, &store, Some(&key), now).await.unwrap().is_empty(), "nothing left to do");
+}

@@ -12,11 +12,12 @@ async fn main() -> Result<(), Error> {
     let store = privacy::account_store().await?;
     let webhook = webhooks::stripe_bound(Arc::new(store.clone())).await?;
     let alerting = webhooks::Alerting::from_env().await?;
+    let erase_on_customer_deleted = privacy::erase_on_customer_deleted()?;
     let (store, webhook, alerting) = (&store, &webhook, &alerting);
     lambda::serve_webhook(move |request| async move {
         let signature = request.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
         let alerting = alerting.as_ref().map(webhooks::Alerting::ports);
-        webhook
+        let answer = webhook
             .current()
             .await
             .respond(
@@ -26,7 +27,11 @@ async fn main() -> Result<(), Error> {
                 request.body().as_ref(),
                 unix_now(),
             )
-            .await
+            .await;
+        match erase_on_customer_deleted {
+            true => privacy::request_erasure_after(store, answer, unix_now()).await,
+            false => answer,
+        }
     })
     .await
 }

@@ -38,9 +38,7 @@ pub struct PrivacyState {
     erase_on_customer_deleted: bool,
 }
 
-/// `true`: a Stripe `customer.deleted` event erases the customer's account (default: it is
-/// recorded like any other event).
-pub const ERASE_ON_CUSTOMER_DELETED_VAR: &str = "FORESIGHT_ERASE_ON_CUSTOMER_DELETED";
+pub use foresight_shared::runtime::privacy::ERASE_ON_CUSTOMER_DELETED_VAR;
 
 impl PrivacyState {
     /// Both DynamoDB tables; `key` (`FORESIGHT_SIGNING_SECRET`) keys the hashes an erasure
@@ -68,11 +66,7 @@ impl PrivacyState {
 
     /// [`Self::erase_on_customer_deleted`] from [`ERASE_ON_CUSTOMER_DELETED_VAR`].
     pub fn erase_on_customer_deleted_from_env(self) -> Result<Self, String> {
-        match std::env::var(ERASE_ON_CUSTOMER_DELETED_VAR).as_deref() {
-            Err(_) | Ok("false") | Ok("") => Ok(self),
-            Ok("true") => Ok(self.erase_on_customer_deleted(true)),
-            Ok(other) => Err(format!("{ERASE_ON_CUSTOMER_DELETED_VAR} must be true or false, not {other:?}")),
-        }
+        Ok(self.erase_on_customer_deleted(foresight_shared::runtime::privacy::erase_on_customer_deleted()?))
     }
 
     fn ports<'a>(&'a self, ledger: &'a dyn MrrLedger) -> PrivacyPorts<'a> {

@@ -32,7 +32,6 @@ impl PrivacyFunction {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         let payload = &event.payload;
         let text = |name: &str| payload.get(name).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
-        let account_id = text("account_id").ok_or("the event must name the account: {\"account_id\": \"...\"}")?;
         let ports = PrivacyPorts {
             tables: vec![&self.store, &self.outbox],
             ledger: &self.store,
@@ -40,6 +39,12 @@ impl PrivacyFunction {
             log: &self.store,
         };
         let now = clock::unix_now();
+        // The hourly schedule: the erasures Stripe `customer.deleted` events asked for.
+        if text("foresight") == Some("erase_requested") {
+            let audits = privacy_app::erase_requested(&ports, &self.store, self.key.as_ref(), now).await?;
+            return Ok(json!({ "erased_accounts": audits.len(), "audits": audits }));
+        }
+        let account_id = text("account_id").ok_or("the event must name the account: {\"account_id\": \"...\"}")?;
         match text("foresight") {
             Some("erase") => {
                 let actor = text("actor").ok_or("an erasure must say who asked: {\"actor\": \"...\"}")?;
@@ -50,7 +55,7 @@ impl PrivacyFunction {
                 })
             }
             Some("export") => Ok(serde_json::to_value(privacy_app::export(&ports, account_id, now).await?)?),
-            other => Err(format!("unknown request {other:?}: use \"erase\" or \"export\"").into()),
+            other => Err(format!("unknown request {other:?}: use \"erase\", \"export\" or \"erase_requested\"").into()),
         }
     }
 }

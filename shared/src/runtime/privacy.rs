@@ -3,12 +3,55 @@
 
 use super::secrets::Secrets;
 use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore};
-use crate::app::privacy::ERASURE_KEY_VAR;
+use crate::app::ingest::WebhookResponse;
+use crate::app::ports::privacy::ErasureRequests;
+use crate::app::privacy::{customer_deleted_request, ERASURE_KEY_VAR};
 use crate::domain::privacy::{ErasureConfig, ErasureKey};
 
 /// `block` (default): an event for an erased id is ignored until an admin links the id again;
 /// `fresh`: it starts a new account.
 pub const ERASED_IDS_VAR: &str = "FORESIGHT_ERASED_IDS";
+/// `true`: a Stripe `customer.deleted` erases the customer's account (default `false`: it is
+/// recorded like any other event). The runner erases at once; deployed, the Stripe webhook
+/// records the request and the privacy function erases on its next hourly run.
+pub const ERASE_ON_CUSTOMER_DELETED_VAR: &str = "FORESIGHT_ERASE_ON_CUSTOMER_DELETED";
+
+/// [`ERASE_ON_CUSTOMER_DELETED_VAR`]: unset, empty or `false` is off; anything but `true` is an
+/// error naming the variable.
+pub fn erase_on_customer_deleted() -> Result<bool, String> {
+    match std::env::var(ERASE_ON_CUSTOMER_DELETED_VAR).as_deref() {
+        Err(_) | Ok("false") | Ok("") => Ok(false),
+        Ok("true") => Ok(true),
+        Ok(other) => Err(format!("{ERASE_ON_CUSTOMER_DELETED_VAR} must be true or false, not {other:?}")),
+    }
+}
+
+/// After a Stripe delivery, in a deployment that erases on `customer.deleted`: records the
+/// erasure request for the privacy function. A failed write answers 503, so Stripe delivers
+/// the event again (the record itself is a duplicate then, the request is written).
+pub async fn request_erasure_after(
+    requests: &dyn ErasureRequests,
+    answer: WebhookResponse,
+    now: i64,
+) -> WebhookResponse {
+    let Some(request) = customer_deleted_request(&answer, now) else { return answer };
+    match requests.request_erasure(&request).await {
+        Ok(()) => {
+            tracing::info!(actor = %request.actor, "erasure requested: the privacy function erases the account");
+            answer
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "customer.deleted: the erasure request was not recorded");
+            WebhookResponse {
+                status: 503,
+                body: serde_json::json!({ "error": "erasure request not recorded: please retry" }),
+                retry_after: None,
+                report: answer.report,
+            }
+        }
+    }
+}
+
 /// Days a usage day is kept after it (DynamoDB TTL); default 35.
 pub const USAGE_RETENTION_VAR: &str = "FORESIGHT_USAGE_RETENTION_DAYS";
 use super::aws::retention_seconds as days;

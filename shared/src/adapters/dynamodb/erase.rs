@@ -5,6 +5,7 @@
 //! |-----------|-----------------------------|-------------|----------------------------------------------|
 //! | tombstone | `TOMBSTONE#<keyed hash>`    | `TOMBSTONE` | `type`, `erased_at`                          |
 //! | erasure   | `ERASURE#<RFC 3339>#<hash>` | `ERASURE`   | `type`, `subject` (keyed hash), `erased_at`, `actor`, `erased` (counts by kind), `tombstones` |
+//! | erasure request | `ERASURE_REQUEST`     | account id  | `type`, `actor`, `requested_at` (one partition: the privacy function reads it with one `Query`; the account's erasure deletes the item, which names it) |
 //!
 //! Finding is a full `Scan` of the table filtered in the adapter (an item names an account in
 //! its key, its `account_id`, an alert inside it, a digest's list...): erasures and exports are
@@ -13,7 +14,7 @@
 
 use super::outbox::DynamoOutbox;
 use super::store::{dynamo_error, s, string_attr, DynamoStore, PK, SK, TYPE};
-use crate::app::ports::privacy::{ErasureLog, HeldData, HeldItem, Tombstones};
+use crate::app::ports::privacy::{ErasureLog, ErasureRequest, ErasureRequests, HeldData, HeldItem, Tombstones};
 use crate::app::ports::store::{LinkSource, StoreError};
 use crate::domain::privacy::{value_mentions, ErasureAudit, ErasureKey, ACCOUNT_KIND};
 use crate::domain::time;
@@ -238,6 +239,55 @@ impl DynamoStore {
             .await
             .map_err(|e| dynamo_error("DeleteItem", e))?;
         Ok(())
+    }
+}
+
+const ERASURE_REQUEST: &str = "ERASURE_REQUEST";
+
+#[async_trait]
+impl ErasureRequests for DynamoStore {
+    async fn request_erasure(&self, request: &ErasureRequest) -> Result<(), StoreError> {
+        let item = HashMap::from([
+            (PK.to_owned(), s(ERASURE_REQUEST)),
+            (SK.to_owned(), s(&request.account_id)),
+            (TYPE.to_owned(), s("erasure_request")),
+            ("actor".to_owned(), s(&request.actor)),
+            ("requested_at".to_owned(), AttributeValue::N(request.requested_at.to_string())),
+        ]);
+        self.put(item).await
+    }
+
+    async fn pending_erasures(&self) -> Result<Vec<ErasureRequest>, StoreError> {
+        let mut requests = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(ERASURE_REQUEST))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| dynamo_error("Query", e))?;
+            for item in out.items() {
+                let at = item.get("requested_at").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
+                requests.push(ErasureRequest {
+                    account_id: string_attr(item, SK).to_owned(),
+                    actor: string_attr(item, "actor").to_owned(),
+                    requested_at: at.unwrap_or_default(),
+                });
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        requests.sort_by_key(|r| r.requested_at);
+        Ok(requests)
     }
 }
 

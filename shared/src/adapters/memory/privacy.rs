@@ -3,7 +3,7 @@
 
 use super::outbox::MemoryOutbox;
 use super::store::MemoryStore;
-use crate::app::ports::privacy::{ErasureLog, HeldData, HeldItem, Tombstones};
+use crate::app::ports::privacy::{ErasureLog, ErasureRequest, ErasureRequests, HeldData, HeldItem, Tombstones};
 use crate::app::ports::store::{LinkSource, StoreError};
 use crate::domain::privacy::{value_mentions, ErasureAudit, ErasureConfig};
 use async_trait::async_trait;
@@ -57,12 +57,20 @@ impl HeldData for MemoryStore {
             let pk = format!("LINK#{}#{external}", source.as_str());
             items.push(held("accounts", "link", pk, "LINK".into(), json!({"type": "link", "account_id": id})));
         }
+        for request in &self.privacy.lock().unwrap_or_else(|e| e.into_inner()).requests {
+            let item = json!({"type": "erasure_request", "account_id": request.account_id, "actor": request.actor});
+            let sk = request.account_id.clone();
+            items.push(held("accounts", "erasure_request", "ERASURE_REQUEST".into(), sk, item));
+        }
         Ok(items.into_iter().filter(|item| value_mentions(&item.item, needles)).collect())
     }
 
     async fn delete_items(&self, items: &[HeldItem]) -> Result<(), StoreError> {
         for item in items {
-            if let Some(rest) = item.pk.strip_prefix("LINK#") {
+            if item.pk == "ERASURE_REQUEST" {
+                let mut privacy = self.privacy.lock().unwrap_or_else(|e| e.into_inner());
+                privacy.requests.retain(|request| request.account_id != item.sk);
+            } else if let Some(rest) = item.pk.strip_prefix("LINK#") {
                 if let Some((source, external)) = rest.split_once('#') {
                     if let Ok(source) = source.parse::<LinkSource>() {
                         self.links.lock().unwrap_or_else(|e| e.into_inner()).remove(&(source, external.to_owned()));
@@ -100,6 +108,22 @@ impl Tombstones for MemoryStore {
     async fn bury(&self, hashes: &[String], _at: i64) -> Result<(), StoreError> {
         self.privacy.lock().unwrap_or_else(|e| e.into_inner()).tombstones.extend(hashes.iter().cloned());
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ErasureRequests for MemoryStore {
+    async fn request_erasure(&self, request: &ErasureRequest) -> Result<(), StoreError> {
+        let mut privacy = self.privacy.lock().unwrap_or_else(|e| e.into_inner());
+        privacy.requests.retain(|r| r.account_id != request.account_id);
+        privacy.requests.push(request.clone());
+        Ok(())
+    }
+
+    async fn pending_erasures(&self) -> Result<Vec<ErasureRequest>, StoreError> {
+        let mut requests = self.privacy.lock().unwrap_or_else(|e| e.into_inner()).requests.clone();
+        requests.sort_by_key(|r| r.requested_at);
+        Ok(requests)
     }
 }
 

@@ -44,6 +44,7 @@ pub struct MemoryPrivacy {
     pub(super) erasure: Option<ErasureConfig>,
     pub(super) tombstones: std::collections::BTreeSet<String>,
     pub(super) audits: Vec<ErasureAudit>,
+    pub(super) requests: Vec<crate::app::ports::privacy::ErasureRequest>,
 }
 
 impl MemoryPrivacy {

@@ -49,6 +49,27 @@ pub trait Tombstones: Send + Sync {
     async fn bury(&self, hashes: &[String], at: i64) -> Result<(), StoreError>;
 }
 
+/// An erasure asked for by an event (a Stripe `customer.deleted`) and not done yet: the webhook
+/// that receives the event may not read every table, so it leaves the request for the privacy
+/// function, whose erasure of the account also removes the request (it names the account).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasureRequest {
+    pub account_id: String,
+    /// Who asked, for the audit record (`stripe customer.deleted evt_…`).
+    pub actor: String,
+    pub requested_at: i64,
+}
+
+/// Erasures requested and not done yet.
+#[async_trait]
+pub trait ErasureRequests: Send + Sync {
+    /// Records the request (again: harmless, the latest actor wins).
+    async fn request_erasure(&self, request: &ErasureRequest) -> Result<(), StoreError>;
+
+    /// Every request not done yet, oldest first.
+    async fn pending_erasures(&self) -> Result<Vec<ErasureRequest>, StoreError>;
+}
+
 /// Where erasures are recorded (no personal data: see [`ErasureAudit`]).
 #[async_trait]
 pub trait ErasureLog: Send + Sync {

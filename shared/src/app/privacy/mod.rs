@@ -6,8 +6,9 @@
 //! account or one of its external ids. So an export lists exactly what an erasure deletes.
 
 use crate::app::ingest::identity::{provisional_account_id, record_link_attribute};
+use crate::app::ingest::WebhookResponse;
 use crate::app::ports::portfolio::MrrLedger;
-use crate::app::ports::privacy::{ErasureLog, HeldData, HeldItem, Tombstones};
+use crate::app::ports::privacy::{ErasureLog, ErasureRequest, ErasureRequests, HeldData, HeldItem, Tombstones};
 use crate::app::ports::store::{LinkSource, StoreError};
 use crate::domain::contact::Contact;
 use crate::domain::playbook::attr::{CONTACT, EMAILED};
@@ -209,6 +210,40 @@ pub async fn erase(
     ports.log.record_erasure(&audit).await?;
     tracing::info!(subject = %audit.subject, actor, erased = ?audit.erased, "account erased");
     Ok(Some(audit))
+}
+
+/// The erasure a Stripe delivery asks for when the deployment erases on `customer.deleted`:
+/// `Some` for an accepted `customer.deleted` of a known account, `None` for anything else.
+pub fn customer_deleted_request(answer: &WebhookResponse, now: i64) -> Option<ErasureRequest> {
+    let body = &answer.body;
+    if answer.status != 200 || body["type"] != "customer.deleted" {
+        return None;
+    }
+    let account_id = body["account_id"].as_str().filter(|id| !id.is_empty())?;
+    let event_id = body["event_id"].as_str().unwrap_or_default();
+    Some(ErasureRequest {
+        account_id: account_id.to_owned(),
+        actor: format!("stripe customer.deleted {event_id}"),
+        requested_at: now,
+    })
+}
+
+/// Erases every account an event asked to erase ([`ErasureRequests`]), oldest request first.
+/// Each erasure takes its request with the account's other items (the request names the
+/// account); a request for an account already erased finds only itself and goes the same way.
+pub async fn erase_requested(
+    ports: &PrivacyPorts<'_>,
+    requests: &dyn ErasureRequests,
+    key: Option<&ErasureKey>,
+    now: i64,
+) -> Result<Vec<ErasureAudit>, PrivacyError> {
+    let mut done = Vec::new();
+    for request in requests.pending_erasures().await? {
+        if let Some(audit) = erase(ports, key, &request.account_id, &request.actor, now).await? {
+            done.push(audit);
+        }
+    }
+    Ok(done)
 }
 
 /// What erasing one person found and did.
