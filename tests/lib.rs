@@ -1,6 +1,8 @@
 //! Shared helpers of the end-to-end tests: start the local runner in-process on a free port
 //! with a chosen store, sign and post events as Stripe does, read records back.
 
+pub mod browser;
+
 use foresight::server::{self, AppState};
 use foresight::signing::stripe_header;
 use foresight::signing::zendesk_headers;
