@@ -89,7 +89,7 @@ async fn the_page_shows_the_portfolio_the_api_reports() {
     let (_, red) = runner.get(&format!("/accounts?band=red&now={NOW}")).await;
     let red_ids: BTreeSet<String> =
         red["accounts"].as_array().unwrap().iter().map(|a| a["account_id"].as_str().unwrap().to_owned()).collect();
-    assert!(red_ids.len() >= 5, "the portfolio has red accounts: {red_ids:?}");
+    assert!(red_ids.len() >= 3, "the portfolio has red accounts: {red_ids:?}");
 
     let artifacts = browser::artifacts();
     let (shot, account_shot) = (artifacts.join("dashboard.png"), artifacts.join("dashboard-account.png"));
