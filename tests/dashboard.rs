@@ -135,6 +135,9 @@ async fn the_page_shows_the_portfolio_the_api_reports() {
     for section in ["Health breakdown", "History", "Billing", "Support", "Usage"] {
         assert!(account["sections"].as_array().unwrap().iter().any(|s| s == section), "{section}: {account}");
     }
+    let text = account["text"].as_str().unwrap();
+    assert!(!text.contains("[object") && !text.contains("undefined"), "the record reads as text: {text}");
+    assert!(text.contains(record["billing"]["status"].as_str().unwrap()), "billing shown: {text}");
     assert_eq!(account["focused"], "account-close", "focus moves into the opened record");
     assert_eq!(account["closed_by_escape"], true, "Escape closes it");
     assert!(browser::artifacts().join("dashboard.png").exists());

@@ -82,6 +82,7 @@ async function main() {
           history_points: document.querySelectorAll("#account-body polyline").length,
           sections: [...document.querySelectorAll("#account-body h3")].map((h) => h.textContent),
           focused: document.activeElement && document.activeElement.id,
+          text: document.getElementById("account-body").textContent,
         };
       }, first);
       if (input.accountScreenshot) await page.screenshot({ path: input.accountScreenshot });

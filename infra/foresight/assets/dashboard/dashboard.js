@@ -222,9 +222,10 @@ function mrrChart(series) {
   const currency = series.at(-1).kpis.currency;
   const up = series.map(({ kpis }) => kpis.mrr.new + kpis.mrr.expansion + kpis.mrr.reactivation);
   const down = series.map(({ kpis }) => kpis.mrr.contraction + kpis.mrr.churn);
-  const top = Math.max(1, ...up, ...down);
-  const width = 640, height = 220, left = 8, mid = height / 2, column = (width - left) / series.length, bar = column * 0.5;
-  const scale = (mid - 24) / top;
+  // Gains above the line, losses below, on one scale: the line sits where the largest of each fits.
+  const [maxUp, maxDown] = [Math.max(1, ...up), Math.max(0, ...down)];
+  const width = 960, plot = 170, left = 8, column = (width - left) / series.length, bar = column * 0.45;
+  const scale = plot / (maxUp + maxDown), mid = 22 + maxUp * scale, height = 22 + plot + 24;
   const shapes = [svg("line", { x1: 0, x2: width, y1: mid, y2: mid, stroke: "#8c959f" })];
   series.forEach(({ month, kpis }, i) => {
     const x = left + i * column + (column - bar) / 2;
@@ -364,9 +365,11 @@ async function load() {
 // ---------- one account
 
 function facts(object) {
-  const rows = Object.entries(object || {}).filter(([, v]) => v !== null && v !== undefined && typeof v !== "object" || Array.isArray(v));
+  // Scalars and lists of names; nested detail (subscriptions, daily counts) stays in the API.
+  const scalar = (v) => v !== null && v !== undefined && typeof v !== "object";
+  const rows = Object.entries(object || {}).filter(([, v]) => scalar(v) || (Array.isArray(v) && v.every(scalar)));
   if (!rows.length) return el("p", { class: "empty" }, "Nothing known.");
-  return el("dl", { class: "facts" }, rows.map(([k, v]) => [el("dt", {}, k.replace(/_/g, " ")), el("dd", {}, Array.isArray(v) ? v.join(", ") || "–" : k === "mrr" ? money(v, object.currency) : String(v))]));
+  return el("dl", { class: "facts" }, rows.flatMap(([k, v]) => [el("dt", {}, k.replace(/_/g, " ")), el("dd", {}, Array.isArray(v) ? v.join(", ") || "–" : k === "mrr" || k === "arr" ? money(v, object.currency) : String(v))]));
 }
 
 function historyChart(points) {
