@@ -65,7 +65,11 @@ async function main() {
       for (const node of document.querySelectorAll("[data-kpi]")) kpis[node.dataset.kpi] = JSON.parse(node.dataset.value);
       return { kpis, at_risk: ids("#at-risk"), renewals: ids("#renewals"), changes: ids("#changes"), url: location.href };
     }));
-    if (input.screenshot) await page.screenshot({ path: input.screenshot, fullPage: true });
+    if (input.screenshot) {
+      await page.screenshot({ path: input.screenshot, fullPage: true });
+      // The top of the page alone: the small picture the README shows (docs/dashboard.png).
+      await page.screenshot({ path: input.screenshot.replace(/\.png$/, "-top.png"), clip: { x: 0, y: 0, width: 1280, height: 1060 } });
+    }
 
     // A click on the first at-risk account opens its record; Escape closes it.
     const first = out.at_risk[0];
