@@ -111,12 +111,8 @@ async fn the_page_shows_the_portfolio_the_api_reports() {
     assert!(kpis["mrr"]["end"].as_i64().unwrap() > 0, "a portfolio with MRR: {kpis}");
     // The at-risk list is exactly the red accounts; renewals are the API's.
     assert_eq!(ids(&seen["at_risk"]), red_ids, "at-risk = red accounts");
-    let renewals: BTreeSet<String> = kpis["renewals_90d"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["account_id"].as_str().unwrap().to_owned())
-        .collect();
+    let renewals: BTreeSet<String> =
+        kpis["renewals_90d"].as_array().unwrap().iter().map(|r| r["account_id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids(&seen["renewals"]), renewals);
     assert!(!seen["changes"].as_array().unwrap().is_empty(), "a week of sweeps moves some scores");
 

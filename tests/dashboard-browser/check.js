@@ -53,9 +53,11 @@ async function main() {
       const nav = performance.getEntriesByType("navigation")[0];
       const paint = performance.getEntriesByName("first-contentful-paint")[0];
       const rendered = performance.getEntriesByName("foresight-rendered")[0];
+      const figures = performance.getEntriesByName("foresight-figures")[0];
       return {
         dom_content_loaded_ms: nav ? nav.domContentLoadedEventEnd : null,
         first_contentful_paint_ms: paint ? paint.startTime : null,
+        figures_rendered_ms: figures ? figures.startTime : null,
         data_rendered_ms: rendered ? rendered.startTime : null,
       };
     });

@@ -335,28 +335,35 @@ function changes(accounts) {
   fill("changes", table([["Account"], ["Change", "num"], ["Score", "num"], ["Band"], ["Top reason", "hide-narrow"]], rows, "No score moved in the last 7 days."));
 }
 
+// The figures first (the KPIs answer quickly), then the account lists (one larger read).
 async function load() {
   status("Loading…");
   const months = lastMonths(MONTHS_SHOWN);
-  const [series, listed] = await Promise.all([
-    Promise.all(months.map(async (month) => ({ month, kpis: await api(`/kpis?month=${month}`) }))),
-    api("/accounts"),
-  ]);
+  const series = await Promise.all(months.map(async (month) => ({ month, kpis: await api(`/kpis?month=${month}`) })));
+  // Asked for once the figures are in, so that the larger read does not delay them.
+  const listing = api("/accounts");
   const current = series.at(-1).kpis;
-  const accounts = listed.accounts;
-  const byId = new Map(accounts.map((a) => [a.account_id, a]));
-  fill("as-of", `${current.month} · ${accounts.length} accounts · as of ${asOf || new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`);
+  const asOfText = asOf || new Date().toISOString().slice(0, 16).replace("T", " ");
+  fill("as-of", `${current.month} · ${current.customers.end} customers · as of ${asOfText} UTC`);
   fill("tiles", tiles(current));
   mrrChart(series);
   healthChart(current);
   npsChart(series);
-  atRisk(accounts.filter((a) => a.health?.band === "red"), current.currency);
-  renewals(current, byId);
-  changes(accounts);
+  renewals(current, new Map());
+  fill("at-risk", el("p", { class: "empty" }, "Loading accounts…"));
+  fill("changes", el("p", { class: "empty" }, "Loading accounts…"));
   document.getElementById("overview").hidden = false;
   document.getElementById("panels").hidden = false;
   document.getElementById("sign-in").hidden = true;
   document.getElementById("sign-out").hidden = !config.auth;
+  status("Loading accounts…");
+  performance.mark("foresight-figures");
+
+  const accounts = (await listing).accounts;
+  fill("as-of", `${current.month} · ${accounts.length} accounts · as of ${asOfText} UTC`);
+  atRisk(accounts.filter((a) => a.health?.band === "red"), current.currency);
+  renewals(current, new Map(accounts.map((a) => [a.account_id, a])));
+  changes(accounts);
   status(current.excluded.length ? `${current.excluded.length} account(s) left out of the figures: ${current.excluded.map((e) => `${e.account_id} (${e.reason})`).join(", ")}` : "");
   document.body.dataset.ready = "true";
   performance.mark("foresight-rendered");
