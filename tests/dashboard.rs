@@ -25,12 +25,8 @@ const WEEK_BEFORE: &str = "2026-11-02T12:00:00Z";
 const MONTH: &str = "2026-11";
 const AUDIENCE: &str = "foresight-dashboard";
 
-/// The configuration the portfolio is written for (as in `portfolio_sweep.rs`).
-const SETTINGS: &str = r#"
-[analytics]
-key_features = ["Report Exported", "Dashboard Shared", "Integration Connected"]
-first_value_event = "Report Exported"
-"#;
+/// The configuration the portfolio is written for.
+const SETTINGS: &str = foresight_e2e::PORTFOLIO_SETTINGS;
 
 fn secrets() -> SigningSecrets {
     SigningSecrets {

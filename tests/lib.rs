@@ -29,6 +29,15 @@ pub const SEGMENT_SECRET: &str = "segment_e2e_secret";
 pub const WRITE_KEY: &str = "wk_e2e_write_key";
 pub const TYPEFORM_SECRET: &str = "typeform_e2e_secret";
 
+/// The configuration the labelled portfolio (`events/portfolio/`) is written for: three key
+/// features and a first-value event (without one, adoption is not scored and onboarding never
+/// stalls). Everything else default.
+pub const PORTFOLIO_SETTINGS: &str = r#"
+[analytics]
+key_features = ["Report Exported", "Dashboard Shared", "Integration Connected"]
+first_value_event = "Report Exported"
+"#;
+
 pub struct Runner {
     pub url: String,
     pub client: reqwest::Client,
