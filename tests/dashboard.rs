@@ -133,6 +133,7 @@ async fn the_page_shows_the_portfolio_the_api_reports() {
     assert_eq!(account["focused"], "account-close", "focus moves into the opened record");
     assert_eq!(account["closed_by_escape"], true, "Escape closes it");
     assert!(browser::artifacts().join("dashboard.png").exists());
+    assert_eq!(seen["phone"]["overflow"], false, "readable at a phone's width (390 px): {}", seen["phone"]);
 }
 
 /// Reads `path` with an optional bearer token; the status.

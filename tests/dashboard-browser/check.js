@@ -73,6 +73,14 @@ async function main() {
       await page.screenshot({ path: input.screenshot.replace(/\.png$/, "-top.png"), clip: { x: 0, y: 0, width: 1280, height: 1060 } });
     }
 
+    // On a phone's width the page reflows: nothing wider than the screen but scrolling tables.
+    if (input.screenshot) {
+      await page.setViewportSize({ width: 390, height: 844 });
+      out.phone = await page.evaluate(() => ({ overflow: document.documentElement.scrollWidth > window.innerWidth, width: document.documentElement.scrollWidth }));
+      await page.screenshot({ path: input.screenshot.replace(/\.png$/, "-phone.png") });
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+
     // A click on the first at-risk account opens its record; Escape closes it.
     const first = out.at_risk[0];
     if (first) {

@@ -343,8 +343,8 @@ async function load() {
   // Asked for once the figures are in, so that the larger read does not delay them.
   const listing = api("/accounts");
   const current = series.at(-1).kpis;
-  const asOfText = asOf || new Date().toISOString().slice(0, 16).replace("T", " ");
-  fill("as-of", `${current.month} · ${current.customers.end} customers · as of ${asOfText} UTC`);
+  const asOfText = asOf || `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  fill("as-of", `${current.month} · ${current.customers.end} customers · as of ${asOfText}`);
   fill("tiles", tiles(current));
   mrrChart(series);
   healthChart(current);
@@ -360,7 +360,7 @@ async function load() {
   performance.mark("foresight-figures");
 
   const accounts = (await listing).accounts;
-  fill("as-of", `${current.month} · ${accounts.length} accounts · as of ${asOfText} UTC`);
+  fill("as-of", `${current.month} · ${accounts.length} accounts · as of ${asOfText}`);
   atRisk(accounts.filter((a) => a.health?.band === "red"), current.currency);
   renewals(current, new Map(accounts.map((a) => [a.account_id, a])));
   changes(accounts);
