@@ -23,6 +23,7 @@ echo "== official stripe library (test oracle)"
 
 echo "== Segment's server libraries (analytics-node, analytics-python) as test clients"
 bash tests/segment-libraries/install.sh
+bash tests/dashboard-browser/install.sh  # Chromium (apt), playwright-core, oauth2-mock-server
 
 echo "== format and lints (cargo fmt, clippy with warnings as errors)"
 cargo fmt --all -- --check

@@ -1,6 +1,8 @@
 //! Shared helpers of the end-to-end tests: start the local runner in-process on a free port
 //! with a chosen store, sign and post events as Stripe does, read records back.
 
+pub mod browser;
+
 use foresight::server::{self, AppState};
 use foresight::signing::stripe_header;
 use foresight::signing::zendesk_headers;
@@ -26,6 +28,15 @@ pub const SEGMENT_SECRET: &str = "segment_e2e_secret";
 /// The write key Segment's server libraries authenticate with on the HTTP Tracking API.
 pub const WRITE_KEY: &str = "wk_e2e_write_key";
 pub const TYPEFORM_SECRET: &str = "typeform_e2e_secret";
+
+/// The configuration the labelled portfolio (`events/portfolio/`) is written for: three key
+/// features and a first-value event (without one, adoption is not scored and onboarding never
+/// stalls). Everything else default.
+pub const PORTFOLIO_SETTINGS: &str = r#"
+[analytics]
+key_features = ["Report Exported", "Dashboard Shared", "Integration Connected"]
+first_value_event = "Report Exported"
+"#;
 
 pub struct Runner {
     pub url: String,

@@ -26,13 +26,8 @@ use std::sync::Arc;
 const NOW: &str = "2026-11-09T12:00:00Z";
 const NEXT_DAY: &str = "2026-11-10T12:00:00Z";
 
-/// The configuration the portfolio is written for: three key features and a first-value event
-/// (without one, adoption is not scored and onboarding never stalls). Everything else default.
-const SETTINGS: &str = r#"
-[analytics]
-key_features = ["Report Exported", "Dashboard Shared", "Integration Connected"]
-first_value_event = "Report Exported"
-"#;
+/// The configuration the portfolio is written for.
+const SETTINGS: &str = foresight_e2e::PORTFOLIO_SETTINGS;
 
 /// Alert kinds the Stripe webhook raises as the event arrives; the sweep must not raise them again.
 const WEBHOOK_KINDS: [&str; 2] = ["payment_failed", "cancel_at_period_end"];

@@ -3,9 +3,11 @@
 //! product end to end; `link` and `send` are admin and developer tools; `calibrate` measures the
 //! judgement against the labelled portfolio.
 
+pub mod auth;
 pub mod backfill;
 pub mod calibrate;
 pub mod cost;
+pub mod dashboard;
 pub mod delivery;
 pub mod demo;
 pub mod playbooks;

@@ -23,6 +23,19 @@ enum Command {
         /// Health-model configuration (foresight.toml).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// `oidc`: every read route (/kpis, /accounts*, /outbox) needs a bearer JWT of --issuer
+        /// for --audience; the dashboard signs in with authorization code + PKCE.
+        #[arg(long, value_enum, default_value = "none")]
+        auth: AuthMode,
+        /// The OIDC issuer URL (its /.well-known/openid-configuration names the JWKS).
+        #[arg(long, required_if_eq("auth", "oidc"))]
+        issuer: Option<String>,
+        /// The audience a token must carry.
+        #[arg(long, required_if_eq("auth", "oidc"))]
+        audience: Option<String>,
+        /// The OAuth client the dashboard signs in as (default: the audience).
+        #[arg(long)]
+        client_id: Option<String>,
     },
     /// Start the runner on a free port, post the signed sample events, print the records.
     Demo {
@@ -151,6 +164,31 @@ async fn redrive(from: &str, to: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuthMode {
+    /// No sign-in (a runner on your own machine).
+    None,
+    /// Bearer JWTs of an OIDC issuer on every read route.
+    Oidc,
+}
+
+async fn dev(
+    addr: &str,
+    store: foresight::StoreKind,
+    config: Option<PathBuf>,
+    auth: AuthMode,
+    oidc: (Option<String>, Option<String>, Option<String>),
+) -> Result<(), String> {
+    let verifier = match (auth, oidc) {
+        (AuthMode::None, _) => None,
+        (AuthMode::Oidc, (Some(issuer), Some(audience), client_id)) => Some(std::sync::Arc::new(
+            foresight::auth::OidcVerifier::discover(&issuer, &audience, client_id.as_deref()).await?,
+        )),
+        (AuthMode::Oidc, _) => return Err("--auth oidc needs --issuer and --audience".into()),
+    };
+    server::dev_with_auth(addr, store, config, verifier).await
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -158,7 +196,9 @@ async fn main() -> ExitCode {
     let level = if matches!(cli.command, Command::Demo { .. } | Command::Calibrate { .. }) { "warn" } else { "info" };
     foresight_shared::runtime::telemetry::init_local(level);
     let result = match cli.command {
-        Command::Dev { addr, store, config } => server::dev(&addr, store, config).await,
+        Command::Dev { addr, store, config, auth, issuer, audience, client_id } => {
+            dev(&addr, store, config, auth, (issuer, audience, client_id)).await
+        }
         Command::Demo { store, events } => demo::run(store, events).await,
         Command::Link { source, external_id, account_id, url } => {
             demo::link(&url, &source, &external_id, &account_id).await

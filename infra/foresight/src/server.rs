@@ -66,6 +66,8 @@ pub struct AppState {
     pub(crate) privacy: Option<crate::privacy::PrivacyState>,
     /// The sources' APIs for `POST /backfill/*` (`crate::backfill`).
     pub(crate) backfill: crate::backfill::BackfillState,
+    /// `--auth oidc`: the read routes need a valid token (`crate::auth`).
+    pub(crate) auth: Option<Arc<crate::auth::OidcVerifier>>,
 }
 
 impl AppState {
@@ -108,6 +110,7 @@ impl AppState {
             playbooks: Default::default(),
             privacy: None,
             backfill: Default::default(),
+            auth: None,
         }
     }
 
@@ -292,9 +295,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::playbooks::routes())
         .merge(crate::privacy::routes())
         .merge(crate::backfill::routes())
+        .merge(crate::dashboard::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_token))
         .with_state(state)
 }
 
@@ -311,6 +316,16 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
 }
 
 pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Result<(), String> {
+    dev_with_auth(addr, store, config, None).await
+}
+
+/// `dev` with the read routes behind sign-in when `auth` is set (`--auth oidc`).
+pub async fn dev_with_auth(
+    addr: &str,
+    store: StoreKind,
+    config: Option<PathBuf>,
+    auth: Option<Arc<crate::auth::OidcVerifier>>,
+) -> Result<(), String> {
     // A bad configuration stops the runner here, naming the field (never a silent default). The
     // FORESIGHT_* analytics variables override `[analytics]` for the sweep as for ingest.
     let settings = settings::from_file(config.as_deref()).map_err(|e| format!("invalid configuration: {e}"))?;
@@ -337,7 +352,8 @@ pub async fn dev(addr: &str, store: StoreKind, config: Option<PathBuf>) -> Resul
         .with_backfill(crate::backfill::BackfillState::from_env()?)
         .with_portfolio_delivery_from_env()?
         .with_playbooks_from_env()
-        .await?;
+        .await?
+        .with_auth(auth);
     state.start_delivery(channels).await;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     serve(listener, state).await

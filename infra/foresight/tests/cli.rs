@@ -40,3 +40,19 @@ fn prints_listening_once_it_accepts_requests() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn sign_in_needs_a_reachable_issuer_and_an_audience() {
+    let no_issuer = foresight().args(["dev", "--addr", "127.0.0.1:0", "--auth", "oidc", "--audience", "api"]).output();
+    let no_issuer = no_issuer.unwrap();
+    assert_eq!(no_issuer.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_issuer.stderr).contains("--issuer"), "{no_issuer:?}");
+    // Port 9 (discard) on loopback: nothing listens, so discovery fails and the runner says where.
+    let unreachable = foresight()
+        .args(["dev", "--addr", "127.0.0.1:0", "--auth", "oidc", "--issuer", "http://127.0.0.1:9", "--audience", "api"])
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(stderr.contains("http://127.0.0.1:9/.well-known/openid-configuration"), "{stderr}");
+}
