@@ -258,34 +258,32 @@ impl ErasureRequests for DynamoStore {
     }
 
     async fn pending_erasures(&self) -> Result<Vec<ErasureRequest>, StoreError> {
-        let mut requests = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(ERASURE_REQUEST))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| dynamo_error("Query", e))?;
-            for item in out.items() {
-                let at = item.get("requested_at").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
-                requests.push(ErasureRequest {
-                    account_id: string_attr(item, SK).to_owned(),
-                    actor: string_attr(item, "actor").to_owned(),
-                    requested_at: at.unwrap_or_default(),
-                });
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let items: Vec<HashMap<String, AttributeValue>> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(ERASURE_REQUEST))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| dynamo_error("Query", e))?;
+        let mut requests: Vec<ErasureRequest> = items
+            .iter()
+            .map(|item| ErasureRequest {
+                account_id: string_attr(item, SK).to_owned(),
+                actor: string_attr(item, "actor").to_owned(),
+                requested_at: item
+                    .get("requested_at")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_default(),
+            })
+            .collect();
         requests.sort_by_key(|r| r.requested_at);
         Ok(requests)
     }
