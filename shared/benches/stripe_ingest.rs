@@ -27,7 +27,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 const SECRET: &str = "whsec_bench_secret";
-const SAMPLE: &str = "15-acme-004-customer-subscription-updated.json";
+/// The sample's name without its sequence number (the samples are renumbered as events are added).
+const SAMPLE: &str = "acme-004-customer-subscription-updated.json";
 
 /// stripe-node's `constructEvent`, timed by `tests/stripe-oracle/bench.js --serve` in a warm
 /// process that answers one repetition per request.
@@ -77,7 +78,12 @@ impl Drop for StripeNode {
 }
 
 fn main() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/stripe").join(SAMPLE);
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/stripe");
+    let path = std::fs::read_dir(&samples)
+        .expect("events/stripe")
+        .map(|entry| entry.expect("a sample").path())
+        .find(|path| path.file_name().is_some_and(|name| name.to_string_lossy().ends_with(SAMPLE)))
+        .expect("the sample event");
     let body = std::fs::read(&path).expect("the sample event");
     let now = foresight_shared::runtime::clock::unix_now();
     let header = format!("t={now},v1={}", compute_signature(SECRET, now, &body));

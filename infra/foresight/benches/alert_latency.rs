@@ -88,9 +88,9 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     while arrivals.try_recv().is_ok() {}
 
-    let template: Value =
-        serde_json::from_slice(&std::fs::read(events.join("13-globex-003-invoice-payment_failed.json")).unwrap())
-            .unwrap();
+    // By name without its sequence number (the samples are renumbered as events are added).
+    let failed = files.iter().find(|f| f.to_string_lossy().ends_with("globex-003-invoice-payment_failed.json"));
+    let template: Value = serde_json::from_slice(&std::fs::read(failed.expect("the sample")).unwrap()).unwrap();
     let mut latencies = Vec::new();
     for run in 0..RUNS {
         let invoice = format!("in_bench_{run:03}");
