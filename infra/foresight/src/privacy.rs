@@ -176,13 +176,10 @@ pub async fn cli(url: &str, account_id: &str, erase: Option<&str>) -> Result<(),
 /// (and the log says why; `DELETE /accounts/{id}` finishes it by hand).
 pub async fn after_stripe_event(state: &AppState, answer: WebhookResponse) -> WebhookResponse {
     let Some(privacy) = state.privacy.as_ref().filter(|p| p.erase_on_customer_deleted) else { return answer };
-    let account = answer.body["account_id"].as_str().map(str::to_owned);
-    let (true, Some(account)) = (answer.status == 200 && answer.body["type"] == "customer.deleted", account) else {
-        return answer;
-    };
-    let actor = format!("stripe customer.deleted {}", answer.body["event_id"].as_str().unwrap_or_default());
+    // The same request the deployed webhook records; the runner carries it out at once.
+    let Some(request) = privacy::customer_deleted_request(&answer, unix_now()) else { return answer };
     let ports = privacy.ports(state.portfolio.ledger.as_ref());
-    match privacy::erase(&ports, privacy.key.as_ref(), &account, &actor, unix_now()).await {
+    match privacy::erase(&ports, privacy.key.as_ref(), &request.account_id, &request.actor, unix_now()).await {
         Ok(_) => answer,
         Err(e) => {
             tracing::error!(error = %e, "customer.deleted: erasure failed");

@@ -113,7 +113,7 @@ pub struct InventoryEntry {
 }
 
 /// Every kind of item Foresight keeps about an account.
-pub const INVENTORY: [InventoryEntry; 8] = [
+pub const INVENTORY: [InventoryEntry; 9] = [
     InventoryEntry {
         kind: "account",
         table: "accounts",
@@ -169,6 +169,13 @@ pub const INVENTORY: [InventoryEntry; 8] = [
         what: "the audit record of an erasure: when, by whom, counts by kind, the account as a keyed hash",
         source: "erasure",
         retention: "kept (it holds no personal data)",
+    },
+    InventoryEntry {
+        kind: "erasure_request",
+        table: "accounts",
+        what: "an erasure a Stripe customer.deleted asked for, not done yet: the account id and who asked",
+        source: "the Stripe webhook (EraseOnStripeCustomerDeleted)",
+        retention: "until the privacy function erases the account (within the hour), with it",
     },
 ];
 

@@ -258,20 +258,15 @@ impl ErasureRequests for DynamoStore {
     }
 
     async fn pending_erasures(&self) -> Result<Vec<ErasureRequest>, StoreError> {
-        let items: Vec<HashMap<String, AttributeValue>> = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_values(":pk", s(ERASURE_REQUEST))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| dynamo_error("Query", e))?;
+            .consistent_read(true);
+        let items = self.query_all(query).await?;
         let mut requests: Vec<ErasureRequest> = items
             .iter()
             .map(|item| ErasureRequest {
