@@ -236,6 +236,8 @@ struct Answer {
     status: Option<u16>,
     retry_after: bool,
     took: Duration,
+    /// The body of a non-2xx answer (why it failed), for the test's messages.
+    error: String,
 }
 
 impl Sender {
@@ -270,12 +272,14 @@ async fn send(runner: &Runner, d: &Delivery) -> Answer {
     }
     let started = Instant::now();
     match request.send().await {
-        Ok(response) => Answer {
-            status: Some(response.status().as_u16()),
-            retry_after: response.headers().contains_key("retry-after"),
-            took: started.elapsed(),
-        },
-        Err(_) => Answer { status: None, retry_after: false, took: started.elapsed() },
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let retry_after = response.headers().contains_key("retry-after");
+            let error =
+                if response.status().is_success() { String::new() } else { response.text().await.unwrap_or_default() };
+            Answer { status: Some(status), retry_after, took: started.elapsed(), error }
+        }
+        Err(e) => Answer { status: None, retry_after: false, took: started.elapsed(), error: e.to_string() },
     }
 }
 
@@ -301,6 +305,7 @@ impl Tally {
         if answer.status.is_some_and(|s| (200..300).contains(&s)) {
             return;
         }
+        eprintln!("not accepted: {} {:?} after {:?}: {}", d.name, answer.status, answer.took, answer.error);
         if d.sender.retries(&answer) {
             self.retried.push(d);
         } else {
@@ -501,7 +506,15 @@ async fn storage_and_queue_faults_lose_nothing_and_double_nothing() {
         "the portfolio's 53 accounts (and records kept provisionally): {}",
         faulty_records.len()
     );
-    assert_eq!(faulty_records, clean_records, "the final records equal a clean run's");
+    let differing: Vec<String> = faulty_records
+        .keys()
+        .chain(clean_records.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|id| faulty_records.get(*id) != clean_records.get(*id))
+        .map(|id| format!("{id}:\n  faulty {:?}\n  clean  {:?}", faulty_records.get(id), clean_records.get(id)))
+        .collect();
+    assert!(differing.is_empty(), "the final records equal a clean run's; these differ:\n{}", differing.join("\n"));
     let (faulty_alerts, clean_alerts) = (outbox_keys(&faulty.runner).await, outbox_keys(&clean.runner).await);
     assert!(!clean_alerts.is_empty(), "the portfolio raises alerts at once (payment failed)");
     assert_eq!(faulty_alerts.keys().collect::<Vec<_>>(), clean_alerts.keys().collect::<Vec<_>>(), "the same alerts");

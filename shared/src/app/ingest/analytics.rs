@@ -221,9 +221,13 @@ pub async fn ingest(
 
     // Contacts (identify traits of a role a playbook emails) join the user's account, or wait
     // on the user's provisional record until a group call links it.
+    let mut provisional_users: BTreeSet<&String> = BTreeSet::new();
     for call in &batch.identify_calls {
         // An erased account (its tombstone stands) records nothing.
         let (_, Some(account)) = user_account(links, call.user.clone()).await? else { continue };
+        if account == identity::provisional_account_id(LinkSource::AnalyticsUser, &call.user) {
+            provisional_users.insert(&call.user);
+        }
         if let Some((name, value)) = crate::domain::playbook::contact_fact(&call.contact) {
             accounts.apply(&AccountChange::new(account).with_fact(name, value)).await?;
         }
@@ -251,6 +255,9 @@ pub async fn ingest(
     }
     for ((user, day), delta) in &batch.ungrouped_users {
         let Some(account) = &users[user] else { continue };
+        if *account == identity::provisional_account_id(LinkSource::AnalyticsUser, user) {
+            provisional_users.insert(user);
+        }
         absorb(per_account.entry((account.clone(), *day)).or_default(), delta);
     }
     // The writes are independent (one item each) and idempotent: a few at a time, so that a
@@ -273,7 +280,13 @@ pub async fn ingest(
     for answer in &batch.surveys {
         let account = match (&answer.group, &answer.user) {
             (Some(group), _) => account_of_group(links, group).await?,
-            (None, Some(user)) => user_account(links, user.clone()).await?.1,
+            (None, Some(user)) => {
+                let account = user_account(links, user.clone()).await?.1;
+                if account == Some(identity::provisional_account_id(LinkSource::AnalyticsUser, user)) {
+                    provisional_users.insert(user);
+                }
+                account
+            }
             (None, None) => continue,
         };
         let Some(account) = account else { continue };
@@ -289,6 +302,17 @@ pub async fn ingest(
         accounts.apply(&AccountChange::new(account.clone()).with_fact(fact, value)).await?;
         outcome.surveys.push(account);
     }
+    // What went to a user's provisional record while a concurrent batch's group call linked
+    // them joins their account now (the race `identity::settle_provisional` describes).
+    futures::stream::iter(provisional_users.into_iter().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |user| async move {
+            let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, user);
+            match user_account(links, user.clone()).await? {
+                (_, Some(account)) if account != provisional => accounts.merge(&provisional, &account).await.map(drop),
+                _ => Ok(()),
+            }
+        })
+        .await?;
     if let Some(since) = batch.earliest.filter(|_| !per_account.is_empty() || !batch.group_calls.is_empty()) {
         marks.analytics.mark(Source::Analytics, since).await;
     }

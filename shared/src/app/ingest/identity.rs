@@ -110,6 +110,31 @@ async fn link_merged(
     Ok(before || after)
 }
 
+/// Closes the race between an event stored under a provisional id and a concurrent one that
+/// links its external id. The linking side merges after it writes the link; this side, after it
+/// wrote under the provisional id, reads the link again (strongly consistent) and merges when it
+/// appeared meanwhile. Whichever of the two finishes second sees the other's write, so no
+/// provisional record stays behind. One read, and only for events stored provisionally.
+/// Returns the account the record was merged into, if it was.
+pub async fn settle_provisional(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    source: LinkSource,
+    external_id: Option<&str>,
+    stored_under: &str,
+) -> Result<Option<String>, StoreError> {
+    let Some(external) = external_id.filter(|e| provisional_account_id(source, e) == stored_under) else {
+        return Ok(None);
+    };
+    match links.resolve(source, external).await? {
+        Some(account) if account != stored_under => {
+            merge_provisional(accounts, source, external, &account).await?;
+            Ok(Some(account))
+        }
+        _ => Ok(None),
+    }
+}
+
 async fn merge_provisional(
     accounts: &dyn AccountStore,
     source: LinkSource,

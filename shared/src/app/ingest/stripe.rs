@@ -132,6 +132,12 @@ impl StripeWebhook {
         if let (Some(ledger), Some(account_id), true) = (ledger, accepted.account_id.as_deref(), moves_mrr) {
             ledger.refresh(account_id).await?;
         }
+        if let Some(stored_under) = accepted.account_id.clone() {
+            let external = stripe_external_id(&update);
+            let settled =
+                identity::settle_provisional(accounts, links, LinkSource::Stripe, external, &stored_under).await?;
+            accepted.account_id = settled.or(accepted.account_id);
+        }
         self.connected.mark(Source::Stripe, update.created).await;
         if let (Some(alerting), Some(account_id)) = (alerting, accepted.account_id.as_deref()) {
             if SIGNAL_EVENTS.contains(&update.event_type.as_str()) {
@@ -188,6 +194,14 @@ pub struct EventAlerting<'a> {
     pub settings: &'a Settings,
 }
 
+/// The id an event is linked by: its customer, or for a dispute, which names only its charge,
+/// the charge id — only a fallback: when metadata names the account, no link.
+fn stripe_external_id(update: &StripeUpdate) -> Option<&str> {
+    let identity = &update.identity;
+    let fallback = identity.fallback_id.as_deref().filter(|_| identity.account_id.is_none());
+    identity.customer_id.as_deref().or(fallback)
+}
+
 /// Finds the account an event belongs to: by customer (metadata naming our account wins and is
 /// remembered), or for a dispute, which names only its charge, by the charge id.
 async fn resolve_account(
@@ -196,9 +210,7 @@ async fn resolve_account(
     update: &StripeUpdate,
 ) -> Result<Option<String>, StoreError> {
     let identity = &update.identity;
-    // The charge id of a dispute is only a fallback: when metadata names the account, no link.
-    let fallback = identity.fallback_id.as_deref().filter(|_| identity.account_id.is_none());
-    let external = identity.customer_id.as_deref().or(fallback);
+    let external = stripe_external_id(update);
     // Customer events are rare: re-checking for a provisional record on each one makes a merge
     // complete even if an earlier attempt stopped half-way.
     let customer_event =

@@ -108,7 +108,14 @@ impl ZendeskWebhook {
         if let Some(org) = organization {
             change = change.with_fact(attr::ZENDESK_ORGANIZATION, json!(org));
         }
-        let accepted = accepted.apply_as(arrival, accounts, change, account_id).await?;
+        let stored_under = account_id.clone();
+        let mut accepted = accepted.apply_as(arrival, accounts, change, account_id).await?;
+        let source = LinkSource::Zendesk;
+        if let Some(account) =
+            identity::settle_provisional(accounts, links, source, organization, &stored_under).await?
+        {
+            accepted.account_id = Some(account);
+        }
         self.connected.mark(Source::Zendesk, now).await;
         Ok(accepted)
     }
