@@ -1,6 +1,10 @@
 //! Analytics ingest cost: DynamoDB write requests and write capacity units per message at
 //! batch sizes 1, 100 and 1000, measured with `ReturnConsumedCapacity` against DynamoDB Local.
-//! Each run sends 1000 messages for 5 accounts on one day. Run: `bash infra/bench.sh`.
+//! Each run sends 1000 messages for 5 accounts on one day. Then the demo portfolio's 23 batches
+//! of 1000 messages (group calls, identify, track and page calls of 53 accounts over weeks), one
+//! after the other: DynamoDB requests and wall time per batch, against DynamoDB Local on this
+//! machine (the webhook answers within 8 s; this is where a batch spends it).
+//! Run: `bash infra/bench.sh`.
 
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::domain::usage::AnalyticsConfig;
@@ -39,6 +43,33 @@ async fn run(batch_size: usize) -> (f64, f64, usize) {
     (r.write_requests as f64 / MESSAGES as f64, r.write_units / MESSAGES as f64, body_bytes)
 }
 
+/// The portfolio's batches in order: (requests per batch: reads, writes), wall time per batch.
+async fn portfolio_batches() -> (usize, f64, f64, std::time::Duration, std::time::Duration) {
+    let store = foresight_shared::testkit::dynamodb_local_store("bench-analytics-portfolio").await;
+    let meter = store.meter();
+    let webhook = AnalyticsWebhook::new(Some(SECRET.into()), None, AnalyticsConfig::default());
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/portfolio/segment");
+    let mut files: Vec<_> =
+        std::fs::read_dir(&folder).expect("the portfolio's batches").flatten().map(|e| e.path()).collect();
+    files.sort();
+    let now = foresight_shared::runtime::clock::unix_now();
+    let (mut total, mut slowest) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    for file in &files {
+        let body = std::fs::read(file).unwrap();
+        let signed = signature::signed_bytes(&body).unwrap_or(&body);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-signature", HeaderValue::from_str(&signature::compute_signature(SECRET, signed)).unwrap());
+        let started = std::time::Instant::now();
+        webhook.handle(&store, &store, &store, &headers, &body, now).await.expect("accepted");
+        let took = started.elapsed();
+        total += took;
+        slowest = slowest.max(took);
+    }
+    let r = meter.reading();
+    let n = files.len() as f64;
+    (files.len(), r.read_requests as f64 / n, r.write_requests as f64 / n, total / files.len() as u32, slowest)
+}
+
 fn main() {
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
         eprintln!("needs DynamoDB Local: run `bash infra/bench.sh`, which starts it.");
@@ -51,4 +82,9 @@ fn main() {
         println!("  batch {batch:>4} ({bytes:>6} bytes): {writes:.3} write requests, {wcu:.3} WCU");
         println!("{{\"impl\":\"foresight-analytics\",\"batch\":{batch},\"write_requests_per_message\":{writes:.4},\"wcu_per_message\":{wcu:.4}}}");
     }
+    let (batches, reads, writes, mean, slowest) = runtime.block_on(portfolio_batches());
+    println!(
+        "  the demo portfolio's {batches} batches of 1000 messages, one at a time: {reads:.0} read and {writes:.0} write \
+         requests per batch, {mean:.2?} per batch (slowest {slowest:.2?}) against DynamoDB Local"
+    );
 }
