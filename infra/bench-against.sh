@@ -50,7 +50,7 @@ for round in $(seq 1 "$rounds"); do
     echo "== round $round, $name: Stripe verify + parse + normalise"
     machine
     (cd "$tree" && cargo bench --locked -q -p foresight-shared --bench stripe_ingest 2>/dev/null | grep -v '^{' \
-      | grep -iE 'verify|HMAC|per event|ratio|write' | head -8)
+      | grep -v '^repetition')
   done
 done
 for tree in "$other" "$root"; do

@@ -8,6 +8,7 @@ use foresight_shared::app::ingest::stripe::StripeWebhook;
 use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::settings::Settings;
+use foresight_shared::domain::account::UNLINKED_SURVEYS;
 use foresight_shared::domain::usage::AnalyticsConfig;
 use foresight_shared::runtime::clock::unix_now;
 use foresight_shared::sources::segment::signature as segment_signature;
@@ -193,6 +194,12 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
     println!("{}", serde_json::to_string_pretty(&accounts).unwrap_or_default());
     println!("\nSummary:");
     for a in accounts["accounts"].as_array().into_iter().flatten() {
+        // The holder of survey answers that named no account is no account: say what it holds.
+        if a["account_id"] == UNLINKED_SURVEYS {
+            let answers = a["surveys"]["nps_responses_90d"].as_i64().unwrap_or(0);
+            println!("  ({UNLINKED_SURVEYS}: {answers} survey answer(s) that named no account, kept until linked)");
+            continue;
+        }
         let h = &a["health"];
         let mut reasons: Vec<(i64, String)> = h["components"]
             .as_array()
