@@ -445,6 +445,12 @@ async fn deployed_customer_deleted_is_erased_by_the_privacy_function() {
     assert_eq!(pending.len(), 1, "{pending:?}");
     let request = (pending[0].account_id.as_str(), pending[0].actor.as_str());
     assert_eq!(request, (ACCOUNT, "stripe customer.deleted evt_globex_deleted"));
+    // A request that cannot be recorded (here: a table that does not exist) answers 503 with
+    // Retry-After, so Stripe delivers the event again.
+    let missing = DynamoStore::new(dynamodb_local_client().await, "foresight-no-such-table".to_owned());
+    let again = stripe.respond(&stores, None, Some(&signed(&body)), &body, now).await;
+    let refused = request_erasure_after(&missing, again, now).await;
+    assert_eq!((refused.status, refused.retry_after), (503, Some(10)), "{}", refused.body);
 
     let ports = PrivacyPorts { tables: vec![&store, &outbox], ledger: &store, tombstones: &store, log: &store };
     let audits = erase_requested(&ports, &store, Some(&key), now).await.unwrap();

@@ -24,6 +24,13 @@ struct LinkedJustAfterRead<'a> {
     missed: AtomicBool,
 }
 
+impl<'a> LinkedJustAfterRead<'a> {
+    /// `external` of `source` gets linked to `account` right after its first read.
+    fn new(store: &'a MemoryStore, source: LinkSource, external: &'a str, account: &'a str) -> Self {
+        LinkedJustAfterRead { store, source, external, account, missed: AtomicBool::new(false) }
+    }
+}
+
 #[async_trait]
 impl LinkStore for LinkedJustAfterRead<'_> {
     async fn resolve(&self, source: LinkSource, external_id: &str) -> Result<Option<String>, StoreError> {
@@ -43,13 +50,7 @@ impl LinkStore for LinkedJustAfterRead<'_> {
 #[tokio::test]
 async fn a_ticket_stored_while_its_organization_is_linked_joins_the_account() {
     let store = MemoryStore::default();
-    let links = LinkedJustAfterRead {
-        store: &store,
-        source: LinkSource::Zendesk,
-        external: "70047",
-        account: "acct_initech",
-        missed: AtomicBool::new(false),
-    };
+    let links = LinkedJustAfterRead::new(&store, LinkSource::Zendesk, "70047", "acct_initech");
     let ticket = json!({
         "id": 501, "status": "open", "priority": "urgent", "organization_id": 70047,
         "updated_at": "2026-11-20T10:00:00Z", "created_at": "2026-11-20T09:00:00Z",
@@ -73,13 +74,7 @@ async fn a_ticket_stored_while_its_organization_is_linked_joins_the_account() {
 #[tokio::test]
 async fn a_stripe_event_stored_while_its_customer_is_linked_joins_the_account() {
     let store = MemoryStore::default();
-    let links = LinkedJustAfterRead {
-        store: &store,
-        source: LinkSource::Stripe,
-        external: "cus_globex",
-        account: "acct_globex",
-        missed: AtomicBool::new(false),
-    };
+    let links = LinkedJustAfterRead::new(&store, LinkSource::Stripe, "cus_globex", "acct_globex");
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../events/stripe/14-globex-003-invoice-payment_failed.json");
     let body = std::fs::read(&sample).expect("the sample event");
@@ -98,13 +93,7 @@ async fn a_users_usage_stored_while_a_group_call_links_them_joins_the_account() 
     let store = MemoryStore::default();
     // The concurrent batch's group call links the user to `acct_grouped` (the group id is the
     // product's account id) and merges what the user had.
-    let links = LinkedJustAfterRead {
-        store: &store,
-        source: LinkSource::AnalyticsUser,
-        external: "user_race",
-        account: "acct_grouped",
-        missed: AtomicBool::new(false),
-    };
+    let links = LinkedJustAfterRead::new(&store, LinkSource::AnalyticsUser, "user_race", "acct_grouped");
     let batch = json!([{
         "type": "track", "event": "Report Exported", "userId": "user_race", "messageId": "m-race-1",
         "timestamp": "2026-11-20T10:00:00Z"

@@ -183,12 +183,7 @@ pub async fn after_stripe_event(state: &AppState, answer: WebhookResponse) -> We
         Ok(_) => answer,
         Err(e) => {
             tracing::error!(error = %e, "customer.deleted: erasure failed");
-            WebhookResponse {
-                status: 503,
-                body: json!({ "error": "erasure failed: please retry" }),
-                retry_after: None,
-                report: answer.report,
-            }
+            WebhookResponse::retry_later(answer.report)
         }
     }
 }

@@ -42,12 +42,7 @@ pub async fn request_erasure_after(
         }
         Err(e) => {
             tracing::error!(error = %e, "customer.deleted: the erasure request was not recorded");
-            WebhookResponse {
-                status: 503,
-                body: serde_json::json!({ "error": "erasure request not recorded: please retry" }),
-                retry_after: None,
-                report: answer.report,
-            }
+            WebhookResponse::retry_later(answer.report)
         }
     }
 }

@@ -137,6 +137,18 @@ impl WebhookResponse {
         }
     }
 
+    /// The answer to a delivery whose own work was done but a step after it failed (an
+    /// erasure the event asks for): [`RETRY_STATUS`] with `Retry-After`, so the sender delivers
+    /// again, and the delivery's report kept (its events were ingested).
+    pub fn retry_later(report: IngestReport) -> Self {
+        WebhookResponse {
+            status: RETRY_STATUS,
+            body: json!({ "error": "temporarily unavailable: please retry" }),
+            retry_after: Some(RETRY_AFTER_SECS),
+            report,
+        }
+    }
+
     /// A 200 answer with `body`.
     pub fn ok(body: Value, report: IngestReport) -> Self {
         WebhookResponse { status: 200, body, retry_after: None, report }
