@@ -5,10 +5,10 @@
 use super::aws;
 use super::env::{self, NOTIFICATIONS_QUEUE_VAR};
 use super::secrets::{SecretBound, SecretSource, Secrets, SecretsError, RELOAD_MISSING_AFTER};
-use crate::adapters::dynamodb::DynamoOutbox;
+use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore};
 use crate::adapters::sqs::SqsQueue;
 use crate::app::ingest::analytics::{self, AnalyticsWebhook};
-use crate::app::ingest::stripe::{self, EventAlerting, StripeWebhook};
+use crate::app::ingest::stripe::{self, EventAlerting, StripeStores, StripeWebhook};
 use crate::app::ingest::tracking::{self, TrackingApi};
 use crate::app::ingest::typeform::{self, TypeformWebhook};
 use crate::app::ingest::zendesk::{self, ZendeskWebhook};
@@ -167,5 +167,38 @@ impl Alerting {
 
     pub fn ports(&self) -> EventAlerting<'_> {
         EventAlerting { outbox: &self.outbox, queue: &self.queue, settings: &self.settings }
+    }
+}
+
+/// The Stripe function as deployed: the account table (with the erasure key), the webhook bound
+/// to its secrets, real-time alerting when the notifications queue is set, and whether a
+/// `customer.deleted` leaves an erasure request for the privacy function.
+pub struct StripeFunction {
+    store: DynamoStore,
+    webhook: SecretBound<StripeWebhook>,
+    alerting: Option<Alerting>,
+    erase_on_customer_deleted: bool,
+}
+
+impl StripeFunction {
+    /// Everything from the environment and the secret source, once per cold start.
+    pub async fn from_env() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let store = super::privacy::account_store().await?;
+        let webhook = stripe_bound(Arc::new(store.clone())).await?;
+        let alerting = Alerting::from_env().await?;
+        let erase_on_customer_deleted = super::privacy::erase_on_customer_deleted()?;
+        Ok(StripeFunction { store, webhook, alerting, erase_on_customer_deleted })
+    }
+
+    /// One delivery: verified, applied, its alerts raised, and its erasure requested.
+    pub async fn respond(&self, signature: Option<&str>, body: &[u8], now: i64) -> WebhookResponse {
+        let store = &self.store;
+        let stores = StripeStores { accounts: store, links: store, ledger: Some(store) };
+        let alerting = self.alerting.as_ref().map(Alerting::ports);
+        let answer = self.webhook.current().await.respond(&stores, alerting.as_ref(), signature, body, now).await;
+        match self.erase_on_customer_deleted {
+            true => super::privacy::request_erasure_after(store, answer, now).await,
+            false => answer,
+        }
     }
 }
