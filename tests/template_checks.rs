@@ -627,42 +627,169 @@ fn check_webhook_routes(template: &Value, in_runner: &BTreeSet<(String, String)>
 // ---------------------------------------------------------------------------------------------
 // 6. Alarms
 
-/// The (namespace, metric, resources referenced by its dimensions) of each CloudWatch alarm.
-fn alarms(template: &Value) -> Vec<(String, String, BTreeSet<String>)> {
+/// A CloudWatch alarm of the template: what it watches, and the condition it is created under.
+struct Alarm {
+    namespace: String,
+    metric: String,
+    /// Resources referenced by its dimensions.
+    watches: BTreeSet<String>,
+    condition: Option<String>,
+}
+
+fn alarms(template: &Value) -> Vec<Alarm> {
     resources_of(template, &["AWS::CloudWatch::Alarm"])
         .into_iter()
         .map(|(_, alarm)| {
             let props = get(alarm, &["Properties"]).cloned().unwrap_or(Value::Null);
             let field = |key: &str| get_str(&props, &[key]).unwrap_or("").to_string();
-            let dimensions = get(&props, &["Dimensions"]).map(refs).unwrap_or_default();
-            (field("Namespace"), field("MetricName"), dimensions)
+            Alarm {
+                namespace: field("Namespace"),
+                metric: field("MetricName"),
+                watches: get(&props, &["Dimensions"]).map(refs).unwrap_or_default(),
+                condition: get_str(alarm, &["Condition"]).map(str::to_string),
+            }
         })
         .collect()
 }
 
-/// Every function has an alarm on its `Errors` and on its `Throttles`, and every queue that is a
-/// dead-letter target (a redrive policy's `deadLetterTargetArn`) has one on its visible messages.
+/// The parameter-controlled condition of the optional per-function alarms.
+const PER_FUNCTION_ALARMS: &str = "HasPerFunctionAlarms";
+
+/// Every failure ends in an alarm that always exists, whatever the parameters:
+/// - a function behind the HTTP API: an alarm on that API's `5xx` answers;
+/// - a function polling a queue: the queue's dead-letter queue (its redrive policy) is alarmed;
+/// - a function invoked asynchronously (schedules, rules): its on-failure destination is alarmed;
+/// - every dead-letter queue and on-failure destination: an alarm on its visible messages.
+///
+/// With `PerFunctionAlarms`, every function also has an `Errors` and a `Throttles` alarm, created
+/// under that condition only (they cost $0.10 each a month).
 fn check_alarms(template: &Value) -> Vec<String> {
     let alarms = alarms(template);
-    let watched = |namespace: &str, metric: &str, id: &str| {
-        alarms.iter().any(|(ns, m, dims)| ns == namespace && m == metric && dims.contains(id))
+    let always = |namespace: &str, metric: &str, id: &str| {
+        alarms
+            .iter()
+            .any(|a| a.namespace == namespace && a.metric == metric && a.watches.contains(id) && a.condition.is_none())
     };
     let mut problems = Vec::new();
-    for (id, _) in functions(template) {
-        for metric in ["Errors", "Throttles"] {
-            if !watched("AWS/Lambda", metric, id) {
-                problems.push(format!("{id}: no alarm on AWS/Lambda {metric}"));
+    let queue_alarmed = |queue: &str| always("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue);
+    let dead_letter_of = |queue: &str| -> BTreeSet<String> {
+        get(template, &["Resources", queue, "Properties", "RedrivePolicy", "deadLetterTargetArn"])
+            .map(refs)
+            .unwrap_or_default()
+    };
+
+    // Each function's ways of being invoked, and where a failure of each ends.
+    let mut alarmed_paths: BTreeMap<String, Vec<Result<String, String>>> = BTreeMap::new();
+    let mut path = |function: &str, outcome: Result<String, String>| {
+        alarmed_paths.entry(function.to_string()).or_default().push(outcome);
+    };
+    let function_ids: BTreeSet<String> = functions(template).into_iter().map(|(id, _)| id.to_string()).collect();
+    let api_alarmed = |api: &str| always("AWS/ApiGateway", "5xx", api);
+    for (id, function) in functions(template) {
+        let events = get(function, &["Properties", "Events"]).and_then(Value::as_mapping);
+        for event in events.map(|e| e.values().collect::<Vec<_>>()).unwrap_or_default() {
+            match get_str(event, &["Type"]).unwrap_or("") {
+                "HttpApi" => {
+                    let api = get(event, &["Properties", "ApiId"]).map(refs).unwrap_or_default();
+                    let api = api.into_iter().next().unwrap_or_else(|| "ServerlessHttpApi".to_string());
+                    let ok = api_alarmed(&api);
+                    path(id, if ok { Ok(api) } else { Err(format!("HTTP API {api} has no alarm on its 5xx")) });
+                }
+                "SQS" => {
+                    for queue in get(event, &["Properties", "Queue"]).map(refs).unwrap_or_default() {
+                        let dlqs = dead_letter_of(&queue);
+                        let ok = dlqs.iter().any(|d| queue_alarmed(d));
+                        path(
+                            id,
+                            if ok { Ok(queue) } else { Err(format!("queue {queue} has no alarmed dead-letter queue")) },
+                        );
+                    }
+                }
+                _ => {}
             }
         }
     }
+    for (_, integration) in resources_of(template, &["AWS::ApiGatewayV2::Integration"]) {
+        let props = get(integration, &["Properties"]).cloned().unwrap_or(Value::Null);
+        let targets = get(&props, &["IntegrationUri"]).map(refs).unwrap_or_default();
+        let api = get(&props, &["ApiId"]).map(refs).unwrap_or_default().into_iter().next().unwrap_or_default();
+        for function in targets.intersection(&function_ids) {
+            let ok = api_alarmed(&api);
+            path(function, if ok { Ok(api.clone()) } else { Err(format!("HTTP API {api} has no alarm on its 5xx")) });
+        }
+    }
+    for (_, mapping) in resources_of(template, &["AWS::Lambda::EventSourceMapping"]) {
+        let props = get(mapping, &["Properties"]).cloned().unwrap_or(Value::Null);
+        let functions = get(&props, &["FunctionName"]).map(refs).unwrap_or_default();
+        for queue in get(&props, &["EventSourceArn"]).map(refs).unwrap_or_default() {
+            let ok = dead_letter_of(&queue).iter().any(|d| queue_alarmed(d));
+            for function in functions.intersection(&function_ids) {
+                path(
+                    function,
+                    if ok { Ok(queue.clone()) } else { Err(format!("queue {queue} has no alarmed dead-letter queue")) },
+                );
+            }
+        }
+    }
+    let scheduled: BTreeSet<String> = resources_of(template, &["AWS::Scheduler::Schedule", "AWS::Events::Rule"])
+        .into_iter()
+        .flat_map(|(_, s)| refs_of_type(template, &s["Properties"], &[SERVERLESS_FUNCTION, LAMBDA_FUNCTION]))
+        .collect();
+    for function in &scheduled {
+        let props = get(template, &["Resources", function, "Properties"]).cloned().unwrap_or(Value::Null);
+        let destinations: BTreeSet<String> = [
+            get(&props, &["EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination"]),
+            get(&props, &["DeadLetterQueue", "TargetArn"]),
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(refs)
+        .collect();
+        let ok = destinations.iter().any(|d| queue_alarmed(d));
+        path(
+            function,
+            if ok { Ok("on-failure destination".into()) } else { Err("no alarmed on-failure destination".into()) },
+        );
+    }
+    for id in &function_ids {
+        match alarmed_paths.get(id) {
+            None => problems
+                .push(format!("{id}: invoked by nothing these checks know, so no alarm is sure to see its failures")),
+            Some(outcomes) => {
+                for why in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+                    problems.push(format!("{id}: a failure reaches no alarm: {why}"));
+                }
+            }
+        }
+    }
+
+    // Dead-letter queues and on-failure destinations: always alarmed.
     let dead_letter_queues: BTreeSet<String> = resources_of(template, &["AWS::SQS::Queue"])
         .into_iter()
         .filter_map(|(_, queue)| get(queue, &["Properties", "RedrivePolicy", "deadLetterTargetArn"]))
         .flat_map(refs)
         .collect();
     for dlq in dead_letter_queues {
-        if !watched("AWS/SQS", "ApproximateNumberOfMessagesVisible", &dlq) {
+        if !queue_alarmed(&dlq) {
             problems.push(format!("{dlq}: dead-letter queue without an alarm on its depth"));
+        }
+    }
+
+    // The optional per-function alarms: all of them, and only under their condition.
+    for id in &function_ids {
+        for metric in ["Errors", "Throttles"] {
+            let matching: Vec<&Alarm> = alarms
+                .iter()
+                .filter(|a| a.namespace == "AWS/Lambda" && a.metric == metric && a.watches.contains(id))
+                .collect();
+            if matching.is_empty() {
+                problems.push(format!("{id}: no alarm on AWS/Lambda {metric} (with PerFunctionAlarms)"));
+            }
+            for alarm in matching {
+                if alarm.condition.as_deref() != Some(PER_FUNCTION_ALARMS) {
+                    problems.push(format!("{id}: its {metric} alarm must be created only under {PER_FUNCTION_ALARMS}"));
+                }
+            }
         }
     }
     problems
@@ -847,7 +974,9 @@ fn checks_catch_mutations() {
     with_extra.insert(("GET".into(), "/webhooks/extra".into()));
     assert_reports(&check_webhook_routes(&original, &with_extra), "local runner route GET /webhooks/extra");
 
-    // 6. A function's throttles alarm removed; a dead-letter queue's alarm removed.
+    // 6. A function's throttles alarm removed; a per-function alarm made unconditional; a
+    // dead-letter queue's alarm removed; the API's 5xx alarm removed; a scheduled function's
+    // on-failure destination removed.
     let mut t = original.clone();
     let throttles = resources_of(&original, &["AWS::CloudWatch::Alarm"])
         .into_iter()
@@ -858,6 +987,9 @@ fn checks_catch_mutations() {
     let watched_fn = throttles.1.into_iter().next().unwrap();
     assert_reports(&check_alarms(&t), &format!("{watched_fn}: no alarm on AWS/Lambda Throttles"));
     let mut t = original.clone();
+    resource_mut(&mut t, &throttles.0).as_mapping_mut().unwrap().remove("Condition");
+    assert_reports(&check_alarms(&t), &format!("{watched_fn}: its Throttles alarm must be created only under"));
+    let mut t = original.clone();
     let depth = resources_of(&original, &["AWS::CloudWatch::Alarm"])
         .into_iter()
         .find(|(_, a)| get_str(a, &["Properties", "Namespace"]) == Some("AWS/SQS"))
@@ -866,12 +998,33 @@ fn checks_catch_mutations() {
     t["Resources"].as_mapping_mut().unwrap().remove(&depth.0);
     let dlq = depth.1.into_iter().next().unwrap();
     assert_reports(&check_alarms(&t), &format!("{dlq}: dead-letter queue without an alarm"));
+    let mut t = original.clone();
+    let api_alarm = resources_of(&original, &["AWS::CloudWatch::Alarm"])
+        .into_iter()
+        .find(|(_, a)| get_str(a, &["Properties", "MetricName"]) == Some("5xx"))
+        .map(|(id, _)| id.to_string())
+        .expect("an alarm on the HTTP API's 5xx");
+    t["Resources"].as_mapping_mut().unwrap().remove(&api_alarm);
+    assert_reports(
+        &check_alarms(&t),
+        "StripeWebhookFunction: a failure reaches no alarm: HTTP API ForesightHttpApi has no alarm on its 5xx",
+    );
+    let mut t = original.clone();
+    resource_mut(&mut t, "ReportsFunction")["Properties"].as_mapping_mut().unwrap().remove("EventInvokeConfig");
+    assert_reports(&check_alarms(&t), "ReportsFunction: a failure reaches no alarm: no alarmed on-failure destination");
 }
 
-/// `foresight cost` bills the template's alarms ($0.10 each a month): its count is this one.
+/// `foresight cost` bills the template's alarms ($0.10 each a month): its counts are these ones.
 #[test]
 fn the_cost_model_counts_the_alarms_the_template_creates() {
-    let template = load_template();
-    let alarms = resources_of(&template, &["AWS::CloudWatch::Alarm"]).len() as u64;
-    assert_eq!(alarms, foresight::cost::ALARMS_IN_TEMPLATE, "update ALARMS_IN_TEMPLATE in infra/foresight/src/cost.rs");
+    let alarms = alarms(&load_template());
+    let default = alarms.iter().filter(|a| a.condition.is_none()).count() as u64;
+    let per_function = alarms.iter().filter(|a| a.condition.as_deref() == Some(PER_FUNCTION_ALARMS)).count() as u64;
+    assert_eq!(default, foresight::cost::ALARMS_BY_DEFAULT, "update ALARMS_BY_DEFAULT in infra/foresight/src/cost.rs");
+    assert_eq!(
+        per_function,
+        foresight::cost::PER_FUNCTION_ALARMS,
+        "update PER_FUNCTION_ALARMS in infra/foresight/src/cost.rs"
+    );
+    assert_eq!(alarms.len() as u64, default + per_function, "an alarm under another condition: teach the cost model");
 }

@@ -26,7 +26,8 @@ pub struct Scenario {
     pub alerts_per_day: f64,
     /// Sources that deliver (each is one `EventsIngested` metric).
     pub sources: u64,
-    /// CloudWatch alarms in the template (`AlarmEmail` set).
+    /// CloudWatch alarms the stack creates: [`ALARMS_BY_DEFAULT`], plus [`PER_FUNCTION_ALARMS`]
+    /// with the template's `PerFunctionAlarms` parameter.
     pub alarms: u64,
     /// `DetailedMetrics` on.
     pub detailed_metrics: bool,
@@ -46,14 +47,17 @@ impl Default for Scenario {
             changed_per_sweep: 0.05,
             alerts_per_day: 30.0,
             sources: 3,
-            alarms: ALARMS_IN_TEMPLATE,
+            alarms: ALARMS_BY_DEFAULT,
             detailed_metrics: false,
         }
     }
 }
 
-/// The alarms `template.yaml` creates (`tests/template_checks.rs` counts them).
-pub const ALARMS_IN_TEMPLATE: u64 = 25;
+/// The alarms `template.yaml` always creates: the HTTP API's 5xx and the three dead-letter
+/// queues (`tests/template_checks.rs` counts them).
+pub const ALARMS_BY_DEFAULT: u64 = 4;
+/// The alarms its `PerFunctionAlarms` parameter adds: Errors and Throttles of each function.
+pub const PER_FUNCTION_ALARMS: u64 = 22;
 
 /// Per-operation figures, measured unless marked as an estimate.
 #[derive(Clone, Debug, PartialEq)]
@@ -273,7 +277,7 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{} alarms", s.alarms),
             usd: s.alarms as f64 * p.alarm_month,
             free_usd: (s.alarms.min(10)) as f64 * p.alarm_month,
-            basis: "template.yaml (10 always free)",
+            basis: "template.yaml: the API's 5xx and the 3 DLQs; PerFunctionAlarms adds 22 (10 always free)",
         },
     ]
 }

@@ -153,6 +153,9 @@ enum Command {
         /// With the template's DetailedMetrics parameter on.
         #[arg(long)]
         detailed_metrics: bool,
+        /// With the template's PerFunctionAlarms parameter on.
+        #[arg(long)]
+        per_function_alarms: bool,
     },
 }
 
@@ -229,6 +232,7 @@ async fn main() -> ExitCode {
             alerts_per_day,
             sources,
             detailed_metrics,
+            per_function_alarms,
         } => {
             let scenario = cost::Scenario {
                 accounts,
@@ -241,7 +245,7 @@ async fn main() -> ExitCode {
                 alerts_per_day,
                 sources,
                 detailed_metrics,
-                ..Default::default()
+                alarms: cost::ALARMS_BY_DEFAULT + if per_function_alarms { cost::PER_FUNCTION_ALARMS } else { 0 },
             };
             let lines = cost::bill(&scenario, &cost::Figures::default(), &cost::Prices::default());
             print!("{}", cost::render(&scenario, &lines));
