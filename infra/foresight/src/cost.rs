@@ -86,7 +86,8 @@ pub struct Figures {
     /// are off: `SystemLogLevel: WARN` in the template).
     pub log_bytes_per_invocation: f64,
     /// Estimate: SQS requests a month of one queue's event source mapping polling it (five
-    /// pollers long-polling every 20 s).
+    /// pollers long-polling every 20 s: 15 empty receives a minute, which is what users report
+    /// seeing on idle Lambda-polled queues, e.g. getlift/lift#132).
     pub sqs_polls_per_queue: f64,
     /// Queues polled by Lambda (the sweep's, the notifications', the in-app messages').
     pub polled_queues: f64,
