@@ -1160,3 +1160,41 @@ fn recent_risks_escalate_a_renewal() {
     ]);
     assert_eq!(alert::recent_risks(&marks, NOW), [AlertKind::UsageDrop]);
 }
+
+#[test]
+fn list_reasons_put_the_billing_cap_first_then_the_costliest_then_what_is_missing() {
+    let weak = HealthScore {
+        score: 40,
+        band: Band::Red,
+        components: vec![comp("usage", 60, 0.3), comp("adoption", 25, 0.2), comp("billing", 90, 0.5)],
+        missing: vec!["sentiment".into()],
+        missing_reasons: vec![],
+        cap: Some(health::Cap { band: Band::Red, at: 39, reason: "invoice unpaid".into() }),
+    };
+    assert_eq!(alert::list_reasons(&weak, 1), ["billing: invoice unpaid"]);
+    assert_eq!(alert::list_reasons(&weak, 2), ["billing: invoice unpaid", "adoption: adoption reason"]);
+    let uncapped = HealthScore { cap: None, ..weak.clone() };
+    assert_eq!(alert::list_reasons(&uncapped, 1), ["adoption: adoption reason"]);
+    // Nothing scored low: what is missing is the reason; nothing missing either: none.
+    let strong = HealthScore { components: vec![comp("usage", 95, 1.0)], cap: None, ..weak.clone() };
+    assert_eq!(alert::list_reasons(&strong, 2), ["missing: sentiment"]);
+    assert!(alert::list_reasons(&HealthScore { missing: vec![], ..strong }, 2).is_empty());
+    assert!(alert::list_reasons(&weak, 0).is_empty());
+}
+
+#[test]
+fn a_stored_health_group_reads_back_as_the_score_it_was() {
+    let scored = HealthScore {
+        score: 40,
+        band: Band::Red,
+        components: vec![comp("usage", 60, 1.0)],
+        missing: vec![],
+        missing_reasons: vec![],
+        cap: None,
+    };
+    let mut group = serde_json::to_value(&scored).unwrap();
+    group["change_7d"] = json!(-12); // what a sweep adds beside the score
+    let record = AccountRecord { health: Some(group), ..blank() };
+    assert_eq!(alert::stored_health(&record), Some(scored));
+    assert_eq!(alert::stored_health(&blank()), None);
+}

@@ -9,6 +9,8 @@ use foresight_shared::app::ingest::typeform::TypeformWebhook;
 use foresight_shared::app::ingest::zendesk::ZendeskWebhook;
 use foresight_shared::app::settings::Settings;
 use foresight_shared::domain::account::UNLINKED_SURVEYS;
+use foresight_shared::domain::alert;
+use foresight_shared::domain::health::HealthScore;
 use foresight_shared::domain::usage::AnalyticsConfig;
 use foresight_shared::runtime::clock::unix_now;
 use foresight_shared::sources::segment::signature as segment_signature;
@@ -201,19 +203,11 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
             continue;
         }
         let h = &a["health"];
-        let mut reasons: Vec<(i64, String)> = h["components"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                (
-                    c["score"].as_i64().unwrap_or(100),
-                    format!("{}: {}", c["name"].as_str().unwrap_or(""), c["reason"].as_str().unwrap_or("")),
-                )
-            })
-            .collect();
-        reasons.sort();
-        let top: Vec<String> = reasons.into_iter().take(2).map(|(_, r)| r).collect();
+        // The rule of the dashboard's "top reason" (billing cap, costliest weak components,
+        // else what is missing), two of them.
+        let top = serde_json::from_value::<HealthScore>(h.clone())
+            .map(|scored| alert::list_reasons(&scored, 2))
+            .unwrap_or_default();
         println!(
             "  {:<16} health {:>3} {:<6} {}",
             a["account_id"].as_str().unwrap_or("?"),

@@ -585,6 +585,26 @@ pub fn top_reasons(scored: &HealthScore, n: usize) -> Vec<String> {
     weak.into_iter().take(n).map(|c| format!("{}: {}", c.name, c.reason)).collect()
 }
 
+/// The reasons a list shows for an account, most costly first: the billing cap that lowered the
+/// score (it overrides the points), then [`top_reasons`]; when nothing scored low, the components
+/// left out for lack of data. The dashboard's "top reason" is the first; the demo's summary
+/// shows two.
+pub fn list_reasons(scored: &HealthScore, n: usize) -> Vec<String> {
+    let mut reasons: Vec<String> = scored.cap.iter().map(|c| format!("billing: {}", c.reason)).collect();
+    reasons.extend(top_reasons(scored, n));
+    if reasons.is_empty() && !scored.missing.is_empty() {
+        reasons.push(format!("missing: {}", scored.missing.join(", ")));
+    }
+    reasons.truncate(n);
+    reasons
+}
+
+/// The health group a sweep stored on a record, as the score it was (`None` before the first
+/// sweep, or when the group does not read as one).
+pub fn stored_health(record: &AccountRecord) -> Option<HealthScore> {
+    record.health.as_ref().and_then(|h| serde_json::from_value(h.clone()).ok())
+}
+
 /// The health the alert reports: this sweep's score, or the last stored one (ingest).
 pub struct HealthFacts {
     pub score: Option<i64>,
