@@ -1,7 +1,9 @@
 //! Static checks of the SAM template (`template.yaml`): the function build settings, a failure
 //! path for every asynchronous invocation, partial batch responses on every queue mapping, no
-//! wildcard IAM, the same webhook routes in the template and in the local runner, and an alarm on
-//! every function's errors and throttles and on every dead-letter queue's depth.
+//! wildcard IAM, the same routes in the template and in the local runner, the dashboard's JWT
+//! authorizer on every route that carries customer data and none of the dashboard without its
+//! sign-in parameters, and an alarm on every function's errors and throttles and on every
+//! dead-letter queue's depth.
 //!
 //! Each check is a function returning the problems it found (each naming the resource), so a
 //! `#[test]` asserts the list is empty and `checks_catch_mutations` proves each one can fail by

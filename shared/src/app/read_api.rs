@@ -28,6 +28,7 @@ pub const DASHBOARD_CSS: &str = include_str!("../../assets/dashboard/dashboard.c
 pub const DASHBOARD_JS: &str = include_str!("../../assets/dashboard/dashboard.js");
 
 /// A static file of the page: it holds no customer data, so it is public.
+#[derive(Debug, PartialEq, Eq)]
 pub struct PageAsset {
     pub path: &'static str,
     pub content_type: &'static str,
@@ -62,7 +63,7 @@ pub fn carries_customer_data(path: &str) -> bool {
 /// A route of the read API, from a request path (percent-decoded account ids, as axum's `Path`).
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReadRoute {
-    Page(&'static str),
+    Page(&'static PageAsset),
     Config,
     Kpis,
     Accounts,
@@ -73,7 +74,7 @@ pub enum ReadRoute {
 impl ReadRoute {
     pub fn parse(path: &str) -> Option<ReadRoute> {
         if let Some(asset) = PAGE.iter().find(|a| a.path == path) {
-            return Some(ReadRoute::Page(asset.path));
+            return Some(ReadRoute::Page(asset));
         }
         match path {
             "/dashboard/config" => return Some(ReadRoute::Config),
@@ -298,8 +299,8 @@ mod tests {
 
     #[test]
     fn routes_are_parsed_from_paths() {
-        assert_eq!(ReadRoute::parse("/"), Some(ReadRoute::Page("/")));
-        assert_eq!(ReadRoute::parse("/dashboard.js"), Some(ReadRoute::Page("/dashboard.js")));
+        assert_eq!(ReadRoute::parse("/"), Some(ReadRoute::Page(&PAGE[0])));
+        assert_eq!(ReadRoute::parse("/dashboard.js"), Some(ReadRoute::Page(&PAGE[2])));
         assert_eq!(ReadRoute::parse("/dashboard/config"), Some(ReadRoute::Config));
         assert_eq!(ReadRoute::parse("/kpis"), Some(ReadRoute::Kpis));
         assert_eq!(ReadRoute::parse("/accounts"), Some(ReadRoute::Accounts));

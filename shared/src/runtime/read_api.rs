@@ -64,10 +64,7 @@ impl ReadApiFunction {
         let query = request.uri().query().unwrap_or("");
         let settings = &self.settings;
         match route {
-            ReadRoute::Page(path) => match read_api::PAGE.iter().find(|a| a.path == path) {
-                Some(asset) => ReadResponse::page(asset),
-                None => ReadResponse::error(404, "no such route"),
-            },
+            ReadRoute::Page(asset) => ReadResponse::page(asset),
             ReadRoute::Config => read_api::config(self.sign_in.as_ref()),
             ReadRoute::Kpis => match parse_query(query) {
                 Ok(q) => read_api::kpis(&ports, settings, &q, clock).await,
