@@ -1,7 +1,9 @@
 //! Static checks of the SAM template (`template.yaml`): the function build settings, a failure
 //! path for every asynchronous invocation, partial batch responses on every queue mapping, no
-//! wildcard IAM, the same webhook routes in the template and in the local runner, and an alarm on
-//! every function's errors and throttles and on every dead-letter queue's depth.
+//! wildcard IAM, the same routes in the template and in the local runner, the dashboard's JWT
+//! authorizer on every route that carries customer data and none of the dashboard without its
+//! sign-in parameters, and an alarm on every function's errors and throttles and on every
+//! dead-letter queue's depth.
 //!
 //! Each check is a function returning the problems it found (each naming the resource), so a
 //! `#[test]` asserts the list is empty and `checks_catch_mutations` proves each one can fail by
@@ -574,10 +576,27 @@ fn check_iam(template: &Value) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. Webhook routes: template vs. local runner
+// 5. Routes: template vs. local runner
 
-/// (METHOD, path) of every HttpApi event in the template (the webhooks and `/unsubscribe`).
-fn template_webhook_routes(template: &Value) -> BTreeMap<(String, String), String> {
+/// The function an `AWS::ApiGatewayV2::Route` reaches: its `integrations/${Integration}` target's
+/// `IntegrationUri`.
+fn route_function(template: &Value, route: &Value) -> String {
+    let integrations = get(route, &["Properties", "Target"])
+        .map(|target| refs_of_type(template, target, &["AWS::ApiGatewayV2::Integration"]))
+        .unwrap_or_default();
+    let functions: BTreeSet<String> = integrations
+        .iter()
+        .filter_map(|id| get(template, &["Resources", id, "Properties", "IntegrationUri"]))
+        .flat_map(|uri| refs_of_type(template, uri, &[SERVERLESS_FUNCTION, LAMBDA_FUNCTION]))
+        .collect();
+    functions.into_iter().next().unwrap_or_else(|| "(no function)".into())
+}
+
+/// (METHOD, path) of every route of the template: the functions' HttpApi events (the webhooks,
+/// Segment's HTTP Tracking API, `/unsubscribe`) and the dashboard API's `AWS::ApiGatewayV2::Route`
+/// resources, each with the resource that serves it (the function, or the route resource when it
+/// reaches no function).
+fn template_routes(template: &Value) -> BTreeMap<(String, String), String> {
     let mut routes = BTreeMap::new();
     for (id, function) in functions(template) {
         let Some(events) = get(function, &["Properties", "Events"]).and_then(Value::as_mapping) else { continue };
@@ -587,21 +606,22 @@ fn template_webhook_routes(template: &Value) -> BTreeMap<(String, String), Strin
             }
             let path = get_str(event, &["Properties", "Path"]).unwrap_or("");
             let method = get_str(event, &["Properties", "Method"]).unwrap_or("ANY").to_uppercase();
-            // The webhooks, Segment's HTTP Tracking API on the analytics function, and the
-            // playbooks function's unsubscribe route.
-            if path.starts_with("/webhooks/") || path.starts_with("/v1/") || path == "/unsubscribe" {
-                routes.insert((method, path.to_string()), id.to_string());
-            }
+            routes.insert((method, path.to_string()), id.to_string());
         }
+    }
+    for (_, route) in resources_of(template, &["AWS::ApiGatewayV2::Route"]) {
+        let key = get_str(route, &["Properties", "RouteKey"]).unwrap_or("");
+        let (method, path) = key.split_once(' ').unwrap_or(("ANY", key));
+        routes.insert((method.to_uppercase(), path.to_string()), route_function(template, route));
     }
     routes
 }
 
-fn check_webhook_routes(template: &Value, in_runner: &BTreeSet<(String, String)>) -> Vec<String> {
+fn check_routes(template: &Value, in_runner: &BTreeSet<(String, String)>) -> Vec<String> {
     let mut problems = Vec::new();
-    let in_template = template_webhook_routes(template);
+    let in_template = template_routes(template);
     if in_template.is_empty() {
-        problems.push("the template has no HttpApi event (did the parse break?)".into());
+        problems.push("the template has no route (did the parse break?)".into());
     }
     if in_runner.is_empty() {
         problems.push("the runner's DEPLOYED_ROUTES is empty".into());
@@ -609,7 +629,7 @@ fn check_webhook_routes(template: &Value, in_runner: &BTreeSet<(String, String)>
     for ((method, path), function) in &in_template {
         if !in_runner.contains(&(method.clone(), path.clone())) {
             problems.push(format!(
-                "{function}: HttpApi event {method} {path} has no matching route in the local runner \
+                "{function}: route {method} {path} has no matching route in the local runner \
                  (DEPLOYED_ROUTES in infra/foresight/src/server.rs)"
             ));
         }
@@ -617,8 +637,216 @@ fn check_webhook_routes(template: &Value, in_runner: &BTreeSet<(String, String)>
     for (method, path) in in_runner {
         if !in_template.contains_key(&(method.clone(), path.clone())) {
             problems.push(format!(
-                "local runner route {method} {path} (infra/foresight/src/server.rs) has no HttpApi event in template.yaml"
+                "local runner route {method} {path} (infra/foresight/src/server.rs) has no route in template.yaml"
             ));
+        }
+    }
+    problems
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5b. The dashboard: a JWT authorizer on every data route, and nothing without its parameters
+
+/// The condition every dashboard resource carries, and the parameters it needs.
+const DASHBOARD_CONDITION: &str = "HasDashboardSignIn";
+const DASHBOARD_PARAMETERS: [&str; 2] = ["DashboardIssuerUrl", "DashboardAudience"];
+
+/// Every route whose path carries customer data (the runner's read routes, `foresight::auth`) is
+/// an `AWS::ApiGatewayV2::Route` with `AuthorizationType: JWT` and an `AuthorizerId` naming a
+/// JWT authorizer whose issuer and audience are the dashboard's parameters; no API allows any
+/// origin by CORS.
+fn check_read_route_authorizers(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut read_routes = 0;
+    for (id, function) in functions(template) {
+        let Some(events) = get(function, &["Properties", "Events"]).and_then(Value::as_mapping) else { continue };
+        for event in events.values().filter(|e| matches!(get_str(e, &["Type"]), Some("HttpApi" | "Api"))) {
+            let path = get_str(event, &["Properties", "Path"]).unwrap_or("");
+            let method = get_str(event, &["Properties", "Method"]).unwrap_or("ANY").to_uppercase();
+            if foresight::auth::is_read_route(path) {
+                problems.push(format!(
+                    "{id}: {method} {path} serves customer data from an HttpApi event; declare it as an \
+                     AWS::ApiGatewayV2::Route with the JWT authorizer"
+                ));
+            }
+        }
+    }
+    for (id, route) in resources_of(template, &["AWS::ApiGatewayV2::Route"]) {
+        let key = get_str(route, &["Properties", "RouteKey"]).unwrap_or("");
+        let path = key.split_once(' ').map(|(_, p)| p).unwrap_or(key);
+        if !foresight::auth::is_read_route(path) {
+            continue;
+        }
+        read_routes += 1;
+        if get_str(route, &["Properties", "AuthorizationType"]) != Some("JWT") {
+            problems.push(format!("{id}: {key} serves customer data without AuthorizationType: JWT"));
+        }
+        let authorizers = get(route, &["Properties", "AuthorizerId"])
+            .map(|a| refs_of_type(template, a, &["AWS::ApiGatewayV2::Authorizer"]))
+            .unwrap_or_default();
+        if authorizers.is_empty() {
+            problems.push(format!("{id}: {key} has no AuthorizerId naming an AWS::ApiGatewayV2::Authorizer"));
+        }
+        for authorizer in authorizers {
+            let a = get(template, &["Resources", &authorizer, "Properties"]).cloned().unwrap_or(Value::Null);
+            let issuer = get(&a, &["JwtConfiguration", "Issuer"]).map(refs).unwrap_or_default();
+            let audience = get(&a, &["JwtConfiguration", "Audience"]).map(refs).unwrap_or_default();
+            if get_str(&a, &["AuthorizerType"]) != Some("JWT")
+                || !issuer.contains(DASHBOARD_PARAMETERS[0])
+                || !audience.contains(DASHBOARD_PARAMETERS[1])
+            {
+                problems.push(format!(
+                    "{id}: authorizer {authorizer} must be a JWT authorizer with the issuer {} and the audience {}",
+                    DASHBOARD_PARAMETERS[0], DASHBOARD_PARAMETERS[1]
+                ));
+            }
+        }
+    }
+    if read_routes == 0 {
+        problems.push("the template has no data route of the dashboard (GET /kpis, /accounts...)".into());
+    }
+    for (id, api) in resources_of(template, &["AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api"]) {
+        let cors = get(api, &["Properties", "CorsConfiguration"]);
+        let origins = cors.and_then(|c| c.get("AllowOrigins")).map(strings).unwrap_or_default();
+        if origins.iter().any(|o| o.contains('*')) || cors.is_some_and(|c| c.as_bool() == Some(true)) {
+            problems.push(format!("{id}: CorsConfiguration allows any origin ({origins:?})"));
+        }
+    }
+    problems
+}
+
+/// Whether a condition holds with these parameter values (the others at their defaults):
+/// `!Equals`, `!Not`, `!And`, `!Or` and `!Condition` over `!Ref` parameters and literals.
+fn condition_holds(template: &Value, name: &str, parameters: &BTreeMap<&str, &str>) -> Result<bool, String> {
+    fn text(template: &Value, v: &Value, parameters: &BTreeMap<&str, &str>) -> Result<String, String> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::Tagged(t) if t.tag == "Ref" => {
+                let name = t.value.as_str().unwrap_or("");
+                match parameters.get(name) {
+                    Some(value) => Ok(value.to_string()),
+                    None => get(template, &["Parameters", name, "Default"])
+                        .map(|d| d.as_str().map(String::from).unwrap_or_else(|| format!("{d:?}")))
+                        .ok_or_else(|| format!("parameter {name} has no default")),
+                }
+            }
+            other => Err(format!("cannot evaluate {other:?}")),
+        }
+    }
+    fn eval(template: &Value, v: &Value, parameters: &BTreeMap<&str, &str>) -> Result<bool, String> {
+        let Value::Tagged(t) = v else { return Err(format!("cannot evaluate {v:?}")) };
+        let args = items(&t.value);
+        match t.tag.to_string().trim_start_matches('!') {
+            "Equals" if args.len() == 2 => {
+                Ok(text(template, args[0], parameters)? == text(template, args[1], parameters)?)
+            }
+            "Not" if args.len() == 1 => Ok(!eval(template, args[0], parameters)?),
+            "And" => args.iter().try_fold(true, |all, a| Ok(all && eval(template, a, parameters)?)),
+            "Or" => args.iter().try_fold(false, |any, a| Ok(any || eval(template, a, parameters)?)),
+            "Condition" => condition_holds(template, t.value.as_str().unwrap_or(""), parameters),
+            other => Err(format!("cannot evaluate !{other}")),
+        }
+    }
+    let condition = get(template, &["Conditions", name]).ok_or_else(|| format!("no condition {name}"))?;
+    eval(template, condition, parameters)
+}
+
+/// The resources (and outputs) deployed with these parameter values: those without a
+/// `Condition`, or whose condition holds.
+fn deployed(template: &Value, section: &str, parameters: &BTreeMap<&str, &str>) -> Result<Vec<String>, String> {
+    let mut kept = Vec::new();
+    for (id, item) in template.get(section).and_then(Value::as_mapping).into_iter().flatten() {
+        let id = id.as_str().unwrap_or("").to_string();
+        let holds = match get_str(item, &["Condition"]) {
+            None => true,
+            Some(condition) => condition_holds(template, condition, parameters).map_err(|e| format!("{id}: {e}"))?,
+        };
+        if holds {
+            kept.push(id);
+        }
+    }
+    Ok(kept)
+}
+
+/// The dashboard's resources: the API Gateway v2 resources, the functions its routes reach, what
+/// refers to either (the invoke permission), and those functions' log groups.
+fn dashboard_resources(template: &Value) -> BTreeSet<String> {
+    let mut side: BTreeSet<String> = resources(template)
+        .into_iter()
+        .filter(|(_, r)| resource_type(r).starts_with("AWS::ApiGatewayV2::"))
+        .map(|(id, _)| id.to_string())
+        .collect();
+    for (_, route) in resources_of(template, &["AWS::ApiGatewayV2::Route"]) {
+        side.insert(route_function(template, route));
+    }
+    for (id, function) in functions(template) {
+        if side.contains(id) {
+            if let Some(log_group) = get(function, &["Properties", "LoggingConfig", "LogGroup"]) {
+                side.extend(refs(log_group));
+            }
+        }
+    }
+    for (id, resource) in resources(template) {
+        if refs(resource).iter().any(|r| side.contains(r)) && !side.contains(id) {
+            side.insert(id.to_string());
+        }
+    }
+    side.remove("(no function)");
+    side
+}
+
+/// With the dashboard's parameters empty (their defaults) no dashboard resource, route,
+/// authorizer or output exists; with them set, every one does (so nothing of it is left out of
+/// the condition by accident). Every dashboard resource carries [`DASHBOARD_CONDITION`], alone
+/// or combined with another condition.
+fn check_dashboard_conditional(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let side = dashboard_resources(template);
+    if side.is_empty() {
+        problems.push("the template has no dashboard (no AWS::ApiGatewayV2 resource)".into());
+    }
+    for id in &side {
+        // Its own condition, or one combining it with another (its per-function alarms).
+        let condition = get_str(template, &["Resources", id, "Condition"]);
+        if !condition.is_some_and(|c| condition_parts(template, c).contains(DASHBOARD_CONDITION)) {
+            problems.push(format!(
+                "{id}: a dashboard resource must carry Condition: {DASHBOARD_CONDITION}, found {condition:?}"
+            ));
+        }
+    }
+    let empty = BTreeMap::new();
+    // Set, with the optional per-function alarms on so that every dashboard resource is expected.
+    let set: BTreeMap<&str, &str> = [
+        (DASHBOARD_PARAMETERS[0], "https://issuer.example"),
+        (DASHBOARD_PARAMETERS[1], "foresight"),
+        ("PerFunctionAlarms", "true"),
+    ]
+    .into();
+    for (label, parameters, exists) in [("empty", &empty, false), ("set", &set, true)] {
+        let (resources, outputs) =
+            match (deployed(template, "Resources", parameters), deployed(template, "Outputs", parameters)) {
+                (Ok(r), Ok(o)) => (r, o),
+                (Err(e), _) | (_, Err(e)) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
+        for id in &side {
+            if resources.contains(id) != exists {
+                let verb = if exists { "is missing" } else { "still exists" };
+                problems.push(format!("{id} {verb} with the dashboard's parameters {label}"));
+            }
+        }
+        if outputs.iter().any(|o| o == "DashboardUrl") != exists {
+            problems.push(format!("output DashboardUrl: wrong presence with the dashboard's parameters {label}"));
+        }
+    }
+    // Either parameter alone is not enough.
+    for only in DASHBOARD_PARAMETERS {
+        let one: BTreeMap<&str, &str> = [(only, "x")].into();
+        if condition_holds(template, DASHBOARD_CONDITION, &one).unwrap_or(true) {
+            problems.push(format!("{DASHBOARD_CONDITION} holds with only {only} set"));
         }
     }
     problems
@@ -655,20 +883,57 @@ fn alarms(template: &Value) -> Vec<Alarm> {
 /// The parameter-controlled condition of the optional per-function alarms.
 const PER_FUNCTION_ALARMS: &str = "HasPerFunctionAlarms";
 
-/// Every failure ends in an alarm that always exists, whatever the parameters:
+/// The condition itself and the conditions it combines (`!And [!Condition A, ...]`), by name.
+fn condition_parts(template: &Value, name: &str) -> BTreeSet<String> {
+    fn walk(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Tagged(t) if t.tag == "Condition" => {
+                if let Value::String(s) = &t.value {
+                    out.insert(s.clone());
+                }
+            }
+            Value::Tagged(t) => walk(&t.value, out),
+            Value::Sequence(seq) => seq.iter().for_each(|x| walk(x, out)),
+            Value::Mapping(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        (Some("Condition"), Value::String(s)) => {
+                            out.insert(s.clone());
+                        }
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::from([name.to_string()]);
+    if let Some(definition) = get(template, &["Conditions", name]) {
+        walk(definition, &mut out);
+    }
+    out
+}
+
+/// Every failure ends in an alarm that exists whenever the function does, whatever the parameters:
 /// - a function behind the HTTP API: an alarm on that API's `5xx` answers;
 /// - a function polling a queue: the queue's dead-letter queue (its redrive policy) is alarmed;
 /// - a function invoked asynchronously (schedules, rules): its on-failure destination is alarmed;
 /// - every dead-letter queue and on-failure destination: an alarm on its visible messages.
 ///
 /// With `PerFunctionAlarms`, every function also has an `Errors` and a `Throttles` alarm, created
-/// under that condition only (they cost $0.10 each a month).
+/// under that condition only, alone or combined with the function's own (they cost $0.10 each a
+/// month).
 fn check_alarms(template: &Value) -> Vec<String> {
     let alarms = alarms(template);
+    // An alarm exists whenever the resource it watches does: it has no condition, or the same.
     let always = |namespace: &str, metric: &str, id: &str| {
-        alarms
-            .iter()
-            .any(|a| a.namespace == namespace && a.metric == metric && a.watches.contains(id) && a.condition.is_none())
+        let watched_condition = get_str(template, &["Resources", id, "Condition"]);
+        alarms.iter().any(|a| {
+            a.namespace == namespace
+                && a.metric == metric
+                && a.watches.contains(id)
+                && (a.condition.is_none() || a.condition.as_deref() == watched_condition)
+        })
     };
     let mut problems = Vec::new();
     let queue_alarmed = |queue: &str| always("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue);
@@ -786,7 +1051,8 @@ fn check_alarms(template: &Value) -> Vec<String> {
                 problems.push(format!("{id}: no alarm on AWS/Lambda {metric} (with PerFunctionAlarms)"));
             }
             for alarm in matching {
-                if alarm.condition.as_deref() != Some(PER_FUNCTION_ALARMS) {
+                let under = alarm.condition.as_deref().map(|c| condition_parts(template, c)).unwrap_or_default();
+                if !under.contains(PER_FUNCTION_ALARMS) {
                     problems.push(format!("{id}: its {metric} alarm must be created only under {PER_FUNCTION_ALARMS}"));
                 }
             }
@@ -823,8 +1089,18 @@ fn iam_has_no_wildcards() {
 }
 
 #[test]
-fn webhook_routes_match_the_local_runner() {
-    assert_none("webhook routes", check_webhook_routes(&load_template(), &runner_routes()));
+fn routes_match_the_local_runner() {
+    assert_none("routes", check_routes(&load_template(), &runner_routes()));
+}
+
+#[test]
+fn every_data_route_has_the_jwt_authorizer() {
+    assert_none("dashboard authorizer", check_read_route_authorizers(&load_template()));
+}
+
+#[test]
+fn the_dashboard_exists_only_with_its_sign_in_parameters() {
+    assert_none("dashboard condition", check_dashboard_conditional(&load_template()));
 }
 
 #[test]
@@ -963,16 +1239,62 @@ fn checks_catch_mutations() {
     assert_reports(&check_iam(&t), &format!("{role} Policies[0]"));
 
     // 5. A route missing on either side.
-    let (route, _) = template_webhook_routes(&original).into_iter().next().unwrap();
+    let (route, _) = template_routes(&original).into_iter().next().unwrap();
     let mut without = runner_routes();
     without.remove(&route);
-    assert_reports(
-        &check_webhook_routes(&original, &without),
-        &format!("{} {} has no matching route", route.0, route.1),
-    );
+    assert_reports(&check_routes(&original, &without), &format!("{} {} has no matching route", route.0, route.1));
     let mut with_extra = runner_routes();
     with_extra.insert(("GET".into(), "/webhooks/extra".into()));
-    assert_reports(&check_webhook_routes(&original, &with_extra), "local runner route GET /webhooks/extra");
+    assert_reports(&check_routes(&original, &with_extra), "local runner route GET /webhooks/extra");
+    let mut without_read = runner_routes();
+    without_read.remove(&("GET".to_string(), "/accounts/{account_id}".to_string()));
+    assert_reports(&check_routes(&original, &without_read), "GET /accounts/{account_id} has no matching route");
+
+    // 5b. A data route without the authorizer, or with another authorizer; a data route as a
+    // SAM event; CORS for any origin; a dashboard resource without the condition; a condition
+    // that one parameter satisfies.
+    let data_route = resources_of(&original, &["AWS::ApiGatewayV2::Route"])
+        .into_iter()
+        .find(|(_, r)| get_str(r, &["Properties", "AuthorizationType"]) == Some("JWT"))
+        .map(|(id, _)| id.to_string())
+        .unwrap();
+    let mut t = original.clone();
+    t["Resources"][&data_route]["Properties"]["AuthorizationType"] = yaml("NONE");
+    t["Resources"][&data_route]["Properties"].as_mapping_mut().unwrap().remove("AuthorizerId");
+    let problems = check_read_route_authorizers(&t);
+    assert_reports(&problems, &format!("{data_route}: GET /"));
+    assert_reports(&problems, "without AuthorizationType: JWT");
+    let mut t = original.clone();
+    let authorizer = first_of(&original, "AWS::ApiGatewayV2::Authorizer");
+    t["Resources"][&authorizer]["Properties"]["JwtConfiguration"]["Audience"] = yaml("[somebody-else]");
+    assert_reports(&check_read_route_authorizers(&t), &format!("authorizer {authorizer} must be a JWT authorizer"));
+    let mut t = original.clone();
+    t["Resources"][&function]["Properties"]["Events"]["Leak"] =
+        yaml("{Type: HttpApi, Properties: {ApiId: !Ref ForesightHttpApi, Path: /accounts, Method: GET}}");
+    assert_reports(&check_read_route_authorizers(&t), "GET /accounts serves customer data from an HttpApi event");
+    let mut t = original.clone();
+    let api = first_of(&original, "AWS::ApiGatewayV2::Api");
+    t["Resources"][&api]["Properties"]["CorsConfiguration"] = yaml("{AllowOrigins: ['*']}");
+    assert_reports(&check_read_route_authorizers(&t), &format!("{api}: CorsConfiguration allows any origin"));
+    for resource in [
+        data_route.clone(),
+        authorizer.clone(),
+        "ReadApiFunction".into(),
+        "ReadApiLogGroup".into(),
+        "ReadApiPermission".into(),
+    ] {
+        let mut t = original.clone();
+        t["Resources"][&resource].as_mapping_mut().unwrap().remove("Condition");
+        let problems = check_dashboard_conditional(&t);
+        assert_reports(&problems, &format!("{resource}: a dashboard resource must carry Condition"));
+        assert_reports(&problems, &format!("{resource} still exists with the dashboard's parameters empty"));
+    }
+    let mut t = original.clone();
+    t["Conditions"][DASHBOARD_CONDITION] = yaml("!Not [!Equals [!Ref DashboardIssuerUrl, '']]");
+    assert_reports(&check_dashboard_conditional(&t), "holds with only DashboardIssuerUrl set");
+    let mut t = original.clone();
+    t["Outputs"]["DashboardUrl"].as_mapping_mut().unwrap().remove("Condition");
+    assert_reports(&check_dashboard_conditional(&t), "output DashboardUrl: wrong presence");
 
     // 6. A function's throttles alarm removed; a per-function alarm made unconditional; a
     // dead-letter queue's alarm removed; the API's 5xx alarm removed; a scheduled function's
@@ -1018,13 +1340,21 @@ fn checks_catch_mutations() {
 #[test]
 fn the_cost_model_counts_the_alarms_the_template_creates() {
     let alarms = alarms(&load_template());
-    let default = alarms.iter().filter(|a| a.condition.is_none()).count() as u64;
-    let per_function = alarms.iter().filter(|a| a.condition.as_deref() == Some(PER_FUNCTION_ALARMS)).count() as u64;
+    let under = |condition: Option<&str>| alarms.iter().filter(|a| a.condition.as_deref() == condition).count() as u64;
+    let default = under(None);
+    let per_function = under(Some(PER_FUNCTION_ALARMS));
+    let dashboard = under(Some("HasDashboardSignIn"));
+    let dashboard_per_function = under(Some("HasDashboardPerFunctionAlarms"));
     assert_eq!(default, foresight::cost::ALARMS_BY_DEFAULT, "update ALARMS_BY_DEFAULT in infra/foresight/src/cost.rs");
     assert_eq!(
         per_function,
         foresight::cost::PER_FUNCTION_ALARMS,
         "update PER_FUNCTION_ALARMS in infra/foresight/src/cost.rs"
     );
-    assert_eq!(alarms.len() as u64, default + per_function, "an alarm under another condition: teach the cost model");
+    assert_eq!((dashboard, dashboard_per_function), (1, 2), "the dashboard's alarms (README, What it costs)");
+    assert_eq!(
+        alarms.len() as u64,
+        default + per_function + dashboard + dashboard_per_function,
+        "an alarm under another condition: teach the cost model"
+    );
 }

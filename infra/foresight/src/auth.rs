@@ -7,14 +7,14 @@
 
 use crate::server::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
+use foresight_shared::app::read_api::ReadResponse;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
@@ -27,7 +27,7 @@ const JWKS_REFRESH_EVERY: Duration = Duration::from_secs(30);
 
 /// Whether a path is a read route, which needs a token when sign-in is on.
 pub fn is_read_route(path: &str) -> bool {
-    path == "/kpis" || path == "/outbox" || path == "/accounts" || path.starts_with("/accounts/")
+    path == "/outbox" || foresight_shared::app::read_api::carries_customer_data(path)
 }
 
 /// Checks bearer tokens against one OIDC issuer and audience.
@@ -169,12 +169,7 @@ pub async fn require_token(State(state): State<AppState>, request: Request, next
         },
     };
     tracing::info!(path = request.uri().path(), reason = %refused, "read refused");
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
-        Json(json!({ "error": refused })),
-    )
-        .into_response()
+    ReadResponse::unauthorized(refused).into_http().map(axum::body::Body::from)
 }
 
 impl AppState {

@@ -1,4 +1,4 @@
-//! The runner's portfolio routes: `GET /kpis?month=YYYY-MM[&now=][&detail=accounts]`,
+//! The runner's portfolio routes (`GET /kpis` is the read API's, `crate::dashboard`):
 //! `POST /reports/weekly?now=` (the weekly digest, delivered to `SLACK_DIGEST_CHANNEL` with a bot
 //! token, else kept in the outbox) and `POST /sweeps/crm` (health on the CRM records), with the
 //! same use cases the Lambda functions run.
@@ -7,19 +7,15 @@ use crate::server::AppState;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use foresight_shared::adapters::memory::MemoryOutbox;
 use foresight_shared::adapters::slack::SlackApi;
 use foresight_shared::app::crm_sync;
 use foresight_shared::app::digest::{self, DigestError, DigestPorts};
-use foresight_shared::app::kpis::{self, KpiPorts};
 use foresight_shared::app::ports::portfolio::{
     CrmHealthPort, CrmSyncQueue, DigestSlack, MrrLedger, PortfolioCards, ReportOutbox,
 };
-use foresight_shared::domain::kpi::Month;
-use foresight_shared::domain::time;
-use foresight_shared::runtime::clock::unix_now;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -69,54 +65,11 @@ impl PortfolioState {
 
 /// The routes, merged into the runner's router.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/kpis", get(get_kpis))
-        .route("/reports/weekly", post(weekly_report))
-        .route("/sweeps/crm", post(crm_sweep))
+    Router::new().route("/reports/weekly", post(weekly_report)).route("/sweeps/crm", post(crm_sweep))
 }
 
 fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
-}
-
-/// `?now=` (default: the clock), or the message of the 400.
-fn as_of(now: Option<&str>) -> Result<i64, String> {
-    match now {
-        None => Ok(unix_now()),
-        Some(text) => time::parse(text).ok_or_else(|| format!("now must be an RFC 3339 time, not {text:?}")),
-    }
-}
-
-#[derive(Deserialize)]
-struct KpiQuery {
-    month: Option<String>,
-    now: Option<String>,
-    detail: Option<String>,
-}
-
-async fn get_kpis(State(state): State<AppState>, Query(q): Query<KpiQuery>) -> Response {
-    let now = match as_of(q.now.as_deref()) {
-        Ok(now) => now,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
-    };
-    let month = match q.month.as_deref() {
-        None => Month::of(now),
-        Some(text) => match Month::parse(text) {
-            Some(month) => month,
-            None => return error(StatusCode::BAD_REQUEST, format!("month must be YYYY-MM, not {text:?}")),
-        },
-    };
-    let detail = match q.detail.as_deref() {
-        None => false,
-        Some("accounts") => true,
-        Some(other) => return error(StatusCode::BAD_REQUEST, format!("detail can only be accounts, not {other:?}")),
-    };
-    let p = &state.portfolio;
-    let ports = KpiPorts { ledger: p.ledger.as_ref(), cards: p.cards.as_ref() };
-    match kpis::month_kpis(&ports, &state.settings, month, now, detail).await {
-        Ok(k) => Json(k).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
 }
 
 #[derive(Deserialize)]
@@ -125,7 +78,7 @@ struct NowQuery {
 }
 
 async fn weekly_report(State(state): State<AppState>, Query(q): Query<NowQuery>) -> Response {
-    let now = match as_of(q.now.as_deref()) {
+    let now = match crate::server::as_of(q.now.as_deref()) {
         Ok(now) => now,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };

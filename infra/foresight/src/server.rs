@@ -2,7 +2,7 @@
 
 use crate::StoreKind;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
@@ -33,7 +33,7 @@ use foresight_shared::runtime::secrets::Secrets;
 use foresight_shared::runtime::{aws, settings, webhooks};
 use foresight_shared::sources::segment::tracking::Endpoint;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -51,7 +51,7 @@ pub struct AppState {
     pub(crate) notifications: Arc<dyn NotificationQueue>,
     queue: NotificationsBackend,
     usage: Arc<dyn UsageStore>,
-    sources: Arc<dyn SourceRegistry>,
+    pub(crate) sources: Arc<dyn SourceRegistry>,
     pub(crate) stripe: Arc<StripeWebhook>,
     pub(crate) zendesk: Arc<ZendeskWebhook>,
     analytics: Arc<AnalyticsWebhook>,
@@ -249,9 +249,9 @@ async fn notifications_queue() -> NotificationsBackend {
 }
 
 /// The routes the deployed HTTP API serves, as `(method, path)`: the runner serves each with the
-/// same use case, and `template.yaml` must have exactly these HttpApi events
-/// (`tests/template_checks.rs` compares them).
-pub const DEPLOYED_ROUTES: [(&str, &str); 11] = [
+/// same use case, and `template.yaml` must have exactly these routes (`tests/template_checks.rs`
+/// compares them).
+pub const DEPLOYED_ROUTES: [(&str, &str); 19] = [
     ("POST", "/webhooks/stripe"),
     ("POST", "/webhooks/zendesk"),
     ("POST", "/webhooks/segment"),
@@ -265,6 +265,16 @@ pub const DEPLOYED_ROUTES: [(&str, &str); 11] = [
     // A contact's unsubscribe page and RFC 8058 one-click, served by the playbooks function.
     ("GET", "/unsubscribe"),
     ("POST", "/unsubscribe"),
+    // The dashboard, served by the read-api function when the deployment has sign-in (its
+    // data routes behind the JWT authorizer; `crate::dashboard`).
+    ("GET", "/"),
+    ("GET", "/dashboard.css"),
+    ("GET", "/dashboard.js"),
+    ("GET", "/dashboard/config"),
+    ("GET", "/kpis"),
+    ("GET", "/accounts"),
+    ("GET", "/accounts/{account_id}"),
+    ("GET", "/accounts/{account_id}/history"),
 ];
 
 /// The handler of a deployed route.
@@ -276,7 +286,8 @@ fn deployed_route(path: &str) -> MethodRouter<AppState> {
         "/webhooks/typeform" => post(typeform_webhook),
         "/unsubscribe" => crate::playbooks::unsubscribe_route(),
         tracking if Endpoint::from_path(tracking).is_some() => post(tracking_api),
-        other => unreachable!("DEPLOYED_ROUTES names {other}, which has no handler"),
+        other => crate::dashboard::route(other)
+            .unwrap_or_else(|| unreachable!("DEPLOYED_ROUTES names {other}, which has no handler")),
     }
 }
 
@@ -285,8 +296,6 @@ pub fn router(state: AppState) -> Router {
     let paths: std::collections::BTreeSet<&str> = DEPLOYED_ROUTES.iter().map(|(_, path)| *path).collect();
     let deployed = paths.into_iter().fold(Router::new(), |router, path| router.route(path, deployed_route(path)));
     deployed
-        .route("/accounts", get(list_accounts))
-        .route("/accounts/{account_id}", get(get_account))
         .route("/links", post(create_link))
         .route("/sweeps/health", post(health_sweep))
         .route("/sweeps/renewal", post(renewal_sweep_route))
@@ -295,7 +304,6 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::playbooks::routes())
         .merge(crate::privacy::routes())
         .merge(crate::backfill::routes())
-        .merge(crate::dashboard::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()) })
         // Webhook bodies are read with our own limit so that the answer is our JSON 413.
         .layer(DefaultBodyLimit::disable())
@@ -456,72 +464,9 @@ async fn typeform_webhook(State(state): State<AppState>, headers: HeaderMap, bod
     encode(typeform.respond(accounts, links, Some(&alerting), signature, &body, unix_now()).await)
 }
 
-#[derive(Deserialize)]
-struct AsOf {
-    now: Option<String>,
-}
-
-/// `?now=RFC3339`: the record as of that time (windows such as "in 30 days" end there).
-fn as_of(now: Option<&str>) -> Result<i64, String> {
-    match now {
-        None => Ok(unix_now()),
-        Some(text) => time::parse(text).ok_or_else(|| format!("now must be an RFC 3339 time, not {text:?}")),
-    }
-}
-
-async fn get_account(State(state): State<AppState>, Path(account_id): Path<String>, Query(q): Query<AsOf>) -> Response {
-    let now = match as_of(q.now.as_deref()) {
-        Ok(now) => now,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
-    };
-    let deployment = match state.sources.connected_sources().await {
-        Ok(d) => d,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
-    match state.accounts.get(&account_id).await {
-        Ok(Some(stored)) => Json(state.settings.record_in(&stored, now, Some(&deployment))).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, format!("no account {account_id:?}")),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
-}
-
-#[derive(Deserialize)]
-struct ListFilter {
-    now: Option<String>,
-    band: Option<String>,
-    segment: Option<String>,
-    lifecycle: Option<String>,
-}
-
-fn field_is(record: &Value, path: &[&str], wanted: &Option<String>) -> bool {
-    let Some(wanted) = wanted else { return true };
-    let found = path.iter().try_fold(record, |v, key| v.get(key));
-    found.and_then(Value::as_str) == Some(wanted.as_str())
-}
-
-async fn list_accounts(State(state): State<AppState>, Query(filter): Query<ListFilter>) -> Response {
-    let stored = match state.lister.list().await {
-        Ok(stored) => stored,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
-    let now = match as_of(filter.now.as_deref()) {
-        Ok(now) => now,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
-    };
-    let deployment = match state.sources.connected_sources().await {
-        Ok(d) => d,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
-    let records: Vec<Value> = stored
-        .iter()
-        .filter_map(|s| serde_json::to_value(state.settings.record_in(s, now, Some(&deployment))).ok())
-        .filter(|r| {
-            field_is(r, &["health", "band"], &filter.band)
-                && field_is(r, &["segment"], &filter.segment)
-                && field_is(r, &["lifecycle"], &filter.lifecycle)
-        })
-        .collect();
-    Json(json!({ "accounts": records, "count": records.len() })).into_response()
+/// `?now=RFC3339` (default: the clock), or the message of the 400.
+pub(crate) fn as_of(now: Option<&str>) -> Result<i64, String> {
+    foresight_shared::app::read_api::as_of(now, unix_now())
 }
 
 #[derive(Deserialize)]

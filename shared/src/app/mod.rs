@@ -7,6 +7,7 @@
 //! - [`ingest`]: the webhooks (Stripe, Zendesk, product analytics) and identity links.
 //! - [`health_sweep`], [`renewal_sweep`]: the scheduled judgements; [`schedule`]: their clock.
 //! - [`alerts`]: raising an alert (outbox, then queue); [`dispatch`]: delivering it.
+//! - [`read_api`]: the dashboard's page and the routes it reads (KPIs, accounts).
 
 pub mod alerts;
 pub mod backfill;
@@ -20,6 +21,7 @@ pub mod playbooks;
 pub mod portfolio_settings;
 pub mod ports;
 pub mod privacy;
+pub mod read_api;
 pub mod renewal_sweep;
 pub mod schedule;
 pub mod settings;

@@ -13,6 +13,11 @@ pub const CONFIG_VAR: &str = "FORESIGHT_CONFIG";
 pub const STRIPE_METADATA_KEY_VAR: &str = "FORESIGHT_STRIPE_ACCOUNT_KEY";
 /// The base of links sent to people (an alert's link to the account page).
 pub const PUBLIC_URL_VAR: &str = "FORESIGHT_PUBLIC_URL";
+/// The dashboard's sign-in (the read-api function): the OIDC issuer and audience API Gateway's
+/// JWT authorizer checks, and the OAuth client the page signs in as (default: the audience).
+pub const DASHBOARD_ISSUER_VAR: &str = "FORESIGHT_DASHBOARD_ISSUER";
+pub const DASHBOARD_AUDIENCE_VAR: &str = "FORESIGHT_DASHBOARD_AUDIENCE";
+pub const DASHBOARD_CLIENT_ID_VAR: &str = "FORESIGHT_DASHBOARD_CLIENT_ID";
 
 /// A variable's value; unset and blank are the same: not configured.
 pub fn non_empty(name: &str) -> Option<String> {

@@ -61,6 +61,21 @@ where
     .await
 }
 
+/// Serves an HTTP function whose handler answers the whole response itself (the read API:
+/// its page and JSON, no webhook report to count) until the environment ends.
+pub async fn serve_http<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(Request) -> Fut + Sync,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    let handler = &handler;
+    lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        let span = invocation_span(&request.lambda_context(), &COLD_START);
+        async move { Ok::<_, Error>(handler(request).await) }.instrument(span)
+    }))
+    .await
+}
+
 /// Serves an event-driven function (a schedule, an SQS batch) until the environment ends; the
 /// handler answers JSON (an [`SqsBatchResponse`] for a queue, a summary for a schedule).
 pub async fn serve<E, F, Fut>(handler: F) -> Result<(), Error>

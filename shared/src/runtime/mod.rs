@@ -7,7 +7,7 @@
 //!   the CRM from their secrets; [`webhooks`]: the three webhooks with their secrets.
 //! - [`telemetry`]: JSON logs; [`metrics`]: CloudWatch metrics (Embedded Metric Format).
 //! - [`lambda`]: the glue every function's `main` shares; [`functions`]: the event-driven
-//!   functions wired.
+//!   functions wired; [`read_api`]: the dashboard's read API behind API Gateway's JWT authorizer.
 
 pub mod aws;
 pub mod clock;
@@ -19,6 +19,7 @@ pub mod lambda;
 pub mod metrics;
 pub mod playbooks;
 pub mod privacy;
+pub mod read_api;
 pub mod secrets;
 pub mod settings;
 pub mod telemetry;

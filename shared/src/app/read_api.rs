@@ -1,0 +1,331 @@
+//! The dashboard's read API: the page (`GET /`, its styles and script), how it signs in
+//! (`GET /dashboard/config`) and the routes it reads (`GET /kpis`, `GET /accounts`,
+//! `GET /accounts/{account_id}`, `GET /accounts/{account_id}/history`). One code for both doors:
+//! the runner's axum routes (`infra/foresight/src/dashboard.rs`) and the read-api Lambda
+//! function (`crate::runtime::read_api`) call these use cases and send the [`ReadResponse`]
+//! they return as it is. The JSON shapes are the contract of `foresight dev` (README, "Local
+//! runner").
+//!
+//! Who may read is decided before these run: the runner's `--auth oidc` check, or API Gateway's
+//! JWT authorizer in front of the function. [`carries_customer_data`] names the routes that
+//! need it.
+
+use super::kpis::{self, KpiPorts};
+use super::ports::portfolio::{MrrLedger, PortfolioCards};
+use super::ports::store::{AccountLister, AccountStore, SourceRegistry};
+use super::settings::Settings;
+use crate::domain::kpi::Month;
+use crate::domain::time;
+use http::header::{self, HeaderName, HeaderValue};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The page shell.
+pub const INDEX_HTML: &str = include_str!("../../assets/dashboard/index.html");
+/// Its styles.
+pub const DASHBOARD_CSS: &str = include_str!("../../assets/dashboard/dashboard.css");
+/// Its script: reads the JSON routes and draws the page.
+pub const DASHBOARD_JS: &str = include_str!("../../assets/dashboard/dashboard.js");
+
+/// A static file of the page: it holds no customer data, so it is public.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PageAsset {
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static str,
+}
+
+/// The page's files, by path.
+pub const PAGE: [PageAsset; 3] = [
+    PageAsset { path: "/", content_type: "text/html; charset=utf-8", body: INDEX_HTML },
+    PageAsset { path: "/dashboard.css", content_type: "text/css; charset=utf-8", body: DASHBOARD_CSS },
+    PageAsset { path: "/dashboard.js", content_type: "text/javascript; charset=utf-8", body: DASHBOARD_JS },
+];
+
+/// The headers of every page file. The policy keeps the page to its own script and styles; it
+/// may call any HTTPS origin (the identity provider, for sign-in) and nothing may frame it.
+pub const PAGE_HEADERS: [(HeaderName, &str); 3] = [
+    (header::CACHE_CONTROL, "no-cache"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; connect-src 'self' https: http://127.0.0.1:* http://localhost:*; \
+         img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+];
+
+/// Whether a path serves customer data (and so needs a signed-in reader): the KPIs and every
+/// account route. The page files and `/dashboard/config` do not.
+pub fn carries_customer_data(path: &str) -> bool {
+    path == "/kpis" || path == "/accounts" || path.starts_with("/accounts/")
+}
+
+/// A route of the read API, from a request path (percent-decoded account ids, as axum's `Path`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadRoute {
+    Page(&'static PageAsset),
+    Config,
+    Kpis,
+    Accounts,
+    Account(String),
+    History(String),
+}
+
+impl ReadRoute {
+    pub fn parse(path: &str) -> Option<ReadRoute> {
+        if let Some(asset) = PAGE.iter().find(|a| a.path == path) {
+            return Some(ReadRoute::Page(asset));
+        }
+        match path {
+            "/dashboard/config" => return Some(ReadRoute::Config),
+            "/kpis" => return Some(ReadRoute::Kpis),
+            "/accounts" => return Some(ReadRoute::Accounts),
+            _ => {}
+        }
+        let rest = path.strip_prefix("/accounts/")?;
+        let (id, history) = match rest.split_once('/') {
+            None => (rest, false),
+            Some((id, "history")) => (id, true),
+            Some(_) => return None,
+        };
+        let id = percent_encoding::percent_decode_str(id).decode_utf8().ok()?.into_owned();
+        if id.is_empty() {
+            return None;
+        }
+        Some(if history { ReadRoute::History(id) } else { ReadRoute::Account(id) })
+    }
+}
+
+/// What the read use cases need from storage.
+pub struct ReadPorts<'a> {
+    pub accounts: &'a dyn AccountStore,
+    pub lister: &'a dyn AccountLister,
+    pub sources: &'a dyn SourceRegistry,
+    pub ledger: &'a dyn MrrLedger,
+    pub cards: &'a dyn PortfolioCards,
+}
+
+/// How the page signs in (authorization code + PKCE with this client at this issuer), as
+/// `GET /dashboard/config` tells it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SignIn {
+    pub issuer: String,
+    pub audience: String,
+    pub client_id: String,
+}
+
+/// An answer of the read API: status, headers and body, sent as they are by both doors.
+#[derive(Debug)]
+pub struct ReadResponse {
+    pub status: u16,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: String,
+}
+
+impl ReadResponse {
+    /// 200 with `value` as JSON.
+    pub fn json<T: Serialize>(value: &T) -> Self {
+        match serde_json::to_string(value) {
+            Ok(body) => ReadResponse { status: 200, headers: vec![json_type()], body },
+            Err(e) => ReadResponse::error(500, format!("cannot encode the answer: {e}")),
+        }
+    }
+
+    /// `status` with `{"error": message}`.
+    pub fn error(status: u16, message: impl Into<String>) -> Self {
+        let body = json!({ "error": message.into() }).to_string();
+        ReadResponse { status, headers: vec![json_type()], body }
+    }
+
+    /// 401 with the reason, and the `WWW-Authenticate` challenge a bearer-token API sends.
+    pub fn unauthorized(reason: impl Into<String>) -> Self {
+        let mut response = ReadResponse::error(401, reason);
+        response.headers.push((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\"")));
+        response
+    }
+
+    /// A page file with its type and the page's headers.
+    pub fn page(asset: &PageAsset) -> Self {
+        let mut headers = vec![(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type))];
+        headers.extend(PAGE_HEADERS.iter().map(|(name, value)| (name.clone(), HeaderValue::from_static(value))));
+        ReadResponse { status: 200, headers, body: asset.body.to_owned() }
+    }
+
+    pub fn into_http(self) -> http::Response<String> {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() =
+            http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        response.headers_mut().extend(self.headers);
+        response
+    }
+}
+
+fn json_type() -> (HeaderName, HeaderValue) {
+    (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+}
+
+/// `?now=RFC3339`: the record as of that time (windows such as "in 30 days" end there).
+#[derive(Debug, Default, Deserialize)]
+pub struct AsOf {
+    pub now: Option<String>,
+}
+
+/// `GET /kpis?month=YYYY-MM[&now=][&detail=accounts]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct KpiQuery {
+    pub month: Option<String>,
+    pub now: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// `GET /accounts?band=&segment=&lifecycle=[&now=]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListFilter {
+    pub now: Option<String>,
+    pub band: Option<String>,
+    pub segment: Option<String>,
+    pub lifecycle: Option<String>,
+}
+
+/// The time `?now=` names, `clock` without one, or the message of the 400.
+pub fn as_of(now: Option<&str>, clock: i64) -> Result<i64, String> {
+    match now {
+        None => Ok(clock),
+        Some(text) => time::parse(text).ok_or_else(|| format!("now must be an RFC 3339 time, not {text:?}")),
+    }
+}
+
+/// `GET /dashboard/config`: how the page signs in (`auth` null: no token is asked for).
+pub fn config(sign_in: Option<&SignIn>) -> ReadResponse {
+    ReadResponse::json(&json!({ "auth": sign_in }))
+}
+
+/// `GET /kpis`: the month's portfolio KPIs as of `now`.
+pub async fn kpis(ports: &ReadPorts<'_>, settings: &Settings, query: &KpiQuery, clock: i64) -> ReadResponse {
+    let now = match as_of(query.now.as_deref(), clock) {
+        Ok(now) => now,
+        Err(message) => return ReadResponse::error(400, message),
+    };
+    let month = match query.month.as_deref() {
+        None => Month::of(now),
+        Some(text) => match Month::parse(text) {
+            Some(month) => month,
+            None => return ReadResponse::error(400, format!("month must be YYYY-MM, not {text:?}")),
+        },
+    };
+    let detail = match query.detail.as_deref() {
+        None => false,
+        Some("accounts") => true,
+        Some(other) => return ReadResponse::error(400, format!("detail can only be accounts, not {other:?}")),
+    };
+    let kpi_ports = KpiPorts { ledger: ports.ledger, cards: ports.cards };
+    match kpis::month_kpis(&kpi_ports, settings, month, now, detail).await {
+        Ok(k) => ReadResponse::json(&k),
+        Err(e) => ReadResponse::error(500, e.to_string()),
+    }
+}
+
+/// `GET /accounts/{account_id}`: one account's record as of `now`.
+pub async fn account(
+    ports: &ReadPorts<'_>,
+    settings: &Settings,
+    account_id: &str,
+    query: &AsOf,
+    clock: i64,
+) -> ReadResponse {
+    let now = match as_of(query.now.as_deref(), clock) {
+        Ok(now) => now,
+        Err(message) => return ReadResponse::error(400, message),
+    };
+    let deployment = match ports.sources.connected_sources().await {
+        Ok(d) => d,
+        Err(e) => return ReadResponse::error(500, e.to_string()),
+    };
+    match ports.accounts.get(account_id).await {
+        Ok(Some(stored)) => ReadResponse::json(&settings.record_in(&stored, now, Some(&deployment))),
+        Ok(None) => ReadResponse::error(404, format!("no account {account_id:?}")),
+        Err(e) => ReadResponse::error(500, e.to_string()),
+    }
+}
+
+fn field_is(record: &Value, path: &[&str], wanted: &Option<String>) -> bool {
+    let Some(wanted) = wanted else { return true };
+    let found = path.iter().try_fold(record, |v, key| v.get(key));
+    found.and_then(Value::as_str) == Some(wanted.as_str())
+}
+
+/// `GET /accounts`: every account's record as of `now`, filtered by band, segment, lifecycle.
+pub async fn accounts(ports: &ReadPorts<'_>, settings: &Settings, filter: &ListFilter, clock: i64) -> ReadResponse {
+    let stored = match ports.lister.list().await {
+        Ok(stored) => stored,
+        Err(e) => return ReadResponse::error(500, e.to_string()),
+    };
+    let now = match as_of(filter.now.as_deref(), clock) {
+        Ok(now) => now,
+        Err(message) => return ReadResponse::error(400, message),
+    };
+    let deployment = match ports.sources.connected_sources().await {
+        Ok(d) => d,
+        Err(e) => return ReadResponse::error(500, e.to_string()),
+    };
+    let records: Vec<Value> = stored
+        .iter()
+        .filter_map(|s| serde_json::to_value(settings.record_in(s, now, Some(&deployment))).ok())
+        .filter(|r| {
+            field_is(r, &["health", "band"], &filter.band)
+                && field_is(r, &["segment"], &filter.segment)
+                && field_is(r, &["lifecycle"], &filter.lifecycle)
+        })
+        .collect();
+    ReadResponse::json(&json!({ "accounts": records, "count": records.len() }))
+}
+
+/// `GET /accounts/{account_id}/history`: the daily scores the health sweep kept, oldest first.
+pub async fn history(ports: &ReadPorts<'_>, account_id: &str) -> ReadResponse {
+    match ports.accounts.get(account_id).await {
+        Ok(Some(stored)) => {
+            let points: Vec<_> =
+                stored.health_history().into_iter().map(|(day, score)| json!({"day": day, "score": score})).collect();
+            ReadResponse::json(&json!({ "account_id": account_id, "history": points }))
+        }
+        Ok(None) => ReadResponse::error(404, format!("no account {account_id:?}")),
+        Err(e) => ReadResponse::error(500, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_parsed_from_paths() {
+        assert_eq!(ReadRoute::parse("/"), Some(ReadRoute::Page(&PAGE[0])));
+        assert_eq!(ReadRoute::parse("/dashboard.js"), Some(ReadRoute::Page(&PAGE[2])));
+        assert_eq!(ReadRoute::parse("/dashboard/config"), Some(ReadRoute::Config));
+        assert_eq!(ReadRoute::parse("/kpis"), Some(ReadRoute::Kpis));
+        assert_eq!(ReadRoute::parse("/accounts"), Some(ReadRoute::Accounts));
+        assert_eq!(ReadRoute::parse("/accounts/acct%201"), Some(ReadRoute::Account("acct 1".into())));
+        assert_eq!(ReadRoute::parse("/accounts/acct_1/history"), Some(ReadRoute::History("acct_1".into())));
+        for path in ["/accounts/", "/accounts/a/b", "/accountsx", "/outbox", "/webhooks/stripe", "/kpis/"] {
+            assert_eq!(ReadRoute::parse(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn only_the_kpis_and_accounts_carry_customer_data() {
+        for path in ["/kpis", "/accounts", "/accounts/acct_1", "/accounts/acct_1/history"] {
+            assert!(carries_customer_data(path), "{path}");
+        }
+        for path in ["/", "/dashboard.css", "/dashboard.js", "/dashboard/config", "/accountsx"] {
+            assert!(!carries_customer_data(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_config_names_the_sign_in_or_null() {
+        assert_eq!(config(None).body, r#"{"auth":null}"#);
+        let sign_in = SignIn { issuer: "https://idp".into(), audience: "api".into(), client_id: "page".into() };
+        let body: Value = serde_json::from_str(&config(Some(&sign_in)).body).unwrap();
+        assert_eq!(body, json!({"auth": {"issuer": "https://idp", "audience": "api", "client_id": "page"}}));
+    }
+}
