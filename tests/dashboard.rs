@@ -105,8 +105,18 @@ async fn the_page_shows_the_portfolio_the_api_reports() {
         assert!(same_figure(shown, &at(&kpis, path)), "{path}: page {shown}, GET /kpis {}", at(&kpis, path));
     }
     assert!(kpis["mrr"]["end"].as_i64().unwrap() > 0, "a portfolio with MRR: {kpis}");
-    // The at-risk list is exactly the red accounts; renewals are the API's.
+    // The at-risk list is exactly the red accounts, each with the top reason the API gives
+    // (`domain::alert::list_reasons`, the alerts' rule: the page has no rule of its own).
     assert_eq!(ids(&seen["at_risk"]), red_ids, "at-risk = red accounts");
+    let (status, summaries) = runner.get(&format!("/accounts?view=summary&band=red&now={NOW}")).await;
+    assert_eq!(status, 200, "{summaries}");
+    let summaries = summaries["accounts"].as_array().unwrap();
+    assert_eq!(summaries.len(), red_ids.len(), "the summary view filters like the records");
+    for summary in summaries {
+        let id = summary["account_id"].as_str().unwrap();
+        let reason = summary["top_reason"].as_str().expect("a red account has a top reason");
+        assert_eq!(seen["at_risk_reasons"][id], reason, "the page's top reason of {id}");
+    }
     let renewals: BTreeSet<String> =
         kpis["renewals_90d"].as_array().unwrap().iter().map(|r| r["account_id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids(&seen["renewals"]), renewals);

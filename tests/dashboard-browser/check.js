@@ -1,6 +1,6 @@
 // Drives the dashboard in Debian's Chromium (headless, through playwright-core) and prints what
 // a person would see, as JSON, for the Rust test to compare with the API:
-// {"kpis": {"<path>": value}, "at_risk", "renewals", "changes": [account ids],
+// {"kpis": {"<path>": value}, "at_risk", "renewals", "changes": [account ids], "at_risk_reasons": {id: text},
 //  "account": {"id", "title", "reasons": {"<component>": "<reason>"}, "history_points"},
 //  "signed_out": {...} (with "signIn"), "weight": {"html", "css", "js"}, "timing": {...},
 //  "errors": [console errors and page errors]}.
@@ -65,7 +65,9 @@ async function main() {
       const ids = (selector) => [...document.querySelectorAll(`${selector} tr[data-account-id]`)].map((r) => r.dataset.accountId);
       const kpis = {};
       for (const node of document.querySelectorAll("[data-kpi]")) kpis[node.dataset.kpi] = JSON.parse(node.dataset.value);
-      return { kpis, at_risk: ids("#at-risk"), renewals: ids("#renewals"), changes: ids("#changes"), url: location.href };
+      // The at-risk list's last cell: the top reason the page shows for each account.
+      const atRiskReasons = Object.fromEntries([...document.querySelectorAll("#at-risk tr[data-account-id]")].map((r) => [r.dataset.accountId, r.lastElementChild.textContent]));
+      return { kpis, at_risk: ids("#at-risk"), at_risk_reasons: atRiskReasons, renewals: ids("#renewals"), changes: ids("#changes"), url: location.href };
     }));
     if (input.screenshot) {
       await page.screenshot({ path: input.screenshot, fullPage: true });

@@ -288,14 +288,10 @@ function npsChart(series) {
   fill("nps-chart", svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `NPS by month. ${label}` }, shapes));
 }
 
-// The reason that costs the account the most points: a billing cap first, then the weakest
-// weighted component under 70 (the rule of the alerts' "top reasons"), else what is missing.
-function topReason(health) {
-  if (!health) return "not scored yet";
-  if (health.cap && health.cap.reason) return `billing: ${health.cap.reason}`;
-  const weak = (health.components || []).filter((c) => c.score < 70).sort((a, b) => (100 - b.score) * b.weight - (100 - a.score) * a.weight);
-  if (weak.length) return `${weak[0].name}: ${weak[0].reason}`;
-  return (health.missing || []).length ? `missing: ${health.missing.join(", ")}` : "–";
+// The API's top reason (GET /accounts?view=summary: the rule the alerts use, kept in one place).
+function topReason(summary) {
+  if (!summary || summary.score === null || summary.score === undefined) return "not scored yet";
+  return summary.top_reason || "–";
 }
 
 function accountLink(account) {
@@ -309,12 +305,12 @@ function table(headers, rows, empty) {
 }
 
 function atRisk(red, currency) {
-  red.sort((a, b) => (b.billing?.mrr || 0) - (a.billing?.mrr || 0));
+  red.sort((a, b) => (b.mrr || 0) - (a.mrr || 0));
   fill("risk-count", `(${red.length})`);
   const rows = red.map((a) => el("tr", { "data-account-id": a.account_id }, el("td", {}, accountLink(a)),
-    el("td", { class: "num" }, money(a.billing?.mrr || 0, a.billing?.currency || currency)),
-    el("td", { class: "num" }, a.health?.score ?? "–"),
-    el("td", {}, topReason(a.health))));
+    el("td", { class: "num" }, money(a.mrr || 0, a.currency || currency)),
+    el("td", { class: "num" }, a.score ?? "–"),
+    el("td", {}, topReason(a))));
   fill("at-risk", table([["Account"], ["MRR", "num"], ["Score", "num"], ["Top reason"]], rows, "No account is red."));
 }
 
@@ -322,16 +318,16 @@ function renewals(kpis, byId) {
   const rows = kpis.renewals_90d.map((r) => el("tr", { "data-account-id": r.account_id },
     el("td", {}, accountLink({ account_id: r.account_id, name: r.name })), el("td", {}, day(r.renewal_at)),
     el("td", { class: "num" }, money(r.mrr, kpis.currency)), el("td", {}, band(r.band)),
-    el("td", { class: "hide-narrow" }, r.band === "green" ? "" : topReason(byId.get(r.account_id)?.health))));
+    el("td", { class: "hide-narrow" }, r.band === "green" ? "" : topReason(byId.get(r.account_id)))));
   fill("renewals", table([["Account"], ["Renews"], ["MRR", "num"], ["Health"], ["Why", "hide-narrow"]], rows, "No renewal in the next 90 days."));
 }
 
 function changes(accounts) {
-  const moved = accounts.filter((a) => a.health && typeof a.health.change_7d === "number" && a.health.change_7d !== 0)
-    .sort((a, b) => Math.abs(b.health.change_7d) - Math.abs(a.health.change_7d)).slice(0, 10);
+  const moved = accounts.filter((a) => typeof a.change_7d === "number" && a.change_7d !== 0)
+    .sort((a, b) => Math.abs(b.change_7d) - Math.abs(a.change_7d)).slice(0, 10);
   const rows = moved.map((a) => el("tr", { "data-account-id": a.account_id }, el("td", {}, accountLink(a)),
-    el("td", { class: `num ${a.health.change_7d < 0 ? "down" : "up"}` }, `${a.health.change_7d < 0 ? "▼" : "▲"} ${signed(a.health.change_7d)}`),
-    el("td", { class: "num" }, a.health.score), el("td", {}, band(a.health.band)), el("td", { class: "hide-narrow" }, topReason(a.health))));
+    el("td", { class: `num ${a.change_7d < 0 ? "down" : "up"}` }, `${a.change_7d < 0 ? "▼" : "▲"} ${signed(a.change_7d)}`),
+    el("td", { class: "num" }, a.score), el("td", {}, band(a.band)), el("td", { class: "hide-narrow" }, topReason(a))));
   fill("changes", table([["Account"], ["Change", "num"], ["Score", "num"], ["Band"], ["Top reason", "hide-narrow"]], rows, "No score moved in the last 7 days."));
 }
 
@@ -340,8 +336,9 @@ async function load() {
   status("Loading…");
   const months = lastMonths(MONTHS_SHOWN);
   const series = await Promise.all(months.map(async (month) => ({ month, kpis: await api(`/kpis?month=${month}`) })));
-  // Asked for once the figures are in, so that the larger read does not delay them.
-  const listing = api("/accounts");
+  // Asked for once the figures are in, so that the larger read does not delay them: one summary
+  // line per account (name, MRR, score, band, change, top reason), not the whole records.
+  const listing = api("/accounts?view=summary");
   const current = series.at(-1).kpis;
   const asOfText = asOf || `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`;
   fill("as-of", `${current.month} · ${current.customers.end} customers · as of ${asOfText}`);
@@ -361,7 +358,7 @@ async function load() {
 
   const accounts = (await listing).accounts;
   fill("as-of", `${current.month} · ${accounts.length} accounts · as of ${asOfText}`);
-  atRisk(accounts.filter((a) => a.health?.band === "red"), current.currency);
+  atRisk(accounts.filter((a) => a.band === "red"), current.currency);
   renewals(current, new Map(accounts.map((a) => [a.account_id, a])));
   changes(accounts);
   status(current.excluded.length ? `${current.excluded.length} account(s) left out of the figures: ${current.excluded.map((e) => `${e.account_id} (${e.reason})`).join(", ")}` : "");

@@ -14,7 +14,11 @@ use super::kpis::{self, KpiPorts};
 use super::ports::portfolio::{MrrLedger, PortfolioCards};
 use super::ports::store::{AccountLister, AccountStore, SourceRegistry};
 use super::settings::Settings;
+use crate::domain::account::AccountRecord;
+use crate::domain::alert;
 use crate::domain::kpi::Month;
+use crate::domain::lifecycle::Lifecycle;
+use crate::domain::tier::Segment;
 use crate::domain::time;
 use http::header::{self, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -178,13 +182,55 @@ pub struct KpiQuery {
     pub detail: Option<String>,
 }
 
-/// `GET /accounts?band=&segment=&lifecycle=[&now=]`.
+/// `GET /accounts?band=&segment=&lifecycle=[&now=][&view=summary]`.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListFilter {
     pub now: Option<String>,
     pub band: Option<String>,
     pub segment: Option<String>,
     pub lifecycle: Option<String>,
+    /// `records` (the default): each account's whole record; `summary`: one [`AccountSummary`]
+    /// each.
+    pub view: Option<String>,
+}
+
+/// One account as a list on the page shows it: ~300 bytes instead of a whole record (~2.4 KB),
+/// so the page of a large portfolio loads in a fraction of the time and stays far inside
+/// Lambda's 6 MB answer. `top_reason` is the rule of [`alert::list_reasons`], so the page
+/// and the alerts explain an account the same way.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct AccountSummary {
+    pub account_id: String,
+    pub name: Option<String>,
+    pub segment: Segment,
+    pub lifecycle: Lifecycle,
+    /// In the smallest unit of `currency`.
+    pub mrr: i64,
+    pub currency: Option<String>,
+    pub score: Option<i64>,
+    pub band: Option<String>,
+    pub change_7d: Option<i64>,
+    /// What costs the account the most; `None` before its first sweep or when nothing does.
+    pub top_reason: Option<String>,
+}
+
+impl AccountSummary {
+    pub fn of(record: &AccountRecord) -> Self {
+        let health = |key: &str| record.health.as_ref().and_then(|h| h.get(key));
+        AccountSummary {
+            account_id: record.account_id.clone(),
+            name: record.name.clone(),
+            segment: record.segment,
+            lifecycle: record.lifecycle,
+            mrr: record.billing.mrr,
+            currency: record.billing.currency.clone(),
+            score: health("score").and_then(Value::as_i64),
+            band: health("band").and_then(Value::as_str).map(str::to_owned),
+            change_7d: health("change_7d").and_then(Value::as_i64),
+            top_reason: alert::stored_health(record)
+                .and_then(|scored| alert::list_reasons(&scored, 1).into_iter().next()),
+        }
+    }
 }
 
 /// The time `?now=` names, `clock` without one, or the message of the 400.
@@ -248,13 +294,32 @@ pub async fn account(
     }
 }
 
-fn field_is(record: &Value, path: &[&str], wanted: &Option<String>) -> bool {
-    let Some(wanted) = wanted else { return true };
-    let found = path.iter().try_fold(record, |v, key| v.get(key));
-    found.and_then(Value::as_str) == Some(wanted.as_str())
+/// The answer of `GET /accounts`.
+#[derive(Serialize)]
+struct Listing<T> {
+    accounts: Vec<T>,
+    count: usize,
 }
 
-/// `GET /accounts`: every account's record as of `now`, filtered by band, segment, lifecycle.
+impl<T> Listing<T> {
+    fn of(accounts: Vec<T>) -> Self {
+        Listing { count: accounts.len(), accounts }
+    }
+}
+
+/// Whether a record passes the list's filters (each compared with the record's JSON name).
+fn passes(record: &AccountRecord, filter: &ListFilter) -> bool {
+    let is =
+        |wanted: &Option<String>, found: Option<String>| wanted.as_ref().is_none_or(|w| found.as_deref() == Some(w));
+    let name = |v: Value| v.as_str().map(str::to_owned);
+    let band = record.health.as_ref().and_then(|h| h.get("band")).and_then(Value::as_str).map(str::to_owned);
+    is(&filter.band, band)
+        && is(&filter.segment, name(json!(record.segment)))
+        && is(&filter.lifecycle, name(json!(record.lifecycle)))
+}
+
+/// `GET /accounts`: every account's record (or summary) as of `now`, filtered by band,
+/// segment, lifecycle.
 pub async fn accounts(ports: &ReadPorts<'_>, settings: &Settings, filter: &ListFilter, clock: i64) -> ReadResponse {
     let stored = match ports.lister.list().await {
         Ok(stored) => stored,
@@ -268,16 +333,17 @@ pub async fn accounts(ports: &ReadPorts<'_>, settings: &Settings, filter: &ListF
         Ok(d) => d,
         Err(e) => return ReadResponse::error(500, e.to_string()),
     };
-    let records: Vec<Value> = stored
-        .iter()
-        .filter_map(|s| serde_json::to_value(settings.record_in(s, now, Some(&deployment))).ok())
-        .filter(|r| {
-            field_is(r, &["health", "band"], &filter.band)
-                && field_is(r, &["segment"], &filter.segment)
-                && field_is(r, &["lifecycle"], &filter.lifecycle)
-        })
-        .collect();
-    ReadResponse::json(&json!({ "accounts": records, "count": records.len() }))
+    let summary = match filter.view.as_deref() {
+        None | Some("records") => false,
+        Some("summary") => true,
+        Some(other) => return ReadResponse::error(400, format!("view can be records or summary, not {other:?}")),
+    };
+    let records = stored.iter().map(|s| settings.record_in(s, now, Some(&deployment))).filter(|r| passes(r, filter));
+    if summary {
+        ReadResponse::json(&Listing::of(records.map(|r| AccountSummary::of(&r)).collect()))
+    } else {
+        ReadResponse::json(&Listing::of(records.collect()))
+    }
 }
 
 /// `GET /accounts/{account_id}/history`: the daily scores the health sweep kept, oldest first.
@@ -319,6 +385,53 @@ mod tests {
         for path in ["/", "/dashboard.css", "/dashboard.js", "/dashboard/config", "/accountsx"] {
             assert!(!carries_customer_data(path), "{path}");
         }
+    }
+
+    fn record_with_health(health: Value) -> AccountRecord {
+        let stored = crate::domain::account::StoredAccount { account_id: "acct_1".into(), ..Default::default() };
+        AccountRecord { name: Some("Acme".into()), health: Some(health), ..AccountRecord::from_stored(&stored, 0) }
+    }
+
+    #[test]
+    fn a_summary_carries_the_lists_fields_and_the_alerts_top_reason() {
+        let health = json!({
+            "score": 35, "band": "red", "change_7d": -18, "missing": [], "missing_reasons": [],
+            "components": [
+                {"name": "usage", "score": 20, "weight": 0.5, "points": 10, "reason": "logins -60%"},
+                {"name": "support", "score": 50, "weight": 0.5, "points": 25, "reason": "2 urgent tickets"}
+            ],
+            "cap": {"band": "red", "at": 39, "reason": "card declined"}
+        });
+        let record = record_with_health(health.clone());
+        let summary = AccountSummary::of(&record);
+        assert_eq!(
+            serde_json::to_value(&summary).unwrap(),
+            json!({
+                "account_id": "acct_1", "name": "Acme", "segment": "tech_touch", "lifecycle": record.lifecycle,
+                "mrr": 0, "currency": null, "score": 35, "band": "red", "change_7d": -18,
+                "top_reason": "billing: card declined"
+            })
+        );
+        let mut uncapped = health;
+        uncapped.as_object_mut().unwrap().remove("cap");
+        assert_eq!(AccountSummary::of(&record_with_health(uncapped)).top_reason.as_deref(), Some("usage: logins -60%"));
+        let unscored = AccountSummary::of(&AccountRecord { health: None, ..record });
+        assert_eq!((unscored.score, unscored.band, unscored.top_reason), (None, None, None));
+    }
+
+    #[test]
+    fn list_filters_compare_the_records_json_names() {
+        let record = record_with_health(json!({"score": 35, "band": "red"}));
+        let filter = |band: &str, segment: &str| ListFilter {
+            band: Some(band.into()),
+            segment: Some(segment.into()),
+            ..Default::default()
+        };
+        assert!(passes(&record, &ListFilter::default()));
+        assert!(passes(&record, &filter("red", "tech_touch")));
+        assert!(!passes(&record, &filter("green", "tech_touch")));
+        assert!(!passes(&record, &filter("red", "high_touch")));
+        assert!(!passes(&AccountRecord { health: None, ..record }, &filter("red", "tech_touch")));
     }
 
     #[test]
