@@ -163,10 +163,29 @@ async function finishSignIn() {
   });
   if (!response.ok) throw new Error(`the identity provider refused the code (${response.status})`);
   const tokens = await response.json();
-  sessionStorage.setItem(TOKEN_KEY, tokens.access_token || tokens.id_token);
+  sessionStorage.setItem(TOKEN_KEY, tokenForApi(tokens));
   // Back to the address the user opened, without the code.
   location.replace(`${redirectUri()}${pending.search || ""}`);
   return true;
+}
+
+// The token the API's JWT check accepts: the one issued for its audience. Okta, Cognito and an
+// Entra ID app with an API scope issue access tokens for it; Google's access tokens are opaque
+// and Entra's default ones are for Microsoft Graph, but their ID tokens are JWTs for the client:
+// with DashboardAudience set to the client id, the ID token is the one to send.
+function tokenForApi(tokens) {
+  const audiences = (jwt) => {
+    try {
+      const claims = JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return [].concat(claims.aud || []);
+    } catch {
+      return [];
+    }
+  };
+  for (const token of [tokens.access_token, tokens.id_token]) {
+    if (token && audiences(token).includes(config.auth.audience)) return token;
+  }
+  return tokens.access_token || tokens.id_token;
 }
 
 function askToSignIn(message) {
