@@ -79,9 +79,16 @@ pub struct Issuer {
 impl Issuer {
     /// Starts `oauth2-mock-server` on a free port; its tokens carry `audience`.
     pub fn start(audience: &str) -> Issuer {
+        Issuer::start_with(audience, audience)
+    }
+
+    /// As [`Issuer::start`], but the access tokens of its sign-in flow are for `access_audience`
+    /// (as Entra ID's are for Microsoft Graph); its ID tokens are for the client.
+    pub fn start_with(audience: &str, access_audience: &str) -> Issuer {
         let mut child = Command::new("node")
             .arg(scripts().join("issuer.js"))
             .arg(audience)
+            .arg(access_audience)
             .env("NODE_PATH", node_modules())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -216,3 +216,20 @@ async fn read_routes_need_a_valid_token_of_the_issuer() {
     assert!(!seen["url"].as_str().unwrap().contains("code="), "the code is not left in the address");
     assert_eq!(seen["errors"], serde_json::json!([]), "no script error, no blocked request");
 }
+
+/// A provider whose access tokens are for another API (Entra ID's are for Microsoft Graph): the
+/// page signs in and sends the ID token, which is for the client, the API's audience here.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_sends_the_id_token_when_the_access_token_is_for_another_api() {
+    browser::install();
+    let issuer =
+        tokio::task::spawn_blocking(|| Issuer::start_with(AUDIENCE, "https://graph.microsoft.com")).await.unwrap();
+    let verifier = OidcVerifier::discover(&issuer.url, AUDIENCE, None).await.expect("the issuer's discovery and JWKS");
+    let runner = runner(Some(verifier)).await;
+    load_portfolio(&runner).await;
+    let url = format!("{}/", runner.url);
+    let seen = tokio::task::spawn_blocking(move || browser::check_page(&url, None, None, true)).await.unwrap();
+    assert_eq!(seen["signed_out"]["kpis"], 0, "no figure before sign-in: {seen}");
+    assert!(seen["kpis"]["mrr.end"].is_number(), "figures after sign-in with the ID token: {seen}");
+    assert_eq!(seen["errors"], serde_json::json!([]), "no script error, no refused read");
+}

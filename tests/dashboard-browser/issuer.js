@@ -3,12 +3,15 @@
 // code + PKCE flow) carry the audience given as the first argument. Prints one JSON line:
 // {"issuer", "tokens": {"valid", "expired", "wrong_audience", "wrong_issuer", "foreign_key"}}
 // and serves until its stdin closes (the test that started it ends).
-// Usage: NODE_PATH=.tools/dashboard-browser/node_modules node issuer.js AUDIENCE
+// With ACCESS_AUDIENCE, the sign-in flow's access tokens are for that audience instead (as Entra
+// ID's are for Microsoft Graph); its ID tokens are always for the client.
+// Usage: NODE_PATH=.tools/dashboard-browser/node_modules node issuer.js AUDIENCE [ACCESS_AUDIENCE]
 "use strict";
 
 async function main() {
   const audience = process.argv[2];
-  if (!audience) throw new Error("usage: node issuer.js AUDIENCE");
+  if (!audience) throw new Error("usage: node issuer.js AUDIENCE [ACCESS_AUDIENCE]");
+  const accessAudience = process.argv[3] || audience;
   const { OAuth2Server, OAuth2Issuer } = await import(require.resolve("oauth2-mock-server"));
   const server = new OAuth2Server();
   await server.issuer.keys.generate("RS256");
@@ -17,7 +20,7 @@ async function main() {
   // The authorization code flow gives no audience of its own: the API's audience, as a real
   // provider configured for it would.
   server.service.on("beforeTokenSigning", (token) => {
-    if (token.payload.aud === undefined) token.payload.aud = audience;
+    if (token.payload.aud === undefined) token.payload.aud = accessAudience;
   });
   const claims = (changes) => ({ scopesOrTransform: (_header, payload) => Object.assign(payload, { sub: "cs-lead" }, changes) });
   // A key that is not in the issuer's JWKS, for a token with every claim right.
