@@ -187,7 +187,10 @@ impl Future for Until<'_> {
     }
 }
 
-fn poll_once<T>(future: &mut Pin<Box<dyn Future<Output = T> + '_>>) -> Poll<T> {
+/// A future the executor holds.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+fn poll_once<T>(future: &mut Boxed<'_, T>) -> Poll<T> {
     future.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop()))
 }
 
@@ -421,12 +424,7 @@ impl AccountScanner for SimTable<'_> {
             served += cpu;
         }
         self.clock.until(served).await;
-        Ok(ScanPage {
-            items_read: accounts.len() as u64 * ITEMS_PER_ACCOUNT,
-            bytes_read: bytes,
-            accounts,
-            next,
-        })
+        Ok(ScanPage { items_read: accounts.len() as u64 * ITEMS_PER_ACCOUNT, bytes_read: bytes, accounts, next })
     }
 }
 
@@ -554,9 +552,9 @@ fn run_sweep(
     now: i64,
     segments: u32,
 ) -> Invocations {
-    type Job<'a> = Pin<Box<dyn Future<Output = Result<TaskWorked, health_sweep::SweepError>> + 'a>>;
+    type Job<'a> = Boxed<'a, Result<TaskWorked, health_sweep::SweepError>>;
     let invocation = serde_json::json!({"foresight": "plan-health-sweep", "scheduled_time": time::rfc3339(now)});
-    let mut planner: Option<Pin<Box<dyn Future<Output = Result<usize, health_sweep::SweepError>> + '_>>> =
+    let mut planner: Option<Boxed<'_, Result<usize, health_sweep::SweepError>>> =
         Some(Box::pin(health_sweep::plan_scheduled(&invocation, queue, segments, now)));
     let mut running: Vec<(Micros, Job<'_>)> = Vec::new();
     let mut done = Invocations::default();
@@ -714,8 +712,7 @@ impl Run {
             l,
             s,
         );
-        let bounds =
-            self.bounds().iter().map(|(name, s)| format!("{name} {s:.1} s")).collect::<Vec<_>>().join("; ");
+        let bounds = self.bounds().iter().map(|(name, s)| format!("{name} {s:.1} s")).collect::<Vec<_>>().join("; ");
         println!(
             "    worker time: requests {:.0} s, waiting for partition reads {:.0} s, writes {:.0} s, waiting for partition writes {:.0} s, CPU {:.0} s; alerts {}",
             seconds(m.scan_us),
@@ -730,14 +727,7 @@ impl Run {
 }
 
 /// One sweep of `table` at `now` over `segments`, from a fresh queue and outbox.
-fn sweep(
-    label: &str,
-    clock: &Clock,
-    table: &SimTable<'_>,
-    settings: &Settings,
-    now: i64,
-    segments: u32,
-) -> Run {
+fn sweep(label: &str, clock: &Clock, table: &SimTable<'_>, settings: &Settings, now: i64, segments: u32) -> Run {
     clock.now.store(0, Ordering::Relaxed);
     clock.wakeups.lock().unwrap().clear();
     {
@@ -803,7 +793,7 @@ impl AccountStore for NoWrites {
 
 /// Polls a future that never waits (the in-memory ports) to its end.
 fn finish<T>(future: impl Future<Output = T>) -> T {
-    let mut future: Pin<Box<dyn Future<Output = T> + '_>> = Box::pin(future);
+    let mut future: Boxed<'_, T> = Box::pin(future);
     match poll_once(&mut future) {
         Poll::Ready(value) => value,
         Poll::Pending => unreachable!("in-memory ports never wait"),
@@ -859,7 +849,8 @@ fn cpu_per_account(portfolio: &Portfolio, settings: &Settings, sample: usize) ->
 
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok());
+    let kb =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok());
     kb.unwrap_or(0.0) / 1024.0
 }
 
@@ -909,7 +900,11 @@ fn main() {
     let (cpu_lambda, cpu_lambda_hour) = (cpu_day / lambda_share, cpu_hour / lambda_share);
     let charge = |us: f64| table.cpu_per_account_us.store(us.to_bits(), Ordering::Relaxed);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("machine: {} cores, load average {}", std::thread::available_parallelism().map_or(0, |n| n.get()), load.trim());
+    println!(
+        "machine: {} cores, load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load.trim()
+    );
     println!(
         "measured here, one core, real sweep_account (record, score, compare, build the change; no I/O) on {CPU_SAMPLE} \
          stored accounts: {cpu_day:.1} µs per account on a day's first sweep (every account changes), {cpu_hour:.1} µs \
