@@ -675,8 +675,20 @@ impl Run {
         ]
     }
 
-    /// The largest lower bound, and the next when it is within 10% of it.
+    /// The largest lower bound, and the next when it is within 10% of it; or, when the workers
+    /// waited for a partition's capacity longer than they worked, that partition: the workers
+    /// running at once held segments of the same partition (the queue hands out segments in the
+    /// order the planner sent them, and neighbouring segments share a partition).
     fn limit(&self) -> String {
+        let m = &self.meter;
+        let waited = m.read_wait_us + m.write_wait_us;
+        if waited > m.scan_us + m.write_us + m.cpu_us {
+            let kind = if m.write_wait_us > m.read_wait_us { "write" } else { "read" };
+            return format!(
+                "a hot partition: the concurrent workers' segments share one partition's {kind} capacity ({:.0} s of waiting)",
+                seconds(waited)
+            );
+        }
         let mut bounds = self.bounds();
         bounds.sort_by(|a, b| b.1.total_cmp(&a.1));
         match bounds {
