@@ -71,15 +71,12 @@ impl MemoryStore {
     }
 }
 
-fn apply_locked(
-    accounts: &mut BTreeMap<String, StoredAccount>,
-    renewals: &mut BTreeMap<String, String>,
-    cards: &mut BTreeMap<String, BTreeMap<String, Value>>,
-    change: &AccountChange,
-) -> ApplyOutcome {
-    let account = accounts
-        .entry(change.account_id.clone())
-        .or_insert_with(|| StoredAccount { account_id: change.account_id.clone(), ..Default::default() });
+/// Applies `change` to one stored account as DynamoDB's `UpdateItem` does: the guarded group
+/// only when newer, the facts always (the layout attributes and the card beside the record, in
+/// `derived`), the expirations only with a write that applied. Public so that a store modelled
+/// on another layout (the sweep simulation of `benches/sweep_million.rs`) keeps these
+/// semantics instead of restating them.
+pub fn apply_to_account(account: &mut StoredAccount, change: &AccountChange) -> ApplyOutcome {
     let mut outcome = ApplyOutcome::Applied;
     if let Some(group) = &change.guarded {
         let stored = account.attributes.get(&group.attribute).and_then(AccountChange::stored_version);
@@ -90,31 +87,46 @@ fn apply_locked(
         }
     }
     for (name, value) in &change.facts {
-        match name.as_str() {
-            RENEWAL_MONTH => {
-                account.derived.insert(name.clone(), value.clone());
-            }
-            RENEWAL_KEY => {
-                renewals.insert(change.account_id.clone(), value.as_str().unwrap_or_default().to_owned());
-                account.derived.insert(name.clone(), value.clone());
-            }
-            card if card_attr::is_card(card) => {
-                cards.entry(change.account_id.clone()).or_default().insert(name.clone(), value.clone());
-                account.derived.insert(name.clone(), value.clone());
-            }
-            _ => {
-                account.attributes.insert(name.clone(), value.clone());
-            }
+        if name == RENEWAL_MONTH || name == RENEWAL_KEY || card_attr::is_card(name) {
+            account.derived.insert(name.clone(), value.clone());
+        } else {
+            account.attributes.insert(name.clone(), value.clone());
         }
     }
     if outcome == ApplyOutcome::Applied {
         for name in &change.expired {
-            if name == RENEWAL_KEY {
-                renewals.remove(&change.account_id);
-            }
             account.attributes.remove(name);
             account.derived.remove(name);
         }
+    }
+    outcome
+}
+
+fn apply_locked(
+    accounts: &mut BTreeMap<String, StoredAccount>,
+    renewals: &mut BTreeMap<String, String>,
+    cards: &mut BTreeMap<String, BTreeMap<String, Value>>,
+    change: &AccountChange,
+) -> ApplyOutcome {
+    let account = accounts
+        .entry(change.account_id.clone())
+        .or_insert_with(|| StoredAccount { account_id: change.account_id.clone(), ..Default::default() });
+    let outcome = apply_to_account(account, change);
+    // The indexes kept beside the records: the renewal index and the portfolio cards.
+    for (name, value) in &change.facts {
+        match name.as_str() {
+            RENEWAL_MONTH => {}
+            RENEWAL_KEY => {
+                renewals.insert(change.account_id.clone(), value.as_str().unwrap_or_default().to_owned());
+            }
+            card if card_attr::is_card(card) => {
+                cards.entry(change.account_id.clone()).or_default().insert(name.clone(), value.clone());
+            }
+            _ => {}
+        }
+    }
+    if outcome == ApplyOutcome::Applied && change.expired.iter().any(|name| name == RENEWAL_KEY) {
+        renewals.remove(&change.account_id);
     }
     outcome
 }
