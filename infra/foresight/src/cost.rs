@@ -62,8 +62,11 @@ pub const PER_FUNCTION_ALARMS: u64 = 22;
 /// Per-operation figures, measured unless marked as an estimate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Figures {
-    /// Write units per billing or support event: 1.00 write request, 1.00 WCU
-    /// (`bash infra/bench.sh`, DynamoDB per `customer.subscription.updated`; `tests/stripe_replay.rs`).
+    /// Write units per billing or support event: one write request (`bash infra/bench.sh`,
+    /// `tests/stripe_replay.rs`), an `UpdateItem` of the account item, which DynamoDB bills by
+    /// the larger of the item before and after in 1 KB units: 2 WCU for a scored account's
+    /// 1,166-byte item (`tests/sweep_scale.rs`). DynamoDB Local reports 1.00 for it; the model
+    /// bills what AWS would.
     pub event_write_units: f64,
     /// Read units per event: the link `GetItem` that resolves the customer (0.5 RCU).
     pub event_read_units: f64,
@@ -74,7 +77,8 @@ pub struct Figures {
     /// 4 segments once scored, with their health, card and history: 2,577 RCU, at the floor of an
     /// eventually consistent scan).
     pub sweep_rcu_per_1000: f64,
-    /// WCU per account a sweep writes (`tests/sweep_scale.rs`, the next day's sweep).
+    /// WCU per account a sweep writes: the same 1,166-byte item, 2 WCU (DynamoDB Local reports
+    /// 1.00; `shared/benches/sweep_million.rs` bills 2).
     pub sweep_wcu_per_write: f64,
     /// Estimate (not measurable locally): billed milliseconds of a webhook invocation at 128 MB
     /// (a verify and parse of ~20 µs, one or two DynamoDB round trips of a few ms).
@@ -100,11 +104,11 @@ pub struct Figures {
 impl Default for Figures {
     fn default() -> Self {
         Figures {
-            event_write_units: 1.0,
+            event_write_units: 2.0,
             event_read_units: 0.5,
             analytics_wcu_per_message: [(1, 2.41), (100, 0.100), (1000, 0.015)],
             sweep_rcu_per_1000: 258.0,
-            sweep_wcu_per_write: 1.0,
+            sweep_wcu_per_write: 2.0,
             webhook_ms: 20.0,
             sweep_accounts_per_second: 1000.0,
             log_bytes_per_invocation: 400.0,
@@ -229,14 +233,14 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{:.2} M WRU", (event_wcu + analytics_wcu) / million),
             usd: (event_wcu + analytics_wcu) / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "bench: 1.00 WCU per Stripe event; analytics WCU per message at this batch size",
+            basis: "bench: 1 write per event, 2 WCU for a 1,166-byte account item; analytics WCU per message at this batch size",
         },
         Line {
             service: "DynamoDB writes (sweeps)",
             usage: format!("{:.2} M WRU ({:.0} account writes)", sweep_wcu / million, sweep_writes),
             usd: sweep_wcu / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "tests/sweep_scale.rs: 0 writes an unchanged hour, the changed ones, each account once a day",
+            basis: "tests/sweep_scale.rs: 0 writes an unchanged hour, the changed ones, each account once a day; 2 WCU each",
         },
         Line {
             service: "DynamoDB reads",
@@ -348,10 +352,10 @@ mod tests {
         };
         // 100,000 events + 10,000 batches = 110,000 requests at $1 per million.
         assert_usd("API Gateway (HTTP API)", 0.11);
-        // 100,000 WCU + 1,000,000 × 0.100 WCU = 200,000 WRU at $0.625 per million.
-        assert_usd("DynamoDB writes (events)", 0.125);
-        // 30 days × (1,000 + 1,000 × 0.1 × 1) = 33,000 writes of 1 WCU.
-        assert_usd("DynamoDB writes (sweeps)", 0.020_625);
+        // 100,000 × 2 WCU + 1,000,000 × 0.100 WCU = 300,000 WRU at $0.625 per million.
+        assert_usd("DynamoDB writes (events)", 0.1875);
+        // 30 days × (1,000 + 1,000 × 0.1 × 1) = 33,000 writes of 2 WCU.
+        assert_usd("DynamoDB writes (sweeps)", 0.041_25);
         // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 = 15,480;
         // 85,480 RRU at $0.125 per million.
         assert_usd("DynamoDB reads", 0.010_685);
