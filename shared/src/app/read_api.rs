@@ -321,22 +321,23 @@ fn passes(record: &AccountRecord, filter: &ListFilter) -> bool {
 /// `GET /accounts`: every account's record (or summary) as of `now`, filtered by band,
 /// segment, lifecycle.
 pub async fn accounts(ports: &ReadPorts<'_>, settings: &Settings, filter: &ListFilter, clock: i64) -> ReadResponse {
-    let stored = match ports.lister.list().await {
-        Ok(stored) => stored,
-        Err(e) => return ReadResponse::error(500, e.to_string()),
-    };
+    // The query first: a bad one is answered before the table is read.
     let now = match as_of(filter.now.as_deref(), clock) {
         Ok(now) => now,
         Err(message) => return ReadResponse::error(400, message),
-    };
-    let deployment = match ports.sources.connected_sources().await {
-        Ok(d) => d,
-        Err(e) => return ReadResponse::error(500, e.to_string()),
     };
     let summary = match filter.view.as_deref() {
         None | Some("records") => false,
         Some("summary") => true,
         Some(other) => return ReadResponse::error(400, format!("view can be records or summary, not {other:?}")),
+    };
+    let stored = match ports.lister.list().await {
+        Ok(stored) => stored,
+        Err(e) => return ReadResponse::error(500, e.to_string()),
+    };
+    let deployment = match ports.sources.connected_sources().await {
+        Ok(d) => d,
+        Err(e) => return ReadResponse::error(500, e.to_string()),
     };
     let records = stored.iter().map(|s| settings.record_in(s, now, Some(&deployment))).filter(|r| passes(r, filter));
     if summary {

@@ -602,7 +602,7 @@ pub fn list_reasons(scored: &HealthScore, n: usize) -> Vec<String> {
 /// The health group a sweep stored on a record, as the score it was (`None` before the first
 /// sweep, or when the group does not read as one).
 pub fn stored_health(record: &AccountRecord) -> Option<HealthScore> {
-    record.health.as_ref().and_then(|h| serde_json::from_value(h.clone()).ok())
+    record.health.as_ref().and_then(|h| HealthScore::deserialize(h).ok())
 }
 
 /// The health the alert reports: this sweep's score, or the last stored one (ingest).
