@@ -117,6 +117,38 @@ async fn the_page_shows_the_portfolio_the_api_reports() {
         let reason = summary["top_reason"].as_str().expect("a red account has a top reason");
         assert_eq!(seen["at_risk_reasons"][id], reason, "the page's top reason of {id}");
     }
+    // Pages (`limit`, `after`, `next`) walk the same list in account id order, none twice.
+    let (_, whole) = runner.get(&format!("/accounts?view=summary&now={NOW}")).await;
+    assert!(whole.get("next").is_none(), "one page holds a small portfolio: {}", whole["count"]);
+    let whole: Vec<String> =
+        whole["accounts"].as_array().unwrap().iter().map(|a| a["account_id"].as_str().unwrap().to_owned()).collect();
+    let mut sorted = whole.clone();
+    sorted.sort();
+    assert_eq!(whole, sorted, "account id order");
+    let (mut paged, mut after, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let (status, page) = runner.get(&format!("/accounts?view=summary&now={NOW}&limit=3&after={after}")).await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        let ids = page["accounts"].as_array().unwrap();
+        assert!(ids.len() <= 3 && page["count"] == ids.len());
+        paged.extend(ids.iter().map(|a| a["account_id"].as_str().unwrap().to_owned()));
+        match page.get("next").and_then(|n| n.as_str()) {
+            Some(next) => after = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole);
+    assert_eq!(pages, whole.len().div_ceil(3).max(1));
+    for bad in ["limit=0", "limit=1001", "limit=ten"] {
+        let (status, body) = runner.get(&format!("/accounts?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"].as_str().unwrap().contains("limit must be"), "{body}");
+    }
+    // A query the decoder refuses is the same JSON 400 as the deployed function's.
+    let (status, body) = runner.get("/accounts?band=red&band=green").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().starts_with("bad query string"), "{body}");
     let renewals: BTreeSet<String> =
         kpis["renewals_90d"].as_array().unwrap().iter().map(|r| r["account_id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids(&seen["renewals"]), renewals);

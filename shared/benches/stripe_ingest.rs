@@ -106,6 +106,9 @@ fn main() {
         Subject::new("parse + normalise", || {
             black_box(stripe::parse_event(black_box(&body), "account_id").unwrap());
         }),
+        Subject::new("typed parse alone (the Envelope, no normalising)", || {
+            black_box(serde_json::from_slice::<stripe::event::Envelope>(black_box(&body)).unwrap());
+        }),
         Subject::new("serde_json skim (IgnoredAny, no output)", || {
             black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&body)).unwrap());
         }),

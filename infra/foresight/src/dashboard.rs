@@ -10,7 +10,7 @@
 
 use crate::server::AppState;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, MethodRouter};
 use foresight_shared::app::read_api::{self, AsOf, KpiQuery, ListFilter, ReadPorts, ReadResponse, SignIn};
@@ -58,16 +58,25 @@ async fn config(State(state): State<AppState>) -> Response {
     send(read_api::config(sign_in.as_ref()))
 }
 
-async fn kpis(State(state): State<AppState>, Query(query): Query<KpiQuery>) -> Response {
-    send(read_api::kpis(&state.read_ports(), &state.settings, &query, unix_now()).await)
+async fn kpis(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    match read_api::parse_query::<KpiQuery>(query.as_deref().unwrap_or("")) {
+        Ok(q) => send(read_api::kpis(&state.read_ports(), &state.settings, &q, unix_now()).await),
+        Err(refused) => send(refused),
+    }
 }
 
-async fn accounts(State(state): State<AppState>, Query(filter): Query<ListFilter>) -> Response {
-    send(read_api::accounts(&state.read_ports(), &state.settings, &filter, unix_now()).await)
+async fn accounts(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    match read_api::parse_query::<ListFilter>(query.as_deref().unwrap_or("")) {
+        Ok(filter) => send(read_api::accounts(&state.read_ports(), &state.settings, &filter, unix_now()).await),
+        Err(refused) => send(refused),
+    }
 }
 
-async fn account(State(state): State<AppState>, Path(account_id): Path<String>, Query(q): Query<AsOf>) -> Response {
-    send(read_api::account(&state.read_ports(), &state.settings, &account_id, &q, unix_now()).await)
+async fn account(State(state): State<AppState>, Path(account_id): Path<String>, RawQuery(query): RawQuery) -> Response {
+    match read_api::parse_query::<AsOf>(query.as_deref().unwrap_or("")) {
+        Ok(q) => send(read_api::account(&state.read_ports(), &state.settings, &account_id, &q, unix_now()).await),
+        Err(refused) => send(refused),
+    }
 }
 
 async fn history(State(state): State<AppState>, Path(account_id): Path<String>) -> Response {

@@ -104,6 +104,19 @@ async function api(path) {
   return response.json();
 }
 
+// Every account of a listing, page after page (the API answers at most 10,000 summaries at a
+// time and names the next page's start in `next`).
+async function allAccounts(path) {
+  let accounts = [];
+  let after = "";
+  for (;;) {
+    const page = await api(after ? `${path}&after=${encodeURIComponent(after)}` : path);
+    accounts = accounts.concat(page.accounts);
+    if (!page.next) return accounts;
+    after = page.next;
+  }
+}
+
 // ---------- sign-in: authorization code + PKCE (RFC 7636)
 
 function base64url(bytes) {
@@ -357,7 +370,7 @@ async function load() {
   const series = await Promise.all(months.map(async (month) => ({ month, kpis: await api(`/kpis?month=${month}`) })));
   // Asked for once the figures are in, so that the larger read does not delay them: one summary
   // line per account (name, MRR, score, band, change, top reason), not the whole records.
-  const listing = api("/accounts?view=summary");
+  const listing = allAccounts("/accounts?view=summary");
   const current = series.at(-1).kpis;
   const asOfText = asOf || `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`;
   fill("as-of", `${current.month} · ${current.customers.end} customers · as of ${asOfText}`);
@@ -375,7 +388,7 @@ async function load() {
   status("Loading accounts…");
   performance.mark("foresight-figures");
 
-  const accounts = (await listing).accounts;
+  const accounts = await listing;
   fill("as-of", `${current.month} · ${accounts.length} accounts · as of ${asOfText}`);
   atRisk(accounts.filter((a) => a.band === "red"), current.currency);
   renewals(current, new Map(accounts.map((a) => [a.account_id, a])));

@@ -182,7 +182,7 @@ pub struct KpiQuery {
     pub detail: Option<String>,
 }
 
-/// `GET /accounts?band=&segment=&lifecycle=[&now=][&view=summary]`.
+/// `GET /accounts?band=&segment=&lifecycle=[&now=][&view=summary][&limit=][&after=]`.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListFilter {
     pub now: Option<String>,
@@ -192,6 +192,50 @@ pub struct ListFilter {
     /// `records` (the default): each account's whole record; `summary`: one [`AccountSummary`]
     /// each.
     pub view: Option<String>,
+    /// The most accounts in one answer, up to the view's [`ListView::max_page`] (also the
+    /// default). Text, so that a bad value gets this API's 400 rather than the decoder's.
+    pub limit: Option<String>,
+    /// The `next` of the previous page: the answer starts after this account id.
+    pub after: Option<String>,
+}
+
+/// What `GET /accounts` lists per account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListView {
+    Records,
+    Summary,
+}
+
+impl ListView {
+    /// The largest page: its JSON stays far inside the 6 MB a Lambda function may answer (a
+    /// whole record is ~2.4 KB, a summary ~230 bytes), so the deployed API never fails on a
+    /// large portfolio; a caller follows `next` for the rest.
+    pub const fn max_page(self) -> usize {
+        match self {
+            ListView::Records => 1_000,
+            ListView::Summary => 10_000,
+        }
+    }
+}
+
+impl ListFilter {
+    /// The view and page size asked for, or the message of the 400.
+    pub fn page(&self) -> Result<(ListView, usize), String> {
+        let view = match self.view.as_deref() {
+            None | Some("records") => ListView::Records,
+            Some("summary") => ListView::Summary,
+            Some(other) => return Err(format!("view can be records or summary, not {other:?}")),
+        };
+        let max = view.max_page();
+        let limit = match self.limit.as_deref() {
+            None => max,
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => return Err(format!("limit must be a whole number from 1 to {max} for this view, not {text:?}")),
+            },
+        };
+        Ok((view, limit))
+    }
 }
 
 /// One account as a list on the page shows it: ~300 bytes instead of a whole record (~2.4 KB),
@@ -231,6 +275,12 @@ impl AccountSummary {
                 .and_then(|scored| alert::list_reasons(&scored, 1).into_iter().next()),
         }
     }
+}
+
+/// A route's query string, decoded as the read use cases take it, or the JSON 400 (the runner
+/// and the function answer a malformed query alike).
+pub fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ReadResponse> {
+    serde_urlencoded::from_str(query).map_err(|e| ReadResponse::error(400, format!("bad query string: {e}")))
 }
 
 /// The time `?now=` names, `clock` without one, or the message of the 400.
@@ -294,16 +344,20 @@ pub async fn account(
     }
 }
 
-/// The answer of `GET /accounts`.
+/// The answer of `GET /accounts`: one page, in account id order.
 #[derive(Serialize)]
 struct Listing<T> {
     accounts: Vec<T>,
+    /// Accounts on this page.
     count: usize,
+    /// Present when more accounts pass the filters: the `after` of the next page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
 impl<T> Listing<T> {
-    fn of(accounts: Vec<T>) -> Self {
-        Listing { count: accounts.len(), accounts }
+    fn of(accounts: Vec<T>, next: Option<String>) -> Self {
+        Listing { count: accounts.len(), accounts, next }
     }
 }
 
@@ -318,20 +372,19 @@ fn passes(record: &AccountRecord, filter: &ListFilter) -> bool {
         && is(&filter.lifecycle, name(json!(record.lifecycle)))
 }
 
-/// `GET /accounts`: every account's record (or summary) as of `now`, filtered by band,
-/// segment, lifecycle.
+/// `GET /accounts`: the accounts' records (or summaries) as of `now`, filtered by band,
+/// segment, lifecycle, in account id order, a page at a time (`limit`, `after`, `next`).
 pub async fn accounts(ports: &ReadPorts<'_>, settings: &Settings, filter: &ListFilter, clock: i64) -> ReadResponse {
     // The query first: a bad one is answered before the table is read.
     let now = match as_of(filter.now.as_deref(), clock) {
         Ok(now) => now,
         Err(message) => return ReadResponse::error(400, message),
     };
-    let summary = match filter.view.as_deref() {
-        None | Some("records") => false,
-        Some("summary") => true,
-        Some(other) => return ReadResponse::error(400, format!("view can be records or summary, not {other:?}")),
+    let (view, limit) = match filter.page() {
+        Ok(page) => page,
+        Err(message) => return ReadResponse::error(400, message),
     };
-    let stored = match ports.lister.list().await {
+    let mut stored = match ports.lister.list().await {
         Ok(stored) => stored,
         Err(e) => return ReadResponse::error(500, e.to_string()),
     };
@@ -339,11 +392,21 @@ pub async fn accounts(ports: &ReadPorts<'_>, settings: &Settings, filter: &ListF
         Ok(d) => d,
         Err(e) => return ReadResponse::error(500, e.to_string()),
     };
-    let records = stored.iter().map(|s| settings.record_in(s, now, Some(&deployment))).filter(|r| passes(r, filter));
-    if summary {
-        ReadResponse::json(&Listing::of(records.map(|r| AccountSummary::of(&r)).collect()))
-    } else {
-        ReadResponse::json(&Listing::of(records.collect()))
+    stored.sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
+    let after = filter.after.as_deref().unwrap_or("");
+    let mut records = stored
+        .iter()
+        .filter(|s| s.account_id.as_str() > after)
+        .map(|s| settings.record_in(s, now, Some(&deployment)))
+        .filter(|r| passes(r, filter));
+    let page: Vec<AccountRecord> = records.by_ref().take(limit).collect();
+    let next = match records.next() {
+        Some(_) => page.last().map(|r| r.account_id.clone()),
+        None => None,
+    };
+    match view {
+        ListView::Summary => ReadResponse::json(&Listing::of(page.iter().map(AccountSummary::of).collect(), next)),
+        ListView::Records => ReadResponse::json(&Listing::of(page, next)),
     }
 }
 
@@ -433,6 +496,22 @@ mod tests {
         assert!(!passes(&record, &filter("green", "tech_touch")));
         assert!(!passes(&record, &filter("red", "high_touch")));
         assert!(!passes(&AccountRecord { health: None, ..record }, &filter("red", "tech_touch")));
+    }
+
+    #[test]
+    fn a_page_is_at_most_what_a_lambda_answer_holds() {
+        let page = |view: Option<&str>, limit: Option<&str>| {
+            ListFilter { view: view.map(Into::into), limit: limit.map(Into::into), ..Default::default() }.page()
+        };
+        assert_eq!(page(None, None), Ok((ListView::Records, 1_000)));
+        assert_eq!(page(Some("summary"), None), Ok((ListView::Summary, 10_000)));
+        assert_eq!(page(Some("summary"), Some("10000")), Ok((ListView::Summary, 10_000)));
+        assert_eq!(page(Some("records"), Some(" 25 ")), Ok((ListView::Records, 25)));
+        for (view, limit) in [(None, "0"), (None, "1001"), (Some("summary"), "10001"), (None, "-1"), (None, "all")] {
+            let error = page(view, Some(limit)).unwrap_err();
+            assert!(error.starts_with("limit must be a whole number from 1 to"), "{error}");
+        }
+        assert!(page(Some("cards"), None).unwrap_err().contains("records or summary"));
     }
 
     #[test]

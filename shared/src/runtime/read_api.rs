@@ -10,7 +10,6 @@ use crate::app::read_api::{self, ReadPorts, ReadResponse, ReadRoute, SignIn};
 use crate::app::settings::Settings;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::de::DeserializeOwned;
 
 /// The sign-in the deployment configured (`FORESIGHT_DASHBOARD_ISSUER`, `_AUDIENCE`, and
 /// `_CLIENT_ID`, which defaults to the audience), or none when the issuer or audience is unset.
@@ -66,15 +65,15 @@ impl ReadApiFunction {
         match route {
             ReadRoute::Page(asset) => ReadResponse::page(asset),
             ReadRoute::Config => read_api::config(self.sign_in.as_ref()),
-            ReadRoute::Kpis => match parse_query(query) {
+            ReadRoute::Kpis => match read_api::parse_query(query) {
                 Ok(q) => read_api::kpis(&ports, settings, &q, clock).await,
                 Err(refused) => refused,
             },
-            ReadRoute::Accounts => match parse_query(query) {
+            ReadRoute::Accounts => match read_api::parse_query(query) {
                 Ok(filter) => read_api::accounts(&ports, settings, &filter, clock).await,
                 Err(refused) => refused,
             },
-            ReadRoute::Account(id) => match parse_query(query) {
+            ReadRoute::Account(id) => match read_api::parse_query(query) {
                 Ok(q) => read_api::account(&ports, settings, &id, &q, clock).await,
                 Err(refused) => refused,
             },
@@ -94,9 +93,4 @@ pub fn has_jwt_claims(request: &Request) -> bool {
             .is_some_and(|jwt| !jwt.claims.is_empty()),
         _ => false,
     }
-}
-
-/// The query string as the runner's axum `Query` reads it (the same decoder), or the 400.
-fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ReadResponse> {
-    serde_urlencoded::from_str(query).map_err(|e| ReadResponse::error(400, format!("bad query string: {e}")))
 }
