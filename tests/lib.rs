@@ -211,10 +211,11 @@ impl Runner {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Every account record, keyed by id.
+    /// Every account record, keyed by id (the tests' portfolios fit one page).
     pub async fn accounts(&self) -> Value {
         let (status, body) = self.get("/accounts").await;
         assert_eq!(status, 200, "{body}");
+        assert!(body.get("next").is_none(), "more than one page of accounts: {}", body["count"]);
         body["accounts"].clone()
     }
 }

@@ -55,6 +55,7 @@ async fn main() {
     let (_, listed) = runner.get("/accounts?view=summary").await;
     let accounts_json = listed.to_string().len();
     let (_, records) = runner.get("/accounts").await;
+    assert!(records.get("next").is_none(), "the whole records of {ACCOUNTS} accounts fit one page");
     let records_json = records.to_string().len();
     // What the page waits for on the server side (this build's profile, on this machine); the
     // page reads the summary view, the whole records are for comparison.

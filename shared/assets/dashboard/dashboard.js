@@ -104,8 +104,8 @@ async function api(path) {
   return response.json();
 }
 
-// Every account of a listing, page after page (the API answers at most 10,000 summaries at a
-// time and names the next page's start in `next`).
+// Every account of a listing, page after page (the API answers at most 10,000 summaries, or
+// 4 MB of them, at a time and names the next page's start in `next`).
 async function allAccounts(path) {
   let accounts = [];
   let after = "";
@@ -113,6 +113,8 @@ async function allAccounts(path) {
     const page = await api(after ? `${path}&after=${encodeURIComponent(after)}` : path);
     accounts = accounts.concat(page.accounts);
     if (!page.next) return accounts;
+    // Pages move forward by account id; a server that repeated one would loop.
+    if (page.next <= after) throw new Error(`${path}: page after ${after} names ${page.next} next`);
     after = page.next;
   }
 }

@@ -22,6 +22,7 @@ use crate::domain::tier::Segment;
 use crate::domain::time;
 use http::header::{self, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 /// The page shell.
@@ -193,9 +194,11 @@ pub struct ListFilter {
     /// each.
     pub view: Option<String>,
     /// The most accounts in one answer, up to the view's [`ListView::max_page`] (also the
-    /// default). Text, so that a bad value gets this API's 400 rather than the decoder's.
+    /// default, as is a blank value). Text, so that a bad value gets this API's 400 rather
+    /// than the decoder's.
     pub limit: Option<String>,
-    /// The `next` of the previous page: the answer starts after this account id.
+    /// The `next` of the previous page: the answer starts after this account id (blank: from
+    /// the first).
     pub after: Option<String>,
 }
 
@@ -207,9 +210,8 @@ pub enum ListView {
 }
 
 impl ListView {
-    /// The largest page: its JSON stays far inside the 6 MB a Lambda function may answer (a
-    /// whole record is ~2.4 KB, a summary ~230 bytes), so the deployed API never fails on a
-    /// large portfolio; a caller follows `next` for the rest.
+    /// The most accounts a page holds: a typical whole record is ~2.4 KB and a summary ~230
+    /// bytes, so a full page is ~2.4 MB; a caller follows `next` for the rest.
     pub const fn max_page(self) -> usize {
         match self {
             ListView::Records => 1_000,
@@ -217,6 +219,11 @@ impl ListView {
         }
     }
 }
+
+/// The most JSON bytes of accounts a page holds, whatever their count: records have lists that
+/// grow with an account's history (subscriptions, MRR movements), and a Lambda function's answer
+/// may not pass 6 MB once API Gateway's envelope has escaped every quote of the body (~1.2×).
+pub const PAGE_BYTES: usize = 4_000_000;
 
 impl ListFilter {
     /// The view and page size asked for, or the message of the 400.
@@ -227,8 +234,8 @@ impl ListFilter {
             Some(other) => return Err(format!("view can be records or summary, not {other:?}")),
         };
         let max = view.max_page();
-        let limit = match self.limit.as_deref() {
-            None => max,
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => max,
             Some(text) => match text.trim().parse::<usize>() {
                 Ok(n) if (1..=max).contains(&n) => n,
                 _ => return Err(format!("limit must be a whole number from 1 to {max} for this view, not {text:?}")),
@@ -344,10 +351,10 @@ pub async fn account(
     }
 }
 
-/// The answer of `GET /accounts`: one page, in account id order.
+/// The answer of `GET /accounts`: one page, in account id order, each account's JSON made once.
 #[derive(Serialize)]
-struct Listing<T> {
-    accounts: Vec<T>,
+struct Listing {
+    accounts: Vec<Box<RawValue>>,
     /// Accounts on this page.
     count: usize,
     /// Present when more accounts pass the filters: the `after` of the next page.
@@ -355,10 +362,27 @@ struct Listing<T> {
     next: Option<String>,
 }
 
-impl<T> Listing<T> {
-    fn of(accounts: Vec<T>, next: Option<String>) -> Self {
-        Listing { count: accounts.len(), accounts, next }
+/// A page of `accounts` as `view` lists them: at most `limit` of them and [`PAGE_BYTES`] of
+/// JSON (always at least one), with the `next` cursor when any is left.
+fn page_of(
+    accounts: impl Iterator<Item = AccountRecord>,
+    view: ListView,
+    limit: usize,
+) -> Result<Listing, serde_json::Error> {
+    let (mut page, mut bytes, mut last_id) = (Vec::new(), 0, None);
+    for record in accounts {
+        let json = match view {
+            ListView::Records => serde_json::value::to_raw_value(&record)?,
+            ListView::Summary => serde_json::value::to_raw_value(&AccountSummary::of(&record))?,
+        };
+        if page.len() == limit || (!page.is_empty() && bytes + json.get().len() > PAGE_BYTES) {
+            return Ok(Listing { count: page.len(), accounts: page, next: last_id });
+        }
+        bytes += json.get().len() + 1;
+        last_id = Some(record.account_id);
+        page.push(json);
     }
+    Ok(Listing { count: page.len(), accounts: page, next: None })
 }
 
 /// Whether a record passes the list's filters (each compared with the record's JSON name).
@@ -393,20 +417,15 @@ pub async fn accounts(ports: &ReadPorts<'_>, settings: &Settings, filter: &ListF
         Err(e) => return ReadResponse::error(500, e.to_string()),
     };
     stored.sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
-    let after = filter.after.as_deref().unwrap_or("");
-    let mut records = stored
+    let after = filter.after.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    let records = stored
         .iter()
-        .filter(|s| s.account_id.as_str() > after)
+        .filter(|s| after.is_none_or(|after| s.account_id.as_str() > after))
         .map(|s| settings.record_in(s, now, Some(&deployment)))
         .filter(|r| passes(r, filter));
-    let page: Vec<AccountRecord> = records.by_ref().take(limit).collect();
-    let next = match records.next() {
-        Some(_) => page.last().map(|r| r.account_id.clone()),
-        None => None,
-    };
-    match view {
-        ListView::Summary => ReadResponse::json(&Listing::of(page.iter().map(AccountSummary::of).collect(), next)),
-        ListView::Records => ReadResponse::json(&Listing::of(page, next)),
+    match page_of(records, view, limit) {
+        Ok(listing) => ReadResponse::json(&listing),
+        Err(e) => ReadResponse::error(500, format!("an account did not serialize: {e}")),
     }
 }
 
@@ -507,11 +526,43 @@ mod tests {
         assert_eq!(page(Some("summary"), None), Ok((ListView::Summary, 10_000)));
         assert_eq!(page(Some("summary"), Some("10000")), Ok((ListView::Summary, 10_000)));
         assert_eq!(page(Some("records"), Some(" 25 ")), Ok((ListView::Records, 25)));
+        assert_eq!(page(None, Some("")), Ok((ListView::Records, 1_000)), "limit= is the default");
         for (view, limit) in [(None, "0"), (None, "1001"), (Some("summary"), "10001"), (None, "-1"), (None, "all")] {
             let error = page(view, Some(limit)).unwrap_err();
             assert!(error.starts_with("limit must be a whole number from 1 to"), "{error}");
         }
         assert!(page(Some("cards"), None).unwrap_err().contains("records or summary"));
+    }
+
+    #[test]
+    fn a_page_ends_at_its_limit_or_its_bytes_and_names_the_next() {
+        let account = |id: &str, notes: usize| AccountRecord {
+            account_id: id.into(),
+            name: Some("n".repeat(notes)),
+            ..record_with_health(json!({"score": 50, "band": "yellow"}))
+        };
+        let ids = |listing: &Listing| -> Vec<String> {
+            listing
+                .accounts
+                .iter()
+                .map(|a| serde_json::from_str::<Value>(a.get()).unwrap()["account_id"].to_string())
+                .collect()
+        };
+        let three = || ["a", "b", "c"].into_iter().map(|id| account(id, 10));
+        let full = page_of(three(), ListView::Summary, 3).unwrap();
+        assert_eq!((full.count, full.next.as_deref()), (3, None), "exactly the limit left: no next page");
+        let first = page_of(three(), ListView::Records, 2).unwrap();
+        assert_eq!((ids(&first), first.next.as_deref()), (vec!["\"a\"".to_owned(), "\"b\"".to_owned()], Some("b")));
+        // Large records end a page by bytes before its count; one alone is always answered.
+        let big = || ["a", "b", "c"].into_iter().map(|id| account(id, PAGE_BYTES / 2));
+        let by_bytes = page_of(big(), ListView::Records, 1_000).unwrap();
+        assert_eq!((by_bytes.count, by_bytes.next.as_deref()), (1, Some("a")));
+        let huge = page_of(std::iter::once(account("z", PAGE_BYTES * 2)), ListView::Records, 1_000).unwrap();
+        assert_eq!((huge.count, huge.next), (1, None));
+        let body = serde_json::to_string(&page_of(three(), ListView::Summary, 10).unwrap()).unwrap();
+        let parsed: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((parsed["count"].as_u64(), parsed.get("next")), (Some(3), None));
+        assert_eq!(parsed["accounts"][2]["account_id"], "c");
     }
 
     #[test]
