@@ -371,11 +371,15 @@ fn page_of(
 ) -> Result<Listing, serde_json::Error> {
     let (mut page, mut bytes, mut last_id) = (Vec::new(), 0, None);
     for record in accounts {
+        // One more account passes the filters: the page is full, and it starts the next one.
+        if page.len() == limit {
+            return Ok(Listing { count: page.len(), accounts: page, next: last_id });
+        }
         let json = match view {
             ListView::Records => serde_json::value::to_raw_value(&record)?,
             ListView::Summary => serde_json::value::to_raw_value(&AccountSummary::of(&record))?,
         };
-        if page.len() == limit || (!page.is_empty() && bytes + json.get().len() > PAGE_BYTES) {
+        if !page.is_empty() && bytes + json.get().len() > PAGE_BYTES {
             return Ok(Listing { count: page.len(), accounts: page, next: last_id });
         }
         bytes += json.get().len() + 1;
@@ -385,15 +389,14 @@ fn page_of(
     Ok(Listing { count: page.len(), accounts: page, next: None })
 }
 
-/// Whether a record passes the list's filters (each compared with the record's JSON name).
+/// Whether a record passes the list's filters (each compared with the record's JSON name, which
+/// is the enums' strum name too: both snake_case).
 fn passes(record: &AccountRecord, filter: &ListFilter) -> bool {
-    let is =
-        |wanted: &Option<String>, found: Option<String>| wanted.as_ref().is_none_or(|w| found.as_deref() == Some(w));
-    let name = |v: Value| v.as_str().map(str::to_owned);
-    let band = record.health.as_ref().and_then(|h| h.get("band")).and_then(Value::as_str).map(str::to_owned);
+    let is = |wanted: &Option<String>, found: Option<&str>| wanted.as_deref().is_none_or(|w| found == Some(w));
+    let band = record.health.as_ref().and_then(|h| h.get("band")).and_then(Value::as_str);
     is(&filter.band, band)
-        && is(&filter.segment, name(json!(record.segment)))
-        && is(&filter.lifecycle, name(json!(record.lifecycle)))
+        && is(&filter.segment, Some(record.segment.into()))
+        && is(&filter.lifecycle, Some(record.lifecycle.into()))
 }
 
 /// `GET /accounts`: the accounts' records (or summaries) as of `now`, filtered by band,
@@ -470,6 +473,10 @@ mod tests {
         }
     }
 
+    fn record_with_lifecycle(lifecycle: Lifecycle) -> AccountRecord {
+        AccountRecord { lifecycle, ..record_with_health(json!({"score": 35, "band": "red"})) }
+    }
+
     fn record_with_health(health: Value) -> AccountRecord {
         let stored = crate::domain::account::StoredAccount { account_id: "acct_1".into(), ..Default::default() };
         AccountRecord { name: Some("Acme".into()), health: Some(health), ..AccountRecord::from_stored(&stored, 0) }
@@ -515,6 +522,16 @@ mod tests {
         assert!(!passes(&record, &filter("green", "tech_touch")));
         assert!(!passes(&record, &filter("red", "high_touch")));
         assert!(!passes(&AccountRecord { health: None, ..record }, &filter("red", "tech_touch")));
+        // The filters compare strum names; the API shows serde names: they are the same.
+        use strum::IntoEnumIterator;
+        for segment in Segment::iter() {
+            assert_eq!(json!(segment), <&str>::from(segment));
+        }
+        for lifecycle in Lifecycle::iter() {
+            assert_eq!(json!(lifecycle), <&str>::from(lifecycle));
+            let wanted = ListFilter { lifecycle: Some(<&str>::from(lifecycle).into()), ..Default::default() };
+            assert!(passes(&record_with_lifecycle(lifecycle), &wanted), "{lifecycle}");
+        }
     }
 
     #[test]
