@@ -20,6 +20,7 @@ mod common;
 use common::{line, max, median, min, print_machine, repetition, repetitions, Subject};
 use foresight_shared::app::ingest::stripe::StripeWebhook;
 use foresight_shared::app::ports::store::AccountStore;
+use foresight_shared::sources::skipping_json;
 use foresight_shared::sources::stripe::{self, signature::compute_signature, signature::StripeSecrets};
 use hmac::{Hmac, KeyInit, Mac};
 use std::hint::black_box;
@@ -107,6 +108,9 @@ fn main() {
             black_box(stripe::parse_event(black_box(&body), "account_id").unwrap());
         }),
         Subject::new("typed parse alone (the Envelope, no normalising)", || {
+            black_box(skipping_json::read::<stripe::event::Envelope>(black_box(&body)).unwrap());
+        }),
+        Subject::new("the same typed parse by serde_json", || {
             black_box(serde_json::from_slice::<stripe::event::Envelope>(black_box(&body)).unwrap());
         }),
         Subject::new("serde_json skim (IgnoredAny, no output)", || {

@@ -388,3 +388,25 @@ fn normalised_output_matches_the_golden_file() {
     let updates = golden.iter().filter(|(_, out)| out["ok"]["change"].is_object()).count();
     assert!(updates >= 200, "only {updates} cases produce a change");
 }
+
+/// The cases above would pass even if the skipping reader gave up on every body (serde_json
+/// then parses it): this checks that it reads each body serde_json reads, to the same event,
+/// and refuses each one serde_json refuses.
+#[test]
+fn the_skipping_reader_reads_every_case_itself() {
+    use foresight_shared::sources::{skipping_json, stripe::event::Envelope};
+    let mut read = 0;
+    for (name, body, _) in cases() {
+        let expected = serde_json::from_slice::<Envelope>(&body).map(|e| format!("{e:?}"));
+        let ours = skipping_json::read::<Envelope>(&body).map(|e| format!("{e:?}"));
+        match (expected, ours) {
+            (Ok(expected), Ok(ours)) => {
+                assert_eq!(ours, expected, "{name}");
+                read += 1;
+            }
+            (Err(_), Err(_)) => {}
+            (expected, ours) => panic!("{name}: serde_json {expected:?}, the skipping reader {ours:?}"),
+        }
+    }
+    assert!(read >= 250, "only {read} cases read");
+}

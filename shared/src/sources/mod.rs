@@ -3,6 +3,7 @@
 
 pub mod segment;
 pub mod sha_backend;
+pub mod skipping_json;
 pub mod stripe;
 pub mod typeform;
 pub mod zendesk;

@@ -78,10 +78,11 @@ pub fn is_handled(kind: &str) -> bool {
 
 /// Parses an event body (already verified) into an update. `metadata_key` names the metadata
 /// field that carries our account id. One typed pass on the common path, borrowing from the
-/// body (see [`event`]); the slow path runs only for bodies that do not fit, to tell an ignored
-/// type from a malformed object.
+/// body (see [`event`]) and passing over what it does not read ([`super::skipping_json`]); the
+/// slow path runs only for bodies that do not fit, to tell an ignored type from a malformed
+/// object.
 pub fn parse_event(body: &[u8], metadata_key: &str) -> Result<StripeUpdate, ParseError> {
-    let envelope: Envelope = match serde_json::from_slice(body) {
+    let envelope: Envelope = match super::skipping_json::from_slice(body) {
         Ok(envelope) => envelope,
         Err(typed_error) => {
             let raw: RawEnvelope<'_> = serde_json::from_slice(body).map_err(ParseError::Envelope)?;
