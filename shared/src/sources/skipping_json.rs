@@ -503,6 +503,8 @@ pub(crate) mod block {
     }
 
     /// One bit per byte of `word` (little-endian order) that equals `byte`.
+    // Used by the portable classifier: on x86_64 by its tests only.
+    #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2", not(test)), allow(dead_code))]
     #[inline(always)]
     fn equal_bytes(word: u64, byte: u8) -> u64 {
         // Gathers the eight high bits into the top byte: bit 8i+7 moves to bit 56+i.
@@ -563,6 +565,7 @@ pub(crate) mod block {
         masks
     }
 
+    #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2", not(test)), allow(dead_code))]
     #[inline(always)]
     pub(crate) fn classify_portable(block: &[u8; 64]) -> [u64; 4] {
         let mut masks = [0u64; 4];
@@ -616,6 +619,16 @@ pub(crate) mod block {
     /// The position just after the object or array that starts at `start` (a `{` or `[`), or
     /// `None` if the input ends first.
     pub(crate) fn skip_container(input: &[u8], start: usize) -> Option<usize> {
+        skip_container_by(input, start, classify)
+    }
+
+    /// [`skip_container`] with a given classifier (the tests run the portable one on x86_64).
+    #[inline(always)]
+    pub(crate) fn skip_container_by(
+        input: &[u8],
+        start: usize,
+        classify: impl Fn(&[u8; 64]) -> [u64; 4],
+    ) -> Option<usize> {
         let mut depth: u64 = 0;
         let mut in_string: u64 = 0;
         let mut escape_carry = false;
@@ -798,6 +811,8 @@ mod tests {
                 assert_eq!(read::<Keep>(doc.as_bytes()), Ok(Keep { keep: 7 }), "{doc}");
                 let start = doc.find(inner).unwrap();
                 assert_eq!(block::skip_container(doc.as_bytes(), start), Some(start + inner.len()), "{doc}");
+                let portable = block::skip_container_by(doc.as_bytes(), start, block::classify_portable);
+                assert_eq!(portable, Some(start + inner.len()), "{doc}");
             }
         }
     }
