@@ -12,8 +12,10 @@
 //! depth counted by popcounts, and bit by bit only in the block where the value closes.
 //!
 //! What is checked: everything the target reads is checked as serde_json checks it; inside a
-//! skipped container only that strings close and brackets balance (a body reaches this reader
-//! after its sender's signature has been verified). Any error sends the document to serde_json
+//! skipped container only that strings close, brackets balance and the container closes with
+//! its own kind of bracket (inner brackets of the other kind, or a backslash outside a string,
+//! are not refused: a body reaches this reader after its sender's signature has been verified).
+//! It assumes serde_json without its `arbitrary_precision` feature (a test checks). Any error sends the document to serde_json
 //! instead ([`from_slice`]), so an answer of 400 carries serde_json's own message, and a
 //! document this reader does not handle (an enum in an object, say) still parses.
 
@@ -65,7 +67,8 @@ impl de::Error for Unread {
     }
 }
 
-/// serde_json's limit too: deeper documents are refused rather than overflowing the stack.
+/// serde_json's limit too (it reads at most 127 nested containers): deeper documents are
+/// refused rather than overflowing the stack.
 const MAX_DEPTH: u32 = 128;
 
 struct Reader<'de> {
@@ -314,7 +317,7 @@ impl<'de> Reader<'de> {
 
     fn enter(&mut self) -> Result<(), Unread> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth >= MAX_DEPTH {
             Err(Unread)
         } else {
             Ok(())
@@ -666,8 +669,11 @@ pub(crate) mod block {
                     } else {
                         depth = depth.checked_sub(1)?;
                         if depth == 0 {
+                            // `[` + 2 is `]`, `{` + 2 is `}`: a container closed by the other
+                            // kind is not skipped (the fields after it would be misread).
                             let end = at + i as usize + 1;
-                            return (end <= input.len()).then_some(end);
+                            let closes_its_kind = input.get(end - 1) == Some(&(input[start] + 2));
+                            return closes_its_kind.then_some(end);
                         }
                     }
                     brackets &= !bit;
@@ -779,7 +785,12 @@ mod tests {
 
     #[test]
     fn refuses_documents_deeper_than_serde_json_reads() {
-        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(serde_json::from_str::<Value>(&nested(127)).is_ok());
+        assert!(read::<Value>(nested(127).as_bytes()).is_ok());
+        assert!(serde_json::from_str::<Value>(&nested(128)).is_err());
+        assert_eq!(read::<Value>(nested(128).as_bytes()), Err(Unread));
+        let deep = nested(200);
         assert_eq!(read::<Value>(deep.as_bytes()), Err(Unread));
         assert!(serde_json::from_str::<Value>(&deep).is_err());
         // Skipped, the same depth is only structure: passed over.
@@ -819,7 +830,7 @@ mod tests {
 
     #[test]
     fn an_unclosed_container_is_not_skipped() {
-        for doc in [r#"{"a": "}"#, r#"{"a": [1, 2}"#, "[[[", r#"{"a": "\"}"#] {
+        for doc in [r#"{"a": "}"#, r#"{"a": [1, 2}"#, "[[[", r#"{"a": "\"}"#, "[}", r#"{"a": 1]"#] {
             assert_eq!(block::skip_container(doc.as_bytes(), 0), None, "{doc}");
         }
     }
@@ -840,6 +851,27 @@ mod tests {
                 assert_eq!(closes, if matches!(byte, b'}' | b']') { bit } else { 0 }, "{byte:#x} at {position}");
             }
         }
+    }
+
+    /// With `arbitrary_precision`, serde_json hands numbers to visitors in another form; this
+    /// reader would then differ from it.
+    #[test]
+    fn serde_json_reads_numbers_as_this_reader_does() {
+        let number: Value = serde_json::from_str("1.50").unwrap();
+        assert_eq!(number.to_string(), "1.5", "serde_json's arbitrary_precision feature is on");
+    }
+
+    /// A container closed by the wrong kind of bracket is not skipped, so the fields after it
+    /// are not read as if it had been.
+    #[test]
+    fn a_wrong_closing_bracket_is_not_passed_over() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Customer<'a> {
+            customer: &'a str,
+        }
+        let doc = br#"{"x": [}, "customer": "cus_1"}"#;
+        assert_eq!(read::<Customer>(doc), Err(Unread));
+        assert!(from_slice::<Customer>(doc).is_err());
     }
 
     #[test]
