@@ -154,6 +154,8 @@ impl<'de> Reader<'de> {
 
     /// A string whose opening quote has been consumed: borrowed from the body unless it has
     /// escapes.
+    // Inlined: called for every key and string value (6% of a Stripe event's instructions).
+    #[inline(always)]
     fn string(&mut self) -> Result<Cow<'de, str>, Unread> {
         let start = self.pos;
         let mut at = start;
