@@ -40,8 +40,8 @@ pub fn read<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Result<T, Unread> {
     let text = std::str::from_utf8(body).map_err(|_| Unread)?;
     let mut reader = Reader { text, input: body, pos: 0, depth: 0 };
     let value = T::deserialize(&mut reader)?;
-    reader.skip_whitespace();
-    if reader.pos == body.len() {
+    // Only whitespace may follow the value.
+    if reader.peek_byte().is_none() {
         Ok(value)
     } else {
         Err(Unread)
@@ -81,11 +81,6 @@ struct Reader<'de> {
 }
 
 impl<'de> Reader<'de> {
-    /// Whitespace at the cursor, skipped (the next byte is not whitespace).
-    fn skip_whitespace(&mut self) {
-        self.peek_byte();
-    }
-
     /// The next byte that is not whitespace, if any (not consumed). Called before every token,
     /// so the layouts of a pretty-printed body are checked first: no whitespace (`:` after a
     /// key, `,` after a value), one space (after a colon); a newline and a run of indentation
@@ -317,13 +312,21 @@ impl<'de> Reader<'de> {
         }
     }
 
-    fn enter(&mut self) -> Result<(), Unread> {
+    /// The object or array whose bracket is at the cursor, read by `visit`, which also says
+    /// whether it reached the closing bracket (a visitor that stopped early leaves the
+    /// container open: serde_json's error too).
+    fn nested<T>(&mut self, visit: impl FnOnce(&mut Self) -> Result<(T, bool), Unread>) -> Result<T, Unread> {
+        self.pos += 1;
         self.depth += 1;
         if self.depth >= MAX_DEPTH {
-            Err(Unread)
-        } else {
-            Ok(())
+            return Err(Unread);
         }
+        let (value, closed) = visit(self)?;
+        if !closed {
+            return Err(Unread);
+        }
+        self.depth -= 1;
+        Ok(value)
     }
 }
 
@@ -332,29 +335,14 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unread> {
         match self.peek()? {
-            b'{' => {
-                self.pos += 1;
-                self.enter()?;
-                let mut fields = Fields { reader: &mut *self, first: true, closed: false };
-                let value = visitor.visit_map(&mut fields)?;
-                // A visitor that stopped early leaves the object open: serde_json's error too.
-                if !fields.closed {
-                    return Err(Unread);
-                }
-                self.depth -= 1;
-                Ok(value)
-            }
-            b'[' => {
-                self.pos += 1;
-                self.enter()?;
-                let mut elements = Elements { reader: &mut *self, first: true, closed: false };
-                let value = visitor.visit_seq(&mut elements)?;
-                if !elements.closed {
-                    return Err(Unread);
-                }
-                self.depth -= 1;
-                Ok(value)
-            }
+            b'{' => self.nested(|reader| {
+                let mut fields = Fields { reader, first: true, closed: false };
+                Ok((visitor.visit_map(&mut fields)?, fields.closed))
+            }),
+            b'[' => self.nested(|reader| {
+                let mut elements = Elements { reader, first: true, closed: false };
+                Ok((visitor.visit_seq(&mut elements)?, elements.closed))
+            }),
             b'"' => {
                 self.pos += 1;
                 match self.string()? {
