@@ -336,11 +336,11 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unread> {
         match self.peek()? {
             b'{' => self.nested(|reader| {
-                let mut fields = Fields { reader, first: true, closed: false };
+                let mut fields = Members { reader, first: true, closed: false };
                 Ok((visitor.visit_map(&mut fields)?, fields.closed))
             }),
             b'[' => self.nested(|reader| {
-                let mut elements = Elements { reader, first: true, closed: false };
+                let mut elements = Members { reader, first: true, closed: false };
                 Ok((visitor.visit_seq(&mut elements)?, elements.closed))
             }),
             b'"' => {
@@ -408,14 +408,15 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
     }
 }
 
-/// The members of an object whose `{` has been consumed.
-struct Fields<'r, 'de> {
+/// The members of an object, or the elements of an array, whose opening bracket has been
+/// consumed: read as a map or as a sequence.
+struct Members<'r, 'de> {
     reader: &'r mut Reader<'de>,
     first: bool,
     closed: bool,
 }
 
-impl<'de> MapAccess<'de> for Fields<'_, 'de> {
+impl<'de> MapAccess<'de> for Members<'_, 'de> {
     type Error = Unread;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Unread> {
@@ -454,14 +455,7 @@ impl<'de> MapAccess<'de> for Fields<'_, 'de> {
     }
 }
 
-/// The elements of an array whose `[` has been consumed.
-struct Elements<'r, 'de> {
-    reader: &'r mut Reader<'de>,
-    first: bool,
-    closed: bool,
-}
-
-impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
+impl<'de> SeqAccess<'de> for Members<'_, 'de> {
     type Error = Unread;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Unread> {
