@@ -1,6 +1,7 @@
 //! Zendesk's incremental ticket export (`/api/v2/incremental/tickets/cursor.json`): each listed
 //! ticket as the change a webhook about it makes, for the backfill.
 
+use super::fields::Fields;
 use super::{id, text, ticket_change, time, ParseError, ZendeskUpdate};
 use crate::domain::support::Rating;
 use serde_json::Value;
@@ -11,15 +12,16 @@ use serde_json::Value;
 pub const EXPORT_DELIVERY: &str = "!export";
 
 /// One exported ticket as an update; its organization resolves like a webhook's.
-pub fn parse_ticket(ticket: &Value) -> Result<ZendeskUpdate, ParseError> {
-    let ticket_id = id(ticket.get("id")).ok_or(ParseError::Missing("id"))?;
-    let updated_at = time(ticket.get("updated_at")).ok_or(ParseError::Missing("updated_at"))?;
-    let rating = ticket.pointer("/satisfaction_rating/score").and_then(Value::as_str).and_then(Rating::from_zendesk);
-    let change = ticket_change(&ticket_id, text(ticket.get("status")), ticket, updated_at, EXPORT_DELIVERY, rating)?;
+pub fn parse_ticket(value: &Value) -> Result<ZendeskUpdate, ParseError> {
+    let ticket = Fields::from_value(value);
+    let ticket_id = id(&ticket.id).ok_or(ParseError::Missing("id"))?;
+    let updated_at = time(&ticket.updated_at).ok_or(ParseError::Missing("updated_at"))?;
+    let rating = value.pointer("/satisfaction_rating/score").and_then(Value::as_str).and_then(Rating::from_zendesk);
+    let change = ticket_change(&ticket_id, text(&ticket.status), &ticket, updated_at, EXPORT_DELIVERY, rating)?;
     Ok(ZendeskUpdate {
         delivery_id: format!("export:{ticket_id}:{updated_at}"),
         kind: "export".into(),
-        organization_id: id(ticket.get("organization_id")),
+        organization_id: id(&ticket.organization_id),
         organization_external_id: None,
         change,
     })

@@ -1,0 +1,448 @@
+//! The members of a Zendesk body that Foresight reads, read straight from the bytes: strings
+//! borrowed unless escaped, every other member checked and dropped, no `serde_json::Value` tree
+//! (which cost one allocation per key and per string: most of a webhook's CPU).
+//!
+//! It reads what the tree would hold, member for member: a duplicated key keeps its last value,
+//! an id may be a string or a number (kept as serde_json prints it), and a body or a `detail`
+//! that is not an object reads as one with no members. The members it drops are read by
+//! serde_json as fully as the tree would read them (escapes, surrogates, number ranges), so the
+//! two accept the same bodies; on an error the caller parses the tree again for serde_json's
+//! own message and position (`super::parse`).
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Number, Value};
+use std::borrow::Cow;
+use std::fmt;
+
+/// A member's value as the parser needs it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Scalar<'a> {
+    /// Not in the object.
+    #[default]
+    Absent,
+    Str(Cow<'a, str>),
+    Number(Number),
+    /// `null`, a boolean, an object or an array.
+    Other,
+}
+
+impl Scalar<'_> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Scalar::Absent)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn from_value(value: Option<&Value>) -> Scalar<'_> {
+        match value {
+            None => Scalar::Absent,
+            Some(Value::String(s)) => Scalar::Str(Cow::Borrowed(s)),
+            Some(Value::Number(n)) => Scalar::Number(n.clone()),
+            Some(_) => Scalar::Other,
+        }
+    }
+}
+
+/// The members read of a body, of its `detail`, or of an exported ticket.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fields<'a> {
+    pub kind: Scalar<'a>,
+    pub id: Scalar<'a>,
+    pub time: Scalar<'a>,
+    pub ticket_id: Scalar<'a>,
+    pub status: Scalar<'a>,
+    pub priority: Scalar<'a>,
+    pub organization_id: Scalar<'a>,
+    pub organization_external_id: Scalar<'a>,
+    pub created_at: Scalar<'a>,
+    pub updated_at: Scalar<'a>,
+    pub satisfaction: Scalar<'a>,
+    /// `None` when absent; a `detail` that is not an object has no members.
+    pub detail: Option<Box<Fields<'a>>>,
+}
+
+impl<'a> Fields<'a> {
+    /// Reads a body. An error is serde_json's (the caller reports the tree's own).
+    pub fn read(body: &'a [u8]) -> Result<Fields<'a>, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// The same members of a parsed tree (the export's tickets, and a body on the error path).
+    pub fn from_value(value: &'a Value) -> Fields<'a> {
+        let Value::Object(map) = value else {
+            return Fields::default();
+        };
+        let get = |key: &str| Scalar::from_value(map.get(key));
+        Fields {
+            kind: get("type"),
+            id: get("id"),
+            time: get("time"),
+            ticket_id: get("ticket_id"),
+            status: get("status"),
+            priority: get("priority"),
+            organization_id: get("organization_id"),
+            organization_external_id: get("organization_external_id"),
+            created_at: get("created_at"),
+            updated_at: get("updated_at"),
+            satisfaction: get("satisfaction"),
+            detail: map.get("detail").map(|d| Box::new(Fields::from_value(d))),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+
+    // As the tree: serde_json never reads a non-finite number, and the tree keeps one as null.
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Number::from_f64(v).map_or(Scalar::Other, Scalar::Number))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Checked::visit_map(CheckedVisitor, map).map(|_| Scalar::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Checked::visit_seq(CheckedVisitor, seq).map(|_| Scalar::Other)
+    }
+}
+
+/// A value read and dropped, read as fully as the tree reads it (unlike `IgnoredAny`, which
+/// lets a lone surrogate escape or an out-of-range number through): every string and number is
+/// decoded, nothing is kept.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl Checked {
+    fn visit_map<'de, A: MapAccess<'de>>(_: CheckedVisitor, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Checked>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
+    }
+
+    fn visit_seq<'de, A: SeqAccess<'de>>(_: CheckedVisitor, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+}
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Checked, A::Error> {
+        Checked::visit_map(self, map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Checked, A::Error> {
+        Checked::visit_seq(self, seq)
+    }
+}
+
+/// The keys read; any other is `Other`. Matched on the decoded key, as the tree's lookups are.
+enum Key {
+    Kind,
+    Id,
+    Time,
+    TicketId,
+    Status,
+    Priority,
+    OrganizationId,
+    OrganizationExternalId,
+    CreatedAt,
+    UpdatedAt,
+    Satisfaction,
+    Detail,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(match key {
+            "type" => Key::Kind,
+            "id" => Key::Id,
+            "time" => Key::Time,
+            "ticket_id" => Key::TicketId,
+            "status" => Key::Status,
+            "priority" => Key::Priority,
+            "organization_id" => Key::OrganizationId,
+            "organization_external_id" => Key::OrganizationExternalId,
+            "created_at" => Key::CreatedAt,
+            "updated_at" => Key::UpdatedAt,
+            "satisfaction" => Key::Satisfaction,
+            "detail" => Key::Detail,
+            _ => Key::Other,
+        })
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FieldsVisitor)
+    }
+}
+
+/// An object's members; any other value is an object with none (as `Value::get` sees it).
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Fields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
+        let mut fields = Fields::default();
+        // A repeated key overwrites: the tree keeps the last value too.
+        while let Some(key) = map.next_key::<Key>()? {
+            let slot = match key {
+                Key::Kind => &mut fields.kind,
+                Key::Id => &mut fields.id,
+                Key::Time => &mut fields.time,
+                Key::TicketId => &mut fields.ticket_id,
+                Key::Status => &mut fields.status,
+                Key::Priority => &mut fields.priority,
+                Key::OrganizationId => &mut fields.organization_id,
+                Key::OrganizationExternalId => &mut fields.organization_external_id,
+                Key::CreatedAt => &mut fields.created_at,
+                Key::UpdatedAt => &mut fields.updated_at,
+                Key::Satisfaction => &mut fields.satisfaction,
+                Key::Detail => {
+                    fields.detail = Some(Box::new(map.next_value::<Fields>()?));
+                    continue;
+                }
+                Key::Other => {
+                    map.next_value::<Checked>()?;
+                    continue;
+                }
+            };
+            *slot = map.next_value::<Scalar>()?;
+        }
+        Ok(fields)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Fields<'de>, A::Error> {
+        Checked::visit_seq(CheckedVisitor, seq).map(|_| Fields::default())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Fields<'de>, E> {
+        Ok(Fields::default())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Fields<'de>, E> {
+        Ok(Fields::default())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Fields<'de>, E> {
+        Ok(Fields::default())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Fields<'de>, E> {
+        Ok(Fields::default())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Fields<'de>, E> {
+        Ok(Fields::default())
+    }
+
+    fn visit_unit<E>(self) -> Result<Fields<'de>, E> {
+        Ok(Fields::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the tree reads of a body, or its error.
+    fn by_tree(body: &[u8]) -> Result<Value, String> {
+        serde_json::from_slice::<Value>(body).map_err(|e| e.to_string())
+    }
+
+    fn agree(body: &[u8]) {
+        let tree = by_tree(body);
+        let direct = Fields::read(body).map_err(|e| e.to_string());
+        match (&tree, &direct) {
+            (Ok(value), Ok(fields)) => {
+                assert_eq!(fields, &Fields::from_value(value), "{}", String::from_utf8_lossy(body))
+            }
+            (Err(_), Err(_)) => {}
+            _ => panic!("tree {tree:?}, direct {direct:?}: {}", String::from_utf8_lossy(body)),
+        }
+    }
+
+    #[test]
+    fn reads_what_the_tree_holds() {
+        for body in [
+            r#"{"type": "zen:event-type:ticket.created", "id": 7, "detail": {"id": "35", "status": "OPEN"}}"#,
+            r#"{"ticket_id": 1.5e3, "status": "open", "priority": null, "satisfaction": true}"#,
+            r#"{"ticket_id": -12, "status": "a\"b\u00e9", "created_at": ["x", {"y": 1}]}"#,
+            r#"{"id": "1", "id": "2", "detail": {"id": 1}, "detail": "flat"}"#,
+            r#"{"stat\u0075s": "escaped key", "ticket_id": 18446744073709551615}"#,
+            r#"{"detail": [1, 2], "organization_id": 1e2, "updated_at": {"at": 1}}"#,
+            r#"[{"ticket_id": "1"}]"#,
+            r#""a string body""#,
+            "null",
+            "12",
+            r#"{"ticket_id": "1", "nested": {"deep": [[[{"k": "\ud83d\ude00"}]]]}}"#,
+        ] {
+            agree(body.as_bytes());
+        }
+    }
+
+    #[test]
+    fn refuses_what_the_tree_refuses_in_members_it_drops() {
+        // IgnoredAny would let each of these through; the tree refuses them.
+        for body in [
+            r#"{"ticket_id": "1", "subject": "\ud800 alone"}"#,
+            r#"{"ticket_id": "1", "size": 1e999}"#,
+            r#"{"ticket_id": "1", "tags": ["\udc00"]}"#,
+            r#"{"ticket_id": "1", "via": {"n": -1e400}}"#,
+            r#"{"ticket_id": "1", "x": "tab	inside"}"#,
+            r#"{"ticket_id": "1",}"#,
+            r#"{"ticket_id": "1"} trailing"#,
+        ] {
+            assert!(by_tree(body.as_bytes()).is_err(), "{body}");
+            assert!(Fields::read(body.as_bytes()).is_err(), "{body}");
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let key = prop::sample::select(vec![
+            "type",
+            "id",
+            "time",
+            "ticket_id",
+            "status",
+            "priority",
+            "organization_id",
+            "organization_external_id",
+            "created_at",
+            "updated_at",
+            "satisfaction",
+            "detail",
+            "subject",
+            "tags",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            ".{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..6)
+                    .prop_map(|members| Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_document_reads_as_its_tree(value in json_value(), pretty in any::<bool>()) {
+            let body = if pretty { serde_json::to_vec_pretty(&value) } else { serde_json::to_vec(&value) }.unwrap();
+            agree(&body);
+        }
+    }
+}
