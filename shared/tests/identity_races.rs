@@ -98,7 +98,8 @@ async fn a_users_usage_stored_while_a_group_call_links_them_joins_the_account() 
         "type": "track", "event": "Report Exported", "userId": "user_race", "messageId": "m-race-1",
         "timestamp": "2026-11-20T10:00:00Z"
     }]);
-    let messages = foresight_shared::sources::segment::parse(&serde_json::to_vec(&batch).unwrap()).expect("a batch");
+    let body = serde_json::to_vec(&batch).unwrap();
+    let messages = foresight_shared::sources::segment::parse(&body).expect("a batch");
     let config = foresight_shared::domain::usage::AnalyticsConfig::default();
     let marks = foresight_shared::app::ingest::analytics::ConnectionMarks::default();
     foresight_shared::app::ingest::analytics::ingest(&store, &links, &store, &messages, &config, &marks, 1_795_000_000)

@@ -185,7 +185,7 @@ pub async fn ingest(
     accounts: &dyn AccountStore,
     links: &dyn LinkStore,
     usage: &dyn UsageStore,
-    messages: &[Message],
+    messages: &[Message<'_>],
     config: &AnalyticsConfig,
     marks: &ConnectionMarks,
     now: i64,

@@ -48,7 +48,12 @@ impl TrackingApi {
     }
 
     /// Size, write key, parsing: no I/O.
-    pub fn prepare(&self, endpoint: Endpoint, headers: &HeaderMap, body: &[u8]) -> Result<Vec<Message>, IngestError> {
+    pub fn prepare<'b>(
+        &self,
+        endpoint: Endpoint,
+        headers: &HeaderMap,
+        body: &'b [u8],
+    ) -> Result<Vec<Message<'b>>, IngestError> {
         if body.len() > tracking::MAX_REQUEST_BYTES {
             return Err(IngestError::TooLarge(body.len()));
         }

@@ -8,6 +8,7 @@ pub mod tracking;
 use crate::domain::survey;
 use crate::domain::time;
 use crate::domain::usage::AnalyticsConfig;
+use crate::sources::borrowed::{Scalar, Text};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,22 +17,31 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Segment's limit on one message (of a batch, or the body of a single call).
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
 
-/// One Segment-spec message, the fields Foresight reads.
+/// One Segment-spec message, the fields Foresight reads, borrowed from the body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Message {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub message_id: Option<String>,
-    pub user_id: Option<Value>,
-    pub anonymous_id: Option<Value>,
-    pub group_id: Option<Value>,
-    pub event: Option<String>,
-    pub timestamp: Option<String>,
-    pub sent_at: Option<String>,
-    pub received_at: Option<String>,
+pub struct Message<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Text<'a>,
+    #[serde(borrow)]
+    pub message_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub user_id: Scalar<'a>,
+    #[serde(borrow)]
+    pub anonymous_id: Scalar<'a>,
+    #[serde(borrow)]
+    pub group_id: Scalar<'a>,
+    #[serde(borrow)]
+    pub event: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub timestamp: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub sent_at: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub received_at: Option<Text<'a>>,
     pub traits: Option<BTreeMap<String, Value>>,
-    pub context: Option<Context>,
+    #[serde(borrow)]
+    pub context: Option<Context<'a>>,
     /// Only the survey convention's properties are read (`score`, `comment`).
     pub properties: SurveyProperties,
 }
@@ -95,8 +105,9 @@ impl<'de> Deserialize<'de> for SurveyProperties {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct Context {
-    pub group_id: Option<Value>,
+pub struct Context<'a> {
+    #[serde(borrow)]
+    pub group_id: Scalar<'a>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -113,23 +124,19 @@ pub enum ParseError {
 
 /// An id that may arrive as a string or a number; empty means none.
 fn id(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    Scalar::of(value).id()
 }
 
-impl Message {
+impl Message<'_> {
     pub fn user(&self) -> Option<String> {
-        id(self.user_id.as_ref()).or_else(|| id(self.anonymous_id.as_ref()))
+        self.user_id.id().or_else(|| self.anonymous_id.id())
     }
 
     /// The group the message names itself: `groupId` on group calls, `context.groupId` else.
     pub fn group(&self) -> Option<String> {
         match self.kind.as_str() {
-            "group" => id(self.group_id.as_ref()),
-            _ => id(self.context.as_ref().and_then(|c| c.group_id.as_ref())),
+            "group" => self.group_id.id(),
+            _ => self.context.as_ref().and_then(|c| c.group_id.id()),
         }
     }
 
@@ -144,7 +151,7 @@ impl Message {
 }
 
 /// Parses one message or a batch (an array), in one pass over the body.
-pub fn parse(body: &[u8]) -> Result<Vec<Message>, ParseError> {
+pub fn parse(body: &[u8]) -> Result<Vec<Message<'_>>, ParseError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let messages: Vec<Message> = if first == Some(&b'[') {
         serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?
@@ -292,7 +299,7 @@ pub fn aggregate(messages: &[Message], config: &AnalyticsConfig, now: i64) -> Ag
                             out.surveys.push(SurveyAnswer {
                                 group: m.group(),
                                 user,
-                                id: m.message_id.clone().unwrap_or_default(),
+                                id: m.message_id.as_deref().unwrap_or_default().to_owned(),
                                 at: t,
                                 score,
                                 comment: m.properties.comment.as_deref().and_then(survey::short_comment),
@@ -337,6 +344,132 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The message as it was read before it borrowed from the body (owned strings, ids as
+    /// `Value`s): the reference the borrowed reading is held to.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
+    struct OwnedMessage {
+        #[serde(rename = "type")]
+        kind: String,
+        message_id: Option<String>,
+        user_id: Option<Value>,
+        anonymous_id: Option<Value>,
+        group_id: Option<Value>,
+        event: Option<String>,
+        timestamp: Option<String>,
+        sent_at: Option<String>,
+        received_at: Option<String>,
+        traits: Option<BTreeMap<String, Value>>,
+        context: Option<Context>,
+        properties: SurveyProperties,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default, rename_all = "camelCase")]
+    // Named as the message's own: serde's errors name the struct ("expected struct Context").
+    struct Context {
+        group_id: Option<Value>,
+    }
+
+    /// What each reading tells of a body: its error, or what `aggregate` reads of each message.
+    fn readings(body: &[u8]) -> (Result<Vec<String>, String>, Result<Vec<String>, String>) {
+        let borrowed = serde_json::from_slice::<Vec<Message>>(body).map_err(|e| e.to_string()).map(|ms| {
+            ms.iter()
+                .map(|m| {
+                    format!(
+                        "{} {:?} {:?} {:?} {:?} {} {:?} {:?}",
+                        m.kind.as_str(),
+                        m.message_id.as_deref(),
+                        m.user(),
+                        m.group(),
+                        m.event.as_deref(),
+                        m.time(7),
+                        m.traits,
+                        m.properties.score
+                    )
+                })
+                .collect()
+        });
+        let owned = serde_json::from_slice::<Vec<OwnedMessage>>(body).map_err(|e| e.to_string()).map(|ms| {
+            ms.iter()
+                .map(|m| {
+                    let group = match m.kind.as_str() {
+                        "group" => id(m.group_id.as_ref()),
+                        _ => id(m.context.as_ref().and_then(|c| c.group_id.as_ref())),
+                    };
+                    let time = [&m.timestamp, &m.sent_at, &m.received_at]
+                        .into_iter()
+                        .flatten()
+                        .find_map(|t| time::parse(t))
+                        .unwrap_or(7);
+                    format!(
+                        "{} {:?} {:?} {:?} {:?} {} {:?} {:?}",
+                        m.kind,
+                        m.message_id.as_deref(),
+                        id(m.user_id.as_ref()).or_else(|| id(m.anonymous_id.as_ref())),
+                        group,
+                        m.event.as_deref(),
+                        time,
+                        m.traits,
+                        m.properties.score
+                    )
+                })
+                .collect()
+        });
+        (borrowed, owned)
+    }
+
+    fn member() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            prop::sample::select(vec!["track", "group", "page", " m1 ", "", "acct_1", "2026-11-02T10:00:00Z", "a\"b"])
+                .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(vec!["groupId", "score", "x"]), inner), 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_message_reads_as_it_did_with_owned_strings(
+            members in proptest::collection::vec((proptest::sample::select(vec![
+                "type", "messageId", "userId", "anonymousId", "groupId", "event", "timestamp", "sentAt",
+                "receivedAt", "traits", "context", "properties", "other",
+            ]), member()), 0..8),
+        ) {
+            let message = Value::Object(members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
+            let body = serde_json::to_vec(&json!([message])).unwrap();
+            let (borrowed, owned) = readings(&body);
+            proptest::prop_assert_eq!(borrowed, owned, "{}", message);
+        }
+    }
+
+    #[test]
+    fn a_message_reads_as_it_did_with_owned_strings_on_edge_bodies() {
+        for body in [
+            r#"[{"type": "track", "userId": 12, "context": {"groupId": 1.5}, "messageId": "m\u0031"}]"#,
+            r#"[{"type": 5}]"#,
+            r#"[{"type": null}]"#,
+            r#"[{"messageId": 7}]"#,
+            r#"[{"context": "flat"}]"#,
+            r#"[{"userId": "\ud800"}]"#,
+            r#"[{"userId": {"nested": [1e999]}}]"#,
+            r#"[{"type": "group", "groupId": "  ", "anonymousId": " a "}]"#,
+        ] {
+            let (borrowed, owned) = readings(body.as_bytes());
+            assert_eq!(borrowed, owned, "{body}");
+        }
+    }
+
     fn config() -> AnalyticsConfig {
         AnalyticsConfig {
             key_features: ["Report Exported", "Dashboard Shared"].map(String::from).into(),
@@ -362,7 +495,8 @@ mod tests {
             {"type": "track", "event": "Logged In", "userId": "u1", "messageId": "m1",
              "timestamp": "2026-11-02T10:00:00Z", "context": {"groupId": "acct_1"}}
         ]);
-        let messages = parse(batch.to_string().as_bytes()).unwrap();
+        let body = batch.to_string();
+        let messages = parse(body.as_bytes()).unwrap();
         let agg = aggregate(&messages, &config(), 0);
         let nov2 = time::parse_day("2026-11-02").unwrap();
         let day1 = &agg.usage[&(Some("acct_1".into()), nov2)];
@@ -400,7 +534,8 @@ mod tests {
              "context": {"groupId": "acct_1"}, "properties": [1, 2]},
             {"type": "page", "userId": "u1", "messageId": "n5", "context": {"groupId": "acct_1"}, "properties": null}
         ]);
-        let messages = parse(batch.to_string().as_bytes()).unwrap();
+        let body = batch.to_string();
+        let messages = parse(body.as_bytes()).unwrap();
         let agg = aggregate(&messages, &AnalyticsConfig::default(), 0);
         assert_eq!(agg.surveys.len(), 2, "a score over 10 is no answer: {:?}", agg.surveys);
         assert_eq!(

@@ -11,6 +11,7 @@
 
 pub use super::MAX_MESSAGE_BYTES;
 use super::{Message, ParseError};
+use crate::sources::borrowed::{Scalar, Text};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -96,7 +97,7 @@ struct BatchBody<'a> {
 /// `context.groupId` stand in for a message's own when it has none; a message without a
 /// `messageId` (hand-written calls: the libraries always set one) is identified by a hash of its
 /// bytes, so that a resend of the same bytes still counts once.
-pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Vec<Message>, ParseError> {
+pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Vec<Message<'_>>, ParseError> {
     let json_error = |e: serde_json::Error| ParseError::Json(e.to_string());
     let mut messages = Vec::new();
     match endpoint {
@@ -113,12 +114,12 @@ pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Vec<Message>, ParseError
                 let mut message: Message = serde_json::from_slice(bytes)
                     .map_err(|e| ParseError::Json(format!("batch[{index}] is not a message: {e}")))?;
                 if message.sent_at.is_none() {
-                    message.sent_at = sent_at.map(str::to_owned);
+                    message.sent_at = sent_at.map(|s| Text::from(s.to_owned()));
                 }
                 if message.group().is_none() && message.kind != "group" {
                     if let Some(group) = &group {
                         message.context.get_or_insert_with(Default::default).group_id =
-                            Some(Value::String(group.clone()));
+                            Scalar::Str(group.clone().into());
                     }
                 }
                 fill_message_id(&mut message, bytes);
@@ -130,7 +131,7 @@ pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Vec<Message>, ParseError
                 return Err(ParseError::TooLarge { index: 0, bytes: body.len() });
             }
             let mut message: Message = serde_json::from_slice(body).map_err(json_error)?;
-            message.kind = single.name().to_owned();
+            message.kind = Text::from(single.name().to_owned());
             fill_message_id(&mut message, body);
             messages.push(message);
         }
@@ -142,7 +143,7 @@ pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Vec<Message>, ParseError
 fn fill_message_id(message: &mut Message, bytes: &[u8]) {
     if message.message_id.as_deref().is_none_or(|id| id.trim().is_empty()) {
         use sha2::Digest;
-        message.message_id = Some(format!("sha256:{}", hex::encode(&sha2::Sha256::digest(bytes)[..16])));
+        message.message_id = Some(Text::from(format!("sha256:{}", hex::encode(&sha2::Sha256::digest(bytes)[..16]))));
     }
 }
 

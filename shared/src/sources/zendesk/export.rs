@@ -2,7 +2,7 @@
 //! ticket as the change a webhook about it makes, for the backfill.
 
 use super::fields::Fields;
-use super::{id, text, ticket_change, time, ParseError, ZendeskUpdate};
+use super::{text, ticket_change, time, ParseError, ZendeskUpdate};
 use crate::domain::support::Rating;
 use serde_json::Value;
 
@@ -14,14 +14,14 @@ pub const EXPORT_DELIVERY: &str = "!export";
 /// One exported ticket as an update; its organization resolves like a webhook's.
 pub fn parse_ticket(value: &Value) -> Result<ZendeskUpdate, ParseError> {
     let ticket = Fields::from_value(value);
-    let ticket_id = id(&ticket.id).ok_or(ParseError::Missing("id"))?;
+    let ticket_id = ticket.id.id().ok_or(ParseError::Missing("id"))?;
     let updated_at = time(&ticket.updated_at).ok_or(ParseError::Missing("updated_at"))?;
     let rating = value.pointer("/satisfaction_rating/score").and_then(Value::as_str).and_then(Rating::from_zendesk);
     let change = ticket_change(&ticket_id, text(&ticket.status), &ticket, updated_at, EXPORT_DELIVERY, rating)?;
     Ok(ZendeskUpdate {
         delivery_id: format!("export:{ticket_id}:{updated_at}"),
         kind: "export".into(),
-        organization_id: id(&ticket.organization_id),
+        organization_id: ticket.organization_id.id(),
         organization_external_id: None,
         change,
     })

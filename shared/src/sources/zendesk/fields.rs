@@ -9,45 +9,11 @@
 //! two accept the same bodies; on an error the caller parses the tree again for serde_json's
 //! own message and position (`super::parse`).
 
+use crate::sources::borrowed::{Checked, Scalar};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::{Number, Value};
-use std::borrow::Cow;
+use serde_json::Value;
 use std::fmt;
-
-/// A member's value as the parser needs it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum Scalar<'a> {
-    /// Not in the object.
-    #[default]
-    Absent,
-    Str(Cow<'a, str>),
-    Number(Number),
-    /// `null`, a boolean, an object or an array.
-    Other,
-}
-
-impl Scalar<'_> {
-    pub fn is_absent(&self) -> bool {
-        matches!(self, Scalar::Absent)
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Scalar::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn from_value(value: Option<&Value>) -> Scalar<'_> {
-        match value {
-            None => Scalar::Absent,
-            Some(Value::String(s)) => Scalar::Str(Cow::Borrowed(s)),
-            Some(Value::Number(n)) => Scalar::Number(n.clone()),
-            Some(_) => Scalar::Other,
-        }
-    }
-}
 
 /// The members read of a body, of its `detail`, or of an exported ticket.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -78,7 +44,7 @@ impl<'a> Fields<'a> {
         let Value::Object(map) = value else {
             return Fields::default();
         };
-        let get = |key: &str| Scalar::from_value(map.get(key));
+        let get = |key: &str| Scalar::of(map.get(key));
         Fields {
             kind: get("type"),
             id: get("id"),
@@ -93,130 +59,6 @@ impl<'a> Fields<'a> {
             satisfaction: get("satisfaction"),
             detail: map.get("detail").map(|d| Box::new(Fields::from_value(d))),
         }
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(v)))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Scalar::Number(v.into()))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Scalar::Number(v.into()))
-    }
-
-    // As the tree: serde_json never reads a non-finite number, and the tree keeps one as null.
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Number::from_f64(v).map_or(Scalar::Other, Scalar::Number))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Scalar::Other)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Scalar::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Checked::visit_map(CheckedVisitor, map).map(|_| Scalar::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Checked::visit_seq(CheckedVisitor, seq).map(|_| Scalar::Other)
-    }
-}
-
-/// A value read and dropped, read as fully as the tree reads it (unlike `IgnoredAny`, which
-/// lets a lone surrogate escape or an out-of-range number through): every string and number is
-/// decoded, nothing is kept.
-struct Checked;
-
-impl<'de> Deserialize<'de> for Checked {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CheckedVisitor)
-    }
-}
-
-struct CheckedVisitor;
-
-impl Checked {
-    fn visit_map<'de, A: MapAccess<'de>>(_: CheckedVisitor, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_key::<Checked>()?.is_some() {
-            map.next_value::<Checked>()?;
-        }
-        Ok(Checked)
-    }
-
-    fn visit_seq<'de, A: SeqAccess<'de>>(_: CheckedVisitor, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-}
-
-impl<'de> Visitor<'de> for CheckedVisitor {
-    type Value = Checked;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_unit<E>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Checked, A::Error> {
-        Checked::visit_map(self, map)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Checked, A::Error> {
-        Checked::visit_seq(self, seq)
     }
 }
 
@@ -318,7 +160,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Fields<'de>, A::Error> {
-        Checked::visit_seq(CheckedVisitor, seq).map(|_| Fields::default())
+        Checked::drain_seq(seq).map(|_| Fields::default())
     }
 
     fn visit_str<E>(self, _: &str) -> Result<Fields<'de>, E> {

@@ -15,7 +15,8 @@ pub mod signature;
 use crate::domain::account::attr;
 use crate::domain::support::{Rating, RatingMark, TicketState};
 use crate::domain::{AccountChange, EventVersion, GuardedGroup};
-use fields::{Fields, Scalar};
+use crate::sources::borrowed::Scalar;
+use fields::Fields;
 use serde_json::{json, Value};
 
 /// A parsed delivery: which organization it concerns and what it does to the account.
@@ -51,15 +52,6 @@ pub enum ParseError {
 fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
     let line_start: usize = body.split(|b| *b == b'\n').take(line.saturating_sub(1)).map(|l| l.len() + 1).sum();
     (line_start + column.saturating_sub(1)).min(body.len())
-}
-
-/// An id that Zendesk sends as a string or a number; empty strings (unset placeholders) are none.
-fn id(value: &Scalar) -> Option<String> {
-    match value {
-        Scalar::Str(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Scalar::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 fn text(value: &Scalar) -> Option<String> {
@@ -98,7 +90,7 @@ fn update(body: &Fields, invocation_id: Option<&str>, signed_at: i64) -> Result<
         if !kind.starts_with("zen:event-type:") {
             return Err(ParseError::UnknownShape);
         }
-        let delivery_id = id(&body.id).or(invocation_id.map(Into::into)).ok_or(ParseError::Missing("id"))?;
+        let delivery_id = body.id.id().or(invocation_id.map(Into::into)).ok_or(ParseError::Missing("id"))?;
         let mut update = ZendeskUpdate {
             delivery_id,
             kind: kind.to_owned(),
@@ -110,18 +102,18 @@ fn update(body: &Fields, invocation_id: Option<&str>, signed_at: i64) -> Result<
             return Ok(update);
         }
         let detail = body.detail.as_deref().ok_or(ParseError::Missing("detail"))?;
-        let ticket_id = id(&detail.id).ok_or(ParseError::Missing("detail.id"))?;
+        let ticket_id = detail.id.id().ok_or(ParseError::Missing("detail.id"))?;
         let deleted = kind.ends_with(".soft_deleted") || kind.ends_with(".permanently_deleted");
         let status = if deleted { Some("deleted".to_owned()) } else { text(&detail.status) };
         let updated_at = time(&detail.updated_at).or(time(&body.time)).unwrap_or(signed_at);
-        update.organization_id = id(&detail.organization_id);
+        update.organization_id = detail.organization_id.id();
         update.change = ticket_change(&ticket_id, status, detail, updated_at, &update.delivery_id, None)?;
         return Ok(update);
     }
     if body.ticket_id.is_absent() {
         return Err(ParseError::UnknownShape);
     }
-    let ticket_id = id(&body.ticket_id).ok_or(ParseError::Missing("ticket_id"))?;
+    let ticket_id = body.ticket_id.id().ok_or(ParseError::Missing("ticket_id"))?;
     let delivery_id = invocation_id.map(str::to_owned).unwrap_or_else(|| format!("trigger-{ticket_id}"));
     let updated_at = time(&body.updated_at).unwrap_or(signed_at);
     let rating = body.satisfaction.as_str().and_then(Rating::from_zendesk);
@@ -130,8 +122,8 @@ fn update(body: &Fields, invocation_id: Option<&str>, signed_at: i64) -> Result<
     Ok(ZendeskUpdate {
         delivery_id,
         kind: "trigger".into(),
-        organization_id: id(&body.organization_id),
-        organization_external_id: id(&body.organization_external_id),
+        organization_id: body.organization_id.id(),
+        organization_external_id: body.organization_external_id.id(),
         change,
     })
 }
