@@ -18,6 +18,10 @@ impl Text<'_> {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
 }
 
 impl Deref for Text<'_> {

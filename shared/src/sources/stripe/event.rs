@@ -15,8 +15,9 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
-/// A string of the body, borrowed unless it had escapes.
-pub type Text<'a> = Cow<'a, str>;
+/// A string of the body, borrowed unless it had escapes — also inside an `Option` (serde's own
+/// `Cow` impl would copy there: it borrows only a field that is a `Cow` itself).
+pub use crate::sources::borrowed::Text;
 
 /// The event envelope, parsed in one pass with the object typed as [`StripeObject`] (the type
 /// name comes after `data` in Stripe's JSON, so it cannot pick the object's type first).
@@ -185,7 +186,7 @@ pub struct Metadata<'a>(pub Vec<(Text<'a>, Option<Text<'a>>)>);
 impl<'a> Metadata<'a> {
     /// The value of `key`; the last one wins when a key repeats, as in a JSON object map.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == key).and_then(|(_, v)| v.as_deref())
+        self.0.iter().rev().find(|(k, _)| k.as_str() == key).and_then(|(_, v)| v.as_deref())
     }
 }
 
@@ -221,13 +222,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for StringOrSkip<'a> {
                 f.write_str("any value")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(StringOrSkip(Some(Cow::Borrowed(v))))
+                Ok(StringOrSkip(Some(Text(Cow::Borrowed(v)))))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(StringOrSkip(Some(Cow::Owned(v.to_owned()))))
+                Ok(StringOrSkip(Some(Text(Cow::Owned(v.to_owned())))))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(StringOrSkip(Some(Cow::Owned(v))))
+                Ok(StringOrSkip(Some(Text(Cow::Owned(v)))))
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
                 Ok(StringOrSkip(None))
@@ -274,10 +275,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Expandable<'a> {
                 f.write_str("an id or an expanded object with an id")
             }
             fn visit_borrowed_str<E: de::Error>(self, id: &'de str) -> Result<Expandable<'a>, E> {
-                Ok(Expandable::Id(Cow::Borrowed(id)))
+                Ok(Expandable::Id(Text(Cow::Borrowed(id))))
             }
             fn visit_str<E: de::Error>(self, id: &str) -> Result<Expandable<'a>, E> {
-                Ok(Expandable::Id(Cow::Owned(id.to_owned())))
+                Ok(Expandable::Id(Text(Cow::Owned(id.to_owned()))))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Expandable<'a>, A::Error> {
                 let mut id = None;

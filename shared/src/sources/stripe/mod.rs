@@ -353,7 +353,7 @@ fn price_line(price: Option<&event::Price<'_>>, plan: Option<&event::Plan<'_>>, 
 fn plan_name(price: Option<&event::Price<'_>>, plan: Option<&event::Plan<'_>>) -> Option<String> {
     let from_price = price.and_then(|p| p.nickname.as_ref().or(p.lookup_key.as_ref()).or(p.id.as_ref()));
     let name = from_price.or_else(|| plan.and_then(|p| p.nickname.as_ref().or(p.id.as_ref())));
-    name.map(|n| n.as_ref().to_owned())
+    name.map(|n| n.as_str().to_owned())
 }
 
 fn subscription_state(kind: &str, s: &StripeObject<'_>, at: i64) -> Result<SubscriptionState, ParseError> {
