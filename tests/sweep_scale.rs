@@ -11,8 +11,10 @@ use foresight_shared::adapters::dynamodb::DynamoStore;
 use foresight_shared::adapters::sqs::SqsQueue;
 use foresight_shared::app::health_sweep::{self, SegmentOutcome, SweepPorts};
 use foresight_shared::app::ports::outbox::Outbox;
+use foresight_shared::app::ports::portfolio::PortfolioCards;
 use foresight_shared::app::ports::store::{AccountStore, ApplyOutcome, StoreError};
 use foresight_shared::app::settings::Settings;
+use foresight_shared::domain::kpi::AccountCard;
 use foresight_shared::domain::AccountChange;
 use foresight_shared::testkit::{
     dynamodb_local_outbox, dynamodb_local_store, load_synthetic, sqs_drain, sqs_local_client, sqs_local_queue,
@@ -160,15 +162,45 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
             .await
             .unwrap();
     }
+    let cards_before = cards(&s.store).await;
     let after_events = sweep_at(&s, "scale-h2", NOW + 2 * 3_600).await;
     println!("after events on {} accounts: {after_events:?}", touched.len());
     assert_eq!(after_events.writes as usize, touched.len(), "the accounts whose health changed, once each");
+    // Each of those writes changed the account's card, so DynamoDB also rewrote the card in the
+    // `portfolio` index: 1 WCU more (DynamoDB Local bills it too), 3 WCU such a write in all,
+    // the figure `foresight cost` bills a later hour's write at.
+    let cards_after_events = cards(&s.store).await;
+    let changed_cards = changed(&cards_before, &cards_after_events);
+    println!(
+        "cards changed by that sweep: {changed_cards} of {} writes; WCU per account write: {:.2}",
+        after_events.writes,
+        after_events.write_units / after_events.writes as f64
+    );
+    assert_eq!(changed_cards, touched.len(), "a write that moves health moves the card");
     // The first sweep of the next day writes each account once: its history point.
     let next_day = sweep_at(&s, "scale-d2", NOW + DAY).await;
     println!("first sweep of the next day: {next_day:?}");
     assert_eq!(next_day.writes as usize, ACCOUNTS, "each account once: the day's history point");
-    // The figure `foresight cost` bills a sweep's write at.
-    println!("WCU per account write: {:.2}", next_day.write_units / next_day.writes as f64);
+    let changed_cards = changed(&cards_after_events, &cards(&s.store).await);
+    println!("cards changed by the next day's first sweep: {changed_cards} of {} writes", next_day.writes);
+    // The figure `foresight cost` bills a day's first write of an account at: 2 WCU for the
+    // item (over 1 KB), 1 more for each card that changed.
+    let per_write = next_day.write_units / next_day.writes as f64;
+    println!("WCU per account write: {per_write:.2}");
+    let expected = 2.0 + changed_cards as f64 / ACCOUNTS as f64;
+    assert!((per_write - expected).abs() < 0.005, "{per_write} WCU a write, {expected} expected");
+}
+
+/// Each account's portfolio card, by account id (what the `portfolio` index holds of it).
+async fn cards(store: &DynamoStore) -> BTreeMap<String, AccountCard> {
+    let cards = store.cards().await.expect("cards read");
+    assert_eq!(cards.len(), ACCOUNTS, "every scored account has a card");
+    cards.into_iter().map(|c| (c.account_id.clone(), c)).collect()
+}
+
+/// How many cards differ between two readings.
+fn changed(before: &BTreeMap<String, AccountCard>, after: &BTreeMap<String, AccountCard>) -> usize {
+    after.iter().filter(|(id, card)| before.get(*id) != Some(*card)).count()
 }
 
 /// What one sweep of the whole table cost.

@@ -31,6 +31,13 @@ pub struct Scenario {
     pub alarms: u64,
     /// `DetailedMetrics` on.
     pub detailed_metrics: bool,
+    /// A CRM connected (HubSpot or Salesforce): the CRM sync clears the mark of each account
+    /// whose CRM health changed, one more write.
+    pub crm: bool,
+    /// The share of billing and support events that change an account's card in the
+    /// `portfolio` index (`customer.*` events, subscription events that move MRR; a ticket,
+    /// an invoice or a charge does not). An estimate: the event mix is the deployment's.
+    pub card_event_share: f64,
 }
 
 impl Default for Scenario {
@@ -49,6 +56,8 @@ impl Default for Scenario {
             sources: 3,
             alarms: ALARMS_BY_DEFAULT,
             detailed_metrics: false,
+            crm: true,
+            card_event_share: 0.1,
         }
     }
 }
@@ -65,8 +74,8 @@ pub struct Figures {
     /// Write units per billing or support event: one write request (`bash infra/bench.sh`,
     /// `tests/stripe_replay.rs`), an `UpdateItem` of the account item, which DynamoDB bills by
     /// the larger of the item before and after in 1 KB units: 2 WCU for a scored account's
-    /// 1,166-byte item (`tests/sweep_scale.rs`). DynamoDB Local reports 1.00 for it; the model
-    /// bills what AWS would.
+    /// 1,166-byte item (`tests/sweep_scale.rs` measures 2 for the same item written by the
+    /// sweep). The bench's own account item is smaller (1.00); the model bills a scored one.
     pub event_write_units: f64,
     /// Read units per event: the link `GetItem` that resolves the customer (0.5 RCU).
     pub event_read_units: f64,
@@ -77,9 +86,24 @@ pub struct Figures {
     /// 4 segments once scored, with their health, card and history: 2,577 RCU, at the floor of an
     /// eventually consistent scan).
     pub sweep_rcu_per_1000: f64,
-    /// WCU per account a sweep writes: the same 1,166-byte item, 2 WCU (DynamoDB Local reports
-    /// 1.00; `shared/benches/sweep_million.rs` bills 2).
-    pub sweep_wcu_per_write: f64,
+    /// WCU per account the first sweep of a day writes (`tests/sweep_scale.rs`, DynamoDB Local
+    /// 11: 20,374 WCU for 10,000 writes): 2 for the item (over 1 KB), plus 1 for the account's
+    /// card in the `portfolio` index where the write changed it (374 of 10,000 there).
+    pub first_sweep_wcu_per_write: f64,
+    /// WCU per account a later hour's sweep writes (same test: 3.00): the account is written
+    /// because its health moved, which moves its card, so the index is written too.
+    pub changed_sweep_wcu_per_write: f64,
+    /// WCU of the CRM sync clearing an account's mark: the same item (2) and its index copy,
+    /// which carries the mark (1): DynamoDB's rule, as measured for the sweep's writes.
+    pub crm_clear_wcu: f64,
+    /// Write units of the `portfolio` index per event write that changes an account's card:
+    /// the card is about 100 bytes (README "Portfolio KPIs": 10,000 cards in ~1 MB), 1 WCU
+    /// with the index's overhead (`tests/sweep_scale.rs` measures 1 a changed card).
+    pub index_wcu_per_card_write: f64,
+    /// RCU per 1,000 accounts of one CRM sync run: it reads every card of the index for the
+    /// marked ones (a filtered `Query`, eventually consistent: 0.5 RCU per 4 KB of ~100-byte
+    /// cards).
+    pub crm_sync_rcu_per_1000: f64,
     /// Estimate (not measurable locally): billed milliseconds of a webhook invocation at 128 MB
     /// (a verify and parse of ~20 µs, one or two DynamoDB round trips of a few ms).
     pub webhook_ms: f64,
@@ -108,7 +132,11 @@ impl Default for Figures {
             event_read_units: 0.5,
             analytics_wcu_per_message: [(1, 2.41), (100, 0.100), (1000, 0.015)],
             sweep_rcu_per_1000: 258.0,
-            sweep_wcu_per_write: 2.0,
+            first_sweep_wcu_per_write: 2.04,
+            changed_sweep_wcu_per_write: 3.0,
+            crm_clear_wcu: 3.0,
+            index_wcu_per_card_write: 1.0,
+            crm_sync_rcu_per_1000: 100.0 * 1000.0 / 4096.0 * 0.5,
             webhook_ms: 20.0,
             sweep_accounts_per_second: 1000.0,
             log_bytes_per_invocation: 400.0,
@@ -186,11 +214,20 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
     // history point, then only those whose health changed).
     let event_wcu = s.events as f64 * f.event_write_units;
     let analytics_wcu = s.analytics_events as f64 * f.analytics_wcu(s.batch_size);
-    let sweep_writes = DAYS * (accounts + accounts * s.changed_per_sweep * (s.sweeps_per_day.saturating_sub(1)) as f64);
-    let sweep_wcu = sweep_writes * f.sweep_wcu_per_write;
+    let changed_writes = DAYS * accounts * s.changed_per_sweep * (s.sweeps_per_day.saturating_sub(1)) as f64;
+    let sweep_writes = DAYS * accounts + changed_writes;
+    let sweep_wcu = DAYS * accounts * f.first_sweep_wcu_per_write + changed_writes * f.changed_sweep_wcu_per_write;
+    // The CRM sync (hourly by default, `CrmSyncSchedule`): one write clearing the mark of each
+    // account whose CRM health changed, bounded by the accounts each sweep changed.
+    let crm_writes = if s.crm { DAYS * s.sweeps_per_day as f64 * accounts * s.changed_per_sweep } else { 0.0 };
+    let crm_wcu = crm_writes * f.crm_clear_wcu;
+    let crm_rcu = if s.crm { DAYS * 24.0 * accounts / 1000.0 * f.crm_sync_rcu_per_1000 } else { 0.0 };
+    // Events that change a card also rewrite its copy in the `portfolio` index.
+    let card_event_writes = s.events as f64 * s.card_event_share;
+    let event_wcu = event_wcu + card_event_writes * f.index_wcu_per_card_write;
     // Reads: the link per event and per batch account, and the sweeps' scans.
     let reads = (s.events as f64 + analytics_requests * s.accounts_per_batch as f64) * f.event_read_units;
-    let sweep_rcu = sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000;
+    let sweep_rcu = sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000 + crm_rcu;
     // Storage: the accounts, and 35 days of usage days (the longest window read).
     let stored_gb =
         (accounts * f.bytes_per_account + s.analytics_events as f64 / DAYS * 35.0 * f.bytes_per_message) / 1e9;
@@ -233,21 +270,28 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{:.2} M WRU", (event_wcu + analytics_wcu) / million),
             usd: (event_wcu + analytics_wcu) / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "bench: 1 write per event, 2 WCU for a 1,166-byte account item; analytics WCU per message at this batch size",
+            basis: "bench: 1 write per event, 2 WCU for a 1,166-byte account item, +1 for the card's index copy (share estimated); analytics WCU per message at this batch size",
         },
         Line {
             service: "DynamoDB writes (sweeps)",
             usage: format!("{:.2} M WRU ({:.0} account writes)", sweep_wcu / million, sweep_writes),
             usd: sweep_wcu / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "tests/sweep_scale.rs: 0 writes an unchanged hour, the changed ones, each account once a day; 2 WCU each",
+            basis: "tests/sweep_scale.rs: 0 writes an unchanged hour, the changed ones (3 WCU with the card's index copy), each account once a day (2.04)",
+        },
+        Line {
+            service: "DynamoDB writes (CRM sync)",
+            usage: format!("{:.2} M WRU ({:.0} marks cleared)", crm_wcu / million, crm_writes),
+            usd: crm_wcu / million * p.dynamodb_write_per_million,
+            free_usd: 0.0,
+            basis: "bound: each account a sweep changed is pushed to the CRM, its mark cleared: 3 WCU with the index copy",
         },
         Line {
             service: "DynamoDB reads",
             usage: format!("{:.2} M RRU", (reads + sweep_rcu) / million),
             usd: (reads + sweep_rcu) / million * p.dynamodb_read_per_million,
             free_usd: 0.0,
-            basis: "tests/sweep_scale.rs: RCU per 1,000 accounts per sweep; 0.5 RCU per link read",
+            basis: "tests/sweep_scale.rs: RCU per 1,000 accounts per sweep; 0.5 RCU per link read; the CRM sync's card reads",
         },
         Line {
             service: "DynamoDB storage",
@@ -344,6 +388,8 @@ mod tests {
             sources: 1,
             alarms: 10,
             detailed_metrics: false,
+            crm: true,
+            card_event_share: 0.1,
         };
         let lines = bill(&s, &Figures::default(), &Prices::default());
         let usd = |service: &str| line(&lines, service).usd;
@@ -352,13 +398,18 @@ mod tests {
         };
         // 100,000 events + 10,000 batches = 110,000 requests at $1 per million.
         assert_usd("API Gateway (HTTP API)", 0.11);
-        // 100,000 × 2 WCU + 1,000,000 × 0.100 WCU = 300,000 WRU at $0.625 per million.
-        assert_usd("DynamoDB writes (events)", 0.1875);
-        // 30 days × (1,000 + 1,000 × 0.1 × 1) = 33,000 writes of 2 WCU.
-        assert_usd("DynamoDB writes (sweeps)", 0.041_25);
-        // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 = 15,480;
-        // 85,480 RRU at $0.125 per million.
-        assert_usd("DynamoDB reads", 0.010_685);
+        // 100,000 × 2 WCU + 10% of them × 1 (the card's index copy) + 1,000,000 × 0.100 WCU =
+        // 310,000 WRU at $0.625 per million.
+        assert_usd("DynamoDB writes (events)", 0.193_75);
+        // 30 days × 1,000 first writes of 2.04 WCU = 61,200, and 30 × 1,000 × 0.1 × 1 later
+        // writes of 3 = 9,000: 70,200 WRU.
+        assert_usd("DynamoDB writes (sweeps)", 70_200.0 * 0.625 / 1e6);
+        // CRM sync: 30 days × 2 sweeps × 1,000 × 0.1 = 6,000 marks cleared, 3 WCU each.
+        assert_usd("DynamoDB writes (CRM sync)", 18_000.0 * 0.625 / 1e6);
+        // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 = 15,480; the CRM
+        // sync 720 runs × 1 × 12.2 (1,000 cards of 100 bytes: 24.4 4-KB units, halved) =
+        // 8,789; 94,269 RRU at $0.125 per million.
+        assert_usd("DynamoDB reads", (85_480.0 + 720.0 * 100_000.0 / 4096.0 * 0.5) * 0.125 / 1e6);
         // Metrics: 1 source every hour, no alerts: $0.30.
         assert_usd("CloudWatch metrics", 0.30);
         assert_usd("CloudWatch alarms", 1.0);

@@ -156,6 +156,12 @@ enum Command {
         /// With the template's PerFunctionAlarms parameter on.
         #[arg(long)]
         per_function_alarms: bool,
+        /// No CRM connected (no CRM sync writes).
+        #[arg(long)]
+        no_crm: bool,
+        /// Share of billing and support events that change an account's portfolio card.
+        #[arg(long, default_value_t = 0.1)]
+        card_event_share: f64,
     },
 }
 
@@ -233,6 +239,8 @@ async fn main() -> ExitCode {
             sources,
             detailed_metrics,
             per_function_alarms,
+            no_crm,
+            card_event_share,
         } => {
             let scenario = cost::Scenario {
                 accounts,
@@ -245,6 +253,8 @@ async fn main() -> ExitCode {
                 alerts_per_day,
                 sources,
                 detailed_metrics,
+                crm: !no_crm,
+                card_event_share,
                 alarms: cost::ALARMS_BY_DEFAULT + if per_function_alarms { cost::PER_FUNCTION_ALARMS } else { 0 },
             };
             let lines = cost::bill(&scenario, &cost::Figures::default(), &cost::Prices::default());
