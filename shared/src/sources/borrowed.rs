@@ -2,7 +2,7 @@
 //! JSON escaped something, so that reading a webhook allocates for what it builds, not for what
 //! it reads.
 
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Number, Value};
 use std::borrow::Cow;
@@ -116,6 +116,14 @@ impl Scalar<'_> {
             Some(_) => Scalar::Other,
         }
     }
+
+    fn owned(value: Value) -> Scalar<'static> {
+        match value {
+            Value::String(s) => Scalar::Str(Cow::Owned(s)),
+            Value::Number(n) => Scalar::Number(n),
+            _ => Scalar::Other,
+        }
+    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
@@ -167,7 +175,7 @@ impl<'de> Visitor<'de> for ScalarVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Checked::drain_map(map).map(|_| Scalar::Other)
+        Ok(drain_object(map)?.map_or(Scalar::Other, Scalar::owned))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
@@ -182,11 +190,8 @@ impl<'de> Visitor<'de> for ScalarVisitor {
 pub struct Checked;
 
 impl Checked {
-    pub fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Checked, A::Error> {
-        while map.next_key::<Checked>()?.is_some() {
-            map.next_value::<Checked>()?;
-        }
-        Ok(Checked)
+    pub fn drain_map<'de, A: MapAccess<'de>>(map: A) -> Result<Checked, A::Error> {
+        drain_object(map).map(|_| Checked)
     }
 
     pub fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Checked, A::Error> {
@@ -243,6 +248,84 @@ impl<'de> Visitor<'de> for CheckedVisitor {
     }
 }
 
+/// serde_json's private key of a raw value (its `raw_value` feature is on in this workspace): a
+/// `Value` reads an object whose first key is this as the JSON text its string value holds, and
+/// refuses a member after it (serde_json's "trailing comma"). The readers here do the same, so
+/// that they accept what the tree accepts and read what it reads.
+pub const RAW_VALUE_KEY: &str = "$serde_json::private::RawValue";
+
+/// Reads an object's members and drops them, as the tree would read them; an object that holds
+/// a raw value gives that value, parsed.
+fn drain_object<'de, A: MapAccess<'de>>(mut map: A) -> Result<Option<Value>, A::Error> {
+    match map.next_key::<FirstKey>()? {
+        None => return Ok(None),
+        Some(FirstKey::RawValue) => return raw_value(&mut map).map(Some),
+        Some(FirstKey::Other) => map.next_value::<Checked>()?,
+    };
+    while map.next_key::<Checked>()?.is_some() {
+        map.next_value::<Checked>()?;
+    }
+    Ok(None)
+}
+
+/// The value of a raw value's member: a string, parsed as JSON as serde_json parses it there
+/// (its error is serde_json's, with the same wording).
+pub fn raw_value<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Value, A::Error> {
+    let text = map.next_value::<RawText>()?;
+    serde_json::from_str(&text.0).map_err(de::Error::custom)
+}
+
+/// An object's first key: serde_json's raw value key or any other, decoded as the tree decodes
+/// it.
+pub enum FirstKey {
+    RawValue,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for FirstKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(FirstKeyVisitor)
+    }
+}
+
+struct FirstKeyVisitor;
+
+impl<'de> Visitor<'de> for FirstKeyVisitor {
+    type Value = FirstKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<FirstKey, E> {
+        Ok(if key == RAW_VALUE_KEY { FirstKey::RawValue } else { FirstKey::Other })
+    }
+}
+
+/// The string a raw value holds; anything else is refused as serde_json refuses it ("expected
+/// raw value").
+struct RawText(String);
+
+impl<'de> Deserialize<'de> for RawText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(RawTextVisitor)
+    }
+}
+
+struct RawTextVisitor;
+
+impl<'de> Visitor<'de> for RawTextVisitor {
+    type Value = RawText;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("raw value")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<RawText, E> {
+        Ok(RawText(v.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +339,29 @@ mod tests {
         for body in ["5", "null", "[]", "{}", "true"] {
             let text = serde_json::from_str::<Text>(body).unwrap_err().to_string();
             assert_eq!(text, serde_json::from_str::<String>(body).unwrap_err().to_string(), "{body}");
+        }
+    }
+
+    /// serde_json's raw value key, read as the tree reads it: in an id, in a dropped member.
+    #[test]
+    fn a_raw_value_object_reads_as_the_tree_reads_it() {
+        let key = RAW_VALUE_KEY;
+        for body in [
+            format!(r#"{{"{key}": "\"u1\""}}"#),
+            format!(r#"{{"{key}": " 42 "}}"#),
+            format!(r#"{{"{key}": "[1, {{\"a\": 2}}]"}}"#),
+            format!(r#"{{"{key}": 5}}"#),
+            format!(r#"{{"{key}": "not json"}}"#),
+            format!(r#"{{"{key}": "1", "y": 2}}"#),
+            format!(r#"{{"{key}": "\"\\ud800\""}}"#),
+            format!(r#"{{"x": 1, "{key}": "1"}}"#),
+            r#"{"$serde_json::private::RawValu\u0065": "\"e\""}"#.to_owned(),
+        ] {
+            let tree = serde_json::from_str::<Value>(&body).map_err(|e| e.to_string());
+            let scalar = serde_json::from_str::<Scalar>(&body).map_err(|e| e.to_string());
+            assert_eq!(scalar, tree.as_ref().map(|v| Scalar::owned(v.clone())).map_err(Clone::clone), "{body}");
+            let checked = serde_json::from_str::<Checked>(&body).map(|_| ()).map_err(|e| e.to_string());
+            assert_eq!(checked, tree.map(|_| ()), "{body}");
         }
     }
 

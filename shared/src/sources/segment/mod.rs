@@ -371,6 +371,15 @@ mod tests {
         group_id: Option<Value>,
     }
 
+    /// The id rule as it was, on the tree (the reference must not share `Scalar::id`).
+    fn owned_id(value: Option<&Value>) -> Option<String> {
+        match value? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
     /// What each reading tells of a body: its error, or what `aggregate` reads of each message.
     fn readings(body: &[u8]) -> (Result<Vec<String>, String>, Result<Vec<String>, String>) {
         let borrowed = serde_json::from_slice::<Vec<Message>>(body).map_err(|e| e.to_string()).map(|ms| {
@@ -394,8 +403,8 @@ mod tests {
             ms.iter()
                 .map(|m| {
                     let group = match m.kind.as_str() {
-                        "group" => id(m.group_id.as_ref()),
-                        _ => id(m.context.as_ref().and_then(|c| c.group_id.as_ref())),
+                        "group" => owned_id(m.group_id.as_ref()),
+                        _ => owned_id(m.context.as_ref().and_then(|c| c.group_id.as_ref())),
                     };
                     let time = [&m.timestamp, &m.sent_at, &m.received_at]
                         .into_iter()
@@ -406,7 +415,7 @@ mod tests {
                         "{} {:?} {:?} {:?} {:?} {} {:?} {:?}",
                         m.kind,
                         m.message_id.as_deref(),
-                        id(m.user_id.as_ref()).or_else(|| id(m.anonymous_id.as_ref())),
+                        owned_id(m.user_id.as_ref()).or_else(|| owned_id(m.anonymous_id.as_ref())),
                         group,
                         m.event.as_deref(),
                         time,
@@ -421,7 +430,15 @@ mod tests {
 
     fn member() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
+        let raw = crate::sources::borrowed::RAW_VALUE_KEY;
         let leaf = prop_oneof![
+            prop::sample::select(vec![
+                json!({raw: "\"u1\""}),
+                json!({raw: " 7 "}),
+                json!({raw: 5}),
+                json!({raw: "not json"}),
+                json!({raw: "{\"groupId\": \"g\"}"}),
+            ]),
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::from),
@@ -463,6 +480,10 @@ mod tests {
             r#"[{"context": "flat"}]"#,
             r#"[{"userId": "\ud800"}]"#,
             r#"[{"userId": {"nested": [1e999]}}]"#,
+            r#"[{"type":"track","messageId":"m","userId":{"$serde_json::private::RawValue":"\"u1\""}}]"#,
+            r#"[{"type":"track","messageId":"m","userId":{"$serde_json::private::RawValue":5}}]"#,
+            r#"[{"type":"track","messageId":"m","context":{"groupId":{"$serde_json::private::RawValue":"\"g\""}}}]"#,
+            r#"[{"type":"track","messageId":"m","anonymousId":{"$serde_json::private::RawValue":"1", "y": 2}}]"#,
             r#"[{"type": "group", "groupId": "  ", "anonymousId": " a "}]"#,
         ] {
             let (borrowed, owned) = readings(body.as_bytes());

@@ -131,7 +131,7 @@ pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Vec<Message<'_>>, ParseE
                 return Err(ParseError::TooLarge { index: 0, bytes: body.len() });
             }
             let mut message: Message = serde_json::from_slice(body).map_err(json_error)?;
-            message.kind = Text::from(single.name().to_owned());
+            message.kind = Text(std::borrow::Cow::Borrowed(single.name()));
             fill_message_id(&mut message, body);
             messages.push(message);
         }

@@ -9,7 +9,7 @@
 //! two accept the same bodies; on an error the caller parses the tree again for serde_json's
 //! own message and position (`super::parse`).
 
-use crate::sources::borrowed::{Checked, Scalar};
+use crate::sources::borrowed::{Checked, Scalar, RAW_VALUE_KEY};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -76,6 +76,8 @@ enum Key {
     UpdatedAt,
     Satisfaction,
     Detail,
+    /// serde_json's raw value key (`borrowed::RAW_VALUE_KEY`).
+    RawValue,
     Other,
 }
 
@@ -108,6 +110,7 @@ impl<'de> Visitor<'de> for KeyVisitor {
             "updated_at" => Key::UpdatedAt,
             "satisfaction" => Key::Satisfaction,
             "detail" => Key::Detail,
+            RAW_VALUE_KEY => Key::RawValue,
             _ => Key::Other,
         })
     }
@@ -131,9 +134,17 @@ impl<'de> Visitor<'de> for FieldsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
         let mut fields = Fields::default();
+        let mut first = true;
         // A repeated key overwrites: the tree keeps the last value too.
         while let Some(key) = map.next_key::<Key>()? {
             let slot = match key {
+                // The tree reads such an object as the JSON text of its string (a raw value):
+                // rare enough to leave to it (`super::parse` reads the body again as a tree).
+                Key::RawValue if first => return Err(de::Error::custom("a raw value, read by the tree")),
+                Key::RawValue => {
+                    map.next_value::<Checked>()?;
+                    continue;
+                }
                 Key::Kind => &mut fields.kind,
                 Key::Id => &mut fields.id,
                 Key::Time => &mut fields.time,
@@ -146,14 +157,17 @@ impl<'de> Visitor<'de> for FieldsVisitor {
                 Key::UpdatedAt => &mut fields.updated_at,
                 Key::Satisfaction => &mut fields.satisfaction,
                 Key::Detail => {
+                    first = false;
                     fields.detail = Some(Box::new(map.next_value::<Fields>()?));
                     continue;
                 }
                 Key::Other => {
+                    first = false;
                     map.next_value::<Checked>()?;
                     continue;
                 }
             };
+            first = false;
             *slot = map.next_value::<Scalar>()?;
         }
         Ok(fields)

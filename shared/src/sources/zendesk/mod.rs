@@ -70,16 +70,20 @@ pub fn parse(body: &[u8], invocation_id: Option<&str>, signed_at: i64) -> Result
         Ok(fields) => update(&fields, invocation_id, signed_at),
         // The tree reads the same bodies (`fields`); parsed again, its error is serde_json's
         // own, with the position a trigger's broken placeholder is found by.
-        Err(_) => {
-            let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::Json {
-                byte: byte_offset(body, e.line(), e.column()),
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string().split(" at line").next().unwrap_or_default().to_owned(),
-            })?;
-            update(&Fields::from_value(&value), invocation_id, signed_at)
-        }
+        Err(_) => by_tree(body, invocation_id, signed_at),
     }
+}
+
+/// The body read as a `serde_json::Value` tree, then looked up: how every body was parsed before
+/// [`Fields`], and still the path of a body `Fields` refuses.
+fn by_tree(body: &[u8], invocation_id: Option<&str>, signed_at: i64) -> Result<ZendeskUpdate, ParseError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::Json {
+        byte: byte_offset(body, e.line(), e.column()),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string().split(" at line").next().unwrap_or_default().to_owned(),
+    })?;
+    update(&Fields::from_value(&value), invocation_id, signed_at)
 }
 
 /// The update a body's members make.
@@ -219,6 +223,78 @@ mod tests {
         assert_eq!(parse(br#"{"ticket_id": "", "status": "open"}"#, None, AT), Err(ParseError::Missing("ticket_id")));
         assert_eq!(parse(br#"{"ticket_id": "1"}"#, None, AT), Err(ParseError::Missing("status")));
         assert!(parse(b"", None, AT).is_err());
+    }
+
+    /// JSON text the way a broken or hostile sender could write it: repeated and escaped keys,
+    /// serde_json's raw value key, lone surrogates, numbers out of range.
+    fn json_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let key = prop::sample::select(vec![
+            r#""type""#,
+            r#""id""#,
+            r#""ticket_id""#,
+            r#""status""#,
+            r#""detail""#,
+            r#""organization_id""#,
+            r#""updated_at""#,
+            r#""stat\u0075s""#,
+            r#""$serde_json::private::RawValue""#,
+            r#""x""#,
+        ]);
+        let leaf = prop::sample::select(vec![
+            r#""open""#,
+            r#""zen:event-type:ticket.created""#,
+            r#""\ud800""#,
+            r#""\ud83d\ude00""#,
+            "1e999",
+            "-0",
+            "18446744073709551616",
+            "12",
+            "1.5",
+            "null",
+            "true",
+            r#""  ""#,
+            r#""\"35\"""#,
+            r#""{\"ticket_id\": 5, \"status\": \"open\"}""#,
+            r#""2024-04-17T17:18:05Z""#,
+        ])
+        .prop_map(str::to_owned);
+        leaf.prop_recursive(3, 24, 5, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((key.clone(), inner), 0..5).prop_map(|members| {
+                    let members: Vec<String> = members.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    format!("{{{}}}", members.join(", "))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_as_its_tree(body in json_text()) {
+            let body = body.as_bytes();
+            proptest::prop_assert_eq!(parse(body, Some("inv"), AT), by_tree(body, Some("inv"), AT));
+        }
+    }
+
+    #[test]
+    fn raw_value_bodies_parse_as_their_tree() {
+        let key = crate::sources::borrowed::RAW_VALUE_KEY;
+        for body in [
+            format!(r#"{{"{key}": "{{\"ticket_id\":\"5\",\"status\":\"open\"}}"}}"#),
+            format!(r#"{{"ticket_id": {{"{key}": "\"5\""}}, "status": "open"}}"#),
+            format!(r#"{{"ticket_id": "5", "status": "open", "x": {{"{key}": 5}}}}"#),
+            format!(r#"{{"ticket_id": "5", "status": "open", "x": {{"{key}": "1", "y": 2}}}}"#),
+            format!(
+                r#"{{"type": "zen:event-type:ticket.created", "id": "e", "detail": {{"{key}": "{{\"id\": 9, \"status\": \"new\"}}"}}}}"#
+            ),
+        ] {
+            let direct = parse(body.as_bytes(), Some("inv_1"), AT);
+            assert_eq!(direct, by_tree(body.as_bytes(), Some("inv_1"), AT), "{body}");
+        }
+        let read = parse(format!(r#"{{"{key}": "{{\"ticket_id\":\"5\",\"status\":\"open\"}}"}}"#).as_bytes(), None, AT);
+        assert_eq!(read.unwrap().change.unwrap().guarded.unwrap().attribute, "tk#5", "read as the tree reads it");
     }
 
     #[test]
