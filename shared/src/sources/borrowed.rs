@@ -190,7 +190,7 @@ impl<'de> Visitor<'de> for ScalarVisitor {
 pub struct Checked;
 
 impl Checked {
-    pub fn drain_map<'de, A: MapAccess<'de>>(map: A) -> Result<Checked, A::Error> {
+    fn drain_map<'de, A: MapAccess<'de>>(map: A) -> Result<Checked, A::Error> {
         drain_object(map).map(|_| Checked)
     }
 
@@ -270,14 +270,14 @@ fn drain_object<'de, A: MapAccess<'de>>(mut map: A) -> Result<Option<Value>, A::
 
 /// The value of a raw value's member: a string, parsed as JSON as serde_json parses it there
 /// (its error is serde_json's, with the same wording).
-pub fn raw_value<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Value, A::Error> {
+fn raw_value<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Value, A::Error> {
     let text = map.next_value::<RawText>()?;
     serde_json::from_str(&text.0).map_err(de::Error::custom)
 }
 
 /// An object's first key: serde_json's raw value key or any other, decoded as the tree decodes
 /// it.
-pub enum FirstKey {
+enum FirstKey {
     RawValue,
     Other,
 }

@@ -87,8 +87,8 @@ pub fn basic_authorization(write_key: &str) -> String {
 struct BatchBody<'a> {
     #[serde(borrow)]
     batch: Vec<&'a RawValue>,
-    #[serde(default, rename = "sentAt")]
-    sent_at: Option<Value>,
+    #[serde(default, rename = "sentAt", borrow)]
+    sent_at: Scalar<'a>,
     #[serde(default)]
     context: Option<Value>,
 }
@@ -104,7 +104,11 @@ pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Vec<Message<'_>>, ParseE
         Endpoint::Batch => {
             let envelope: BatchBody<'_> = serde_json::from_slice(body)
                 .map_err(|e| ParseError::Json(format!("expected {{\"batch\": [messages]}}: {e}")))?;
-            let sent_at = envelope.sent_at.as_ref().and_then(Value::as_str);
+            // Borrowed from the body: each message that lacks its own shares it without a copy.
+            let sent_at = match &envelope.sent_at {
+                Scalar::Str(s) => Some(Text(s.clone())),
+                _ => None,
+            };
             let group = envelope.context.as_ref().and_then(|c| super::id(c.get("groupId")));
             for (index, raw) in envelope.batch.iter().enumerate() {
                 let bytes = raw.get().as_bytes();
@@ -114,7 +118,7 @@ pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Vec<Message<'_>>, ParseE
                 let mut message: Message = serde_json::from_slice(bytes)
                     .map_err(|e| ParseError::Json(format!("batch[{index}] is not a message: {e}")))?;
                 if message.sent_at.is_none() {
-                    message.sent_at = sent_at.map(|s| Text::from(s.to_owned()));
+                    message.sent_at = sent_at.clone();
                 }
                 if message.group().is_none() && message.kind != "group" {
                     if let Some(group) = &group {

@@ -41,24 +41,38 @@ impl<'a> Fields<'a> {
 
     /// The same members of a parsed tree (the export's tickets, and a body on the error path).
     pub fn from_value(value: &'a Value) -> Fields<'a> {
-        let Value::Object(map) = value else {
-            return Fields::default();
-        };
-        let get = |key: &str| Scalar::of(map.get(key));
-        Fields {
-            kind: get("type"),
-            id: get("id"),
-            time: get("time"),
-            ticket_id: get("ticket_id"),
-            status: get("status"),
-            priority: get("priority"),
-            organization_id: get("organization_id"),
-            organization_external_id: get("organization_external_id"),
-            created_at: get("created_at"),
-            updated_at: get("updated_at"),
-            satisfaction: get("satisfaction"),
-            detail: map.get("detail").map(|d| Box::new(Fields::from_value(d))),
+        let mut fields = Fields::default();
+        if let Value::Object(map) = value {
+            for (name, member) in map {
+                match Key::named(name) {
+                    Key::Detail => fields.detail = Some(Box::new(Fields::from_value(member))),
+                    key => {
+                        if let Some(slot) = fields.slot(key) {
+                            *slot = Scalar::of(Some(member));
+                        }
+                    }
+                }
+            }
         }
+        fields
+    }
+
+    /// Where a member read as a `Scalar` goes; `None` for the others.
+    fn slot(&mut self, key: Key) -> Option<&mut Scalar<'a>> {
+        Some(match key {
+            Key::Kind => &mut self.kind,
+            Key::Id => &mut self.id,
+            Key::Time => &mut self.time,
+            Key::TicketId => &mut self.ticket_id,
+            Key::Status => &mut self.status,
+            Key::Priority => &mut self.priority,
+            Key::OrganizationId => &mut self.organization_id,
+            Key::OrganizationExternalId => &mut self.organization_external_id,
+            Key::CreatedAt => &mut self.created_at,
+            Key::UpdatedAt => &mut self.updated_at,
+            Key::Satisfaction => &mut self.satisfaction,
+            Key::Detail | Key::RawValue | Key::Other => return None,
+        })
     }
 }
 
@@ -97,7 +111,14 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-        Ok(match key {
+        Ok(Key::named(key))
+    }
+}
+
+impl Key {
+    /// The one list of the names read, for the bytes and for a tree alike.
+    fn named(key: &str) -> Key {
+        match key {
             "type" => Key::Kind,
             "id" => Key::Id,
             "time" => Key::Time,
@@ -112,7 +133,7 @@ impl<'de> Visitor<'de> for KeyVisitor {
             "detail" => Key::Detail,
             RAW_VALUE_KEY => Key::RawValue,
             _ => Key::Other,
-        })
+        }
     }
 }
 
@@ -137,38 +158,19 @@ impl<'de> Visitor<'de> for FieldsVisitor {
         let mut first = true;
         // A repeated key overwrites: the tree keeps the last value too.
         while let Some(key) = map.next_key::<Key>()? {
-            let slot = match key {
-                // The tree reads such an object as the JSON text of its string (a raw value):
-                // rare enough to leave to it (`super::parse` reads the body again as a tree).
-                Key::RawValue if first => return Err(de::Error::custom("a raw value, read by the tree")),
-                Key::RawValue => {
-                    map.next_value::<Checked>()?;
-                    continue;
-                }
-                Key::Kind => &mut fields.kind,
-                Key::Id => &mut fields.id,
-                Key::Time => &mut fields.time,
-                Key::TicketId => &mut fields.ticket_id,
-                Key::Status => &mut fields.status,
-                Key::Priority => &mut fields.priority,
-                Key::OrganizationId => &mut fields.organization_id,
-                Key::OrganizationExternalId => &mut fields.organization_external_id,
-                Key::CreatedAt => &mut fields.created_at,
-                Key::UpdatedAt => &mut fields.updated_at,
-                Key::Satisfaction => &mut fields.satisfaction,
-                Key::Detail => {
-                    first = false;
-                    fields.detail = Some(Box::new(map.next_value::<Fields>()?));
-                    continue;
-                }
-                Key::Other => {
-                    first = false;
-                    map.next_value::<Checked>()?;
-                    continue;
-                }
-            };
-            first = false;
-            *slot = map.next_value::<Scalar>()?;
+            // The tree reads an object whose first key is serde_json's raw value key as the JSON
+            // text of its string: rare enough to leave to it (`super::parse` reads the body again
+            // as a tree on any error).
+            if std::mem::take(&mut first) && matches!(key, Key::RawValue) {
+                return Err(de::Error::custom("a raw value, read by the tree"));
+            }
+            if matches!(key, Key::Detail) {
+                fields.detail = Some(Box::new(map.next_value::<Fields>()?));
+            } else if let Some(slot) = fields.slot(key) {
+                *slot = map.next_value::<Scalar>()?;
+            } else {
+                map.next_value::<Checked>()?;
+            }
         }
         Ok(fields)
     }
