@@ -1,7 +1,10 @@
 //! The parts of Stripe's event and object shapes that Foresight reads. Every field is optional
 //! or defaulted so that both the current API shape (period dates on subscription items,
 //! `invoice.parent.subscription_details`) and older ones (period dates and `plan` on the
-//! subscription, `invoice.subscription`) parse, and unknown fields are ignored.
+//! subscription, `invoice.subscription`) parse, and unknown fields are ignored. The object types
+//! hold only `Option`s, which serde leaves `None` when absent: no `#[serde(default)]` on them,
+//! which would build a whole default value of the type for each object read (a 1.4 KB
+//! `StripeObject` per event).
 //!
 //! Built for the hot path: one pass of serde_json over the body, strings borrowed from it
 //! (`Cow`: owned only where the JSON escapes something), every field Foresight does not read
@@ -36,8 +39,10 @@ pub struct Envelope<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct EventData<'a> {
+    /// Boxed: the object is large (every field of every type read), and is moved up through
+    /// the envelope's layers as it is built.
     #[serde(borrow)]
-    pub object: StripeObject<'a>,
+    pub object: Box<StripeObject<'a>>,
     #[serde(default)]
     pub previous_attributes: Option<PreviousAttributes>,
 }
@@ -87,7 +92,6 @@ impl PreviousAttributes {
 /// invoice, charge, dispute), in one struct so that an event parses in a single pass; the
 /// normaliser reads those that belong to the event's type.
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct StripeObject<'a> {
     /// Absent on the invoice of `invoice.upcoming`.
     #[serde(borrow)]
@@ -163,7 +167,6 @@ pub struct StripeObject<'a> {
 
 /// An error Stripe reports on an object (`last_finalization_error`): codes and a message.
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct DeclineDetails {
     pub code: Option<String>,
     pub decline_code: Option<String>,
@@ -172,7 +175,6 @@ pub struct DeclineDetails {
 
 /// The outcome of a charge.
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct ChargeOutcome {
     pub reason: Option<String>,
     pub seller_message: Option<String>,
@@ -311,7 +313,6 @@ pub struct List<T> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct SubscriptionItem<'a> {
     #[serde(borrow)]
     pub price: Option<Price<'a>>,
@@ -324,7 +325,6 @@ pub struct SubscriptionItem<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct Recurring<'a> {
     #[serde(borrow)]
     pub interval: Option<Text<'a>>,
@@ -341,7 +341,6 @@ pub struct TransformQuantity<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct Price<'a> {
     #[serde(borrow)]
     pub id: Option<Text<'a>>,
@@ -361,7 +360,6 @@ pub struct Price<'a> {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct Plan<'a> {
     #[serde(borrow)]
     pub id: Option<Text<'a>>,
@@ -394,7 +392,6 @@ impl<'de> Deserialize<'de> for DiscountRef {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct DiscountObject {
     /// Older API versions.
     pub coupon: Option<CouponRef>,
@@ -404,7 +401,6 @@ pub struct DiscountObject {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct DiscountSource {
     pub coupon: Option<CouponRef>,
 }
@@ -423,7 +419,6 @@ impl<'de> Deserialize<'de> for CouponRef {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct Coupon {
     pub percent_off: Option<f64>,
     pub amount_off: Option<i64>,
@@ -486,14 +481,12 @@ where
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct InvoiceParent<'a> {
     #[serde(borrow)]
     pub subscription_details: Option<SubscriptionDetails<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub struct SubscriptionDetails<'a> {
     #[serde(borrow)]
     pub subscription: Option<Expandable<'a>>,
