@@ -43,6 +43,42 @@ async fn run(batch_size: usize) -> (f64, f64, usize) {
     (r.write_requests as f64 / MESSAGES as f64, r.write_units / MESSAGES as f64, body_bytes)
 }
 
+/// A day of messages spread over `accounts` accounts, `per_account` each, sent in batches that
+/// hold `per_batch` messages of every account (a batch of `accounts × per_batch` messages): the
+/// shape of a product whose traffic comes from many accounts at once, where each batch writes
+/// most accounts' day items, which grow through the day. Per message: write requests, WCU, and
+/// the WCU of the day's last write of an account (its item at its largest).
+async fn spread_day(accounts: usize, per_account: usize, per_batch: usize) -> (f64, f64, f64) {
+    let store = foresight_shared::testkit::dynamodb_local_store(&format!("bench-analytics-spread-{per_batch}")).await;
+    let meter = store.meter();
+    let webhook = AnalyticsWebhook::new(Some(SECRET.into()), None, AnalyticsConfig::default());
+    let now = foresight_shared::runtime::clock::unix_now();
+    let today = now.div_euclid(86_400) * 86_400 + 60;
+    let message = |j: usize, a: usize| {
+        json!({"type": "track", "event": "Logged In", "userId": format!("user-{a}-{}", j % 10),
+               "messageId": format!("{:08x}-{j:04}-4000-8000-{a:012}", j * 7919),
+               "timestamp": chrono::DateTime::from_timestamp(today + j as i64, 0).unwrap().to_rfc3339(),
+               "context": {"groupId": format!("acct_{a}")}})
+    };
+    let mut last_write_units = 0.0;
+    for first in (0..per_account).step_by(per_batch) {
+        let batch: Vec<serde_json::Value> = (first..(first + per_batch).min(per_account))
+            .flat_map(|j| (0..accounts).map(move |a| (j, a)))
+            .map(|(j, a)| message(j, a))
+            .collect();
+        let body = serde_json::to_vec(&batch).unwrap();
+        let signed = signature::signed_bytes(&body).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-signature", HeaderValue::from_str(&signature::compute_signature(SECRET, signed)).unwrap());
+        let before = meter.reading().write_units;
+        webhook.handle(&store, &store, &store, &headers, &body, now).await.expect("accepted");
+        last_write_units = (meter.reading().write_units - before) / accounts as f64;
+    }
+    let r = meter.reading();
+    let messages = (accounts * per_account) as f64;
+    (r.write_requests as f64 / messages, r.write_units / messages, last_write_units)
+}
+
 /// The portfolio's batches in order: (requests per batch: reads, writes), wall time per batch.
 async fn portfolio_batches() -> (usize, f64, f64, std::time::Duration, std::time::Duration) {
     let store = foresight_shared::testkit::dynamodb_local_store("bench-analytics-portfolio").await;
@@ -81,6 +117,20 @@ fn main() {
         let (writes, wcu, bytes) = runtime.block_on(run(batch));
         println!("  batch {batch:>4} ({bytes:>6} bytes): {writes:.3} write requests, {wcu:.3} WCU");
         println!("{{\"impl\":\"foresight-analytics\",\"batch\":{batch},\"write_requests_per_message\":{writes:.4},\"wcu_per_message\":{wcu:.4}}}");
+    }
+    // The cost model's scenario: 333 messages an account-day (100 M a month over 10,000
+    // accounts), sent in batches that each hold 1 (traffic spread over most accounts) or 10
+    // messages of an account; 20 accounts stand for all of them (each write touches one).
+    println!("analytics, a day of 333 messages an account, batches spread over the accounts, per message:");
+    for per_batch in [1, 10, 333] {
+        let (writes, wcu, last) = runtime.block_on(spread_day(20, 333, per_batch));
+        println!(
+            "  {per_batch:>3} messages of an account a batch: {writes:.3} write requests, {wcu:.3} WCU \
+             (the day's last write of an account: {last:.0} WCU)"
+        );
+        println!(
+            "{{\"impl\":\"foresight-analytics-spread\",\"per_account_day\":333,\"per_account_batch\":{per_batch},\"write_requests_per_message\":{writes:.4},\"wcu_per_message\":{wcu:.4},\"last_write_wcu\":{last:.1}}}"
+        );
     }
     let (batches, reads, writes, mean, slowest) = runtime.block_on(portfolio_batches());
     println!(

@@ -17,8 +17,9 @@ pub struct Scenario {
     pub analytics_events: u64,
     /// Messages per analytics request (Segment's batching; 1 without it).
     pub batch_size: u64,
-    /// Distinct (account, day) pairs in one analytics batch.
-    pub accounts_per_batch: u64,
+    /// Distinct (account, day) pairs in one analytics batch; `None`: the messages of a batch
+    /// come from the accounts as at random ([`Scenario::accounts_per_batch`]).
+    pub accounts_per_batch: Option<u64>,
     pub sweeps_per_day: u64,
     /// The share of accounts whose health changes between two sweeps of the same day.
     pub changed_per_sweep: f64,
@@ -49,7 +50,7 @@ impl Default for Scenario {
             events: 1_000_000,
             analytics_events: 100_000_000,
             batch_size: 1000,
-            accounts_per_batch: 5,
+            accounts_per_batch: None,
             sweeps_per_day: 24,
             changed_per_sweep: 0.05,
             alerts_per_day: 30.0,
@@ -59,6 +60,28 @@ impl Default for Scenario {
             crm: true,
             card_event_share: 0.1,
         }
+    }
+}
+
+impl Scenario {
+    /// Accounts in one analytics batch: as given, else the number a batch of `batch_size`
+    /// messages drawn at random from `accounts` equally active accounts holds on average,
+    /// N (1 − (1 − 1/N)^B): 952 for 1,000 messages over 10,000 accounts. A sender that batches
+    /// one account's messages together (or a few very active accounts) has far fewer.
+    pub fn accounts_per_batch(&self) -> f64 {
+        let batch = self.batch_size.max(1) as f64;
+        match self.accounts_per_batch {
+            Some(given) => (given.max(1) as f64).min(batch),
+            None => {
+                let n = self.accounts.max(1) as f64;
+                (n * (1.0 - (1.0 - 1.0 / n).powf(batch))).clamp(1.0, batch)
+            }
+        }
+    }
+
+    /// An account's analytics messages a day.
+    pub fn messages_per_account_day(&self) -> f64 {
+        self.analytics_events as f64 / DAYS / self.accounts.max(1) as f64
     }
 }
 
@@ -79,9 +102,17 @@ pub struct Figures {
     pub event_write_units: f64,
     /// Read units per event: the link `GetItem` that resolves the customer (0.5 RCU).
     pub event_read_units: f64,
-    /// Analytics WCU per message by batch size (`bash infra/bench.sh`, 1000 messages for 5
-    /// accounts: 2.41 at 1, 0.100 at 100, 0.015 at 1000).
-    pub analytics_wcu_per_message: [(u64, f64); 3],
+    /// Analytics WCU per message by the messages of one account in a batch, for a day of 333
+    /// messages an account (`cargo bench --bench analytics_ingest`, "spread over the accounts":
+    /// 3.607 at 1, 0.293 at 10, 0.015 at 333). A batch writes each of its accounts' day items
+    /// once, and DynamoDB bills each write by the larger of the item before and after, 1 KB
+    /// units: the item grows through the day with its message ids and users (7 WCU by the
+    /// day's end), so an account's message sent alone in a batch costs the item's size.
+    pub analytics_wcu_per_message: [(f64, f64); 3],
+    /// The messages an account-day those figures were measured at (the scenario's 100 M a
+    /// month over 10,000 accounts); other volumes use them as they are (a smaller day's item
+    /// is smaller: the figures are high for it, low for a larger one).
+    pub analytics_measured_day: f64,
     /// RCU per 1,000 accounts per steady-state sweep (`tests/sweep_scale.rs`, 10,000 accounts in
     /// 4 segments once scored, with their health, card and history: 2,577 RCU, at the floor of an
     /// eventually consistent scan).
@@ -130,7 +161,8 @@ impl Default for Figures {
         Figures {
             event_write_units: 2.0,
             event_read_units: 0.5,
-            analytics_wcu_per_message: [(1, 2.41), (100, 0.100), (1000, 0.015)],
+            analytics_wcu_per_message: [(1.0, 3.607), (10.0, 0.293), (333.0, 0.015)],
+            analytics_measured_day: 333.0,
             sweep_rcu_per_1000: 258.0,
             first_sweep_wcu_per_write: 2.04,
             changed_sweep_wcu_per_write: 3.0,
@@ -149,10 +181,16 @@ impl Default for Figures {
 }
 
 impl Figures {
-    /// The measured WCU per message of the largest measured batch size not above `batch`.
-    fn analytics_wcu(&self, batch: u64) -> f64 {
+    /// WCU per message when a batch holds `per_account` messages of each of its accounts:
+    /// between two measured points, on a straight line of their logarithms (the figures fall
+    /// about as 1/messages, one write shared by them); outside them, the nearest.
+    fn analytics_wcu(&self, per_account: f64) -> f64 {
         let measured = self.analytics_wcu_per_message;
-        measured.iter().rev().find(|(size, _)| *size <= batch.max(1)).map_or(measured[0].1, |(_, wcu)| *wcu)
+        let m = per_account.clamp(measured[0].0, measured[measured.len() - 1].0);
+        let i = measured.windows(2).position(|w| m <= w[1].0).unwrap_or(0);
+        let ((m0, w0), (m1, w1)) = (measured[i], measured[i + 1]);
+        let t = (m.ln() - m0.ln()) / (m1.ln() - m0.ln());
+        (w0.ln() + t * (w1.ln() - w0.ln())).exp()
     }
 }
 
@@ -213,7 +251,8 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
     // Writes: events, analytics usage days, and the sweeps (each account once a day for its
     // history point, then only those whose health changed).
     let event_wcu = s.events as f64 * f.event_write_units;
-    let analytics_wcu = s.analytics_events as f64 * f.analytics_wcu(s.batch_size);
+    let accounts_per_batch = s.accounts_per_batch();
+    let analytics_wcu = s.analytics_events as f64 * f.analytics_wcu(s.batch_size.max(1) as f64 / accounts_per_batch);
     let changed_writes = DAYS * accounts * s.changed_per_sweep * (s.sweeps_per_day.saturating_sub(1)) as f64;
     let sweep_writes = DAYS * accounts + changed_writes;
     let sweep_wcu = DAYS * accounts * f.first_sweep_wcu_per_write + changed_writes * f.changed_sweep_wcu_per_write;
@@ -226,7 +265,7 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
     let card_event_writes = s.events as f64 * s.card_event_share;
     let event_wcu = event_wcu + card_event_writes * f.index_wcu_per_card_write;
     // Reads: the link per event and per batch account, and the sweeps' scans.
-    let reads = (s.events as f64 + analytics_requests * s.accounts_per_batch as f64) * f.event_read_units;
+    let reads = (s.events as f64 + analytics_requests * accounts_per_batch) * f.event_read_units;
     let sweep_rcu = sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000 + crm_rcu;
     // Storage: the accounts, and 35 days of usage days (the longest window read).
     let stored_gb =
@@ -267,10 +306,21 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
         },
         Line {
             service: "DynamoDB writes (events)",
-            usage: format!("{:.2} M WRU", (event_wcu + analytics_wcu) / million),
-            usd: (event_wcu + analytics_wcu) / million * p.dynamodb_write_per_million,
+            usage: format!("{:.2} M WRU", event_wcu / million),
+            usd: event_wcu / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "bench: 1 write per event, 2 WCU for a 1,166-byte account item, +1 for the card's index copy (share estimated); analytics WCU per message at this batch size",
+            basis: "bench: 1 write per event, 2 WCU for a 1,166-byte account item, +1 for the card's index copy (share estimated)",
+        },
+        Line {
+            service: "DynamoDB writes (analytics)",
+            usage: format!(
+                "{:.2} M WRU ({:.0} accounts a batch)",
+                analytics_wcu / million,
+                accounts_per_batch
+            ),
+            usd: analytics_wcu / million * p.dynamodb_write_per_million,
+            free_usd: 0.0,
+            basis: "bench analytics_ingest: one write per account of a batch, billed by the day item's size (3.6 WCU a message sent alone, 0.015 a day's messages in one batch)",
         },
         Line {
             service: "DynamoDB writes (sweeps)",
@@ -349,8 +399,15 @@ pub fn render(s: &Scenario, lines: &[Line]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} accounts, {} billing and support events, {} analytics messages in batches of {}, {} sweeps a day",
-        s.accounts, s.events, s.analytics_events, s.batch_size, s.sweeps_per_day
+        "{} accounts, {} billing and support events, {} analytics messages in batches of {} ({:.0} accounts a batch{}, {:.0} messages an account-day), {} sweeps a day",
+        s.accounts,
+        s.events,
+        s.analytics_events,
+        s.batch_size,
+        s.accounts_per_batch(),
+        if s.accounts_per_batch.is_none() { ": messages from the accounts as at random, --accounts-per-batch to say" } else { "" },
+        s.messages_per_account_day(),
+        s.sweeps_per_day
     );
     for l in lines {
         let _ = writeln!(out, "  {:<26} {:>8}  {:<34} {}", l.service, format!("${:.2}", l.usd), l.usage, l.basis);
@@ -381,7 +438,7 @@ mod tests {
             events: 100_000,
             analytics_events: 1_000_000,
             batch_size: 100,
-            accounts_per_batch: 4,
+            accounts_per_batch: Some(4),
             sweeps_per_day: 2,
             changed_per_sweep: 0.1,
             alerts_per_day: 0.0,
@@ -398,9 +455,13 @@ mod tests {
         };
         // 100,000 events + 10,000 batches = 110,000 requests at $1 per million.
         assert_usd("API Gateway (HTTP API)", 0.11);
-        // 100,000 × 2 WCU + 10% of them × 1 (the card's index copy) + 1,000,000 × 0.100 WCU =
-        // 310,000 WRU at $0.625 per million.
-        assert_usd("DynamoDB writes (events)", 0.193_75);
+        // 100,000 × 2 WCU + 10% of them × 1 (the card's index copy) = 210,000 WRU at $0.625 per
+        // million.
+        assert_usd("DynamoDB writes (events)", 0.131_25);
+        // 25 messages of an account a batch: between the figures at 10 (0.293) and 333 (0.015),
+        // on the line of their logarithms: 0.293 × (0.015/0.293)^(ln 2.5 / ln 33.3).
+        let per_message = 0.293 * (0.015f64 / 0.293).powf(2.5f64.ln() / 33.3f64.ln());
+        assert_usd("DynamoDB writes (analytics)", 1_000_000.0 * per_message * 0.625 / 1e6);
         // 30 days × 1,000 first writes of 2.04 WCU = 61,200, and 30 × 1,000 × 0.1 × 1 later
         // writes of 3 = 9,000: 70,200 WRU.
         assert_usd("DynamoDB writes (sweeps)", 70_200.0 * 0.625 / 1e6);
@@ -425,9 +486,32 @@ mod tests {
     }
 
     #[test]
-    fn larger_batches_use_the_measured_figure_below_them() {
+    fn analytics_writes_follow_the_measured_figures() {
         let f = Figures::default();
-        assert_eq!((f.analytics_wcu(1), f.analytics_wcu(50), f.analytics_wcu(100)), (2.41, 2.41, 0.100));
-        assert_eq!((f.analytics_wcu(999), f.analytics_wcu(5000)), (0.100, 0.015));
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        // The measured points themselves, and the nearest beyond them.
+        assert!(close(f.analytics_wcu(1.0), 3.607) && close(f.analytics_wcu(10.0), 0.293));
+        assert!(close(f.analytics_wcu(333.0), 0.015) && close(f.analytics_wcu(5000.0), 0.015));
+        assert!(close(f.analytics_wcu(0.5), 3.607));
+        // Between them, falling.
+        assert!(f.analytics_wcu(3.0) < 3.607 && f.analytics_wcu(3.0) > 0.293);
+    }
+
+    #[test]
+    fn a_batch_spreads_over_the_accounts_unless_told() {
+        let spread = Scenario::default();
+        // 10,000 × (1 − 0.9999^1000) = 951.6.
+        assert!((spread.accounts_per_batch() - 951.6).abs() < 0.1, "{}", spread.accounts_per_batch());
+        assert!((spread.messages_per_account_day() - 333.3).abs() < 0.1);
+        let small = Scenario { accounts: 3, batch_size: 1000, ..Scenario::default() };
+        assert!((small.accounts_per_batch() - 3.0).abs() < 1e-9);
+        let told = Scenario { accounts_per_batch: Some(5), ..Scenario::default() };
+        assert_eq!(told.accounts_per_batch(), 5.0);
+        let prices = Prices::default();
+        let analytics = |s: &Scenario| line(&bill(s, &Figures::default(), &prices), "DynamoDB writes (analytics)").usd;
+        // 1.05 messages of an account a batch: ~3.5 WCU a message, 100 M of them.
+        assert!(analytics(&spread) > 200.0, "{}", analytics(&spread));
+        // 200 messages of an account a batch: ~0.02 WCU a message.
+        assert!(analytics(&told) < 2.0, "{}", analytics(&told));
     }
 }

@@ -137,9 +137,10 @@ enum Command {
         /// Messages per analytics request.
         #[arg(long, default_value_t = 1000)]
         batch_size: u64,
-        /// Accounts in one analytics batch.
-        #[arg(long, default_value_t = 5)]
-        accounts_per_batch: u64,
+        /// Accounts in one analytics batch (default: the messages come from the accounts as at
+        /// random, 952 accounts in a batch of 1,000 over 10,000 accounts).
+        #[arg(long)]
+        accounts_per_batch: Option<u64>,
         #[arg(long, default_value_t = 24)]
         sweeps_per_day: u64,
         /// Share of accounts whose health changes between two sweeps of a day.
