@@ -71,7 +71,7 @@ impl Scenario {
     pub fn accounts_per_batch(&self) -> f64 {
         let batch = self.batch_size.max(1) as f64;
         match self.accounts_per_batch {
-            Some(given) => (given.max(1) as f64).min(batch),
+            Some(given) => (given.max(1) as f64).min(batch).min(self.accounts.max(1) as f64),
             None => {
                 let n = self.accounts.max(1) as f64;
                 (n * (1.0 - (1.0 - 1.0 / n).powf(batch))).clamp(1.0, batch)
@@ -111,7 +111,7 @@ pub struct Figures {
     pub analytics_wcu_per_message: [(f64, f64); 3],
     /// The messages an account-day those figures were measured at (the scenario's 100 M a
     /// month over 10,000 accounts); other volumes use them as they are (a smaller day's item
-    /// is smaller: the figures are high for it, low for a larger one).
+    /// is smaller: the figures are high for it, low for a larger one), and the bill says so.
     pub analytics_measured_day: f64,
     /// RCU per 1,000 accounts per steady-state sweep (`tests/sweep_scale.rs`, 10,000 accounts in
     /// 4 segments once scored, with their health, card and history: 2,577 RCU, at the floor of an
@@ -186,11 +186,21 @@ impl Figures {
     /// about as 1/messages, one write shared by them); outside them, the nearest.
     fn analytics_wcu(&self, per_account: f64) -> f64 {
         let measured = self.analytics_wcu_per_message;
+        // No write costs less than 1 WCU, however small the item: `per_account` messages share
+        // at least that.
+        let floor = 1.0 / per_account.max(1.0);
         let m = per_account.clamp(measured[0].0, measured[measured.len() - 1].0);
         let i = measured.windows(2).position(|w| m <= w[1].0).unwrap_or(0);
         let ((m0, w0), (m1, w1)) = (measured[i], measured[i + 1]);
         let t = (m.ln() - m0.ln()) / (m1.ln() - m0.ln());
-        (w0.ln() + t * (w1.ln() - w0.ln())).exp()
+        (w0.ln() + t * (w1.ln() - w0.ln())).exp().max(floor)
+    }
+
+    /// Whether a day of `messages` an account is far (over twice, or under half) from the day
+    /// the analytics figures were measured at.
+    pub fn analytics_day_differs(&self, messages: f64) -> bool {
+        let ratio = messages / self.analytics_measured_day;
+        !(0.5..=2.0).contains(&ratio)
     }
 }
 
@@ -395,7 +405,7 @@ pub fn total_after_free_tier(lines: &[Line]) -> f64 {
 }
 
 /// The bill as a table.
-pub fn render(s: &Scenario, lines: &[Line]) -> String {
+pub fn render(s: &Scenario, f: &Figures, lines: &[Line]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -417,6 +427,17 @@ pub fn render(s: &Scenario, lines: &[Line]) -> String {
     let after = format!("${:.2}", total_after_free_tier(lines));
     let _ =
         writeln!(out, "  {:<26} {after:>8}  a month if the AWS account's always-free tier is not used elsewhere", "");
+    let day = s.messages_per_account_day();
+    if s.analytics_events > 0 && f.analytics_day_differs(day) {
+        let _ = writeln!(
+            out,
+            "  note: the analytics figures were measured at {:.0} messages an account-day, this scenario has {day:.0}: \
+             its day items are {}, so the analytics writes are billed {} here",
+            f.analytics_measured_day,
+            if day < f.analytics_measured_day { "smaller" } else { "larger" },
+            if day < f.analytics_measured_day { "too high" } else { "too low" },
+        );
+    }
     out
 }
 
@@ -493,6 +514,14 @@ mod tests {
         assert!(close(f.analytics_wcu(1.0), 3.607) && close(f.analytics_wcu(10.0), 0.293));
         assert!(close(f.analytics_wcu(333.0), 0.015) && close(f.analytics_wcu(5000.0), 0.015));
         assert!(close(f.analytics_wcu(0.5), 3.607));
+        // Beyond the last point, its figure (above the floor of 1 WCU a write shared by 1,000);
+        // where a curve would fall under the floor, the floor.
+        assert!(close(f.analytics_wcu(1000.0), 0.015));
+        assert!(close(
+            Figures { analytics_wcu_per_message: [(1.0, 1.0), (10.0, 0.05), (333.0, 0.003)], ..f.clone() }
+                .analytics_wcu(10.0),
+            0.1
+        ));
         // Between them, falling.
         assert!(f.analytics_wcu(3.0) < 3.607 && f.analytics_wcu(3.0) > 0.293);
     }
@@ -505,6 +534,8 @@ mod tests {
         assert!((spread.messages_per_account_day() - 333.3).abs() < 0.1);
         let small = Scenario { accounts: 3, batch_size: 1000, ..Scenario::default() };
         assert!((small.accounts_per_batch() - 3.0).abs() < 1e-9);
+        let more_than_there_are = Scenario { accounts: 3, accounts_per_batch: Some(500), ..Scenario::default() };
+        assert_eq!(more_than_there_are.accounts_per_batch(), 3.0);
         let told = Scenario { accounts_per_batch: Some(5), ..Scenario::default() };
         assert_eq!(told.accounts_per_batch(), 5.0);
         let prices = Prices::default();
@@ -513,5 +544,10 @@ mod tests {
         assert!(analytics(&spread) > 200.0, "{}", analytics(&spread));
         // 200 messages of an account a batch: ~0.02 WCU a message.
         assert!(analytics(&told) < 2.0, "{}", analytics(&told));
+        // The bill says when the figures were measured at another volume.
+        let f = Figures::default();
+        assert!(!render(&spread, &f, &[]).contains("note:"));
+        let small_days = Scenario { analytics_events: 1_000_000, ..Scenario::default() };
+        assert!(render(&small_days, &f, &[]).contains("billed too high"), "{}", render(&small_days, &f, &[]));
     }
 }

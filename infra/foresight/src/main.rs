@@ -258,8 +258,9 @@ async fn main() -> ExitCode {
                 card_event_share,
                 alarms: cost::ALARMS_BY_DEFAULT + if per_function_alarms { cost::PER_FUNCTION_ALARMS } else { 0 },
             };
-            let lines = cost::bill(&scenario, &cost::Figures::default(), &cost::Prices::default());
-            print!("{}", cost::render(&scenario, &lines));
+            let figures = cost::Figures::default();
+            let lines = cost::bill(&scenario, &figures, &cost::Prices::default());
+            print!("{}", cost::render(&scenario, &figures, &lines));
             Ok(())
         }
     };

@@ -775,7 +775,8 @@ mod tests {
                 indent.clone(),
             ] {
                 let w = &layout;
-                let doc = format!("{w}{{{w}\"a\"{w}:{w}[{w}1{w},{w}{{{w}}}{w},{w}\"x\"{w}]{w},{w}\"b\":{w}null{w}}}{w}");
+                let doc =
+                    format!("{w}{{{w}\"a\"{w}:{w}[{w}1{w},{w}{{{w}}}{w},{w}\"x\"{w}]{w},{w}\"b\":{w}null{w}}}{w}");
                 let (expected, ours) = both(&doc);
                 assert_eq!(ours.ok(), expected.ok(), "{doc:?}");
                 for stray in ["\u{b}", "\u{c}", "\u{0}"] {
