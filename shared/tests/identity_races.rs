@@ -102,7 +102,8 @@ async fn a_users_usage_stored_while_a_group_call_links_them_joins_the_account() 
     let messages = foresight_shared::sources::segment::parse(&body).expect("a batch");
     let config = foresight_shared::domain::usage::AnalyticsConfig::default();
     let marks = foresight_shared::app::ingest::analytics::ConnectionMarks::default();
-    foresight_shared::app::ingest::analytics::ingest(&store, &links, &store, &messages, &config, &marks, 1_795_000_000)
+    use foresight_shared::app::ingest::analytics::{ingest, UsageWrites};
+    ingest(&store, &links, UsageWrites::Now(&store), &messages, &config, &marks, 1_795_000_000)
         .await
         .expect("ingested");
 

@@ -3,7 +3,8 @@
 //! request (wiremock).
 //!
 //! - [`dynamodb`]: the account table and the outbox table.
-//! - [`sqs`]: the notifications queue, its dead-letter queue, the sweep's task queue.
+//! - [`sqs`]: the notifications queue, its dead-letter queue, the sweep's task queue;
+//!   [`sqs_usage`]: analytics usage held for the usage fold.
 //! - [`memory`]: in-process twins of the above.
 //! - [`slack`], [`hubspot`], [`salesforce`]: delivery, over [`http`].
 //! - [`ses`]: playbook emails (SES v2, raw MIME); [`inapp`]: the signed in-app webhook.
@@ -18,3 +19,4 @@ pub mod ses;
 pub mod slack;
 pub mod source_api;
 pub mod sqs;
+pub mod sqs_usage;

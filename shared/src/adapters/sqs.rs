@@ -41,6 +41,10 @@ impl SqsQueue {
         &self.url
     }
 
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     fn is_fifo(&self) -> bool {
         self.url.ends_with(".fifo")
     }

@@ -6,8 +6,10 @@ pub mod outbox;
 pub mod privacy;
 pub mod queue;
 pub mod store;
+pub mod usage_backlog;
 
 pub use inapp_queue::MemoryInAppQueue;
 pub use outbox::MemoryOutbox;
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;
+pub use usage_backlog::MemoryUsageBacklog;

@@ -4,6 +4,7 @@
 
 use super::{check_id, identity, IngestError, IngestReport, SourceMark, WebhookResponse, WEBHOOK_DEADLINE};
 use crate::app::ports::store::{AccountStore, LinkSource, LinkStore, SourceRegistry, StoreError, UsageStore};
+use crate::app::ports::usage_backlog::{HeldUsage, UsageBuffer};
 use crate::domain::account::attr;
 use crate::domain::change::AccountChange;
 use crate::domain::connection::Source;
@@ -30,6 +31,8 @@ pub struct AnalyticsWebhook {
     bearer_token: Option<String>,
     config: AnalyticsConfig,
     marks: ConnectionMarks,
+    /// Set: usage is held for the usage fold instead of written now.
+    usage_buffer: Option<Arc<dyn UsageBuffer>>,
 }
 
 impl std::fmt::Debug for AnalyticsWebhook {
@@ -50,6 +53,8 @@ pub struct BatchOutcome {
     pub accounts: BTreeMap<String, Vec<NaiveDate>>,
     /// Survey answers (the NPS event) stored, and the accounts they went to.
     pub surveys: Vec<String>,
+    /// The batch's usage was held for the usage fold (`accounts` is then empty).
+    pub held: bool,
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -63,7 +68,14 @@ impl AnalyticsWebhook {
             bearer_token: non_empty(bearer_token),
             config,
             marks: ConnectionMarks::default(),
+            usage_buffer: None,
         }
+    }
+
+    /// Holds each batch's usage in `buffer` for the usage fold instead of writing it.
+    pub fn with_usage_buffer(mut self, buffer: Arc<dyn UsageBuffer>) -> Self {
+        self.usage_buffer = Some(buffer);
+        self
     }
 
     /// Marks product analytics (and surveys, for the NPS event) connected in this deployment's
@@ -114,6 +126,7 @@ impl AnalyticsWebhook {
         }
         self.authenticate(headers, body)?;
         let messages = segment::parse(body).map_err(|e| IngestError::Payload(e.to_string()))?;
+        let usage = usage_writes(usage, self.usage_buffer.as_deref());
         ingest(accounts, links, usage, &messages, &self.config, &self.marks, now).await
     }
 
@@ -138,6 +151,11 @@ impl AnalyticsWebhook {
     }
 }
 
+/// Held in `buffer` when there is one, else written to `store` now.
+pub fn usage_writes<'a>(store: &'a dyn UsageStore, buffer: Option<&'a dyn UsageBuffer>) -> UsageWrites<'a> {
+    buffer.map_or(UsageWrites::Now(store), UsageWrites::Held)
+}
+
 /// The name the analytics webhook is logged and counted under.
 const SOURCE: &str = "segment";
 
@@ -149,14 +167,18 @@ pub fn respond_batch(
 ) -> WebhookResponse {
     match handled {
         Ok(o) => {
-            tracing::info!(source, messages = o.messages, accounts = o.accounts.len(), "batch accepted");
+            tracing::info!(source, messages = o.messages, accounts = o.accounts.len(), held = o.held, "batch accepted");
             let report = IngestReport {
                 source,
                 event_type: "batch".into(),
                 events: (o.messages - o.ignored) as u64,
                 ..Default::default()
             };
-            WebhookResponse::ok(body(&o), report)
+            let mut answer = body(&o);
+            if o.held {
+                answer["usage"] = json!("held for the usage fold");
+            }
+            WebhookResponse::ok(answer, report)
         }
         Err(err) => super::respond(source, Err(err)),
     }
@@ -179,18 +201,28 @@ fn check_ids(batch: &Aggregate) -> Result<(), IngestError> {
     Ok(())
 }
 
-/// Ingests parsed messages, from the webhook or the HTTP Tracking API alike: at most one usage
-/// write per (account, day) of the batch, plus the links that `group` calls establish.
+/// Where a batch's usage goes.
+#[derive(Clone, Copy)]
+pub enum UsageWrites<'a> {
+    /// Written now: one write per (account, day) of the batch.
+    Now(&'a dyn UsageStore),
+    /// Held for the usage fold (`usage_fold`), which writes each (account, day) once a fold.
+    Held(&'a dyn UsageBuffer),
+}
+
+/// Ingests parsed messages, from the webhook or the HTTP Tracking API alike: the links that
+/// `group` calls establish, contacts and survey answers, and the usage — at most one write per
+/// (account, day) of the batch, or held whole for the usage fold.
 pub async fn ingest(
     accounts: &dyn AccountStore,
     links: &dyn LinkStore,
-    usage: &dyn UsageStore,
+    usage: UsageWrites<'_>,
     messages: &[Message<'_>],
     config: &AnalyticsConfig,
     marks: &ConnectionMarks,
     now: i64,
 ) -> Result<BatchOutcome, IngestError> {
-    let batch = segment::aggregate(messages, config, now);
+    let mut batch = segment::aggregate(messages, config, now);
     check_ids(&batch)?;
 
     // Group calls first: later messages of the same batch may rely on them. One user's calls in
@@ -221,57 +253,49 @@ pub async fn ingest(
 
     // Contacts (identify traits of a role a playbook emails) join the user's account, or wait
     // on the user's provisional record until a group call links it.
-    let mut provisional_users: BTreeSet<&String> = BTreeSet::new();
+    let mut provisional_users: BTreeSet<String> = BTreeSet::new();
     for call in &batch.identify_calls {
         // An erased account (its tombstone stands) records nothing.
         let (_, Some(account)) = user_account(links, call.user.clone()).await? else { continue };
         if account == identity::provisional_account_id(LinkSource::AnalyticsUser, &call.user) {
-            provisional_users.insert(&call.user);
+            provisional_users.insert(call.user.clone());
         }
         if let Some((name, value)) = crate::domain::playbook::contact_fact(&call.contact) {
             accounts.apply(&AccountChange::new(account).with_fact(name, value)).await?;
         }
     }
 
-    // Resolve each (group or user, day) to an account and merge the deltas per (account, day).
-    // The reads, once per distinct group and user, a few at a time.
-    let group_ids: BTreeSet<String> = batch.usage.keys().filter_map(|(group, _)| group.clone()).collect();
-    let groups: BTreeMap<String, Option<String>> = futures::stream::iter(group_ids)
-        .map(|group| group_account(links, group))
-        .buffer_unordered(CONCURRENT_STORE_CALLS)
-        .try_collect()
-        .await?;
-    let user_ids: BTreeSet<String> = batch.ungrouped_users.keys().map(|(user, _)| user.clone()).collect();
-    let users: BTreeMap<String, Option<String>> = futures::stream::iter(user_ids)
-        .map(|user| user_account(links, user))
-        .buffer_unordered(CONCURRENT_STORE_CALLS)
-        .try_collect()
-        .await?;
-    let mut per_account: BTreeMap<(String, NaiveDate), UsageDay> = BTreeMap::new();
-    for ((group, day), delta) in &batch.usage {
-        // A group of an erased account (its tombstone stands) records nothing.
-        let Some(Some(account)) = group.as_ref().map(|group| &groups[group]) else { continue };
-        absorb(per_account.entry((account.clone(), *day)).or_default(), delta);
-    }
-    for ((user, day), delta) in &batch.ungrouped_users {
-        let Some(account) = &users[user] else { continue };
-        if *account == identity::provisional_account_id(LinkSource::AnalyticsUser, user) {
-            provisional_users.insert(user);
+    // Usage: written now, one write per (account, day), or held whole for the usage fold.
+    let held = !batch.usage.is_empty() || !batch.ungrouped_users.is_empty();
+    let per_account = match usage {
+        UsageWrites::Now(usage) => {
+            let grouped = batch.usage.iter().filter_map(|((group, day), delta)| Some((group.as_deref()?, *day, delta)));
+            let ungrouped = batch.ungrouped_users.iter().map(|((user, day), delta)| (user.as_str(), *day, delta));
+            write_usage(links, usage, grouped.collect(), ungrouped.collect(), &mut provisional_users).await?
         }
-        absorb(per_account.entry((account.clone(), *day)).or_default(), delta);
-    }
-    // The writes are independent (one item each) and idempotent: a few at a time, so that a
-    // batch of a few hundred (account, day) pairs answers well inside the webhook deadline.
-    futures::stream::iter(per_account.iter().map(Ok::<_, StoreError>))
-        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |((account, day), day_usage)| {
-            usage.add_usage(account, *day, day_usage)
-        })
-        .await?;
+        UsageWrites::Held(buffer) => {
+            let usage = HeldUsage {
+                grouped: std::mem::take(&mut batch.usage)
+                    .into_iter()
+                    .filter_map(|((group, day), delta)| Some((group?, day, delta)))
+                    .collect(),
+                ungrouped: std::mem::take(&mut batch.ungrouped_users)
+                    .into_iter()
+                    .map(|((user, day), delta)| (user, day, delta))
+                    .collect(),
+            };
+            if !usage.is_empty() {
+                buffer.hold(&usage).await?;
+            }
+            BTreeMap::new()
+        }
+    };
     let mut outcome = BatchOutcome {
         messages: messages.len(),
         ignored: batch.ignored,
         accounts: BTreeMap::new(),
         surveys: Vec::new(),
+        held: held && matches!(usage, UsageWrites::Held(_)),
     };
     for (account, day) in per_account.keys() {
         outcome.accounts.entry(account.clone()).or_default().push(*day);
@@ -283,7 +307,7 @@ pub async fn ingest(
             (None, Some(user)) => {
                 let account = user_account(links, user.clone()).await?.1;
                 if account == Some(identity::provisional_account_id(LinkSource::AnalyticsUser, user)) {
-                    provisional_users.insert(user);
+                    provisional_users.insert(user.clone());
                 }
                 account
             }
@@ -302,18 +326,8 @@ pub async fn ingest(
         accounts.apply(&AccountChange::new(account.clone()).with_fact(fact, value)).await?;
         outcome.surveys.push(account);
     }
-    // What went to a user's provisional record while a concurrent batch's group call linked
-    // them joins their account now (the race `identity::settle_provisional` describes).
-    futures::stream::iter(provisional_users.into_iter().map(Ok::<_, StoreError>))
-        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |user| async move {
-            let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, user);
-            match user_account(links, user.clone()).await? {
-                (_, Some(account)) if account != provisional => accounts.merge(&provisional, &account).await.map(drop),
-                _ => Ok(()),
-            }
-        })
-        .await?;
-    if let Some(since) = batch.earliest.filter(|_| !per_account.is_empty() || !batch.group_calls.is_empty()) {
+    settle_provisional(accounts, links, &provisional_users).await?;
+    if let Some(since) = batch.earliest.filter(|_| held || !per_account.is_empty() || !batch.group_calls.is_empty()) {
         marks.analytics.mark(Source::Analytics, since).await;
     }
     if let Some(since) = batch.surveys.iter().map(|a| a.at).min() {
@@ -368,6 +382,70 @@ async fn apply_group_call(
         }
     }
     Ok(())
+}
+
+/// Resolves each (group or user, day) of usage to an account, merges the deltas per (account,
+/// day) and writes each pair once: the webhook's writes for one batch, the fold's for all it
+/// took. Users resolved to their provisional record join `provisional_users`.
+pub(crate) async fn write_usage(
+    links: &dyn LinkStore,
+    usage: &dyn UsageStore,
+    grouped: Vec<(&str, NaiveDate, &UsageDelta)>,
+    ungrouped: Vec<(&str, NaiveDate, &UsageDelta)>,
+    provisional_users: &mut BTreeSet<String>,
+) -> Result<BTreeMap<(String, NaiveDate), UsageDay>, StoreError> {
+    // The reads, once per distinct group and user, a few at a time.
+    let group_ids: BTreeSet<String> = grouped.iter().map(|(group, _, _)| (*group).to_owned()).collect();
+    let groups: BTreeMap<String, Option<String>> = futures::stream::iter(group_ids)
+        .map(|group| group_account(links, group))
+        .buffer_unordered(CONCURRENT_STORE_CALLS)
+        .try_collect()
+        .await?;
+    let user_ids: BTreeSet<String> = ungrouped.iter().map(|(user, _, _)| (*user).to_owned()).collect();
+    let users: BTreeMap<String, Option<String>> = futures::stream::iter(user_ids)
+        .map(|user| user_account(links, user))
+        .buffer_unordered(CONCURRENT_STORE_CALLS)
+        .try_collect()
+        .await?;
+    let mut per_account: BTreeMap<(String, NaiveDate), UsageDay> = BTreeMap::new();
+    for (group, day, delta) in grouped {
+        // A group of an erased account (its tombstone stands) records nothing.
+        let Some(account) = &groups[group] else { continue };
+        absorb(per_account.entry((account.clone(), day)).or_default(), delta);
+    }
+    for (user, day, delta) in ungrouped {
+        let Some(account) = &users[user] else { continue };
+        if *account == identity::provisional_account_id(LinkSource::AnalyticsUser, user) {
+            provisional_users.insert(user.to_owned());
+        }
+        absorb(per_account.entry((account.clone(), day)).or_default(), delta);
+    }
+    // The writes are independent (one item each) and idempotent: a few at a time, so that a
+    // batch of a few hundred (account, day) pairs answers well inside the webhook deadline.
+    futures::stream::iter(per_account.iter().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |((account, day), day_usage)| {
+            usage.add_usage(account, *day, day_usage)
+        })
+        .await?;
+    Ok(per_account)
+}
+
+/// What went to a user's provisional record while a concurrent batch's group call linked them
+/// joins their account now (the race `identity::settle_provisional` describes).
+pub(crate) async fn settle_provisional(
+    accounts: &dyn AccountStore,
+    links: &dyn LinkStore,
+    users: &BTreeSet<String>,
+) -> Result<(), StoreError> {
+    futures::stream::iter(users.iter().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |user| async move {
+            let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, user);
+            match user_account(links, user.clone()).await? {
+                (_, Some(account)) if account != provisional => accounts.merge(&provisional, &account).await.map(drop),
+                _ => Ok(()),
+            }
+        })
+        .await
 }
 
 /// A response id fit for an attribute name and a dedupe key (no `/` or `#`).

@@ -7,6 +7,7 @@ pub mod identity;
 pub mod stripe;
 pub mod tracking;
 pub mod typeform;
+pub mod usage_fold;
 pub mod zendesk;
 
 use crate::app::alerts::AlertError;
@@ -68,6 +69,9 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error("alert not raised, retry later: {0}")]
     Alerting(#[from] AlertError),
+    /// The batch's usage could not be held for the usage fold.
+    #[error("usage not held, retry later: {0}")]
+    Held(#[from] crate::app::ports::queue::QueueError),
     #[error("not done within {0:?}, retry later")]
     Deadline(Duration),
 }
@@ -83,6 +87,7 @@ impl IngestError {
             IngestError::MissingSecret(_)
             | IngestError::Store(_)
             | IngestError::Alerting(_)
+            | IngestError::Held(_)
             | IngestError::Deadline(_) => RETRY_STATUS,
         }
     }
@@ -324,6 +329,7 @@ pub fn log_rejection(source: &'static str, err: &IngestError) {
     match err {
         IngestError::Store(e) => tracing::error!(source, error = %e, "event not stored"),
         IngestError::Alerting(e) => tracing::error!(source, error = %e, "event stored, alert not raised"),
+        IngestError::Held(e) => tracing::error!(source, error = %e, "usage not held for the fold"),
         IngestError::Deadline(d) => tracing::error!(source, deadline = ?d, "not done in time; the sender will retry"),
         e => tracing::warn!(source, status = e.status(), error = %e, "event rejected"),
     }

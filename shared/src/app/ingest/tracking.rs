@@ -6,6 +6,7 @@
 use super::analytics::{self, BatchOutcome};
 use super::{IngestError, WebhookResponse, WEBHOOK_DEADLINE};
 use crate::app::ports::store::{AccountStore, LinkStore, UsageStore};
+use crate::app::ports::usage_backlog::UsageBuffer;
 use crate::domain::usage::AnalyticsConfig;
 use crate::sources::segment::tracking::{self, Endpoint};
 use crate::sources::segment::Message;
@@ -22,6 +23,8 @@ pub struct TrackingApi {
     write_key: Option<String>,
     config: AnalyticsConfig,
     marks: analytics::ConnectionMarks,
+    /// Set: usage is held for the usage fold instead of written now.
+    usage_buffer: Option<std::sync::Arc<dyn UsageBuffer>>,
 }
 
 impl std::fmt::Debug for TrackingApi {
@@ -32,7 +35,18 @@ impl std::fmt::Debug for TrackingApi {
 
 impl TrackingApi {
     pub fn new(write_key: Option<String>, config: AnalyticsConfig) -> Self {
-        TrackingApi { write_key: write_key.filter(|k| !k.trim().is_empty()), config, marks: Default::default() }
+        TrackingApi {
+            write_key: write_key.filter(|k| !k.trim().is_empty()),
+            config,
+            marks: Default::default(),
+            usage_buffer: None,
+        }
+    }
+
+    /// Holds each request's usage in `buffer` for the usage fold instead of writing it.
+    pub fn with_usage_buffer(mut self, buffer: std::sync::Arc<dyn UsageBuffer>) -> Self {
+        self.usage_buffer = Some(buffer);
+        self
     }
 
     /// Marks product analytics (and surveys) connected in this deployment's registry, as the
@@ -75,6 +89,7 @@ impl TrackingApi {
         now: i64,
     ) -> Result<BatchOutcome, IngestError> {
         let messages = self.prepare(endpoint, headers, body)?;
+        let usage = analytics::usage_writes(usage, self.usage_buffer.as_deref());
         analytics::ingest(accounts, links, usage, &messages, &self.config, &self.marks, now).await
     }
 

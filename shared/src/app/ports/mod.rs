@@ -7,6 +7,7 @@
 //! - [`delivery`]: Slack and the CRM.
 //! - [`portfolio`]: the MRR ledger, month totals and portfolio cards (KPIs).
 //! - [`email`]: playbook emails (SES) and in-app webhooks.
+//! - [`usage_backlog`]: analytics usage held for the usage fold.
 
 pub mod backfill;
 pub mod delivery;
@@ -16,3 +17,4 @@ pub mod portfolio;
 pub mod privacy;
 pub mod queue;
 pub mod store;
+pub mod usage_backlog;

@@ -10,7 +10,7 @@ use crate::domain::time;
 use crate::domain::usage::AnalyticsConfig;
 use crate::sources::borrowed::{Scalar, Text};
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -187,7 +187,8 @@ pub fn fingerprint(message_id: &str) -> String {
 
 /// What one batch adds to one group's usage on one day. Every part is a set, so applying the
 /// same delta twice (a redelivered batch, or a message in two batches) changes nothing.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Serialized when a batch's usage is held for the usage fold (`app::ports::usage_backlog`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageDelta {
     /// Counted messages (track, page, screen): fingerprints of their message ids, so counts are
     /// exact under redelivery.
@@ -200,6 +201,17 @@ pub struct UsageDelta {
     pub first_value_at: BTreeSet<i64>,
     /// The latest message time of this delta (last seen is the largest over deltas).
     pub last_seen_at: i64,
+}
+
+impl UsageDelta {
+    /// Adds `other`'s sets to this one's: the delta of both batches, as if they were one.
+    pub fn absorb(&mut self, other: UsageDelta) {
+        self.message_ids.extend(other.message_ids);
+        self.users.extend(other.users);
+        self.features.extend(other.features);
+        self.first_value_at.extend(other.first_value_at);
+        self.last_seen_at = self.last_seen_at.max(other.last_seen_at);
+    }
 }
 
 /// A `group` call: the user belongs to the group, and its traits may name other sources' ids.

@@ -1,0 +1,113 @@
+//! The usage fold: writes the analytics usage the webhook held (`UsageWrites::Held`), merged per
+//! (account, day), once per fold instead of once per batch. A batch of a product's backend holds
+//! a message or two of most accounts, and DynamoDB bills each write by the whole day item, so
+//! written batch by batch a day of usage costs hundreds of writes an account; folded once a day,
+//! one or two (README, "What it costs"). Run by `functions/usage-fold` on its schedule.
+//!
+//! Nothing is lost on a failure: held batches are released only after their usage is written,
+//! and a batch folded twice adds nothing the second time (every part of a usage day is a set).
+
+use super::analytics::{settle_provisional, write_usage};
+use crate::app::ports::queue::QueueError;
+use crate::app::ports::store::{AccountStore, LinkStore, StoreError, UsageStore};
+use crate::app::ports::usage_backlog::{Taken, UsageBacklog};
+use crate::sources::segment::UsageDelta;
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Held batches merged in one round: bounds the fold's memory (a batch of 1,000 messages holds
+/// ~100 KB of usage), and each round writes its (account, day) pairs once.
+pub const BATCHES_PER_ROUND: usize = 2_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FoldError {
+    #[error("held usage not taken or released: {0}")]
+    Backlog(#[from] QueueError),
+    #[error("folded usage not written: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What a fold did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FoldReport {
+    /// Rounds that took something.
+    pub rounds: usize,
+    /// Held batches folded and released.
+    pub batches: usize,
+    /// Usage writes: one per (account, day) of each round.
+    pub writes: usize,
+    /// Whether it stopped with batches still held (out of time; the next run goes on).
+    pub more_held: bool,
+}
+
+/// What the fold needs.
+pub struct FoldPorts<'a> {
+    pub backlog: &'a dyn UsageBacklog,
+    pub accounts: &'a dyn AccountStore,
+    pub links: &'a dyn LinkStore,
+    pub usage: &'a dyn UsageStore,
+}
+
+/// Rounds of [`fold_round`] until nothing is held or `more_time` says stop.
+pub async fn fold(
+    ports: &FoldPorts<'_>,
+    batches_per_round: usize,
+    more_time: impl Fn() -> bool,
+) -> Result<FoldReport, FoldError> {
+    let mut report = FoldReport::default();
+    loop {
+        if !more_time() {
+            report.more_held = true;
+            return Ok(report);
+        }
+        let round = fold_round(ports, batches_per_round).await?;
+        if round.batches == 0 {
+            return Ok(report);
+        }
+        report.rounds += 1;
+        report.batches += round.batches;
+        report.writes += round.writes;
+    }
+}
+
+/// Takes up to `max_batches` held batches, merges their usage per (group or user, day), resolves
+/// each group and user once, writes each (account, day) once, then releases the batches.
+pub async fn fold_round(ports: &FoldPorts<'_>, max_batches: usize) -> Result<FoldReport, FoldError> {
+    let taken = ports.backlog.take(max_batches).await?;
+    if taken.is_empty() {
+        return Ok(FoldReport::default());
+    }
+    let (receipts, merged) = merge(taken);
+    let mut provisional_users = BTreeSet::new();
+    let grouped = merged.grouped.iter().map(|((group, day), delta)| (group.as_str(), *day, delta)).collect();
+    let ungrouped = merged.ungrouped.iter().map(|((user, day), delta)| (user.as_str(), *day, delta)).collect();
+    let written = write_usage(ports.links, ports.usage, grouped, ungrouped, &mut provisional_users).await?;
+    settle_provisional(ports.accounts, ports.links, &provisional_users).await?;
+    ports.backlog.release(&receipts).await?;
+    tracing::info!(batches = receipts.len(), writes = written.len(), "usage folded");
+    Ok(FoldReport { rounds: 1, batches: receipts.len(), writes: written.len(), more_held: false })
+}
+
+/// Held usage of several batches, merged per key and day.
+#[derive(Debug, Default, PartialEq)]
+pub struct Merged {
+    pub grouped: BTreeMap<(String, NaiveDate), UsageDelta>,
+    pub ungrouped: BTreeMap<(String, NaiveDate), UsageDelta>,
+}
+
+/// The receipts of `taken` and their usage merged.
+pub fn merge(taken: Vec<Taken>) -> (Vec<String>, Merged) {
+    let mut merged = Merged::default();
+    let mut receipts = Vec::with_capacity(taken.len());
+    for Taken { receipt, usage } in taken {
+        receipts.push(receipt);
+        for (group, day, delta) in usage.grouped {
+            merged.grouped.entry((group, day)).or_default().absorb(delta);
+        }
+        for (user, day, delta) in usage.ungrouped {
+            merged.ungrouped.entry((user, day)).or_default().absorb(delta);
+        }
+    }
+    (receipts, merged)
+}
