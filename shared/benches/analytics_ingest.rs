@@ -6,7 +6,9 @@
 //! machine (the webhook answers within 8 s; this is where a batch spends it).
 //! Run: `bash infra/bench.sh`.
 
+use foresight_shared::adapters::memory::MemoryUsageBacklog;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
+use foresight_shared::app::ingest::usage_fold::{fold, FoldPorts, BATCHES_PER_ROUND};
 use foresight_shared::domain::usage::AnalyticsConfig;
 use foresight_shared::sources::segment::signature;
 use http::{HeaderMap, HeaderValue};
@@ -48,10 +50,22 @@ async fn run(batch_size: usize) -> (f64, f64, usize) {
 /// shape of a product whose traffic comes from many accounts at once, where each batch writes
 /// most accounts' day items, which grow through the day. Per message: write requests, WCU, and
 /// the WCU of the day's last write of an account (its item at its largest).
-async fn spread_day(accounts: usize, per_account: usize, per_batch: usize) -> (f64, f64, f64) {
-    let store = foresight_shared::testkit::dynamodb_local_store(&format!("bench-analytics-spread-{per_batch}")).await;
+///
+/// With `folds` > 0 the webhook holds each batch's usage (`UsageFoldSchedule`) and the usage fold
+/// runs `folds` times over the day, evenly spaced (1: once a day, 24: hourly); the figures are
+/// then the fold's writes, and the last is its largest write of an account.
+async fn spread_day(accounts: usize, per_account: usize, per_batch: usize, folds: usize) -> (f64, f64, f64) {
+    let store =
+        foresight_shared::testkit::dynamodb_local_store(&format!("bench-analytics-spread-{per_batch}-{folds}")).await;
     let meter = store.meter();
-    let webhook = AnalyticsWebhook::new(Some(SECRET.into()), None, AnalyticsConfig::default());
+    let backlog = std::sync::Arc::new(MemoryUsageBacklog::default());
+    let mut webhook = AnalyticsWebhook::new(Some(SECRET.into()), None, AnalyticsConfig::default());
+    if folds > 0 {
+        webhook = webhook.with_usage_buffer(backlog.clone());
+    }
+    let batches = per_account.div_ceil(per_batch);
+    let fold_every = batches.div_ceil(folds.max(1));
+    let ports = FoldPorts { backlog: backlog.as_ref(), accounts: &store, links: &store, usage: &store };
     let now = foresight_shared::runtime::clock::unix_now();
     let today = now.div_euclid(86_400) * 86_400 + 60;
     let message = |j: usize, a: usize| {
@@ -60,7 +74,7 @@ async fn spread_day(accounts: usize, per_account: usize, per_batch: usize) -> (f
                "timestamp": chrono::DateTime::from_timestamp(today + j as i64, 0).unwrap().to_rfc3339(),
                "context": {"groupId": format!("acct_{a}")}})
     };
-    let mut last_write_units = 0.0;
+    let mut last_write_units = 0.0f64;
     for first in (0..per_account).step_by(per_batch) {
         let batch: Vec<serde_json::Value> = (first..(first + per_batch).min(per_account))
             .flat_map(|j| (0..accounts).map(move |a| (j, a)))
@@ -72,11 +86,46 @@ async fn spread_day(accounts: usize, per_account: usize, per_batch: usize) -> (f
         headers.insert("x-signature", HeaderValue::from_str(&signature::compute_signature(SECRET, signed)).unwrap());
         let before = meter.reading().write_units;
         webhook.handle(&store, &store, &store, &headers, &body, now).await.expect("accepted");
-        last_write_units = (meter.reading().write_units - before) / accounts as f64;
+        let batch = first / per_batch + 1;
+        if folds > 0 && (batch % fold_every == 0 || batch == batches) {
+            fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+        }
+        if folds == 0 || batch % fold_every == 0 || batch == batches {
+            last_write_units = last_write_units.max((meter.reading().write_units - before) / accounts as f64);
+        }
     }
     let r = meter.reading();
     let messages = (accounts * per_account) as f64;
     (r.write_requests as f64 / messages, r.write_units / messages, last_write_units)
+}
+
+/// The SQS message body of one held batch of `accounts` messages, one of each account (the
+/// message shape of [`spread_day`]): (pairs held, body bytes).
+async fn held_batch_bytes(accounts: usize) -> (usize, usize) {
+    use foresight_shared::app::ports::usage_backlog::UsageBacklog;
+    let store = foresight_shared::adapters::memory::MemoryStore::default();
+    let backlog = std::sync::Arc::new(MemoryUsageBacklog::default());
+    let webhook =
+        AnalyticsWebhook::new(Some(SECRET.into()), None, AnalyticsConfig::default()).with_usage_buffer(backlog.clone());
+    let now = foresight_shared::runtime::clock::unix_now();
+    let today = now.div_euclid(86_400) * 86_400 + 60;
+    let batch: Vec<serde_json::Value> = (0..accounts)
+        .map(|a| {
+            json!({"type": "track", "event": "Logged In", "userId": format!("user-{a}-{}", a % 10),
+                   "messageId": format!("{:08x}-{a:04}-4000-8000-{a:012}", a * 7919),
+                   "timestamp": chrono::DateTime::from_timestamp(today + a as i64, 0).unwrap().to_rfc3339(),
+                   "context": {"groupId": format!("acct_{a}")}})
+        })
+        .collect();
+    let body = serde_json::to_vec(&batch).unwrap();
+    let signed = signature::signed_bytes(&body).unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("x-signature", HeaderValue::from_str(&signature::compute_signature(SECRET, signed)).unwrap());
+    webhook.handle(&store, &store, &store, &headers, &body, now).await.expect("accepted");
+    let taken = backlog.take(1).await.unwrap();
+    let usage = &taken[0].usage;
+    let bodies = foresight_shared::adapters::sqs_usage::bodies(usage).unwrap();
+    (usage.len(), bodies.iter().map(String::len).sum())
 }
 
 /// The portfolio's batches in order: (requests per batch: reads, writes), wall time per batch.
@@ -123,7 +172,7 @@ fn main() {
     // messages of an account; 20 accounts stand for all of them (each write touches one).
     println!("analytics, a day of 333 messages an account, batches spread over the accounts, per message:");
     for per_batch in [1, 10, 333] {
-        let (writes, wcu, last) = runtime.block_on(spread_day(20, 333, per_batch));
+        let (writes, wcu, last) = runtime.block_on(spread_day(20, 333, per_batch, 0));
         println!(
             "  {per_batch:>3} messages of an account a batch: {writes:.3} write requests, {wcu:.3} WCU \
              (the day's last write of an account: {last:.0} WCU)"
@@ -132,6 +181,25 @@ fn main() {
             "{{\"impl\":\"foresight-analytics-spread\",\"per_account_day\":333,\"per_account_batch\":{per_batch},\"write_requests_per_message\":{writes:.4},\"wcu_per_message\":{wcu:.4},\"last_write_wcu\":{last:.1}}}"
         );
     }
+    // The same day held and folded (`UsageFoldSchedule`): once a day, every 6 hours, hourly.
+    println!("analytics held for the usage fold, the same day (1 message of an account a batch), per message:");
+    for folds in [1, 4, 24] {
+        let (writes, wcu, last) = runtime.block_on(spread_day(20, 333, 1, folds));
+        println!(
+            "  folded {folds:>2} times a day: {writes:.4} write requests, {wcu:.4} WCU \
+             (the fold's largest write of an account: {last:.0} WCU)"
+        );
+        println!(
+            "{{\"impl\":\"foresight-analytics-folded\",\"per_account_day\":333,\"folds_per_day\":{folds},\"write_requests_per_message\":{writes:.5},\"wcu_per_message\":{wcu:.5},\"last_write_wcu\":{last:.1}}}"
+        );
+    }
+    let (pairs, bytes) = runtime.block_on(held_batch_bytes(1000));
+    println!(
+        "  held usage of a batch of 1,000 messages of {pairs} accounts: {bytes} bytes as an SQS message body, \
+         {:.1} bytes a pair",
+        bytes as f64 / pairs as f64
+    );
+    println!("{{\"impl\":\"foresight-analytics-held-bytes\",\"pairs\":{pairs},\"body_bytes\":{bytes}}}");
     let (batches, reads, writes, mean, slowest) = runtime.block_on(portfolio_batches());
     println!(
         "  the demo portfolio's {batches} batches of 1000 messages, one at a time: {reads:.0} read and {writes:.0} write \

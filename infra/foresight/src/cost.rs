@@ -20,6 +20,9 @@ pub struct Scenario {
     /// Distinct (account, day) pairs in one analytics batch; `None`: the messages of a batch
     /// come from the accounts as at random ([`Scenario::accounts_per_batch`]).
     pub accounts_per_batch: Option<u64>,
+    /// How often the usage fold writes the held analytics usage (`UsageFoldSchedule`): 1 a
+    /// day by default; 0 when usage is written at once, batch by batch ("off").
+    pub usage_folds_per_day: u64,
     pub sweeps_per_day: u64,
     /// The share of accounts whose health changes between two sweeps of the same day.
     pub changed_per_sweep: f64,
@@ -51,6 +54,7 @@ impl Default for Scenario {
             analytics_events: 100_000_000,
             batch_size: 1000,
             accounts_per_batch: None,
+            usage_folds_per_day: 1,
             sweeps_per_day: 24,
             changed_per_sweep: 0.05,
             alerts_per_day: 30.0,
@@ -89,7 +93,7 @@ impl Scenario {
 /// queues (`tests/template_checks.rs` counts them).
 pub const ALARMS_BY_DEFAULT: u64 = 4;
 /// The alarms its `PerFunctionAlarms` parameter adds: Errors and Throttles of each function.
-pub const PER_FUNCTION_ALARMS: u64 = 22;
+pub const PER_FUNCTION_ALARMS: u64 = 24;
 
 /// Per-operation figures, measured unless marked as an estimate.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,6 +117,18 @@ pub struct Figures {
     /// month over 10,000 accounts); other volumes use them as they are (a smaller day's item
     /// is smaller: the figures are high for it, low for a larger one), and the bill says so.
     pub analytics_measured_day: f64,
+    /// Analytics WCU per message when usage is held and folded, by folds a day, for the same
+    /// day of 333 messages an account sent one message of an account a batch (`cargo bench
+    /// --bench analytics_ingest`, "held for the usage fold"): each fold writes each account's
+    /// day once, billed by the item's size then.
+    pub folded_wcu_per_message: [(f64, f64); 3],
+    /// SQS message bytes of one held batch per (account, day) pair it holds: gzipped JSON of
+    /// the pair's message fingerprints and users, base64 (`cargo bench --bench
+    /// analytics_ingest`, "held usage of a batch"). SQS bills each 64 KB of a message as a
+    /// request, to send and to receive.
+    pub held_bytes_per_pair: f64,
+    /// Estimate: seconds of the fold (1 GB) per held batch taken, merged and written.
+    pub fold_seconds_per_batch: f64,
     /// RCU per 1,000 accounts per steady-state sweep (`tests/sweep_scale.rs`, 10,000 accounts in
     /// 4 segments once scored, with their health, card and history: 2,577 RCU, at the floor of an
     /// eventually consistent scan).
@@ -163,6 +179,9 @@ impl Default for Figures {
             event_read_units: 0.5,
             analytics_wcu_per_message: [(1.0, 3.607), (10.0, 0.293), (333.0, 0.015)],
             analytics_measured_day: 333.0,
+            folded_wcu_per_message: [(1.0, 0.01502), (4.0, 0.04204), (24.0, 0.2042)],
+            held_bytes_per_pair: 29.1,
+            fold_seconds_per_batch: 0.05,
             sweep_rcu_per_1000: 258.0,
             first_sweep_wcu_per_write: 2.04,
             changed_sweep_wcu_per_write: 3.0,
@@ -189,11 +208,13 @@ impl Figures {
         // No write costs less than 1 WCU, however small the item: `per_account` messages share
         // at least that.
         let floor = 1.0 / per_account.max(1.0);
-        let m = per_account.clamp(measured[0].0, measured[measured.len() - 1].0);
-        let i = measured.windows(2).position(|w| m <= w[1].0).unwrap_or(0);
-        let ((m0, w0), (m1, w1)) = (measured[i], measured[i + 1]);
-        let t = (m.ln() - m0.ln()) / (m1.ln() - m0.ln());
-        (w0.ln() + t * (w1.ln() - w0.ln())).exp().max(floor)
+        interpolate(&measured, per_account).max(floor)
+    }
+
+    /// WCU per message folded `folds` times a day, between the measured points on a line of
+    /// their logarithms; outside them, the nearest.
+    fn folded_wcu(&self, folds: f64) -> f64 {
+        interpolate(&self.folded_wcu_per_message, folds)
     }
 
     /// Whether a day of `messages` an account is far (over twice, or under half) from the day
@@ -202,6 +223,16 @@ impl Figures {
         let ratio = messages / self.analytics_measured_day;
         !(0.5..=2.0).contains(&ratio)
     }
+}
+
+/// `x`'s value between measured `(x, y)` points, on a straight line of their logarithms; outside
+/// them, the nearest point's.
+fn interpolate(measured: &[(f64, f64); 3], x: f64) -> f64 {
+    let m = x.clamp(measured[0].0, measured[measured.len() - 1].0);
+    let i = measured.windows(2).position(|w| m <= w[1].0).unwrap_or(0);
+    let ((m0, w0), (m1, w1)) = (measured[i], measured[i + 1]);
+    let t = (m.ln() - m0.ln()) / (m1.ln() - m0.ln());
+    (w0.ln() + t * (w1.ln() - w0.ln())).exp()
 }
 
 /// List prices in USD (us-east-1, on-demand, arm64).
@@ -262,7 +293,22 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
     // history point, then only those whose health changed).
     let event_wcu = s.events as f64 * f.event_write_units;
     let accounts_per_batch = s.accounts_per_batch();
-    let analytics_wcu = s.analytics_events as f64 * f.analytics_wcu(s.batch_size.max(1) as f64 / accounts_per_batch);
+    let folds = s.usage_folds_per_day as f64 * DAYS;
+    // Held and folded: each fold writes each active account's day once (all of them here: the
+    // figures are of accounts active all day); written at once: each batch its accounts' days.
+    let analytics_wcu = if s.usage_folds_per_day > 0 {
+        s.analytics_events as f64 * f.folded_wcu(s.usage_folds_per_day as f64)
+    } else {
+        s.analytics_events as f64 * f.analytics_wcu(s.batch_size.max(1) as f64 / accounts_per_batch)
+    };
+    // Held batches in SQS: each 64 KB of a message is a request to send and one to receive,
+    // a delete per ten messages, an empty receive at the end of each fold.
+    let (held_requests, fold_seconds) = if s.usage_folds_per_day > 0 && s.analytics_events > 0 {
+        let chunks = (accounts_per_batch * f.held_bytes_per_pair / 65_536.0).ceil().max(1.0);
+        (analytics_requests * (2.0 * chunks + 0.1) + folds, analytics_requests * f.fold_seconds_per_batch)
+    } else {
+        (0.0, 0.0)
+    };
     let changed_writes = DAYS * accounts * s.changed_per_sweep * (s.sweeps_per_day.saturating_sub(1)) as f64;
     let sweep_writes = DAYS * accounts + changed_writes;
     let sweep_wcu = DAYS * accounts * f.first_sweep_wcu_per_write + changed_writes * f.changed_sweep_wcu_per_write;
@@ -274,18 +320,25 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
     // Events that change a card also rewrite its copy in the `portfolio` index.
     let card_event_writes = s.events as f64 * s.card_event_share;
     let event_wcu = event_wcu + card_event_writes * f.index_wcu_per_card_write;
-    // Reads: the link per event and per batch account, and the sweeps' scans.
-    let reads = (s.events as f64 + analytics_requests * accounts_per_batch) * f.event_read_units;
+    // Reads: the link per event, per batch account (per account a fold, when folded), and the
+    // sweeps' scans.
+    let analytics_link_reads = if s.usage_folds_per_day > 0 {
+        folds * accounts.min(s.analytics_events as f64 / folds.max(1.0))
+    } else {
+        analytics_requests * accounts_per_batch
+    };
+    let reads = (s.events as f64 + analytics_link_reads) * f.event_read_units;
     let sweep_rcu = sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000 + crm_rcu;
     // Storage: the accounts, and 35 days of usage days (the longest window read).
     let stored_gb =
         (accounts * f.bytes_per_account + s.analytics_events as f64 / DAYS * 35.0 * f.bytes_per_message) / 1e9;
 
     let sweep_seconds = sweeps * accounts / f.sweep_accounts_per_second;
-    let lambda_gb_s = requests * f.webhook_ms / 1000.0 * 0.125 + sweep_seconds * 0.5;
-    let invocations = requests + sweeps * 5.0 + s.alerts_per_day * DAYS;
+    let lambda_gb_s = requests * f.webhook_ms / 1000.0 * 0.125 + sweep_seconds * 0.5 + fold_seconds * 1.0;
+    let invocations = requests + sweeps * 5.0 + s.alerts_per_day * DAYS + folds;
 
-    let sqs = f.sqs_polls_per_queue * f.polled_queues + s.alerts_per_day * DAYS * 3.0 + sweeps * 4.0 * 3.0;
+    let sqs =
+        f.sqs_polls_per_queue * f.polled_queues + s.alerts_per_day * DAYS * 3.0 + sweeps * 4.0 * 3.0 + held_requests;
     let log_gb = invocations * f.log_bytes_per_invocation / 1e9;
 
     // Metrics: each (name, dimensions) published in an hour is billed for that hour, and zero
@@ -323,14 +376,18 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
         },
         Line {
             service: "DynamoDB writes (analytics)",
-            usage: format!(
-                "{:.2} M WRU ({:.0} accounts a batch)",
-                analytics_wcu / million,
-                accounts_per_batch
-            ),
+            usage: if s.usage_folds_per_day > 0 {
+                format!("{:.2} M WRU (folded {} a day)", analytics_wcu / million, s.usage_folds_per_day)
+            } else {
+                format!("{:.2} M WRU ({:.0} accounts a batch)", analytics_wcu / million, accounts_per_batch)
+            },
             usd: analytics_wcu / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "bench analytics_ingest: one write per account of a batch, billed by the day item's size (3.6 WCU a message sent alone, 0.015 a day's messages in one batch)",
+            basis: if s.usage_folds_per_day > 0 {
+                "bench analytics_ingest, held for the usage fold: each fold writes each account's day once, billed by the item's size"
+            } else {
+                "bench analytics_ingest: one write per account of a batch, billed by the day item's size (3.6 WCU a message sent alone, 0.015 a day's messages in one batch)"
+            },
         },
         Line {
             service: "DynamoDB writes (sweeps)",
@@ -365,7 +422,7 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{:.2} M requests", sqs / million),
             usd: sqs / million * p.sqs_per_million,
             free_usd: sqs.min(million) / million * p.sqs_per_million,
-            basis: "estimate: Lambda's pollers on 3 queues, 3 requests per message (1 M always free)",
+            basis: "estimate: Lambda's pollers on 3 queues, 3 requests per message; held usage: bench analytics_ingest's message size, 64 KB a request to send and to receive (1 M always free)",
         },
         Line {
             service: "CloudWatch Logs",
@@ -386,7 +443,7 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{} alarms", s.alarms),
             usd: s.alarms as f64 * p.alarm_month,
             free_usd: (s.alarms.min(10)) as f64 * p.alarm_month,
-            basis: "template.yaml: the API's 5xx and the 3 DLQs; PerFunctionAlarms adds 22 (10 always free)",
+            basis: "template.yaml: the API's 5xx and the 3 DLQs; PerFunctionAlarms adds 24 (10 always free)",
         },
     ]
 }
@@ -409,7 +466,7 @@ pub fn render(s: &Scenario, f: &Figures, lines: &[Line]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} accounts, {} billing and support events, {} analytics messages in batches of {} ({:.0} accounts a batch{}, {:.0} messages an account-day), {} sweeps a day",
+        "{} accounts, {} billing and support events, {} analytics messages in batches of {} ({:.0} accounts a batch{}, {:.0} messages an account-day), usage {}, {} sweeps a day",
         s.accounts,
         s.events,
         s.analytics_events,
@@ -417,6 +474,10 @@ pub fn render(s: &Scenario, f: &Figures, lines: &[Line]) -> String {
         s.accounts_per_batch(),
         if s.accounts_per_batch.is_none() { ": messages from the accounts as at random, --accounts-per-batch to say" } else { "" },
         s.messages_per_account_day(),
+        match s.usage_folds_per_day {
+            0 => "written at once (--usage-folds-per-day 0)".to_owned(),
+            n => format!("held and folded {n} a day (--usage-folds-per-day)"),
+        },
         s.sweeps_per_day
     );
     for l in lines {
@@ -460,6 +521,7 @@ mod tests {
             analytics_events: 1_000_000,
             batch_size: 100,
             accounts_per_batch: Some(4),
+            usage_folds_per_day: 0,
             sweeps_per_day: 2,
             changed_per_sweep: 0.1,
             alerts_per_day: 0.0,
@@ -506,6 +568,56 @@ mod tests {
         assert!((total(&lines) - total_after_free_tier(&lines) - free).abs() < 1e-12);
     }
 
+    /// The same case with usage held and folded twice a day: only the analytics lines, SQS,
+    /// Lambda and the reads change.
+    #[test]
+    fn the_bill_of_a_hand_computed_case_folded() {
+        let written = Scenario {
+            accounts: 1_000,
+            events: 100_000,
+            analytics_events: 1_000_000,
+            batch_size: 100,
+            accounts_per_batch: Some(4),
+            usage_folds_per_day: 0,
+            sweeps_per_day: 2,
+            changed_per_sweep: 0.1,
+            alerts_per_day: 0.0,
+            sources: 1,
+            alarms: 10,
+            detailed_metrics: false,
+            crm: false,
+            card_event_share: 0.1,
+        };
+        let folded = Scenario { usage_folds_per_day: 2, ..written.clone() };
+        let f = Figures {
+            folded_wcu_per_message: [(1.0, 0.01), (2.0, 0.02), (24.0, 0.2)],
+            held_bytes_per_pair: 20_000.0,
+            fold_seconds_per_batch: 0.1,
+            ..Figures::default()
+        };
+        let p = Prices::default();
+        let (a, b) = (bill(&written, &f, &p), bill(&folded, &f, &p));
+        let usd = |lines: &[Line], service: &str| line(lines, service).usd;
+        // 1,000,000 messages × 0.02 WCU (the figure at 2 folds a day) = 20,000 WRU.
+        assert!((usd(&b, "DynamoDB writes (analytics)") - 20_000.0 * 0.625 / 1e6).abs() < 1e-12);
+        // SQS: 10,000 held batches of 4 pairs × 20,000 bytes = 80,000 bytes: 2 chunks of 64 KB,
+        // sent and received (4 requests) and a tenth of a delete; 60 folds' empty receives:
+        // 41,060 requests more.
+        assert!((usd(&b, "SQS") - usd(&a, "SQS") - 41_060.0 * 0.40 / 1e6).abs() < 1e-12);
+        // Reads: the analytics links once per account a fold (60 × 1,000) instead of once per
+        // account of each batch (10,000 × 4): 20,000 more at 0.5 RCU.
+        assert!((usd(&b, "DynamoDB reads") - usd(&a, "DynamoDB reads") - 10_000.0 * 0.125 / 1e6).abs() < 1e-12);
+        // Lambda: 60 more invocations, 10,000 batches × 0.1 s at 1 GB = 1,000 GB-s.
+        assert!(
+            (usd(&b, "Lambda") - usd(&a, "Lambda") - (60.0 * 0.20 / 1e6 + 1_000.0 * 0.000_013_333_4)).abs() < 1e-12
+        );
+        for service in
+            ["API Gateway (HTTP API)", "DynamoDB writes (events)", "DynamoDB writes (sweeps)", "DynamoDB storage"]
+        {
+            assert_eq!(usd(&a, service), usd(&b, service), "{service}");
+        }
+    }
+
     #[test]
     fn analytics_writes_follow_the_measured_figures() {
         let f = Figures::default();
@@ -540,10 +652,14 @@ mod tests {
         assert_eq!(told.accounts_per_batch(), 5.0);
         let prices = Prices::default();
         let analytics = |s: &Scenario| line(&bill(s, &Figures::default(), &prices), "DynamoDB writes (analytics)").usd;
-        // 1.05 messages of an account a batch: ~3.5 WCU a message, 100 M of them.
-        assert!(analytics(&spread) > 200.0, "{}", analytics(&spread));
+        // Written at once: 1.05 messages of an account a batch: ~3.5 WCU a message, 100 M of them.
+        let at_once = |s: &Scenario| Scenario { usage_folds_per_day: 0, ..s.clone() };
+        assert!(analytics(&at_once(&spread)) > 200.0, "{}", analytics(&at_once(&spread)));
         // 200 messages of an account a batch: ~0.02 WCU a message.
-        assert!(analytics(&told) < 2.0, "{}", analytics(&told));
+        assert!(analytics(&at_once(&told)) < 2.0, "{}", analytics(&at_once(&told)));
+        // Held and folded once a day (the default), the spread does not matter: 0.015 a message.
+        assert!((analytics(&spread) - 100e6 * 0.01502 * 0.625 / 1e6).abs() < 1e-9, "{}", analytics(&spread));
+        assert_eq!(analytics(&spread), analytics(&told));
         // The bill says when the figures were measured at another volume.
         let f = Figures::default();
         assert!(!render(&spread, &f, &[]).contains("note:"));

@@ -141,6 +141,10 @@ enum Command {
         /// random, 952 accounts in a batch of 1,000 over 10,000 accounts).
         #[arg(long)]
         accounts_per_batch: Option<u64>,
+        /// Usage folds a day (the template's UsageFoldSchedule: daily by default); 0 when usage
+        /// is written at once, batch by batch (UsageFoldSchedule=off).
+        #[arg(long, default_value_t = 1)]
+        usage_folds_per_day: u64,
         #[arg(long, default_value_t = 24)]
         sweeps_per_day: u64,
         /// Share of accounts whose health changes between two sweeps of a day.
@@ -234,6 +238,7 @@ async fn main() -> ExitCode {
             analytics_events,
             batch_size,
             accounts_per_batch,
+            usage_folds_per_day,
             sweeps_per_day,
             changed_per_sweep,
             alerts_per_day,
@@ -249,6 +254,7 @@ async fn main() -> ExitCode {
                 analytics_events,
                 batch_size,
                 accounts_per_batch,
+                usage_folds_per_day,
                 sweeps_per_day,
                 changed_per_sweep,
                 alerts_per_day,

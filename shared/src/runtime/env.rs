@@ -4,6 +4,9 @@
 pub const TABLE_VAR: &str = "FORESIGHT_TABLE";
 pub const OUTBOX_TABLE_VAR: &str = "FORESIGHT_OUTBOX_TABLE";
 pub const NOTIFICATIONS_QUEUE_VAR: &str = "FORESIGHT_NOTIFICATIONS_QUEUE_URL";
+/// The queue that holds analytics usage for the usage fold; unset or empty, the analytics
+/// function writes usage at once.
+pub const USAGE_BACKLOG_QUEUE_VAR: &str = "FORESIGHT_USAGE_BACKLOG_QUEUE_URL";
 pub const NOTIFICATIONS_DLQ_VAR: &str = "FORESIGHT_NOTIFICATIONS_DLQ_URL";
 pub const SWEEP_QUEUE_VAR: &str = "FORESIGHT_SWEEP_QUEUE_URL";
 pub const SWEEP_SEGMENTS_VAR: &str = "FORESIGHT_SWEEP_SEGMENTS";

@@ -111,6 +111,31 @@ impl RenewalSweepFunction {
     }
 }
 
+/// The usage fold, on its schedule: folds the analytics usage held in the backlog queue into the
+/// accounts' usage days, round after round until the queue is empty or the invocation is
+/// within a minute of its timeout (the next run goes on).
+pub struct UsageFoldFunction {
+    pub store: DynamoStore,
+    pub backlog: SqsQueue,
+}
+
+impl UsageFoldFunction {
+    pub async fn from_env() -> Result<Self, Error> {
+        Ok(UsageFoldFunction {
+            store: aws::dynamo_store().await,
+            backlog: aws::required_queue(super::env::USAGE_BACKLOG_QUEUE_VAR).await?,
+        })
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        use crate::app::ingest::usage_fold::{self, FoldPorts};
+        let ports = FoldPorts { backlog: &self.backlog, accounts: &self.store, links: &self.store, usage: &self.store };
+        let more_time = lambda::time_left_over(&event.context, Duration::from_secs(60));
+        let report = usage_fold::fold(&ports, usage_fold::BATCHES_PER_ROUND, more_time).await?;
+        Ok(json!({ "report": report }))
+    }
+}
+
 /// The dispatcher: consumes the notifications queue (FIFO, `ReportBatchItemFailures`) and
 /// delivers each alert to Slack and the CRM exactly once.
 pub struct DispatcherFunction {

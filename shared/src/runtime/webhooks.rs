@@ -14,6 +14,7 @@ use crate::app::ingest::typeform::{self, TypeformWebhook};
 use crate::app::ingest::zendesk::{self, ZendeskWebhook};
 use crate::app::ingest::WebhookResponse;
 use crate::app::ports::store::{AccountStore, LinkStore, SourceRegistry, UsageStore};
+use crate::app::ports::usage_backlog::UsageBuffer;
 use crate::app::settings::Settings;
 use crate::domain::usage::AnalyticsConfig;
 use crate::sources::segment::tracking::Endpoint;
@@ -67,6 +68,14 @@ pub struct AnalyticsEndpoints {
 impl AnalyticsEndpoints {
     pub fn new(secrets: &Secrets, config: AnalyticsConfig) -> Self {
         AnalyticsEndpoints { webhook: analytics(secrets, config.clone()), tracking: tracking(secrets, config) }
+    }
+
+    /// Both doors hold usage in `buffer` for the usage fold instead of writing it.
+    pub fn with_usage_buffer(self, buffer: Arc<dyn UsageBuffer>) -> Self {
+        AnalyticsEndpoints {
+            webhook: self.webhook.with_usage_buffer(buffer.clone()),
+            tracking: self.tracking.with_usage_buffer(buffer),
+        }
     }
 
     /// Both doors mark analytics (and surveys) connected in `registry`.
@@ -126,8 +135,18 @@ pub async fn analytics_bound(
     registry: Arc<dyn SourceRegistry>,
 ) -> Result<SecretBound<AnalyticsEndpoints>, SecretsError> {
     let source = SecretSource::configured().await;
-    let build =
-        move |secrets: &Secrets| AnalyticsEndpoints::new(secrets, config.clone()).with_registry(registry.clone());
+    // With the usage backlog queue set, usage is held for the usage fold.
+    let buffer: Option<Arc<dyn UsageBuffer>> = match env::queue_url(env::USAGE_BACKLOG_QUEUE_VAR) {
+        Some(url) => Some(Arc::new(aws::sqs_queue(url).await)),
+        None => None,
+    };
+    let build = move |secrets: &Secrets| {
+        let endpoints = AnalyticsEndpoints::new(secrets, config.clone()).with_registry(registry.clone());
+        match &buffer {
+            Some(buffer) => endpoints.with_usage_buffer(buffer.clone()),
+            None => endpoints,
+        }
+    };
     SecretBound::load(
         source,
         &ANALYTICS_FUNCTION_SECRET_VARS,
