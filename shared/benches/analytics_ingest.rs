@@ -87,10 +87,10 @@ async fn spread_day(accounts: usize, per_account: usize, per_batch: usize, folds
         let before = meter.reading().write_units;
         webhook.handle(&store, &store, &store, &headers, &body, now).await.expect("accepted");
         let batch = first / per_batch + 1;
-        if folds > 0 && (batch % fold_every == 0 || batch == batches) {
+        if folds > 0 && (batch.is_multiple_of(fold_every) || batch == batches) {
             fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
         }
-        if folds == 0 || batch % fold_every == 0 || batch == batches {
+        if folds == 0 || batch.is_multiple_of(fold_every) || batch == batches {
             last_write_units = last_write_units.max((meter.reading().write_units - before) / accounts as f64);
         }
     }

@@ -10,6 +10,7 @@ use foresight_shared::adapters::sqs::SqsQueue;
 use foresight_shared::adapters::sqs_usage;
 use foresight_shared::app::ingest::analytics::{ingest, AnalyticsWebhook, ConnectionMarks, UsageWrites};
 use foresight_shared::app::ingest::usage_fold::{fold, merge, FoldPorts, BATCHES_PER_ROUND};
+use foresight_shared::app::ports::store::LinkStore;
 use foresight_shared::app::ports::store::{AccountStore, StoreError, UsageStore};
 use foresight_shared::app::ports::usage_backlog::{HeldUsage, UsageBacklog, UsageBuffer};
 use foresight_shared::domain::usage::{AnalyticsConfig, UsageDay};
@@ -58,10 +59,7 @@ fn batches() -> Vec<Vec<Value>> {
     out
 }
 
-async fn ingest_all<S: AccountStore + foresight_shared::app::ports::store::LinkStore>(
-    store: &S,
-    usage: UsageWrites<'_>,
-) {
+async fn ingest_all<S: AccountStore + LinkStore>(store: &S, usage: UsageWrites<'_>) {
     let marks = ConnectionMarks::default();
     for batch in batches() {
         let body = serde_json::to_vec(&batch).unwrap();
@@ -249,4 +247,25 @@ async fn held_usage_survives_sqs_split_when_large() {
         .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
         .cloned();
     assert_eq!(hidden.as_deref(), Some("0"), "released batches are deleted");
+}
+
+#[tokio::test]
+async fn usage_held_for_an_account_erased_before_the_fold_is_dropped() {
+    use foresight_shared::app::privacy::{erase, PrivacyPorts};
+    use foresight_shared::domain::privacy::{ErasureConfig, ErasureKey};
+    let key = ErasureKey::new("erasure-key").unwrap();
+    let store = MemoryStore::default().with_erasure(ErasureConfig { key: key.clone(), block: true });
+    let backlog = MemoryUsageBacklog::default();
+    ingest_all(&store, UsageWrites::Held(&backlog)).await;
+    // acct_3 has a record (user-late's group call named it) and its usage is held; erased now,
+    // its tombstone stands when the fold comes. (An account whose only data is held usage has
+    // nothing to erase yet: README, "Operating", says to fold first.)
+    let ports = PrivacyPorts { tables: vec![&store], ledger: &store, tombstones: &store, log: &store };
+    erase(&ports, Some(&key), "acct_3", "dpo@example.com", NOW).await.expect("erased").expect("acct_3 was held");
+    let fold_ports = FoldPorts { backlog: &backlog, accounts: &store, links: &store, usage: &store };
+    fold(&fold_ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+    assert!(backlog.is_empty());
+    assert_eq!(store.get("acct_3").await.unwrap(), None, "acct_3 stays erased");
+    let kept = usage_of(&store).await;
+    assert!(kept.contains_key("acct_4") && !kept.contains_key("acct_3"), "{:?}", kept.keys());
 }

@@ -5,6 +5,7 @@
 //! Free tiers are left out of the total (an account's free tier is often used by something
 //! else); the line that would fall inside the always-free tier says so.
 
+use foresight_shared::app::ingest::usage_fold::{BATCHES_PER_ROUND, PAIRS_PER_ROUND};
 use std::fmt::Write as _;
 
 /// What the deployment handles in a month.
@@ -294,18 +295,28 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
     let event_wcu = s.events as f64 * f.event_write_units;
     let accounts_per_batch = s.accounts_per_batch();
     let folds = s.usage_folds_per_day as f64 * DAYS;
-    // Held and folded: each fold writes each active account's day once (all of them here: the
-    // figures are of accounts active all day); written at once: each batch its accounts' days.
+    // Held and folded: each round of a fold writes each active account's day once (all of them
+    // here: the figures are of accounts active all day), a fold is one round unless it takes
+    // more batches than a round holds; written at once: each batch its accounts' days.
+    let batches_per_fold = analytics_requests / folds.max(1.0);
+    let rounds = (batches_per_fold / BATCHES_PER_ROUND as f64)
+        .max(batches_per_fold * accounts_per_batch / PAIRS_PER_ROUND as f64)
+        .ceil()
+        .max(1.0);
     let analytics_wcu = if s.usage_folds_per_day > 0 {
-        s.analytics_events as f64 * f.folded_wcu(s.usage_folds_per_day as f64)
+        s.analytics_events as f64 * f.folded_wcu(s.usage_folds_per_day as f64) * rounds
     } else {
         s.analytics_events as f64 * f.analytics_wcu(s.batch_size.max(1) as f64 / accounts_per_batch)
     };
-    // Held batches in SQS: each 64 KB of a message is a request to send and one to receive,
-    // a delete per ten messages, an empty receive at the end of each fold.
+    // Held batches in SQS: each 64 KB of a message is a request to send it; ReceiveMessage
+    // returns ten messages at a time, each 64 KB of them billed as a request; a delete per ten
+    // messages; an empty receive at the end of each fold.
     let (held_requests, fold_seconds) = if s.usage_folds_per_day > 0 && s.analytics_events > 0 {
-        let chunks = (accounts_per_batch * f.held_bytes_per_pair / 65_536.0).ceil().max(1.0);
-        (analytics_requests * (2.0 * chunks + 0.1) + folds, analytics_requests * f.fold_seconds_per_batch)
+        let kb64 = accounts_per_batch * f.held_bytes_per_pair / 65_536.0;
+        (
+            analytics_requests * (kb64.ceil().max(1.0) + kb64.max(0.1) + 0.1) + folds,
+            analytics_requests * f.fold_seconds_per_batch,
+        )
     } else {
         (0.0, 0.0)
     };
@@ -600,10 +611,10 @@ mod tests {
         let usd = |lines: &[Line], service: &str| line(lines, service).usd;
         // 1,000,000 messages × 0.02 WCU (the figure at 2 folds a day) = 20,000 WRU.
         assert!((usd(&b, "DynamoDB writes (analytics)") - 20_000.0 * 0.625 / 1e6).abs() < 1e-12);
-        // SQS: 10,000 held batches of 4 pairs × 20,000 bytes = 80,000 bytes: 2 chunks of 64 KB,
-        // sent and received (4 requests) and a tenth of a delete; 60 folds' empty receives:
-        // 41,060 requests more.
-        assert!((usd(&b, "SQS") - usd(&a, "SQS") - 41_060.0 * 0.40 / 1e6).abs() < 1e-12);
+        // SQS: 10,000 held batches of 4 pairs × 20,000 bytes = 80,000 bytes: 2 requests to send
+        // (64 KB each), 80,000 / 65,536 = 1.2207 to receive (ten messages a receive, billed by
+        // the 64 KB), a tenth of a delete; 60 folds' empty receives: 33,267.03 requests more.
+        assert!((usd(&b, "SQS") - usd(&a, "SQS") - 33_267.031_25 * 0.40 / 1e6).abs() < 1e-12);
         // Reads: the analytics links once per account a fold (60 × 1,000) instead of once per
         // account of each batch (10,000 × 4): 20,000 more at 0.5 RCU.
         assert!((usd(&b, "DynamoDB reads") - usd(&a, "DynamoDB reads") - 10_000.0 * 0.125 / 1e6).abs() < 1e-12);

@@ -125,7 +125,7 @@ pub const INVENTORY: [InventoryEntry; 9] = [
         kind: "usage",
         table: "accounts",
         what: "one day of product use: message ids, user ids, features used, first-value and seen times",
-        source: "analytics webhooks (Segment spec)",
+        source: "the usage fold, from usage the analytics webhooks held (Segment spec; written at once with UsageFoldSchedule=off)",
         retention: "TTL (expires_at): the day plus FORESIGHT_USAGE_RETENTION_DAYS (default 35: the longest window is 30 days); a day holding a first-value time is kept",
     },
     InventoryEntry {
