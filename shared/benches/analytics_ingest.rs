@@ -45,6 +45,14 @@ async fn run(batch_size: usize) -> (f64, f64, usize) {
     (r.write_requests as f64 / MESSAGES as f64, r.write_units / MESSAGES as f64, body_bytes)
 }
 
+/// The `j`th message of the day of account `a` (`today`: the day's first second plus a minute).
+fn spread_message(j: usize, a: usize, today: i64) -> serde_json::Value {
+    json!({"type": "track", "event": "Logged In", "userId": format!("user-{a}-{}", j % 10),
+           "messageId": format!("{:08x}-{j:04}-4000-8000-{a:012}", j * 7919),
+           "timestamp": chrono::DateTime::from_timestamp(today + j as i64, 0).unwrap().to_rfc3339(),
+           "context": {"groupId": format!("acct_{a}")}})
+}
+
 /// A day of messages spread over `accounts` accounts, `per_account` each, sent in batches that
 /// hold `per_batch` messages of every account (a batch of `accounts × per_batch` messages): the
 /// shape of a product whose traffic comes from many accounts at once, where each batch writes
@@ -65,15 +73,16 @@ async fn spread_day(accounts: usize, per_account: usize, per_batch: usize, folds
     }
     let batches = per_account.div_ceil(per_batch);
     let fold_every = batches.div_ceil(folds.max(1));
-    let ports = FoldPorts { backlog: backlog.as_ref(), accounts: &store, links: &store, usage: &store };
+    let ports = FoldPorts {
+        backlog: backlog.as_ref(),
+        buffer: backlog.as_ref(),
+        accounts: &store,
+        links: &store,
+        usage: &store,
+    };
     let now = foresight_shared::runtime::clock::unix_now();
     let today = now.div_euclid(86_400) * 86_400 + 60;
-    let message = |j: usize, a: usize| {
-        json!({"type": "track", "event": "Logged In", "userId": format!("user-{a}-{}", j % 10),
-               "messageId": format!("{:08x}-{j:04}-4000-8000-{a:012}", j * 7919),
-               "timestamp": chrono::DateTime::from_timestamp(today + j as i64, 0).unwrap().to_rfc3339(),
-               "context": {"groupId": format!("acct_{a}")}})
-    };
+    let message = |j: usize, a: usize| spread_message(j, a, today);
     let mut last_write_units = 0.0f64;
     for first in (0..per_account).step_by(per_batch) {
         let batch: Vec<serde_json::Value> = (first..(first + per_batch).min(per_account))
@@ -109,14 +118,7 @@ async fn held_batch_bytes(accounts: usize) -> (usize, usize) {
         AnalyticsWebhook::new(Some(SECRET.into()), None, AnalyticsConfig::default()).with_usage_buffer(backlog.clone());
     let now = foresight_shared::runtime::clock::unix_now();
     let today = now.div_euclid(86_400) * 86_400 + 60;
-    let batch: Vec<serde_json::Value> = (0..accounts)
-        .map(|a| {
-            json!({"type": "track", "event": "Logged In", "userId": format!("user-{a}-{}", a % 10),
-                   "messageId": format!("{:08x}-{a:04}-4000-8000-{a:012}", a * 7919),
-                   "timestamp": chrono::DateTime::from_timestamp(today + a as i64, 0).unwrap().to_rfc3339(),
-                   "context": {"groupId": format!("acct_{a}")}})
-        })
-        .collect();
+    let batch: Vec<serde_json::Value> = (0..accounts).map(|a| spread_message(a, a, today)).collect();
     let body = serde_json::to_vec(&batch).unwrap();
     let signed = signature::signed_bytes(&body).unwrap();
     let mut headers = HeaderMap::new();

@@ -9,9 +9,10 @@ use foresight_shared::adapters::memory::{MemoryStore, MemoryUsageBacklog};
 use foresight_shared::adapters::sqs::SqsQueue;
 use foresight_shared::adapters::sqs_usage;
 use foresight_shared::app::ingest::analytics::{ingest, AnalyticsWebhook, ConnectionMarks, UsageWrites};
+use foresight_shared::app::ingest::identity;
 use foresight_shared::app::ingest::usage_fold::{fold, merge, FoldPorts, BATCHES_PER_ROUND};
-use foresight_shared::app::ports::store::LinkStore;
 use foresight_shared::app::ports::store::{AccountStore, StoreError, UsageStore};
+use foresight_shared::app::ports::store::{LinkSource, LinkStore};
 use foresight_shared::app::ports::usage_backlog::{HeldUsage, UsageBacklog, UsageBuffer};
 use foresight_shared::domain::usage::{AnalyticsConfig, UsageDay};
 use foresight_shared::sources::segment::{self, signature, UsageDelta};
@@ -68,17 +69,19 @@ async fn ingest_all<S: AccountStore + LinkStore>(store: &S, usage: UsageWrites<'
     }
 }
 
-/// Every account's usage days, `seen_at` reduced to its largest (the one value read of it: a
-/// fold records one time per write, where each batch recorded its own).
+/// Every account's usage days, `seen_at` reduced to its first and last (the values read of it:
+/// a day's first use and last seen; a fold records those of its merged deltas, where each batch
+/// recorded its own).
 async fn usage_of(store: &dyn AccountStore) -> BTreeMap<String, BTreeMap<NaiveDate, UsageDay>> {
     let mut out = BTreeMap::new();
-    for id in (0..15).map(|a| format!("acct_{a}")).chain(["user-late".to_owned()]) {
+    let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, "user-late");
+    for id in (0..15).map(|a| format!("acct_{a}")).chain([provisional]) {
         let Some(record) = store.get(&id).await.unwrap() else { continue };
         let days = record
             .usage
             .into_iter()
             .map(|(day, mut usage)| {
-                usage.seen_at = usage.seen_at.last().copied().into_iter().collect();
+                usage.seen_at = [usage.seen_at.first(), usage.seen_at.last()].into_iter().flatten().copied().collect();
                 (day, usage)
             })
             .collect();
@@ -105,7 +108,7 @@ async fn held_then_folded_usage_is_what_writing_at_once_stores_with_a_write_per_
         assert!(record.is_none_or(|r| r.usage.is_empty()), "held usage is not written before the fold: acct_{a}");
     }
 
-    let ports = FoldPorts { backlog: &queue, accounts: &folded, links: &folded, usage: &folded };
+    let ports = FoldPorts { backlog: &queue, buffer: &queue, accounts: &folded, links: &folded, usage: &folded };
     let report = fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
     let after_fold = folded.meter().reading();
 
@@ -151,16 +154,19 @@ async fn the_webhook_answers_that_it_held_the_usage() {
     assert!(store.get("acct_0").await.unwrap().is_none_or(|r| r.usage.is_empty()));
 }
 
-/// Usage writes that fail until told otherwise.
+/// Usage writes that fail after the first `succeed` while `failing` is set.
 struct FailingUsage<'a> {
     store: &'a MemoryStore,
     failing: AtomicBool,
+    succeed: usize,
+    writes: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
 impl UsageStore for FailingUsage<'_> {
     async fn add_usage(&self, account_id: &str, day: NaiveDate, usage: &UsageDay) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) {
+        let n = self.writes.fetch_add(1, Ordering::SeqCst);
+        if self.failing.load(Ordering::SeqCst) && n >= self.succeed {
             return Err(StoreError::Dynamo { operation: "UpdateItem", source: "throttled".into() });
         }
         self.store.add_usage(account_id, day, usage).await
@@ -168,24 +174,65 @@ impl UsageStore for FailingUsage<'_> {
 }
 
 #[tokio::test]
-async fn a_fold_that_fails_before_releasing_is_folded_again_without_counting_twice() {
+async fn what_a_fold_cannot_write_is_held_again_and_nothing_counts_twice() {
     let at_once = MemoryStore::default();
     ingest_all(&at_once, UsageWrites::Now(&at_once)).await;
 
     let store = MemoryStore::default();
     let backlog = MemoryUsageBacklog::default();
     ingest_all(&store, UsageWrites::Held(&backlog)).await;
-    let usage = FailingUsage { store: &store, failing: AtomicBool::new(false) };
-    // The first round writes part of its usage, then a write fails: nothing is released.
-    let first = FoldPorts { backlog: &backlog, accounts: &store, links: &store, usage: &usage };
-    usage.failing.store(true, Ordering::SeqCst);
-    assert!(fold(&first, BATCHES_PER_ROUND, || true).await.is_err());
-    assert_eq!(backlog.len(), 12, "nothing released");
-    // SQS shows the batches again after their visibility timeout; the next fold writes them all.
-    backlog.give_back();
+    let usage = FailingUsage { store: &store, failing: AtomicBool::new(true), succeed: 5, writes: Default::default() };
+    let ports = FoldPorts { backlog: &backlog, buffer: &backlog, accounts: &store, links: &store, usage: &usage };
+    // The first fold writes 5 (account, day) pairs; the others fail: they are held again, alone,
+    // and the 12 batches are released.
+    let first = fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+    let pairs: usize = usage_of(&at_once).await.values().map(BTreeMap::len).sum();
+    assert_eq!((first.writes, first.failed), (5, pairs - 5), "{first:?}");
+    assert_eq!(backlog.len(), 1, "only what failed is held, as one batch");
+    // The next fold writes them.
     usage.failing.store(false, Ordering::SeqCst);
-    // Folded twice over (a fold in small rounds, then again after a give-back): no count grows.
-    fold(&first, 5, || true).await.expect("folded");
+    let second = fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+    assert_eq!((second.writes, second.failed), (pairs - 5, 0), "{second:?}");
+    assert!(backlog.is_empty());
+    assert_eq!(usage_of(&store).await, usage_of(&at_once).await);
+    // Everything held and folded a second time (SQS redelivers): no count grows.
+    ingest_all(&store, UsageWrites::Held(&backlog)).await;
+    fold(&ports, 5, || true).await.expect("folded");
+    assert_eq!(usage_of(&store).await, usage_of(&at_once).await);
+}
+
+#[tokio::test]
+async fn a_fold_that_fails_before_releasing_is_folded_again() {
+    /// Link reads that fail while `failing` is set: the round fails before writing anything.
+    struct FailingLinks<'a> {
+        store: &'a MemoryStore,
+        failing: AtomicBool,
+    }
+    #[async_trait]
+    impl LinkStore for FailingLinks<'_> {
+        async fn resolve(&self, source: LinkSource, external_id: &str) -> Result<Option<String>, StoreError> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::Dynamo { operation: "GetItem", source: "unreachable".into() });
+            }
+            self.store.resolve(source, external_id).await
+        }
+        async fn link(&self, source: LinkSource, external_id: &str, account_id: &str) -> Result<(), StoreError> {
+            self.store.link(source, external_id, account_id).await
+        }
+    }
+    let at_once = MemoryStore::default();
+    ingest_all(&at_once, UsageWrites::Now(&at_once)).await;
+    let store = MemoryStore::default();
+    let backlog = MemoryUsageBacklog::default();
+    ingest_all(&store, UsageWrites::Held(&backlog)).await;
+    let links = FailingLinks { store: &store, failing: AtomicBool::new(true) };
+    let ports = FoldPorts { backlog: &backlog, buffer: &backlog, accounts: &store, links: &links, usage: &store };
+    assert!(fold(&ports, BATCHES_PER_ROUND, || true).await.is_err());
+    assert_eq!(backlog.len(), 12, "nothing released");
+    // SQS shows the batches again after their visibility timeout; the next fold writes them.
+    backlog.give_back();
+    links.failing.store(false, Ordering::SeqCst);
+    fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
     assert!(backlog.is_empty());
     assert_eq!(usage_of(&store).await, usage_of(&at_once).await);
 }
@@ -195,9 +242,10 @@ async fn a_fold_out_of_time_leaves_the_rest_held() {
     let store = MemoryStore::default();
     let backlog = MemoryUsageBacklog::default();
     ingest_all(&store, UsageWrites::Held(&backlog)).await;
-    let ports = FoldPorts { backlog: &backlog, accounts: &store, links: &store, usage: &store };
-    let rounds = std::sync::atomic::AtomicUsize::new(0);
-    let report = fold(&ports, 5, || rounds.fetch_add(1, Ordering::SeqCst) < 1).await.expect("folded");
+    let ports = FoldPorts { backlog: &backlog, buffer: &backlog, accounts: &store, links: &store, usage: &store };
+    // Time for the fold's first look and one take of 5 (a round asks before each take).
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let report = fold(&ports, 5, || asked.fetch_add(1, Ordering::SeqCst) < 2).await.expect("folded");
     assert_eq!((report.batches, report.more_held), (5, true), "{report:?}");
     assert_eq!(backlog.len(), 7);
 }
@@ -262,10 +310,14 @@ async fn usage_held_for_an_account_erased_before_the_fold_is_dropped() {
     // nothing to erase yet: README, "Operating", says to fold first.)
     let ports = PrivacyPorts { tables: vec![&store], ledger: &store, tombstones: &store, log: &store };
     erase(&ports, Some(&key), "acct_3", "dpo@example.com", NOW).await.expect("erased").expect("acct_3 was held");
-    let fold_ports = FoldPorts { backlog: &backlog, accounts: &store, links: &store, usage: &store };
+    let fold_ports = FoldPorts { backlog: &backlog, buffer: &backlog, accounts: &store, links: &store, usage: &store };
     fold(&fold_ports, BATCHES_PER_ROUND, || true).await.expect("folded");
     assert!(backlog.is_empty());
     assert_eq!(store.get("acct_3").await.unwrap(), None, "acct_3 stays erased");
+    // user-late's page views before their group call: their link went with acct_3 and their
+    // tombstone stands, so no provisional record takes them back.
+    let provisional = identity::provisional_account_id(LinkSource::AnalyticsUser, "user-late");
+    assert_eq!(store.get(&provisional).await.unwrap(), None, "user-late's held usage stays erased");
     let kept = usage_of(&store).await;
     assert!(kept.contains_key("acct_4") && !kept.contains_key("acct_3"), "{:?}", kept.keys());
 }

@@ -59,6 +59,10 @@ pub fn bodies(usage: &HeldUsage) -> Result<Vec<String>, QueueError> {
     for (i, pair) in usage.ungrouped.iter().enumerate() {
         if usage.grouped.len() + i < half { &mut first } else { &mut second }.ungrouped.push(pair.clone());
     }
+    for (i, pair) in usage.resolved.iter().enumerate() {
+        let at = usage.grouped.len() + usage.ungrouped.len() + i;
+        if at < half { &mut first } else { &mut second }.resolved.push(pair.clone());
+    }
     let mut out = bodies(&first)?;
     out.extend(bodies(&second)?);
     Ok(out)

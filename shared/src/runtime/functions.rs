@@ -112,8 +112,10 @@ impl RenewalSweepFunction {
 }
 
 /// The usage fold, on its schedule: folds the analytics usage held in the backlog queue into the
-/// accounts' usage days, round after round until the queue is empty or the invocation is
-/// within a minute of its timeout (the next run goes on).
+/// accounts' usage days, round after round until the queue is empty or the invocation is within
+/// five minutes of its timeout (left to write what the round took; the next run goes on). A run
+/// in which some (account, day) could not be written fails after folding the rest: Lambda
+/// retries it, then its failure reaches the sweep DLQ and its alarm.
 pub struct UsageFoldFunction {
     pub store: DynamoStore,
     pub backlog: SqsQueue,
@@ -129,9 +131,18 @@ impl UsageFoldFunction {
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
         use crate::app::ingest::usage_fold::{self, FoldPorts};
-        let ports = FoldPorts { backlog: &self.backlog, accounts: &self.store, links: &self.store, usage: &self.store };
-        let more_time = lambda::time_left_over(&event.context, Duration::from_secs(60));
+        let ports = FoldPorts {
+            backlog: &self.backlog,
+            buffer: &self.backlog,
+            accounts: &self.store,
+            links: &self.store,
+            usage: &self.store,
+        };
+        let more_time = lambda::time_left_over(&event.context, Duration::from_secs(300));
         let report = usage_fold::fold(&ports, usage_fold::BATCHES_PER_ROUND, more_time).await?;
+        if report.failed > 0 {
+            return Err(format!("{} (account, day) pairs not written, held again: {report:?}", report.failed).into());
+        }
         Ok(json!({ "report": report }))
     }
 }

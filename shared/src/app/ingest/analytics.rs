@@ -385,8 +385,9 @@ async fn apply_group_call(
 }
 
 /// Resolves each (group or user, day) of usage to an account, merges the deltas per (account,
-/// day) and writes each pair once: the webhook's writes for one batch, the fold's for all it
-/// took. Users resolved to their provisional record join `provisional_users`.
+/// day) and writes each pair once: the webhook's writes for one batch (the first failure fails
+/// the batch, which the sender retries). Users resolved to their provisional record join
+/// `provisional_users`.
 pub(crate) async fn write_usage(
     links: &dyn LinkStore,
     usage: &dyn UsageStore,
@@ -394,7 +395,41 @@ pub(crate) async fn write_usage(
     ungrouped: Vec<(&str, NaiveDate, &UsageDelta)>,
     provisional_users: &mut BTreeSet<String>,
 ) -> Result<BTreeMap<(String, NaiveDate), UsageDay>, StoreError> {
-    // The reads, once per distinct group and user, a few at a time.
+    let per_account = resolve_usage(links, grouped, ungrouped, provisional_users).await?;
+    // The writes are independent (one item each) and idempotent: a few at a time, so that a
+    // batch of a few hundred (account, day) pairs answers well inside the webhook deadline.
+    futures::stream::iter(per_account.iter().map(Ok::<_, StoreError>))
+        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |((account, day), day_usage)| {
+            usage.add_usage(account, *day, day_usage)
+        })
+        .await?;
+    Ok(per_account)
+}
+
+/// Writes each (account, day) of `per_account`, a few at a time, all of them whatever fails:
+/// the pairs that could not be written, with why (the usage fold holds them again).
+pub(crate) async fn write_each(
+    usage: &dyn UsageStore,
+    per_account: &BTreeMap<(String, NaiveDate), UsageDay>,
+) -> Vec<((String, NaiveDate), StoreError)> {
+    futures::stream::iter(per_account.iter())
+        .map(|((account, day), day_usage)| async move {
+            usage.add_usage(account, *day, day_usage).await.err().map(|e| ((account.clone(), *day), e))
+        })
+        .buffer_unordered(CONCURRENT_STORE_CALLS)
+        .filter_map(|failed| async move { failed })
+        .collect()
+        .await
+}
+
+/// Each (group or user, day) of usage resolved to its account (reading each group's and user's
+/// link once, a few at a time) and merged per (account, day); erased accounts' usage dropped.
+pub(crate) async fn resolve_usage(
+    links: &dyn LinkStore,
+    grouped: Vec<(&str, NaiveDate, &UsageDelta)>,
+    ungrouped: Vec<(&str, NaiveDate, &UsageDelta)>,
+    provisional_users: &mut BTreeSet<String>,
+) -> Result<BTreeMap<(String, NaiveDate), UsageDay>, StoreError> {
     let group_ids: BTreeSet<String> = grouped.iter().map(|(group, _, _)| (*group).to_owned()).collect();
     let groups: BTreeMap<String, Option<String>> = futures::stream::iter(group_ids)
         .map(|group| group_account(links, group))
@@ -420,13 +455,6 @@ pub(crate) async fn write_usage(
         }
         absorb(per_account.entry((account.clone(), day)).or_default(), delta);
     }
-    // The writes are independent (one item each) and idempotent: a few at a time, so that a
-    // batch of a few hundred (account, day) pairs answers well inside the webhook deadline.
-    futures::stream::iter(per_account.iter().map(Ok::<_, StoreError>))
-        .try_for_each_concurrent(CONCURRENT_STORE_CALLS, |((account, day), day_usage)| {
-            usage.add_usage(account, *day, day_usage)
-        })
-        .await?;
     Ok(per_account)
 }
 
@@ -453,14 +481,13 @@ pub fn response_key(id: &str) -> String {
     id.chars().map(|c| if c == '/' || c == '#' { '_' } else { c }).collect()
 }
 
-fn absorb(day: &mut UsageDay, delta: &UsageDelta) {
+pub(crate) fn absorb(day: &mut UsageDay, delta: &UsageDelta) {
     day.message_ids.extend(delta.message_ids.iter().cloned());
     day.users.extend(delta.users.iter().cloned());
     day.features.extend(delta.features.iter().cloned());
     day.first_value_at.extend(delta.first_value_at.iter().copied());
-    if delta.last_seen_at > 0 {
-        day.seen_at.insert(delta.last_seen_at);
-    }
+    // The delta's first and last times: a day's first use and last seen are read from them.
+    day.seen_at.extend([delta.first_seen_at, delta.last_seen_at].into_iter().filter(|t| *t > 0));
 }
 
 /// `(group, its account)`.
@@ -474,6 +501,9 @@ async fn group_account(links: &dyn LinkStore, group: String) -> Result<(String, 
 async fn user_account(links: &dyn LinkStore, user: String) -> Result<(String, Option<String>), StoreError> {
     let account = match links.resolve(LinkSource::AnalyticsUser, &user).await? {
         Some(group) => account_of_group(links, &group).await?,
+        // An erased user (their account was erased, their tombstone stands) records nothing:
+        // usage held from before the erasure must not come back as a provisional record.
+        None if links.erased(Some(LinkSource::AnalyticsUser), &user).await? => None,
         None => Some(identity::provisional_account_id(LinkSource::AnalyticsUser, &user)),
     };
     Ok((user, account))

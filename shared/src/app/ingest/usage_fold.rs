@@ -7,10 +7,11 @@
 //! Nothing is lost on a failure: held batches are released only after their usage is written,
 //! and a batch folded twice adds nothing the second time (every part of a usage day is a set).
 
-use super::analytics::{settle_provisional, write_usage};
+use super::analytics::{absorb, resolve_usage, settle_provisional, write_each};
 use crate::app::ports::queue::QueueError;
 use crate::app::ports::store::{AccountStore, LinkStore, StoreError, UsageStore};
-use crate::app::ports::usage_backlog::{Taken, UsageBacklog};
+use crate::app::ports::usage_backlog::{HeldUsage, Taken, UsageBacklog, UsageBuffer};
+use crate::domain::usage::UsageDay;
 use crate::sources::segment::UsageDelta;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -43,6 +44,8 @@ pub struct FoldReport {
     pub batches: usize,
     /// Usage writes: one per (account, day) of each round.
     pub writes: usize,
+    /// (account, day) pairs that could not be written: held again for the next fold.
+    pub failed: usize,
     /// Whether it stopped with batches still held (out of time; the next run goes on).
     pub more_held: bool,
 }
@@ -50,12 +53,15 @@ pub struct FoldReport {
 /// What the fold needs.
 pub struct FoldPorts<'a> {
     pub backlog: &'a dyn UsageBacklog,
+    /// Where what could not be written is held again (the backlog itself).
+    pub buffer: &'a dyn UsageBuffer,
     pub accounts: &'a dyn AccountStore,
     pub links: &'a dyn LinkStore,
     pub usage: &'a dyn UsageStore,
 }
 
-/// Rounds of [`fold_round`] until nothing is held or `more_time` says stop.
+/// Rounds of [`fold_round`] until nothing is held or `more_time` says stop (asked before each
+/// take, so a round stops taking in time to write what it took).
 pub async fn fold(
     ports: &FoldPorts<'_>,
     batches_per_round: usize,
@@ -67,21 +73,36 @@ pub async fn fold(
             report.more_held = true;
             return Ok(report);
         }
-        let round = fold_round(ports, batches_per_round).await?;
+        let round = fold_round(ports, batches_per_round, &more_time).await?;
         if round.batches == 0 {
             return Ok(report);
         }
         report.rounds += 1;
         report.batches += round.batches;
         report.writes += round.writes;
+        report.failed += round.failed;
+        report.more_held |= round.more_held;
+        if round.more_held {
+            return Ok(report);
+        }
     }
 }
 
-/// Takes up to `max_batches` held batches, merges their usage per (group or user, day), resolves
-/// each group and user once, writes each (account, day) once, then releases the batches.
-pub async fn fold_round(ports: &FoldPorts<'_>, max_batches: usize) -> Result<FoldReport, FoldError> {
+/// Takes up to `max_batches` held batches (while `more_time` says so), merges their usage per
+/// (group or user, day), resolves each group and user once, writes each (account, day) once,
+/// holds again what could not be written, then releases the batches taken.
+pub async fn fold_round(
+    ports: &FoldPorts<'_>,
+    max_batches: usize,
+    more_time: &dyn Fn() -> bool,
+) -> Result<FoldReport, FoldError> {
     let (mut receipts, mut merged, mut pairs) = (Vec::new(), Merged::default(), 0);
+    let mut out_of_time = false;
     while receipts.len() < max_batches && pairs < PAIRS_PER_ROUND {
+        if !more_time() {
+            out_of_time = true;
+            break;
+        }
         let taken = ports.backlog.take(TAKEN_AT_A_TIME.min(max_batches - receipts.len())).await?;
         if taken.is_empty() {
             break;
@@ -90,16 +111,48 @@ pub async fn fold_round(ports: &FoldPorts<'_>, max_batches: usize) -> Result<Fol
         receipts.extend(merged.absorb(taken));
     }
     if receipts.is_empty() {
-        return Ok(FoldReport::default());
+        return Ok(FoldReport { more_held: out_of_time, ..FoldReport::default() });
     }
     let mut provisional_users = BTreeSet::new();
     let grouped = merged.grouped.iter().map(|((group, day), delta)| (group.as_str(), *day, delta)).collect();
     let ungrouped = merged.ungrouped.iter().map(|((user, day), delta)| (user.as_str(), *day, delta)).collect();
-    let written = write_usage(ports.links, ports.usage, grouped, ungrouped, &mut provisional_users).await?;
+    let mut per_account = resolve_usage(ports.links, grouped, ungrouped, &mut provisional_users).await?;
+    for ((account, day), delta) in &merged.resolved {
+        absorb(per_account.entry((account.clone(), *day)).or_default(), delta);
+    }
+    // A pair that cannot be written (an item past DynamoDB's 400 KB, a throttle the SDK's
+    // retries did not ride out) must not hold back the others: it is held again, alone.
+    let failed = write_each(ports.usage, &per_account).await;
+    if !failed.is_empty() {
+        let again = HeldUsage {
+            resolved: failed
+                .iter()
+                .map(|((account, day), error)| {
+                    tracing::error!(account_id = %account, %day, %error, "folded usage not written; held again");
+                    (account.clone(), *day, delta_of(&per_account[&(account.clone(), *day)]))
+                })
+                .collect(),
+            ..HeldUsage::default()
+        };
+        ports.buffer.hold(&again).await?;
+    }
     settle_provisional(ports.accounts, ports.links, &provisional_users).await?;
     ports.backlog.release(&receipts).await?;
-    tracing::info!(batches = receipts.len(), writes = written.len(), "usage folded");
-    Ok(FoldReport { rounds: 1, batches: receipts.len(), writes: written.len(), more_held: false })
+    let writes = per_account.len() - failed.len();
+    tracing::info!(batches = receipts.len(), writes, failed = failed.len(), "usage folded");
+    Ok(FoldReport { rounds: 1, batches: receipts.len(), writes, failed: failed.len(), more_held: out_of_time })
+}
+
+/// A usage day as the delta that adds it (its seen times reduced to the first and the last).
+fn delta_of(day: &UsageDay) -> UsageDelta {
+    UsageDelta {
+        message_ids: day.message_ids.clone(),
+        users: day.users.clone(),
+        features: day.features.clone(),
+        first_value_at: day.first_value_at.clone(),
+        last_seen_at: day.seen_at.last().copied().unwrap_or(0),
+        first_seen_at: day.seen_at.first().copied().unwrap_or(0),
+    }
 }
 
 /// Held usage of several batches, merged per key and day.
@@ -107,6 +160,7 @@ pub async fn fold_round(ports: &FoldPorts<'_>, max_batches: usize) -> Result<Fol
 pub struct Merged {
     pub grouped: BTreeMap<(String, NaiveDate), UsageDelta>,
     pub ungrouped: BTreeMap<(String, NaiveDate), UsageDelta>,
+    pub resolved: BTreeMap<(String, NaiveDate), UsageDelta>,
 }
 
 impl Merged {
@@ -120,6 +174,9 @@ impl Merged {
             }
             for (user, day, delta) in usage.ungrouped {
                 self.ungrouped.entry((user, day)).or_default().absorb(delta);
+            }
+            for (account, day, delta) in usage.resolved {
+                self.resolved.entry((account, day)).or_default().absorb(delta);
             }
         }
         receipts

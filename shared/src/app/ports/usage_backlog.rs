@@ -19,16 +19,19 @@ pub struct HeldUsage {
     pub grouped: Vec<(String, NaiveDate, UsageDelta)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ungrouped: Vec<(String, NaiveDate, UsageDelta)>,
+    /// Usage already resolved to its account: what a fold could not write, held again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<(String, NaiveDate, UsageDelta)>,
 }
 
 impl HeldUsage {
     pub fn is_empty(&self) -> bool {
-        self.grouped.is_empty() && self.ungrouped.is_empty()
+        self.len() == 0
     }
 
-    /// The (group or user, day) pairs held.
+    /// The (group, user or account, day) pairs held.
     pub fn len(&self) -> usize {
-        self.grouped.len() + self.ungrouped.len()
+        self.grouped.len() + self.ungrouped.len() + self.resolved.len()
     }
 }
 

@@ -201,6 +201,10 @@ pub struct UsageDelta {
     pub first_value_at: BTreeSet<i64>,
     /// The latest message time of this delta (last seen is the largest over deltas).
     pub last_seen_at: i64,
+    /// The earliest message time of this delta (0: unknown): what a day's first use is read
+    /// from once deltas are merged by the usage fold.
+    #[serde(default)]
+    pub first_seen_at: i64,
 }
 
 impl UsageDelta {
@@ -211,6 +215,15 @@ impl UsageDelta {
         self.features.extend(other.features);
         self.first_value_at.extend(other.first_value_at);
         self.last_seen_at = self.last_seen_at.max(other.last_seen_at);
+        self.first_seen_at = earliest(self.first_seen_at, other.first_seen_at);
+    }
+}
+
+/// The earlier of two times, 0 standing for none.
+fn earliest(a: i64, b: i64) -> i64 {
+    match (a, b) {
+        (0, t) | (t, 0) => t,
+        (a, b) => a.min(b),
     }
 }
 
@@ -297,6 +310,7 @@ pub fn aggregate(messages: &[Message], config: &AnalyticsConfig, now: i64) -> Ag
                 delta.message_ids.extend(m.message_id.as_deref().map(fingerprint));
                 delta.users.extend(user.clone());
                 delta.last_seen_at = delta.last_seen_at.max(t);
+                delta.first_seen_at = earliest(delta.first_seen_at, t);
                 out.earliest = Some(out.earliest.map_or(t, |e| e.min(t)));
                 if let Some(event) = m.event.as_deref().filter(|_| m.kind == "track") {
                     if config.key_features.contains(event) {
