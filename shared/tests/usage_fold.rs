@@ -271,6 +271,7 @@ async fn held_usage_survives_sqs_split_when_large() {
             })
             .collect(),
         ungrouped: vec![("user-x".into(), day, UsageDelta { last_seen_at: NOW, ..UsageDelta::default() })],
+        resolved: vec![("acct_r".into(), day, UsageDelta { first_seen_at: NOW, ..UsageDelta::default() })],
     };
     let bodies = sqs_usage::bodies(&usage).unwrap();
     assert!(bodies.len() > 1 && bodies.iter().all(|b| b.len() <= sqs_usage::MAX_BODY_BYTES), "{}", bodies.len());

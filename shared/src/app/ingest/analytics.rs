@@ -283,6 +283,7 @@ pub async fn ingest(
                     .into_iter()
                     .map(|((user, day), delta)| (user, day, delta))
                     .collect(),
+                resolved: Vec::new(),
             };
             if !usage.is_empty() {
                 buffer.hold(&usage).await?;

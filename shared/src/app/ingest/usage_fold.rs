@@ -60,8 +60,9 @@ pub struct FoldPorts<'a> {
     pub usage: &'a dyn UsageStore,
 }
 
-/// Rounds of [`fold_round`] until nothing is held or `more_time` says stop (asked before each
-/// take, so a round stops taking in time to write what it took).
+/// Rounds of [`fold_round`] until nothing is held, `more_time` says stop (asked before each
+/// take, so a round stops taking in time to write what it took) or a round could not write all
+/// it took.
 pub async fn fold(
     ports: &FoldPorts<'_>,
     batches_per_round: usize,
@@ -82,7 +83,10 @@ pub async fn fold(
         report.writes += round.writes;
         report.failed += round.failed;
         report.more_held |= round.more_held;
-        if round.more_held {
+        // What a round could not write is held again and would be taken at once by the next
+        // round, to fail the same way: it waits for the next run.
+        if round.more_held || round.failed > 0 {
+            report.more_held |= round.failed > 0;
             return Ok(report);
         }
     }
