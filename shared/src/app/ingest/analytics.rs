@@ -413,14 +413,22 @@ pub(crate) async fn write_each(
     usage: &dyn UsageStore,
     per_account: &BTreeMap<(String, NaiveDate), UsageDay>,
 ) -> Vec<((String, NaiveDate), StoreError)> {
-    futures::stream::iter(per_account.iter())
-        .map(|((account, day), day_usage)| async move {
-            usage.add_usage(account, *day, day_usage).await.err().map(|e| ((account.clone(), *day), e))
-        })
+    // The (lazy) futures made first: a stream mapping borrowed pairs by a closure makes a
+    // future the compiler cannot prove `Send` for every lifetime, which the Lambda runtime needs.
+    let writes: Vec<_> = per_account.iter().map(|(key, day_usage)| write_one(usage, key, day_usage)).collect();
+    futures::stream::iter(writes)
         .buffer_unordered(CONCURRENT_STORE_CALLS)
-        .filter_map(|failed| async move { failed })
+        .filter_map(std::future::ready)
         .collect()
         .await
+}
+
+async fn write_one<'a>(
+    usage: &'a dyn UsageStore,
+    (account, day): &'a (String, NaiveDate),
+    day_usage: &'a UsageDay,
+) -> Option<((String, NaiveDate), StoreError)> {
+    usage.add_usage(account, *day, day_usage).await.err().map(|e| ((account.clone(), *day), e))
 }
 
 /// Each (group or user, day) of usage resolved to its account (reading each group's and user's

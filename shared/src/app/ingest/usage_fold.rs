@@ -66,7 +66,7 @@ pub struct FoldPorts<'a> {
 pub async fn fold(
     ports: &FoldPorts<'_>,
     batches_per_round: usize,
-    more_time: impl Fn() -> bool,
+    more_time: impl Fn() -> bool + Sync,
 ) -> Result<FoldReport, FoldError> {
     let mut report = FoldReport::default();
     loop {
@@ -98,7 +98,7 @@ pub async fn fold(
 pub async fn fold_round(
     ports: &FoldPorts<'_>,
     max_batches: usize,
-    more_time: &dyn Fn() -> bool,
+    more_time: &(dyn Fn() -> bool + Sync),
 ) -> Result<FoldReport, FoldError> {
     let (mut receipts, mut merged, mut pairs) = (Vec::new(), Merged::default(), 0);
     let mut out_of_time = false;
