@@ -7,6 +7,7 @@ use foresight_shared::app::settings::Settings;
 use foresight_shared::domain::account::attr;
 use foresight_shared::domain::alert::RAISED;
 use foresight_shared::domain::change::AccountChange;
+use foresight_shared::domain::kpi;
 use foresight_shared::domain::time::{self, DAY};
 use serde_json::json;
 
@@ -50,6 +51,35 @@ async fn a_sweep_drops_old_history_and_spent_alert_marks() {
         ],
         "the history point past {HISTORY_DAYS} days and the mark past its 7-day cool-down are gone"
     );
+}
+
+#[tokio::test]
+async fn a_trend_gone_leaves_the_portfolio_card() {
+    let store = MemoryStore::new();
+    let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
+    let ports = SweepPorts {
+        scanner: &store,
+        accounts: &store,
+        outbox: &outbox,
+        notifications: &queue,
+        progress: &outbox,
+        sources: &store,
+    };
+    let trend = |stored: &foresight_shared::domain::account::StoredAccount| {
+        let name = kpi::card_attr::CHANGE;
+        stored.attributes.get(name).or_else(|| stored.derived.get(name)).cloned()
+    };
+    // Scored a week ago: the card shows the 7-day change.
+    let week_ago = format!("{}{}", attr::HEALTH_HISTORY, time::day_key(NOW - 7 * DAY));
+    store.apply(&AccountChange::new("acct_1").with_fact(week_ago, json!(75))).await.unwrap();
+    sweep_account(&store.get("acct_1").await.unwrap().unwrap(), &ports, &Settings::default(), None, NOW).await.unwrap();
+    assert!(trend(&store.get("acct_1").await.unwrap().unwrap()).is_some());
+    // Eight days later, with no score in between, there is no 7-day change: the old one goes.
+    let later = NOW + 8 * DAY;
+    sweep_account(&store.get("acct_1").await.unwrap().unwrap(), &ports, &Settings::default(), None, later)
+        .await
+        .unwrap();
+    assert_eq!(trend(&store.get("acct_1").await.unwrap().unwrap()), None);
 }
 
 /// Counts the writes that reach the store.
