@@ -24,14 +24,7 @@ async fn a_sweep_drops_old_history_and_spent_alert_marks() {
         .with_fact(format!("{RAISED}score_fall/{}", day(20)), json!(NOW - 20 * DAY))
         .with_fact(format!("{RAISED}score_fall/{}", day(2)), json!(NOW - 2 * DAY));
     store.apply(&seed).await.unwrap();
-    let ports = SweepPorts {
-        scanner: &store,
-        accounts: &store,
-        outbox: &outbox,
-        notifications: &queue,
-        progress: &outbox,
-        sources: &store,
-    };
+    let ports = memory_ports(&store, &outbox, &queue);
     let stored = store.get("acct_1").await.unwrap().unwrap();
     sweep_account(&stored, &ports, &Settings::default(), None, NOW).await.unwrap();
 
@@ -57,14 +50,7 @@ async fn a_sweep_drops_old_history_and_spent_alert_marks() {
 async fn a_trend_gone_leaves_the_portfolio_card() {
     let store = MemoryStore::new();
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
-    let ports = SweepPorts {
-        scanner: &store,
-        accounts: &store,
-        outbox: &outbox,
-        notifications: &queue,
-        progress: &outbox,
-        sources: &store,
-    };
+    let ports = memory_ports(&store, &outbox, &queue);
     let trend = |stored: &foresight_shared::domain::account::StoredAccount| {
         let name = kpi::card_attr::CHANGE;
         stored.attributes.get(name).or_else(|| stored.derived.get(name)).cloned()
@@ -80,6 +66,11 @@ async fn a_trend_gone_leaves_the_portfolio_card() {
         .await
         .unwrap();
     assert_eq!(trend(&store.get("acct_1").await.unwrap().unwrap()), None);
+}
+
+/// The sweep's ports, all in memory.
+fn memory_ports<'a>(store: &'a MemoryStore, outbox: &'a MemoryOutbox, queue: &'a MemoryQueue) -> SweepPorts<'a> {
+    SweepPorts { scanner: store, accounts: store, outbox, notifications: queue, progress: outbox, sources: store }
 }
 
 /// Counts the writes that reach the store.
