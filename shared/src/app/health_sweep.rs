@@ -150,12 +150,7 @@ pub async fn sweep_account(
     // renewal date (the earliest yearly period end), daily (see `store::RENEWAL_KEY`).
     change = store::with_renewal_index(change, renewal::contract_renewal_at(&record));
     // The portfolio card (band, score, trend, first value, stage) rides on the same write.
-    change.facts.extend(kpi::sweep_card_facts(&record, score.band, score.score, change_7d));
-    if change_7d.is_none() {
-        // No score a week ago (a gap in the history): the card's trend goes, or it would go on
-        // showing the last one computed.
-        change = change.with_expired(kpi::card_attr::CHANGE);
-    }
+    change = kpi::with_sweep_card(change, &record, score.band, score.score, change_7d);
     // Health on the CRM record: only marked here when it changed (no request of its own); the
     // CRM sync writes it, paced, and clears the mark.
     let has_crm_record = record.links.hubspot_company_id.is_some() || record.links.salesforce_account_id.is_some();

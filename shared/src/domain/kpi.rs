@@ -700,28 +700,33 @@ pub fn account_ledger(record: &super::account::AccountRecord) -> (Vec<LedgerMont
     (months, facts)
 }
 
-/// The card facts the health sweep knows (band, score, 7-day change, first value, stage).
-pub fn sweep_card_facts(
+/// `change` with the card facts the health sweep knows (band, score, 7-day change, first value,
+/// stage). Without a score a week ago the trend is removed, or the card would go on showing the
+/// last one computed.
+pub fn with_sweep_card(
+    mut change: super::change::AccountChange,
     record: &super::account::AccountRecord,
     band: Band,
     score: i64,
     change_7d: Option<i64>,
-) -> Vec<(String, serde_json::Value)> {
-    let mut facts = vec![
+) -> super::change::AccountChange {
+    let facts = &mut change.facts;
+    facts.extend([
         (card_attr::KEY.to_owned(), serde_json::json!(card_attr::CARD)),
         (card_attr::BAND.to_owned(), serde_json::json!(band.as_str())),
         (card_attr::SCORE.to_owned(), serde_json::json!(score)),
         (card_attr::STAGE.to_owned(), serde_json::json!(record.lifecycle.as_str())),
-    ];
-    if let Some(change) = change_7d {
-        facts.push((card_attr::CHANGE.to_owned(), serde_json::json!(change)));
+    ]);
+    match change_7d {
+        Some(trend) => facts.push((card_attr::CHANGE.to_owned(), serde_json::json!(trend))),
+        None => change.expired.push(card_attr::CHANGE.to_owned()),
     }
     if let Some(fv) = record.usage.first_value_at {
         facts.push((card_attr::FIRST_VALUE.to_owned(), serde_json::json!(fv.timestamp())));
     }
     let answers: Vec<(i64, u8)> = record.surveys.recent.iter().map(|r| (r.at, r.score)).collect();
     facts.push((card_attr::NPS.to_owned(), serde_json::json!(answers)));
-    facts
+    change
 }
 
 /// A card read back from the attributes the index holds (the card's, and the record's

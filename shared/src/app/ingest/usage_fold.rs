@@ -82,11 +82,10 @@ pub async fn fold(
         report.batches += round.batches;
         report.writes += round.writes;
         report.failed += round.failed;
-        report.more_held |= round.more_held;
         // What a round could not write is held again and would be taken at once by the next
         // round, to fail the same way: it waits for the next run.
-        if round.more_held || round.failed > 0 {
-            report.more_held |= round.failed > 0;
+        report.more_held = round.more_held || round.failed > 0;
+        if report.more_held {
             return Ok(report);
         }
     }
