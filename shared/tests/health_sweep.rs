@@ -138,3 +138,34 @@ async fn later_sweeps_of_the_day_write_only_what_changed() {
     assert_eq!(writes_at(NOW + 3_600).await, 0, "an hour later nothing changed: {before:?}");
     assert_eq!(writes_at(NOW + DAY).await, 60, "the next day: each account's history point");
 }
+
+/// Facts past every window that reads them leave the item with the sweep's write; what a window
+/// still reads stays.
+#[tokio::test]
+async fn a_sweep_drops_the_facts_no_window_reads() {
+    let store = MemoryStore::new();
+    let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
+    let ago = |days: i64| NOW - days * DAY;
+    let ticket = |status: &str, days: i64| {
+        let version = foresight_shared::domain::version::EventVersion::new(ago(days), "zd");
+        json!({"status": status, "created_at": ago(days + 2), "v": version.as_str()})
+    };
+    let seed = AccountChange::new("acct_1")
+        .with_fact("tk#1", ticket("closed", 40))
+        .with_fact("tk#2", ticket("open", 60))
+        .with_fact("tk#3", ticket("solved", 3))
+        .with_fact("cs#1#a", json!({"rating": "good", "at": ago(40)}))
+        .with_fact("cs#3#b", json!({"rating": "bad", "at": ago(3)}))
+        .with_fact("pp#in_old", json!({"at": ago(120), "amount": 100}))
+        .with_fact("pp#in_new", json!({"at": ago(10), "amount": 100}));
+    store.apply(&seed).await.unwrap();
+    let ports = memory_ports(&store, &outbox, &queue);
+    sweep_account(&store.get("acct_1").await.unwrap().unwrap(), &ports, &Settings::default(), None, NOW).await.unwrap();
+
+    let after = store.get("acct_1").await.unwrap().unwrap();
+    let kept: Vec<&str> = ["tk#1", "tk#2", "tk#3", "cs#1#a", "cs#3#b", "pp#in_old", "pp#in_new"]
+        .into_iter()
+        .filter(|name| after.attributes.contains_key(*name))
+        .collect();
+    assert_eq!(kept, ["tk#2", "tk#3", "cs#3#b", "pp#in_new"]);
+}

@@ -21,7 +21,7 @@ use crate::domain::connection::DeploymentSources;
 use crate::domain::health::{self, Band, HealthScore};
 use crate::domain::time::{self, DAY};
 use crate::domain::version::EventVersion;
-use crate::domain::{crm, kpi, lifecycle, renewal};
+use crate::domain::{crm, kpi, lifecycle, renewal, retention};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -165,6 +165,12 @@ pub async fn sweep_account(
     let oldest_kept = time::day_key(now - HISTORY_DAYS * DAY);
     for day in history(stored).into_keys().filter(|day| *day < oldest_kept) {
         change = change.with_expired(format!("{}{day}", attr::HEALTH_HISTORY));
+    }
+    // Tickets, ratings, answers and invoices past every window go on the write the sweep makes
+    // anyway (the day's first, for its history point): the item, which every write is billed
+    // by, stops growing with the account's age.
+    for name in retention::expired_facts(&stored.attributes, now) {
+        change = change.with_expired(name);
     }
     let due = alert::consolidate(alert::due(signals, &raised_before, &settings.alerts, now), &raised_before, now);
     let mut raised = Vec::new();

@@ -28,6 +28,7 @@ pub mod money;
 pub mod playbook;
 pub mod privacy;
 pub mod renewal;
+pub mod retention;
 pub mod support;
 pub mod survey;
 pub mod tier;

@@ -68,6 +68,9 @@ pub struct SupportView {
     pub urgent_since: Option<Timestamp>,
 }
 
+/// The window of "tickets in 30 days" and "CSAT in 30 days".
+pub const SUPPORT_WINDOW_DAYS: i64 = 30;
+
 /// Counts tickets and ratings. `ratings` holds every rating fact of the account with its
 /// ticket; per ticket only the latest counts, within 30 days of `now`.
 pub fn support_view<'a>(
@@ -75,7 +78,7 @@ pub fn support_view<'a>(
     ratings: impl IntoIterator<Item = (&'a str, &'a RatingMark)>,
     now: i64,
 ) -> SupportView {
-    let since = now - 30 * DAY;
+    let since = now - SUPPORT_WINDOW_DAYS * DAY;
     let mut view = SupportView::default();
     let mut urgent_since: Option<i64> = None;
     for t in tickets {
