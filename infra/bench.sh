@@ -5,7 +5,7 @@
 # Segment verify + parse against their HMAC floor; instruction counts under callgrind (a figure
 # that does not move with the machine's load); analytics write cost per message; the health sweep
 # (accounts scored per second per core, RCU per 1000 accounts against the scan floor, item
-# sizes); the alert latency from a signed webhook to the Slack request at a mock (runner with
+# sizes); the account item's growth over a year of events with and without the sweep's retention; the alert latency from a signed webhook to the Slack request at a mock (runner with
 # moto SQS); GET /kpis over 10,000 accounts with a year of history (reads, RCU, time); each function binary's cold start (process start to its first request for an event
 # at a mock Runtime API) and release binary size. Release build.
 set -euo pipefail
@@ -21,6 +21,7 @@ echo "== machine: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores), $(no
 cargo bench --locked -q -p foresight-shared --bench stripe_ingest | grep -v '^{'
 cargo bench --locked -q -p foresight-shared --bench webhook_parsing | grep -v '^{'
 cargo bench --locked -q -p foresight-shared --bench analytics_ingest | grep -v '^{'
+cargo bench --locked -q -p foresight-shared --bench account_growth | grep -v '^{'
 bash infra/bench-instructions.sh
 cargo bench --locked -q -p foresight-shared --bench health_sweep | grep -v '^{'
 cargo bench --locked -q -p foresight-shared --bench kpis | grep -v '^{'

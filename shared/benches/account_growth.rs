@@ -96,12 +96,8 @@ fn events_of(samples: &Samples, day: i64, tickets_a_month: i64) -> Vec<AccountCh
     for n in 0..tickets_a_month {
         let id = 1000 + (day / 30) * tickets_a_month + n;
         let created = START + ((day / 30) * 30 + n * 30 / tickets_a_month) * DAY + 9 * 3600;
-        let steps = [
-            ("new", created),
-            ("open", created + 3600),
-            ("solved", created + DAY),
-            ("closed", created + 5 * DAY),
-        ];
+        let steps =
+            [("new", created), ("open", created + 3600), ("solved", created + DAY), ("closed", created + 5 * DAY)];
         for (status, at) in steps {
             if (at - START).div_euclid(DAY) == day {
                 events.push(samples.ticket(id, status, created, at));
@@ -151,11 +147,18 @@ async fn item_bytes(store: &DynamoStore) -> u64 {
 /// One year; at the end of each month: (item bytes, event WCU per event that month, events).
 async fn year(sweeps: bool, tickets_a_month: i64) -> Vec<(u64, f64, u64)> {
     let samples = Samples::load();
-    let store = foresight_shared::testkit::dynamodb_local_store(&format!("bench-growth-{sweeps}-{tickets_a_month}")).await;
+    let store =
+        foresight_shared::testkit::dynamodb_local_store(&format!("bench-growth-{sweeps}-{tickets_a_month}")).await;
     let meter = store.meter();
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
-    let ports =
-        SweepPorts { scanner: &store, accounts: &store, outbox: &outbox, notifications: &queue, progress: &outbox, sources: &store };
+    let ports = SweepPorts {
+        scanner: &store,
+        accounts: &store,
+        outbox: &outbox,
+        notifications: &queue,
+        progress: &outbox,
+        sources: &store,
+    };
     let settings = Settings::default();
     let mut months = Vec::new();
     let (mut units, mut events) = (0.0, 0_u64);
@@ -205,7 +208,9 @@ fn main() {
         "  an account with no tickets (its billing events and NPS only, {quiet_events} in month 12), daily sweep: \
          {quiet_bytes} bytes, {quiet_wcu:.2} WCU an event"
     );
-    println!("{{\"impl\":\"foresight-account-growth-quiet\",\"item_bytes\":{quiet_bytes},\"wcu_per_event\":{quiet_wcu:.3}}}");
+    println!(
+        "{{\"impl\":\"foresight-account-growth-quiet\",\"item_bytes\":{quiet_bytes},\"wcu_per_event\":{quiet_wcu:.3}}}"
+    );
     println!(
         "{{\"impl\":\"foresight-account-growth\",\"steady_item_bytes\":{bytes},\"steady_wcu_per_event\":{wcu:.3},\"unswept_item_bytes_month_12\":{raw_bytes},\"unswept_wcu_per_event_month_12\":{raw_wcu:.3}}}"
     );

@@ -99,12 +99,22 @@ pub const PER_FUNCTION_ALARMS: u64 = 24;
 /// Per-operation figures, measured unless marked as an estimate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Figures {
-    /// Write units per billing or support event: one write request (`bash infra/bench.sh`,
-    /// `tests/stripe_replay.rs`), an `UpdateItem` of the account item, which DynamoDB bills by
-    /// the larger of the item before and after in 1 KB units: 2 WCU for a scored account's
-    /// 1,166-byte item (`tests/sweep_scale.rs` measures 2 for the same item written by the
-    /// sweep). The bench's own account item is smaller (1.00); the model bills a scored one.
-    pub event_write_units: f64,
+    /// The account item's size, which DynamoDB bills every write of it by (the larger of the
+    /// item before and after, in 1 KB units: each billing or support event is one such write,
+    /// and so are the sweep's and the CRM sync's). It grows with what the account's events
+    /// leave on it, which the sweep drops once no window reads it (`domain/retention.rs`): a
+    /// month's tickets and ratings, three months of invoices. `cargo bench --bench
+    /// account_growth` (a year of one account through the real normalisers, DynamoDB Local):
+    /// 1,687 bytes for an account with no tickets (billing events and an NPS answer a quarter,
+    /// its health and 35 days of history) ...
+    pub quiet_item_bytes: f64,
+    /// ... and 4,200 at most from the fourth month on for 88 events a month (18 tickets each
+    /// created, opened, solved, closed and rated, a paid invoice a month): 5 WCU an event.
+    /// Without the sweep's retention the same account's item reached 30,398 bytes by month 12
+    /// (28.5 WCU an event). Between and beyond, the model takes the item as growing in step
+    /// with the events a month.
+    pub busy_item_bytes: f64,
+    pub busy_events_a_month: f64,
     /// Read units per event: the link `GetItem` that resolves the customer (0.5 RCU).
     pub event_read_units: f64,
     /// Analytics WCU per message by the messages of one account in a batch, for a day of 333
@@ -132,18 +142,16 @@ pub struct Figures {
     pub fold_seconds_per_batch: f64,
     /// RCU per 1,000 accounts per steady-state sweep (`tests/sweep_scale.rs`, 10,000 accounts in
     /// 4 segments once scored, with their health, card and history: 2,577 RCU, at the floor of an
-    /// eventually consistent scan).
+    /// eventually consistent scan), measured with account items of [`Self::sweep_measured_item_bytes`];
+    /// a scan reads by the bytes, so the model scales it by the item's size.
     pub sweep_rcu_per_1000: f64,
-    /// WCU per account the first sweep of a day writes (`tests/sweep_scale.rs`, DynamoDB Local
-    /// 11: 20,374 WCU for 10,000 writes): 2 for the item (over 1 KB), plus 1 for the account's
-    /// card in the `portfolio` index where the write changed it (374 of 10,000 there).
-    pub first_sweep_wcu_per_write: f64,
-    /// WCU per account a later hour's sweep writes (same test: 3.00): the account is written
-    /// because its health moved, which moves its card, so the index is written too.
-    pub changed_sweep_wcu_per_write: f64,
-    /// WCU of the CRM sync clearing an account's mark: the same item (2) and its index copy,
-    /// which carries the mark (1): DynamoDB's rule, as measured for the sweep's writes.
-    pub crm_clear_wcu: f64,
+    pub sweep_measured_item_bytes: f64,
+    /// The share of the first sweep of a day's writes that also change the account's card in
+    /// the `portfolio` index, one more WCU each (`tests/sweep_scale.rs`, DynamoDB Local: 374 of
+    /// 10,000; the item itself measured 2 WCU there, its 1,166 bytes). A later hour's sweep
+    /// writes an account because its health moved, which moves its card: the item and the
+    /// index, as the CRM sync's clearing of a mark (the index copy carries the mark).
+    pub first_sweep_card_share: f64,
     /// Write units of the `portfolio` index per event write that changes an account's card:
     /// the card is about 100 bytes (README "Portfolio KPIs": 10,000 cards in ~1 MB), 1 WCU
     /// with the index's overhead (`tests/sweep_scale.rs` measures 1 a changed card).
@@ -167,16 +175,17 @@ pub struct Figures {
     pub sqs_polls_per_queue: f64,
     /// Queues polled by Lambda (the sweep's, the notifications', the in-app messages').
     pub polled_queues: f64,
-    /// Average stored bytes per account (`tests/sweep_scale.rs`: 11.5 MB for 10,000 accounts
-    /// with two usage days) and per analytics message kept in a usage day (a 12-byte id).
-    pub bytes_per_account: f64,
+    /// Stored bytes per analytics message kept in a usage day (a 12-byte id); the account
+    /// items are [`Self::item_bytes`].
     pub bytes_per_message: f64,
 }
 
 impl Default for Figures {
     fn default() -> Self {
         Figures {
-            event_write_units: 2.0,
+            quiet_item_bytes: 1687.0,
+            busy_item_bytes: 4200.0,
+            busy_events_a_month: 88.0,
             event_read_units: 0.5,
             analytics_wcu_per_message: [(1.0, 3.607), (10.0, 0.293), (333.0, 0.015)],
             analytics_measured_day: 333.0,
@@ -184,9 +193,8 @@ impl Default for Figures {
             held_bytes_per_pair: 29.1,
             fold_seconds_per_batch: 0.05,
             sweep_rcu_per_1000: 258.0,
-            first_sweep_wcu_per_write: 2.04,
-            changed_sweep_wcu_per_write: 3.0,
-            crm_clear_wcu: 3.0,
+            sweep_measured_item_bytes: 1166.0,
+            first_sweep_card_share: 0.0374,
             index_wcu_per_card_write: 1.0,
             crm_sync_rcu_per_1000: 100.0 * 1000.0 / 4096.0 * 0.5,
             webhook_ms: 20.0,
@@ -194,13 +202,23 @@ impl Default for Figures {
             log_bytes_per_invocation: 400.0,
             sqs_polls_per_queue: 5.0 * 3.0 * 60.0 * 24.0 * 30.0,
             polled_queues: 3.0,
-            bytes_per_account: 1200.0,
             bytes_per_message: 12.0,
         }
     }
 }
 
 impl Figures {
+    /// An account item's bytes at `events_a_month` billing and support events an account.
+    pub fn item_bytes(&self, events_a_month: f64) -> f64 {
+        let per_event = (self.busy_item_bytes - self.quiet_item_bytes) / self.busy_events_a_month;
+        self.quiet_item_bytes + per_event * events_a_month.max(0.0)
+    }
+
+    /// The write units of one write of that item: 1 KB units, rounded up.
+    pub fn item_wcu(&self, events_a_month: f64) -> f64 {
+        (self.item_bytes(events_a_month) / 1024.0).ceil().max(1.0)
+    }
+
     /// WCU per message when a batch holds `per_account` messages of each of its accounts:
     /// between two measured points, on a straight line of their logarithms (the figures fall
     /// about as 1/messages, one write shared by them); outside them, the nearest.
@@ -292,7 +310,10 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
 
     // Writes: events, analytics usage days, and the sweeps (each account once a day for its
     // history point, then only those whose health changed).
-    let event_wcu = s.events as f64 * f.event_write_units;
+    let events_a_month = s.events as f64 / accounts.max(1.0);
+    let item_wcu = f.item_wcu(events_a_month);
+    let item_bytes = f.item_bytes(events_a_month);
+    let event_wcu = s.events as f64 * item_wcu;
     let accounts_per_batch = s.accounts_per_batch();
     let folds = s.usage_folds_per_day as f64 * DAYS;
     // Held and folded: each round of a fold writes each active account's day once (all of them
@@ -322,11 +343,12 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
     };
     let changed_writes = DAYS * accounts * s.changed_per_sweep * (s.sweeps_per_day.saturating_sub(1)) as f64;
     let sweep_writes = DAYS * accounts + changed_writes;
-    let sweep_wcu = DAYS * accounts * f.first_sweep_wcu_per_write + changed_writes * f.changed_sweep_wcu_per_write;
+    let sweep_wcu = DAYS * accounts * (item_wcu + f.first_sweep_card_share * f.index_wcu_per_card_write)
+        + changed_writes * (item_wcu + f.index_wcu_per_card_write);
     // The CRM sync (hourly by default, `CrmSyncSchedule`): one write clearing the mark of each
     // account whose CRM health changed, bounded by the accounts each sweep changed.
     let crm_writes = if s.crm { DAYS * s.sweeps_per_day as f64 * accounts * s.changed_per_sweep } else { 0.0 };
-    let crm_wcu = crm_writes * f.crm_clear_wcu;
+    let crm_wcu = crm_writes * (item_wcu + f.index_wcu_per_card_write);
     let crm_rcu = if s.crm { DAYS * 24.0 * accounts / 1000.0 * f.crm_sync_rcu_per_1000 } else { 0.0 };
     // Events that change a card also rewrite its copy in the `portfolio` index.
     let card_event_writes = s.events as f64 * s.card_event_share;
@@ -339,10 +361,10 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
         analytics_requests * accounts_per_batch
     };
     let reads = (s.events as f64 + analytics_link_reads) * f.event_read_units;
-    let sweep_rcu = sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000 + crm_rcu;
+    let sweep_rcu =
+        sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000 * item_bytes / f.sweep_measured_item_bytes + crm_rcu;
     // Storage: the accounts, and 35 days of usage days (the longest window read).
-    let stored_gb =
-        (accounts * f.bytes_per_account + s.analytics_events as f64 / DAYS * 35.0 * f.bytes_per_message) / 1e9;
+    let stored_gb = (accounts * item_bytes + s.analytics_events as f64 / DAYS * 35.0 * f.bytes_per_message) / 1e9;
 
     let sweep_seconds = sweeps * accounts / f.sweep_accounts_per_second;
     let lambda_gb_s = requests * f.webhook_ms / 1000.0 * 0.125 + sweep_seconds * 0.5 + fold_seconds * 1.0;
@@ -380,10 +402,10 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
         },
         Line {
             service: "DynamoDB writes (events)",
-            usage: format!("{:.2} M WRU", event_wcu / million),
+            usage: format!("{:.2} M WRU ({item_bytes:.0}-byte items)", event_wcu / million),
             usd: event_wcu / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "bench: 1 write per event, 2 WCU for a 1,166-byte account item, +1 for the card's index copy (share estimated)",
+            basis: "bench account_growth: 1 write per event, billed by the account item's size at the scenario's events an account (kept bounded by the sweep's retention), +1 for the card's index copy (share estimated)",
         },
         Line {
             service: "DynamoDB writes (analytics)",
@@ -405,28 +427,28 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{:.2} M WRU ({:.0} account writes)", sweep_wcu / million, sweep_writes),
             usd: sweep_wcu / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "tests/sweep_scale.rs: 0 writes an unchanged hour, the changed ones (3 WCU with the card's index copy), each account once a day (2.04)",
+            basis: "tests/sweep_scale.rs: 0 writes an unchanged hour, the changed ones (the item and the card's index copy), each account once a day; bench account_growth: the item's size",
         },
         Line {
             service: "DynamoDB writes (CRM sync)",
             usage: format!("{:.2} M WRU ({:.0} marks cleared)", crm_wcu / million, crm_writes),
             usd: crm_wcu / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "bound: each account a sweep changed is pushed to the CRM, its mark cleared: 3 WCU with the index copy",
+            basis: "bound: each account a sweep changed is pushed to the CRM, its mark cleared: the item and its index copy",
         },
         Line {
             service: "DynamoDB reads",
             usage: format!("{:.2} M RRU", (reads + sweep_rcu) / million),
             usd: (reads + sweep_rcu) / million * p.dynamodb_read_per_million,
             free_usd: 0.0,
-            basis: "tests/sweep_scale.rs: RCU per 1,000 accounts per sweep; 0.5 RCU per link read; the CRM sync's card reads",
+            basis: "tests/sweep_scale.rs: RCU per 1,000 accounts per sweep, scaled by the item's size; 0.5 RCU per link read; the CRM sync's card reads",
         },
         Line {
             service: "DynamoDB storage",
             usage: format!("{stored_gb:.2} GB"),
             usd: stored_gb * p.dynamodb_gb_month,
             free_usd: stored_gb.min(25.0) * p.dynamodb_gb_month,
-            basis: "item sizes of tests/sweep_scale.rs; 12 bytes per message id for 35 days (25 GB always free)",
+            basis: "bench account_growth's item size; 12 bytes per message id for 35 days (25 GB always free)",
         },
         Line {
             service: "SQS",
@@ -553,22 +575,26 @@ mod tests {
         };
         // 100,000 events + 10,000 batches = 110,000 requests at $1 per million.
         assert_usd("API Gateway (HTTP API)", 0.11);
-        // 100,000 × 2 WCU + 10% of them × 1 (the card's index copy) = 210,000 WRU at $0.625 per
-        // million.
-        assert_usd("DynamoDB writes (events)", 0.131_25);
+        // 100 events an account a month: an item of 1,687 + (4,200 − 1,687) × 100 / 88 =
+        // 4,542.7 bytes, 5 WCU a write. 100,000 × 5 WCU + 10% of them × 1 (the card's index
+        // copy) = 510,000 WRU at $0.625 per million.
+        assert!((Figures::default().item_bytes(100.0) - (1687.0 + 2513.0 * 100.0 / 88.0)).abs() < 1e-9);
+        assert_eq!(Figures::default().item_wcu(100.0), 5.0);
+        assert_usd("DynamoDB writes (events)", 510_000.0 * 0.625 / 1e6);
         // 25 messages of an account a batch: between the figures at 10 (0.293) and 333 (0.015),
         // on the line of their logarithms: 0.293 × (0.015/0.293)^(ln 2.5 / ln 33.3).
         let per_message = 0.293 * (0.015f64 / 0.293).powf(2.5f64.ln() / 33.3f64.ln());
         assert_usd("DynamoDB writes (analytics)", 1_000_000.0 * per_message * 0.625 / 1e6);
-        // 30 days × 1,000 first writes of 2.04 WCU = 61,200, and 30 × 1,000 × 0.1 × 1 later
-        // writes of 3 = 9,000: 70,200 WRU.
-        assert_usd("DynamoDB writes (sweeps)", 70_200.0 * 0.625 / 1e6);
-        // CRM sync: 30 days × 2 sweeps × 1,000 × 0.1 = 6,000 marks cleared, 3 WCU each.
-        assert_usd("DynamoDB writes (CRM sync)", 18_000.0 * 0.625 / 1e6);
-        // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 = 15,480; the CRM
-        // sync 720 runs × 1 × 12.2 (1,000 cards of 100 bytes: 24.4 4-KB units, halved) =
-        // 8,789; 94,269 RRU at $0.125 per million.
-        assert_usd("DynamoDB reads", (85_480.0 + 720.0 * 100_000.0 / 4096.0 * 0.5) * 0.125 / 1e6);
+        // 30 days × 1,000 first writes of 5 WCU and 3.74% of an index copy = 151,122, and
+        // 30 × 1,000 × 0.1 × 1 later writes of 5 + 1 = 18,000: 169,122 WRU.
+        assert_usd("DynamoDB writes (sweeps)", 169_122.0 * 0.625 / 1e6);
+        // CRM sync: 30 days × 2 sweeps × 1,000 × 0.1 = 6,000 marks cleared, 5 + 1 WCU each.
+        assert_usd("DynamoDB writes (CRM sync)", 36_000.0 * 0.625 / 1e6);
+        // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 RCU scaled from the
+        // 1,166-byte items measured to 4,542.7; the CRM sync 720 runs × 1 × 12.2 (1,000 cards
+        // of 100 bytes: 24.4 4-KB units, halved); at $0.125 per million.
+        let sweep_reads = 60.0 * 258.0 * (1687.0 + 2513.0 * 100.0 / 88.0) / 1166.0;
+        assert_usd("DynamoDB reads", (70_000.0 + sweep_reads + 720.0 * 100_000.0 / 4096.0 * 0.5) * 0.125 / 1e6);
         // Metrics: 1 source every hour, no alerts: $0.30.
         assert_usd("CloudWatch metrics", 0.30);
         assert_usd("CloudWatch alarms", 1.0);

@@ -64,9 +64,8 @@ fn closed_tickets(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String>
         .filter_map(|(_, name, value)| {
             let version = EventVersion::parse(AccountChange::stored_version(value)?)?;
             let state: TicketState = serde_json::from_value(value.clone()).ok()?;
-            let done = !state.is_open()
-                && version.created() < since
-                && state.created_at.is_none_or(|created| created < since);
+            let done =
+                !state.is_open() && version.created() < since && state.created_at.is_none_or(|created| created < since);
             Some((version, name, done))
         })
         .collect();
@@ -87,8 +86,9 @@ fn old_ratings(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
 
 /// Survey answers older than the NPS window, but the newest (the account's last NPS).
 fn old_survey_answers(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
-    let mut answers: Vec<(i64, &String)> =
-        with_prefix(attributes, attr::SURVEY_RESPONSE).filter_map(|(_, name, value)| Some((at(value)?, name))).collect();
+    let mut answers: Vec<(i64, &String)> = with_prefix(attributes, attr::SURVEY_RESPONSE)
+        .filter_map(|(_, name, value)| Some((at(value)?, name)))
+        .collect();
     answers.sort();
     // The record names the newest answer not in the future as the last one.
     if let Some(newest) = answers.iter().rposition(|(at, _)| *at <= now + DAY) {
@@ -231,7 +231,10 @@ mod tests {
                     json!({"status": status, "priority": if day % 5 == 0 { "urgent" } else { "normal" },
                            "created_at": created, "v": version(t, "zd")}),
                 );
-                facts.insert(format!("cs#{day}#{t}"), json!({"rating": if day % 2 == 0 { "good" } else { "bad" }, "at": t}));
+                facts.insert(
+                    format!("cs#{day}#{t}"),
+                    json!({"rating": if day % 2 == 0 { "good" } else { "bad" }, "at": t}),
+                );
             }
             if day % 30 == 0 {
                 let inv = format!("in_{day}");
