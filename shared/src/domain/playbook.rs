@@ -176,6 +176,10 @@ pub fn emails_sent(stored: &StoredAccount) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// The longest window a frequency cap may count (the settings refuse more): what the sent
+/// emails' marks are kept for.
+pub const LONGEST_CAP_DAYS: i64 = 365;
+
 /// At most `max` emails in `days` days.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Cap {

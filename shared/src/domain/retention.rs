@@ -14,10 +14,12 @@
 //! ticket, survey answer, paid and failed invoice are kept whatever their age: they name the
 //! account's last contact with a source ("connected"), its last NPS, when it last paid and when a
 //! payment last failed. Facts the record counts over the account's whole life are kept:
-//! subscriptions, MRR points (the KPI ledger), refunds, disputes, charge failures (rare).
+//! subscriptions, MRR points (the KPI ledger), refunds, disputes, charge failures (rare). The
+//! marks of emails sent go once no frequency cap can count them.
 
 use super::account::attr;
 use super::change::AccountChange;
+use super::playbook::{self, LONGEST_CAP_DAYS};
 use super::support::{TicketState, SUPPORT_WINDOW_DAYS};
 use super::survey::NPS_WINDOW_DAYS;
 use super::time::DAY;
@@ -37,6 +39,7 @@ pub fn expired_facts(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<Stri
     expired.extend(old_ratings(attributes, now));
     expired.extend(old_survey_answers(attributes, now));
     expired.extend(settled_invoices(attributes, now));
+    expired.extend(old_email_marks(attributes, now));
     expired
 }
 
@@ -145,6 +148,17 @@ fn settled_invoices(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<Strin
         .collect()
 }
 
+/// The marks of emails sent longer ago than any frequency cap may count (`em#<contact>#<unix>`).
+fn old_email_marks(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
+    with_prefix(attributes, playbook::attr::EMAILED)
+        .filter(|(key, _, _)| {
+            let sent = key.rsplit_once('#').and_then(|(_, at)| at.parse::<i64>().ok());
+            sent.is_some_and(|at| now - at > LONGEST_CAP_DAYS * DAY)
+        })
+        .map(|(_, name, _)| name.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +209,16 @@ mod tests {
         assert_eq!(expired_facts(&a, NOW), ["cs#1#a", "sv#tf-a", "sv#tf-b"]);
         let old = attributes(&[("sv#tf-a", answer(200)), ("sv#tf-b", answer(95))]);
         assert_eq!(expired_facts(&old, NOW), ["sv#tf-a"], "the last answer is the account's last NPS");
+    }
+
+    #[test]
+    fn email_marks_go_when_no_cap_can_count_them() {
+        let sent = |days: i64| (format!("em#c1#{}", NOW - days * DAY), json!(1));
+        let a: BTreeMap<String, Value> = [sent(366), sent(365), sent(2)].into_iter().collect();
+        assert_eq!(expired_facts(&a, NOW), [format!("em#c1#{}", NOW - 366 * DAY)]);
+        let cap = playbook::Cap { max: 1, days: LONGEST_CAP_DAYS };
+        assert!(cap.allows([NOW - 366 * DAY].into_iter(), NOW), "the longest cap no longer counts the one dropped");
+        assert!(!cap.allows([NOW - 364 * DAY].into_iter(), NOW));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::domain::health::Band;
 use crate::domain::lifecycle::Lifecycle;
 use crate::domain::playbook::{
     Action, Audience, Cap, Caps, Contact, ContactSource, Playbook, QuietHours, Recipients, Role, Trigger,
+    LONGEST_CAP_DAYS,
 };
 use crate::domain::tier::Segment;
 use chrono::NaiveTime;
@@ -158,8 +159,8 @@ fn cap(field: &str, values: Option<CapValues>) -> Result<Option<Cap>, Problem> {
     if !(1..=100).contains(&v.max) {
         return Err(problem(format!("{field}.max"), "must be between 1 and 100"));
     }
-    if !(1..=365).contains(&v.days) {
-        return Err(problem(format!("{field}.days"), "must be between 1 and 365"));
+    if !(1..=LONGEST_CAP_DAYS).contains(&v.days) {
+        return Err(problem(format!("{field}.days"), format!("must be between 1 and {LONGEST_CAP_DAYS}")));
     }
     Ok(Some(Cap { max: v.max as u32, days: v.days }))
 }
