@@ -2,6 +2,7 @@
 //! loudly, naming the fix, when the stack is missing: a skipped test would hide a regression.
 //! Behind the `testkit` feature: test and bench targets only, never a Lambda binary.
 
+pub mod account_life;
 pub mod mutate;
 
 use crate::adapters::dynamodb::{DynamoOutbox, DynamoStore};

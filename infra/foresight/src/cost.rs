@@ -105,12 +105,12 @@ pub struct Figures {
     /// leave on it, which the sweep drops once no window reads it (`domain/retention.rs`): a
     /// month's tickets and ratings, three months of invoices. `cargo bench --bench
     /// account_growth` (a year of one account through the real normalisers, DynamoDB Local):
-    /// 1,687 bytes for an account with no tickets (billing events and an NPS answer a quarter,
+    /// 1,675 bytes for an account with no tickets (billing events and an NPS answer a quarter,
     /// its health and 35 days of history) ...
     pub quiet_item_bytes: f64,
-    /// ... and 4,200 at most from the fourth month on for 88 events a month (18 tickets each
+    /// ... and 4,186 at most from the fourth month on for 88 events a month (18 tickets each
     /// created, opened, solved, closed and rated, a paid invoice a month): 5 WCU an event.
-    /// Without the sweep's retention the same account's item reached 30,398 bytes by month 12
+    /// Without the sweep's retention the same account's item reached 30,364 bytes by month 12
     /// (28.5 WCU an event). Between and beyond, the model takes the item as growing in step
     /// with the events a month.
     pub busy_item_bytes: f64,
@@ -183,8 +183,8 @@ pub struct Figures {
 impl Default for Figures {
     fn default() -> Self {
         Figures {
-            quiet_item_bytes: 1687.0,
-            busy_item_bytes: 4200.0,
+            quiet_item_bytes: 1675.0,
+            busy_item_bytes: 4186.0,
             busy_events_a_month: 88.0,
             event_read_units: 0.5,
             analytics_wcu_per_message: [(1.0, 3.607), (10.0, 0.293), (333.0, 0.015)],
@@ -575,10 +575,10 @@ mod tests {
         };
         // 100,000 events + 10,000 batches = 110,000 requests at $1 per million.
         assert_usd("API Gateway (HTTP API)", 0.11);
-        // 100 events an account a month: an item of 1,687 + (4,200 − 1,687) × 100 / 88 =
-        // 4,542.7 bytes, 5 WCU a write. 100,000 × 5 WCU + 10% of them × 1 (the card's index
+        // 100 events an account a month: an item of 1,675 + (4,186 − 1,675) × 100 / 88 =
+        // 4,528.4 bytes, 5 WCU a write. 100,000 × 5 WCU + 10% of them × 1 (the card's index
         // copy) = 510,000 WRU at $0.625 per million.
-        assert!((Figures::default().item_bytes(100.0) - (1687.0 + 2513.0 * 100.0 / 88.0)).abs() < 1e-9);
+        assert!((Figures::default().item_bytes(100.0) - (1675.0 + 2511.0 * 100.0 / 88.0)).abs() < 1e-9);
         assert_eq!(Figures::default().item_wcu(100.0), 5.0);
         assert_usd("DynamoDB writes (events)", 510_000.0 * 0.625 / 1e6);
         // 25 messages of an account a batch: between the figures at 10 (0.293) and 333 (0.015),
@@ -591,9 +591,9 @@ mod tests {
         // CRM sync: 30 days × 2 sweeps × 1,000 × 0.1 = 6,000 marks cleared, 5 + 1 WCU each.
         assert_usd("DynamoDB writes (CRM sync)", 36_000.0 * 0.625 / 1e6);
         // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 RCU scaled from the
-        // 1,166-byte items measured to 4,542.7; the CRM sync 720 runs × 1 × 12.2 (1,000 cards
+        // 1,166-byte items measured to 4,528.4; the CRM sync 720 runs × 1 × 12.2 (1,000 cards
         // of 100 bytes: 24.4 4-KB units, halved); at $0.125 per million.
-        let sweep_reads = 60.0 * 258.0 * (1687.0 + 2513.0 * 100.0 / 88.0) / 1166.0;
+        let sweep_reads = 60.0 * 258.0 * (1675.0 + 2511.0 * 100.0 / 88.0) / 1166.0;
         assert_usd("DynamoDB reads", (70_000.0 + sweep_reads + 720.0 * 100_000.0 / 4096.0 * 0.5) * 0.125 / 1e6);
         // Metrics: 1 source every hour, no alerts: $0.30.
         assert_usd("CloudWatch metrics", 0.30);
