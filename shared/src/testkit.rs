@@ -16,6 +16,26 @@ use aws_credential_types::Credentials;
 use chrono::NaiveDate;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The health sweep's ports over one store (accounts, scan, sources) with an in-memory outbox
+/// and queue: what a test that sweeps a store it filled needs.
+pub fn sweep_ports<'a, S>(
+    store: &'a S,
+    outbox: &'a crate::adapters::memory::MemoryOutbox,
+    queue: &'a crate::adapters::memory::MemoryQueue,
+) -> crate::app::health_sweep::SweepPorts<'a>
+where
+    S: AccountScanner + AccountStore + crate::app::ports::store::SourceRegistry,
+{
+    crate::app::health_sweep::SweepPorts {
+        scanner: store,
+        accounts: store,
+        outbox,
+        notifications: queue,
+        progress: outbox,
+        sources: store,
+    }
+}
+
 /// The DynamoDB Local endpoint, or a panic that says how to start it.
 pub fn dynamodb_endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {

@@ -70,7 +70,7 @@ async fn a_trend_gone_leaves_the_portfolio_card() {
 
 /// The sweep's ports, all in memory.
 fn memory_ports<'a>(store: &'a MemoryStore, outbox: &'a MemoryOutbox, queue: &'a MemoryQueue) -> SweepPorts<'a> {
-    SweepPorts { scanner: store, accounts: store, outbox, notifications: queue, progress: outbox, sources: store }
+    foresight_shared::testkit::sweep_ports(store, outbox, queue)
 }
 
 /// Counts the writes that reach the store.

@@ -10,7 +10,7 @@ use foresight_shared::adapters::slack::digest::digest_message;
 use foresight_shared::adapters::slack::{check_limits, SlackApi};
 use foresight_shared::app::crm_sync;
 use foresight_shared::app::digest::{self, DigestPorts};
-use foresight_shared::app::health_sweep::{self, SweepPorts};
+use foresight_shared::app::health_sweep;
 use foresight_shared::app::ports::outbox::NotificationStatus;
 use foresight_shared::app::ports::portfolio::{CrmHealthPort, MrrLedger, ReportOutbox};
 use foresight_shared::app::ports::store::AccountStore;
@@ -48,14 +48,7 @@ async fn account(store: &MemoryStore, id: &str, name: &str, mrr: i64, since: &st
 
 async fn sweep(store: &MemoryStore, now: i64) {
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
-    let ports = SweepPorts {
-        scanner: store,
-        accounts: store,
-        outbox: &outbox,
-        notifications: &queue,
-        progress: &outbox,
-        sources: store,
-    };
+    let ports = foresight_shared::testkit::sweep_ports(store, &outbox, &queue);
     health_sweep::run(&ports, &Settings::default(), &format!("sweep-{now}"), now, 2).await.unwrap();
 }
 

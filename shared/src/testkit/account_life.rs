@@ -8,7 +8,7 @@
 use crate::adapters::dynamodb::store::item_size;
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::memory::{MemoryOutbox, MemoryQueue};
-use crate::app::health_sweep::{sweep_account, SweepPorts};
+use crate::app::health_sweep::sweep_account;
 use crate::app::ports::store::AccountStore;
 use crate::app::settings::Settings;
 use crate::domain::account::attr;
@@ -160,14 +160,7 @@ pub async fn live(store: &DynamoStore, months: i64, tickets_a_month: i64, sweeps
     let samples = Samples::load();
     let meter = store.meter();
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
-    let ports = SweepPorts {
-        scanner: store,
-        accounts: store,
-        outbox: &outbox,
-        notifications: &queue,
-        progress: &outbox,
-        sources: store,
-    };
+    let ports = super::sweep_ports(store, &outbox, &queue);
     let settings = Settings::default();
     let mut ends = Vec::new();
     let (mut units, mut events) = (0.0, 0_u64);
