@@ -169,3 +169,32 @@ async fn a_sweep_drops_the_facts_no_window_reads() {
         .collect();
     assert_eq!(kept, ["tk#2", "tk#3", "cs#3#b", "pp#in_new"]);
 }
+
+/// What the sweep drops is judged at the day's start: a ticket whose 30 days end between two
+/// sweeps of the same day does not make the later one write; the next day's first sweep drops
+/// it with its history point.
+#[tokio::test]
+async fn a_fact_expiring_during_the_day_waits_for_the_next_days_write() {
+    let store = MemoryStore::new();
+    let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
+    let ticket = |status: &str, updated: i64| {
+        let version = foresight_shared::domain::version::EventVersion::new(updated, "zd");
+        json!({"status": status, "created_at": updated - DAY, "v": version.as_str()})
+    };
+    // NOW is noon: the closed ticket's 30 days end an hour after it.
+    let seed = AccountChange::new("acct_1")
+        .with_fact("tk#old", ticket("closed", NOW - 30 * DAY + 3_600))
+        .with_fact("tk#new", ticket("open", NOW - DAY));
+    store.apply(&seed).await.unwrap();
+    let counting = CountingStore { inner: &store, writes: Default::default() };
+    let ports = SweepPorts { accounts: &counting, ..memory_ports(&store, &outbox, &queue) };
+    let writes = || counting.writes.load(std::sync::atomic::Ordering::SeqCst);
+    for (now, expected_writes) in [(NOW, 1), (NOW + 2 * 3_600, 1), (NOW + DAY, 2)] {
+        sweep_account(&store.get("acct_1").await.unwrap().unwrap(), &ports, &Settings::default(), None, now)
+            .await
+            .unwrap();
+        assert_eq!(writes(), expected_writes, "after the sweep at NOW + {} s", now - NOW);
+    }
+    let after = store.get("acct_1").await.unwrap().unwrap();
+    assert!(!after.attributes.contains_key("tk#old") && after.attributes.contains_key("tk#new"));
+}

@@ -168,8 +168,12 @@ pub async fn sweep_account(
     }
     // Tickets, ratings, answers and invoices past every window go on the write the sweep makes
     // anyway (the day's first, for its history point): the item, which every write is billed
-    // by, stops growing with the account's age.
-    for name in retention::expired_facts(&stored.attributes, now) {
+    // by, stops growing with the account's age. Judged at the day's start, so that a fact
+    // crossing its limit later in the day does not make a later hour write; at most
+    // `MAX_DROPPED_PER_WRITE` a write (an old account's backlog goes over several sweeps).
+    let day_start = now.div_euclid(DAY) * DAY;
+    let expired = retention::expired_facts(&stored.attributes, day_start);
+    for name in expired.into_iter().take(retention::MAX_DROPPED_PER_WRITE) {
         change = change.with_expired(name);
     }
     let due = alert::consolidate(alert::due(signals, &raised_before, &settings.alerts, now), &raised_before, now);

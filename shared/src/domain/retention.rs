@@ -2,8 +2,8 @@
 //!
 //! Facts accumulate on the account item as events arrive (a ticket, a rating, a paid invoice,
 //! a survey answer), and DynamoDB bills every write of the item by its whole size, in 1 KB
-//! units: a year of a busy account's tickets would make each event cost ten write units, and an
-//! item cannot pass 400 KB. The record reads these facts only inside windows (tickets and CSAT
+//! units: after a year of a busy account's tickets each event cost 28.5 write units (`cargo
+//! bench --bench account_growth`; 5 with this module), and an item cannot pass 400 KB. The record reads these facts only inside windows (tickets and CSAT
 //! of 30 days, NPS of 90 days, open invoices), so a fact past every window that reads it is
 //! dropped — by the health sweep, on the write it makes anyway (see
 //! [`crate::app::health_sweep`]). Data minimisation asks the same (domain notes, Privacy: raw
@@ -18,14 +18,21 @@
 //! marks of emails sent go once no frequency cap can count them.
 
 use super::account::attr;
+use super::billing::{InvoiceMark, InvoiceSettlement, PaymentFailure};
 use super::change::AccountChange;
 use super::playbook::{self, LONGEST_CAP_DAYS};
-use super::support::{TicketState, SUPPORT_WINDOW_DAYS};
-use super::survey::NPS_WINDOW_DAYS;
+use super::support::{RatingMark, TicketState, SUPPORT_WINDOW_DAYS};
+use super::survey::{SurveyResponse, NPS_WINDOW_DAYS};
 use super::time::DAY;
 use super::version::EventVersion;
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// At most this many facts are dropped by one write: DynamoDB refuses an update expression over
+/// 4 KB, and each `REMOVE`d name takes about seven bytes of it (about 550 failed on DynamoDB
+/// Local). An account with more (its first sweep after this rule shipped) sheds them over
+/// several sweeps.
+pub const MAX_DROPPED_PER_WRITE: usize = 200;
 
 /// A settled invoice's facts (paid or written off, with its failed attempts) are kept this
 /// long after the last of them.
@@ -53,8 +60,10 @@ fn with_prefix<'a>(
         .map(move |(name, value)| (&name[prefix.len()..], name, value))
 }
 
-fn at(value: &Value) -> Option<i64> {
-    value.get("at")?.as_i64()
+/// A fact as the record reads it (`AccountRecord::build`): one it cannot read is never dropped,
+/// nor taken as the newest of its kind.
+fn read<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
+    serde_json::from_value(value.clone()).ok()
 }
 
 /// Tickets that are no longer open and were last updated before the support window (created
@@ -82,7 +91,7 @@ fn closed_tickets(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String>
 fn old_ratings(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
     let since = now - SUPPORT_WINDOW_DAYS * DAY;
     with_prefix(attributes, attr::RATING)
-        .filter(|(_, _, value)| at(value).is_some_and(|at| at < since))
+        .filter(|(_, _, value)| read::<RatingMark>(value).is_some_and(|mark| mark.at < since))
         .map(|(_, name, _)| name.clone())
         .collect()
 }
@@ -90,7 +99,7 @@ fn old_ratings(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
 /// Survey answers older than the NPS window, but the newest (the account's last NPS).
 fn old_survey_answers(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
     let mut answers: Vec<(i64, &String)> = with_prefix(attributes, attr::SURVEY_RESPONSE)
-        .filter_map(|(_, name, value)| Some((at(value)?, name)))
+        .filter_map(|(_, name, value)| Some((read::<SurveyResponse>(value)?.at, name)))
         .collect();
     answers.sort();
     // The record names the newest answer not in the future as the last one.
@@ -118,7 +127,12 @@ fn settled_invoices(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<Strin
         for (key, name, value) in with_prefix(attributes, prefix) {
             let id = if prefix == attr::PAYMENT_FAILED { key.rsplit_once('#').map_or(key, |(id, _)| id) } else { key };
             let invoice = invoices.entry(id).or_default();
-            let Some(at) = at(value) else {
+            let at = match prefix {
+                p if p == attr::INVOICE_SETTLED => read::<InvoiceSettlement>(value).map(|s| s.at),
+                p if p == attr::PAYMENT_FAILED => read::<PaymentFailure>(value).map(|f| f.at),
+                _ => read::<InvoiceMark>(value).map(|m| m.at),
+            };
+            let Some(at) = at else {
                 // A fact that does not read is never dropped, nor its invoice's others.
                 invoice.last_at = i64::MAX;
                 continue;
@@ -209,6 +223,20 @@ mod tests {
         assert_eq!(expired_facts(&a, NOW), ["cs#1#a", "sv#tf-a", "sv#tf-b"]);
         let old = attributes(&[("sv#tf-a", answer(200)), ("sv#tf-b", answer(95))]);
         assert_eq!(expired_facts(&old, NOW), ["sv#tf-a"], "the last answer is the account's last NPS");
+    }
+
+    /// A fact the record cannot read (a newer version's shape) is never dropped, and never
+    /// counts as the newest of its kind.
+    #[test]
+    fn what_the_record_cannot_read_stays() {
+        let a = attributes(&[
+            ("sv#tf-a", json!({"at": NOW - 100 * DAY, "score": 9, "via": "typeform"})),
+            ("sv#tf-b", json!({"at": NOW - 95 * DAY, "score": 9})),
+            ("is#in_x", json!({"at": NOW - 200 * DAY, "how": "refunded_somehow"})),
+            ("pf#in_x#1", json!({"at": NOW - 201 * DAY, "amount": 5})),
+            ("cs#1#a", json!({"rating": "meh", "at": NOW - 40 * DAY})),
+        ]);
+        assert!(expired_facts(&a, NOW).is_empty(), "{:?}", expired_facts(&a, NOW));
     }
 
     #[test]
