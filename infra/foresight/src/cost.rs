@@ -141,11 +141,19 @@ pub struct Figures {
     /// Estimate: seconds of the fold (1 GB) per held batch taken, merged and written.
     pub fold_seconds_per_batch: f64,
     /// RCU per 1,000 accounts per steady-state sweep (`tests/sweep_scale.rs`, 10,000 accounts in
-    /// 4 segments once scored, with their health, card and history: 2,577 RCU, at the floor of an
-    /// eventually consistent scan), measured with account items of [`Self::sweep_measured_item_bytes`];
-    /// a scan reads by the bytes, so the model scales it by the item's size.
+    /// 4 segments once scored, with their health, card and history: 2,577 RCU), measured with
+    /// [`Self::sweep_measured_bytes_per_account`] scanned an account (its 1,166-byte item and two
+    /// small usage days): the floor of an eventually consistent scan, 0.5 RCU per 4 KB. A scan
+    /// reads by the bytes, so the model bills the bytes an account holds: its item and every
+    /// usage day it keeps.
     pub sweep_rcu_per_1000: f64,
-    pub sweep_measured_item_bytes: f64,
+    pub sweep_measured_bytes_per_account: f64,
+    /// A usage day's item at the analytics figures' day of [`Self::analytics_measured_day`]
+    /// messages (`cargo bench --bench analytics_ingest`, folded once a day: 4,195 bytes, mostly
+    /// the 12-byte message fingerprints); other days in proportion to their messages.
+    pub usage_day_bytes: f64,
+    /// Usage days an account keeps, which every sweep reads again (`FORESIGHT_USAGE_RETENTION_DAYS`).
+    pub usage_days_kept: f64,
     /// The share of the first sweep of a day's writes that also change the account's card in
     /// the `portfolio` index, one more WCU each (`tests/sweep_scale.rs`, DynamoDB Local: 374 of
     /// 10,000; the item itself measured 2 WCU there, its 1,166 bytes). A later hour's sweep
@@ -193,7 +201,9 @@ impl Default for Figures {
             held_bytes_per_pair: 29.1,
             fold_seconds_per_batch: 0.05,
             sweep_rcu_per_1000: 258.0,
-            sweep_measured_item_bytes: 1166.0,
+            sweep_measured_bytes_per_account: 2113.0,
+            usage_day_bytes: 4195.0,
+            usage_days_kept: 35.0,
             first_sweep_card_share: 0.0374,
             index_wcu_per_card_write: 1.0,
             crm_sync_rcu_per_1000: 100.0 * 1000.0 / 4096.0 * 0.5,
@@ -361,8 +371,12 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
         analytics_requests * accounts_per_batch
     };
     let reads = (s.events as f64 + analytics_link_reads) * f.event_read_units;
-    let sweep_rcu =
-        sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000 * item_bytes / f.sweep_measured_item_bytes + crm_rcu;
+    // Every sweep scans each account's item and all its kept usage days.
+    let usage_day_bytes = f.usage_day_bytes * s.messages_per_account_day() / f.analytics_measured_day;
+    let scanned_bytes = item_bytes + f.usage_days_kept * usage_day_bytes;
+    let sweep_rcu = sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000 * scanned_bytes
+        / f.sweep_measured_bytes_per_account
+        + crm_rcu;
     // Storage: the accounts, and 35 days of usage days (the longest window read).
     let stored_gb = (accounts * item_bytes + s.analytics_events as f64 / DAYS * 35.0 * f.bytes_per_message) / 1e9;
 
@@ -438,10 +452,10 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
         },
         Line {
             service: "DynamoDB reads",
-            usage: format!("{:.2} M RRU", (reads + sweep_rcu) / million),
+            usage: format!("{:.2} M RRU ({:.0} KB scanned an account a sweep)", (reads + sweep_rcu) / million, scanned_bytes / 1000.0),
             usd: (reads + sweep_rcu) / million * p.dynamodb_read_per_million,
             free_usd: 0.0,
-            basis: "tests/sweep_scale.rs: RCU per 1,000 accounts per sweep, scaled by the item's size; 0.5 RCU per link read; the CRM sync's card reads",
+            basis: "tests/sweep_scale.rs: a sweep's scan at 0.5 RCU per 4 KB of each account's item and kept usage days (bench analytics_ingest: a usage day's size); 0.5 RCU per link read; the CRM sync's card reads",
         },
         Line {
             service: "DynamoDB storage",
@@ -591,9 +605,12 @@ mod tests {
         // CRM sync: 30 days × 2 sweeps × 1,000 × 0.1 = 6,000 marks cleared, 5 + 1 WCU each.
         assert_usd("DynamoDB writes (CRM sync)", 36_000.0 * 0.625 / 1e6);
         // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 RCU scaled from the
-        // 1,166-byte items measured to 4,528.4; the CRM sync 720 runs × 1 × 12.2 (1,000 cards
-        // of 100 bytes: 24.4 4-KB units, halved); at $0.125 per million.
-        let sweep_reads = 60.0 * 258.0 * (1675.0 + 2511.0 * 100.0 / 88.0) / 1166.0;
+        // 2,113 bytes an account measured to what an account holds here: its 4,528.4-byte item
+        // and 35 usage days of 33.3 messages (4,195 bytes at 333: 419.5 each); the CRM sync 720
+        // runs × 1 × 12.2 (1,000 cards of 100 bytes: 24.4 4-KB units, halved); at $0.125 per
+        // million.
+        let scanned = (1675.0 + 2511.0 * 100.0 / 88.0) + 35.0 * 4195.0 * (1_000_000.0 / 30.0 / 1000.0) / 333.0;
+        let sweep_reads = 60.0 * 258.0 * scanned / 2113.0;
         assert_usd("DynamoDB reads", (70_000.0 + sweep_reads + 720.0 * 100_000.0 / 4096.0 * 0.5) * 0.125 / 1e6);
         // Metrics: 1 source every hour, no alerts: $0.30.
         assert_usd("CloudWatch metrics", 0.30);
