@@ -62,8 +62,10 @@ fn with_prefix<'a>(
 
 /// A fact as the record reads it (`AccountRecord::build`): one it cannot read is never dropped,
 /// nor taken as the newest of its kind.
+/// Read in place (a `&Value` is a deserializer): the sweep runs this for every account every
+/// hour, so no fact is copied to be read.
 fn read<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
-    serde_json::from_value(value.clone()).ok()
+    T::deserialize(value).ok()
 }
 
 /// Tickets that are no longer open and were last updated before the support window (created
@@ -75,7 +77,7 @@ fn closed_tickets(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String>
     let mut tickets: Vec<(EventVersion, &String, bool)> = with_prefix(attributes, attr::TICKET)
         .filter_map(|(_, name, value)| {
             let version = EventVersion::parse(AccountChange::stored_version(value)?)?;
-            let state: TicketState = serde_json::from_value(value.clone()).ok()?;
+            let state: TicketState = read(value)?;
             let done =
                 !state.is_open() && version.created() < since && state.created_at.is_none_or(|created| created < since);
             Some((version, name, done))
