@@ -48,6 +48,7 @@ async fn ten_thousand_accounts_read_only_inside_the_windows_and_alerted_once() {
     let health = SweepPorts {
         scanner: &store,
         accounts: &store,
+        usage: &store,
         outbox: &outbox,
         notifications: &queue,
         progress: &outbox,
@@ -141,6 +142,7 @@ async fn a_stale_index_entry_costs_a_read_and_never_a_wrong_alert() {
     let health = SweepPorts {
         scanner: &store,
         accounts: &store,
+        usage: &store,
         outbox: &outbox,
         notifications: &queue,
         progress: &outbox,

@@ -90,6 +90,7 @@ async fn ten_thousand_accounts_in_four_segments_read_once_at_the_capacity_floor(
     let ports = SweepPorts {
         scanner: &scanner,
         accounts: &s.store,
+        usage: &s.store,
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
@@ -225,6 +226,7 @@ async fn sweep_at(s: &Stack, name: &str, now: i64) -> SweepCost {
     let ports = SweepPorts {
         scanner: &scanner,
         accounts: &s.store,
+        usage: &s.store,
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
@@ -265,6 +267,7 @@ async fn a_worker_killed_mid_segment_resumes_without_raising_an_alert_twice() {
     let killed = SweepPorts {
         scanner: &scanner,
         accounts: &dying,
+        usage: &s.store,
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
@@ -275,6 +278,7 @@ async fn a_worker_killed_mid_segment_resumes_without_raising_an_alert_twice() {
     let resumed_ports = SweepPorts {
         scanner: &scanner,
         accounts: &s.store,
+        usage: &s.store,
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,
@@ -317,6 +321,7 @@ async fn planner_tasks_go_through_sqs_and_a_redelivered_task_is_a_no_op() {
     let ports = SweepPorts {
         scanner: &scanner,
         accounts: &s.store,
+        usage: &s.store,
         outbox: &s.outbox,
         notifications: &s.notifications,
         progress: &s.outbox,

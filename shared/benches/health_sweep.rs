@@ -43,6 +43,7 @@ fn pure_scoring(runtime: &tokio::runtime::Runtime, settings: &Settings) {
         let ports = SweepPorts {
             scanner: &store,
             accounts: &store,
+            usage: &store,
             outbox: &outbox,
             notifications: &queue,
             progress: &outbox,
@@ -83,6 +84,7 @@ async fn dynamodb_sweep(settings: &Settings) {
     let first = SweepPorts {
         scanner: &store,
         accounts: &store,
+        usage: &store,
         outbox: &outbox,
         notifications: &queue,
         progress: &outbox,

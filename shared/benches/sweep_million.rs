@@ -34,12 +34,14 @@ use foresight_shared::app::health_sweep::{self, SegmentOutcome, SweepPorts, Task
 use foresight_shared::app::ports::outbox::{SegmentProgress, SweepProgressStore};
 use foresight_shared::app::ports::queue::{QueueError, SegmentTask, SweepTaskQueue};
 use foresight_shared::app::ports::store::{
-    AccountScanner, AccountStore, ApplyOutcome, ScanCursor, ScanPage, SourceRegistry, StoreError, RENEWAL_KEY,
+    AccountScanner, AccountStore, ApplyOutcome, ScanCursor, ScanPage, SourceRegistry, StoreError, UsageStore,
+    RENEWAL_KEY,
 };
 use foresight_shared::app::settings::Settings;
 use foresight_shared::domain::account::{attr, StoredAccount};
 use foresight_shared::domain::kpi::card_attr;
 use foresight_shared::domain::time;
+use foresight_shared::domain::usage::UsageDay;
 use foresight_shared::domain::AccountChange;
 use foresight_shared::testkit::synthetic_account;
 use serde_json::Value;
@@ -492,6 +494,19 @@ impl AccountStore for SimTable<'_> {
     }
 }
 
+/// The simulated accounts' usage days are billed by their size, not held: none has
+/// fingerprints to settle.
+#[async_trait::async_trait]
+impl UsageStore for SimTable<'_> {
+    async fn add_usage(&self, _: &str, _: chrono::NaiveDate, _: &UsageDay) -> Result<(), StoreError> {
+        unreachable!("the sweep adds no usage")
+    }
+
+    async fn settle_day(&self, _: &str, _: chrono::NaiveDate, _: u64) -> Result<bool, StoreError> {
+        unreachable!("the simulated accounts hold no fingerprints")
+    }
+}
+
 /// The segment checkpoints (the outbox table: one `GetItem` when a worker starts, one `PutItem`
 /// per page), on the clock; a table of its own, so no partition of the account table pays.
 struct SimProgress<'c> {
@@ -783,6 +798,7 @@ fn sweep(label: &str, clock: &Clock, table: &SimTable<'_>, settings: &Settings, 
     let ports = SweepPorts {
         scanner: table,
         accounts: table,
+        usage: table,
         outbox: &outbox,
         notifications: &notifications,
         progress: &progress,
@@ -854,6 +870,7 @@ fn cpu_per_account(portfolio: &Portfolio, settings: &Settings, sample: usize) ->
         let ports = SweepPorts {
             scanner: &store,
             accounts: writes,
+            usage: &store,
             outbox: &outbox,
             notifications: &queue,
             progress: &outbox,

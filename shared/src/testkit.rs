@@ -16,7 +16,7 @@ use aws_credential_types::Credentials;
 use chrono::NaiveDate;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The health sweep's ports over one store (accounts, scan, sources) with an in-memory outbox
+/// The health sweep's ports over one store (accounts, scan, usage, sources) with an in-memory outbox
 /// and queue: what a test that sweeps a store it filled needs.
 pub fn sweep_ports<'a, S>(
     store: &'a S,
@@ -24,11 +24,12 @@ pub fn sweep_ports<'a, S>(
     queue: &'a crate::adapters::memory::MemoryQueue,
 ) -> crate::app::health_sweep::SweepPorts<'a>
 where
-    S: AccountScanner + AccountStore + crate::app::ports::store::SourceRegistry,
+    S: AccountScanner + AccountStore + crate::app::ports::store::SourceRegistry + crate::app::ports::store::UsageStore,
 {
     crate::app::health_sweep::SweepPorts {
         scanner: store,
         accounts: store,
+        usage: store,
         outbox,
         notifications: queue,
         progress: outbox,

@@ -113,6 +113,7 @@ async fn later_sweeps_of_the_day_write_only_what_changed() {
     let ports = SweepPorts {
         scanner: &store,
         accounts: &counting,
+        usage: &store,
         outbox: &outbox,
         notifications: &queue,
         progress: &outbox,
@@ -197,4 +198,42 @@ async fn a_fact_expiring_during_the_day_waits_for_the_next_days_write() {
     }
     let after = store.get("acct_1").await.unwrap().unwrap();
     assert!(!after.attributes.contains_key("tk#old") && after.attributes.contains_key("tk#new"));
+}
+
+/// Usage days past their redelivery window are settled by the sweep, two an account a sweep:
+/// the record reads the same, the fingerprints are gone, and a settled account makes no more
+/// usage writes.
+#[tokio::test]
+async fn a_sweep_settles_usage_days_past_their_redelivery_window() {
+    use foresight_shared::app::ports::store::UsageStore;
+    use foresight_shared::domain::usage::UsageDay;
+    let store = MemoryStore::new();
+    let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
+    let ids = |day: i64, n: usize| (0..n).map(|m| format!("{day}-{m}")).collect();
+    for ago in 0..6 {
+        let usage = UsageDay {
+            message_ids: ids(ago, 10 + ago as usize),
+            users: ["u1".to_owned()].into(),
+            ..Default::default()
+        };
+        store.add_usage("acct_1", time::parse_day(&time::day_key(NOW - ago * DAY)).unwrap(), &usage).await.unwrap();
+    }
+    store.apply(&AccountChange::new("acct_1").with_fact("sc", json!(1))).await.unwrap();
+    let settings = Settings::default();
+    let ports = memory_ports(&store, &outbox, &queue);
+    let record = |stored| settings.record_in(&stored, NOW, None).usage;
+    let before = record(store.get("acct_1").await.unwrap().unwrap());
+    let fingerprinted = |stored: &foresight_shared::domain::account::StoredAccount| {
+        stored.usage.iter().filter(|(_, u)| !u.message_ids.is_empty()).map(|(d, _)| d.to_string()).collect::<Vec<_>>()
+    };
+    // NOW is noon: days 3, 4 and 5 ago ended more than two days before; two go per sweep.
+    sweep_account(&store.get("acct_1").await.unwrap().unwrap(), &ports, &settings, None, NOW).await.unwrap();
+    let after = store.get("acct_1").await.unwrap().unwrap();
+    assert_eq!(fingerprinted(&after).len(), 4, "the two oldest settled");
+    sweep_account(&after, &ports, &settings, None, NOW + 3_600).await.unwrap();
+    let after = store.get("acct_1").await.unwrap().unwrap();
+    let recent: Vec<String> = (0..3).rev().map(|ago| time::day_key(NOW - ago * DAY)).collect();
+    assert_eq!(fingerprinted(&after), recent, "today and the two days before keep theirs");
+    assert_eq!(after.usage.values().map(UsageDay::events).sum::<u64>(), (10..16).sum::<u64>());
+    assert_eq!(record(after), before, "the usage the record reads is unchanged");
 }

@@ -20,6 +20,7 @@ impl<T: AccountStore + AccountLister + LinkStore + UsageStore> Store for T {}
 fn day_usage(ids: &[&str], users: &[&str], seen: i64) -> UsageDay {
     UsageDay {
         message_ids: ids.iter().map(|s| s.to_string()).collect(),
+        settled_events: 0,
         users: users.iter().map(|s| s.to_string()).collect(),
         features: if ids.len() > 1 { ["Export".to_string()].into() } else { Default::default() },
         first_value_at: Default::default(),
@@ -47,6 +48,29 @@ async fn usage_days_are_idempotent_sets_and_merge(store: &dyn Store) {
     let merged = store.get("acct_usage").await.unwrap().unwrap();
     assert_eq!(merged.usage[&d("2026-11-02")].message_ids.len(), 4, "m3 counted once");
     assert_eq!(merged.usage[&d("2026-11-02")].users.len(), 3);
+}
+
+async fn a_settled_day_keeps_its_count_not_its_fingerprints(store: &dyn Store) {
+    let day = d("2026-11-05");
+    store.add_usage("acct_settle", day, &day_usage(&["m1", "m2", "m3"], &["u1"], 100)).await.unwrap();
+    assert!(!store.settle_day("acct_settle", day, 2).await.unwrap(), "a message came since it was read");
+    assert_eq!(store.get("acct_settle").await.unwrap().unwrap().usage[&day].message_ids.len(), 3, "nothing dropped");
+    assert!(store.settle_day("acct_settle", day, 3).await.unwrap());
+    let settled = store.get("acct_settle").await.unwrap().unwrap().usage[&day].clone();
+    assert_eq!((settled.message_ids.len(), settled.settled_events, settled.events()), (0, 3, 3));
+    assert_eq!(settled.users.len(), 1, "only the fingerprints go");
+    assert!(!store.settle_day("acct_settle", day, 3).await.unwrap(), "settled already: nothing to drop");
+    assert!(!store.settle_day("acct_settle", d("2026-11-06"), 1).await.unwrap(), "no such day");
+    // A late message is counted on top; settling again adds it.
+    store.add_usage("acct_settle", day, &day_usage(&["m4"], &[], 200)).await.unwrap();
+    assert!(store.settle_day("acct_settle", day, 1).await.unwrap());
+    assert_eq!(store.get("acct_settle").await.unwrap().unwrap().usage[&day].events(), 4);
+    // A merge carries the count.
+    store.add_usage("analytics-settled", day, &day_usage(&["m9"], &[], 300)).await.unwrap();
+    assert!(store.settle_day("analytics-settled", day, 1).await.unwrap());
+    assert!(store.merge("analytics-settled", "acct_settle").await.unwrap());
+    let merged = store.get("acct_settle").await.unwrap().unwrap().usage[&day].clone();
+    assert_eq!((merged.settled_events, merged.message_ids.len()), (5, 0));
 }
 
 fn group(attribute: &str, t: i64, id: &str, value: Value) -> GuardedGroup {
@@ -160,7 +184,10 @@ async fn links_resolve_and_move(store: &dyn Store) {
 
 async fn list_holds_accounts_only(store: &dyn Store) {
     let ids: Vec<String> = store.list().await.unwrap().into_iter().map(|a| a.account_id).collect();
-    assert_eq!(ids, ["acct_concurrent", "acct_expired", "acct_facts", "acct_guard", "acct_merged", "acct_usage"]);
+    assert_eq!(
+        ids,
+        ["acct_concurrent", "acct_expired", "acct_facts", "acct_guard", "acct_merged", "acct_settle", "acct_usage"]
+    );
     let usage = store.list().await.unwrap().into_iter().find(|a| a.account_id == "acct_usage").unwrap();
     assert_eq!(usage.usage.len(), 2, "list reads usage days with their account");
     assert_eq!(store.get("acct_missing").await.unwrap(), None);
@@ -174,6 +201,7 @@ async fn contract(store: &dyn Store) {
     merge_moves_a_provisional_record(store).await;
     links_resolve_and_move(store).await;
     usage_days_are_idempotent_sets_and_merge(store).await;
+    a_settled_day_keeps_its_count_not_its_fingerprints(store).await;
     list_holds_accounts_only(store).await;
 }
 

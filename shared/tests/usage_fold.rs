@@ -171,6 +171,10 @@ impl UsageStore for FailingUsage<'_> {
         }
         self.store.add_usage(account_id, day, usage).await
     }
+
+    async fn settle_day(&self, account_id: &str, day: NaiveDate, fingerprints: u64) -> Result<bool, StoreError> {
+        self.store.settle_day(account_id, day, fingerprints).await
+    }
 }
 
 #[tokio::test]

@@ -348,6 +348,7 @@ impl Deployment {
         let ports = SweepPorts {
             scanner: store,
             accounts: store,
+            usage: store,
             outbox: &self.outbox,
             notifications: &self.queue,
             progress: &self.outbox,

@@ -482,6 +482,7 @@ async fn health_sweep(State(state): State<AppState>, Query(query): Query<SweepQu
     let ports = SweepPorts {
         scanner: state.scanner.as_ref(),
         accounts: state.accounts.as_ref(),
+        usage: state.usage.as_ref(),
         outbox: state.outbox.as_ref(),
         notifications: state.notifications.as_ref(),
         progress: state.progress.as_ref(),

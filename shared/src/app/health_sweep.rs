@@ -12,7 +12,7 @@
 use crate::app::alerts::{self, AlertError};
 use crate::app::ports::outbox::{Outbox, SegmentProgress, SweepProgressStore};
 use crate::app::ports::queue::{NotificationQueue, QueueError, SegmentTask, SweepTaskQueue};
-use crate::app::ports::store::{self, AccountScanner, AccountStore, SourceRegistry, StoreError};
+use crate::app::ports::store::{self, AccountScanner, AccountStore, SourceRegistry, StoreError, UsageStore};
 use crate::app::settings::Settings;
 use crate::domain::account::{self, attr, AccountRecord, StoredAccount};
 use crate::domain::alert::{self, HealthFacts, SweepContext, RAISED};
@@ -21,7 +21,7 @@ use crate::domain::connection::DeploymentSources;
 use crate::domain::health::{self, Band, HealthScore};
 use crate::domain::time::{self, DAY};
 use crate::domain::version::EventVersion;
-use crate::domain::{crm, kpi, lifecycle, renewal, retention};
+use crate::domain::{crm, kpi, lifecycle, renewal, retention, usage};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -81,6 +81,8 @@ pub async fn send_plan(queue: &dyn SweepTaskQueue, now: i64, segments: u32) -> R
 pub struct SweepPorts<'a> {
     pub scanner: &'a dyn AccountScanner,
     pub accounts: &'a dyn AccountStore,
+    /// Where the sweep settles usage days whose fingerprints are no longer needed.
+    pub usage: &'a dyn UsageStore,
     pub outbox: &'a dyn Outbox,
     pub notifications: &'a dyn NotificationQueue,
     pub progress: &'a dyn SweepProgressStore,
@@ -191,6 +193,12 @@ pub async fn sweep_account(
     // are all as stored is only read: at an hourly schedule most sweeps write nothing.
     if stored.would_change(&change, &[SCORED_AT]) {
         ports.accounts.apply(&change).await?;
+    }
+    // Usage days past their redelivery window keep their count, not their message
+    // fingerprints: every sweep reads every day an account keeps, and the fingerprints are most
+    // of their bytes. A day a message reached since it was read is left to the next sweep.
+    for (day, fingerprints) in usage::days_to_settle(&stored.usage, now) {
+        ports.usage.settle_day(&stored.account_id, day, fingerprints).await?;
     }
     Ok(AccountSwept { band: score.band, alerts: raised })
 }

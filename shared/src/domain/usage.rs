@@ -77,12 +77,17 @@ impl FirstValueRule {
     }
 }
 
-/// One account's usage on one UTC day. Sets only, so adding a batch twice changes nothing and
-/// counts stay exact: events = message ids, daily active users = users.
+/// One account's usage on one UTC day. Sets, so adding a batch twice changes nothing and counts
+/// stay exact: events = message ids (plus those already settled), daily active users = users.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageDay {
+    /// Fingerprints of the day's messages, kept while a redelivery of one can still come
+    /// ([`FINGERPRINT_DAYS`]); then [`settle`]d into `settled_events`.
     #[serde(default)]
     pub message_ids: BTreeSet<String>,
+    /// Events counted when their fingerprints were dropped.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub settled_events: u64,
     #[serde(default)]
     pub users: BTreeSet<String>,
     #[serde(default)]
@@ -94,14 +99,55 @@ pub struct UsageDay {
     pub seen_at: BTreeSet<i64>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl UsageDay {
+    /// The day's events: those settled and those still fingerprinted.
+    pub fn events(&self) -> u64 {
+        self.settled_events + self.message_ids.len() as u64
+    }
+
+    /// Adds another day's usage (a batch's, or a merged account's). Settled counts add up: they
+    /// come from different accounts, whose messages were different.
     pub fn absorb(&mut self, other: &UsageDay) {
         self.message_ids.extend(other.message_ids.iter().cloned());
+        self.settled_events += other.settled_events;
         self.users.extend(other.users.iter().cloned());
         self.features.extend(other.features.iter().cloned());
         self.first_value_at.extend(other.first_value_at.iter().copied());
         self.seen_at.extend(other.seen_at.iter().copied());
     }
+}
+
+/// How long after its day ends a day keeps its message fingerprints: they exist to drop a
+/// redelivered message (Segment retries a batch within hours; a held batch the fold retries,
+/// within its visibility timeout), and they are most of a usage day's bytes, which every sweep
+/// reads (a day of 333 messages is 4,195 bytes with them, about 200 without).
+pub const FINGERPRINT_DAYS: i64 = 2;
+
+/// At most this many days are settled per account and sweep: one a day is the steady state; an
+/// account's backlog (the first sweep after an upgrade) goes over the next sweeps.
+pub const MAX_SETTLED_PER_SWEEP: usize = 2;
+
+/// The days whose fingerprints are due to be dropped at `now`, oldest first, each with the
+/// number of fingerprints it holds (which the store checks it still holds when it settles the
+/// day, so that a message added since is not dropped uncounted).
+pub fn days_to_settle(days: &BTreeMap<NaiveDate, UsageDay>, now: i64) -> Vec<(NaiveDate, u64)> {
+    days.iter()
+        .filter(|(day, usage)| {
+            !usage.message_ids.is_empty() && time::day_start(**day) + (1 + FINGERPRINT_DAYS) * DAY <= now
+        })
+        .map(|(day, usage)| (*day, usage.message_ids.len() as u64))
+        .take(MAX_SETTLED_PER_SWEEP)
+        .collect()
+}
+
+/// A day with its `fingerprints` message ids dropped and counted (what the store does).
+pub fn settle(usage: &mut UsageDay) {
+    usage.settled_events += usage.message_ids.len() as u64;
+    usage.message_ids.clear();
 }
 
 /// The usage part of the record at `now`.
@@ -136,7 +182,7 @@ pub fn usage_view(days: &BTreeMap<NaiveDate, UsageDay>, now: i64, rule: Option<F
     let mut features = BTreeSet::new();
     for (day, usage) in days {
         let age = now - time::day_start(*day);
-        let events = usage.message_ids.len() as u64;
+        let events = usage.events();
         if age < 7 * DAY && age > -DAY {
             view.events_7d += events;
             users_7d.extend(usage.users.iter());
@@ -151,8 +197,7 @@ pub fn usage_view(days: &BTreeMap<NaiveDate, UsageDay>, now: i64, rule: Option<F
     view.features_used_30d = features.into_iter().collect();
     view.last_seen_at = days.values().flat_map(|d| d.seen_at.iter()).max().copied().map(time::at);
     view.first_value_at = first_value_at(days, rule).map(time::at);
-    view.first_seen_at =
-        days.iter().find(|(_, d)| !d.message_ids.is_empty()).map(|(day, d)| time::at(day_time(*day, d)));
+    view.first_seen_at = days.iter().find(|(_, d)| d.events() > 0).map(|(day, d)| time::at(day_time(*day, d)));
     view
 }
 
@@ -185,6 +230,7 @@ mod tests {
     fn usage(ids: &[&str], users: &[&str], seen: i64) -> UsageDay {
         UsageDay {
             message_ids: ids.iter().map(|s| s.to_string()).collect(),
+            settled_events: 0,
             users: users.iter().map(|s| s.to_string()).collect(),
             features: ["Export".to_string()].into(),
             first_value_at: [seen].into(),
@@ -248,5 +294,47 @@ mod tests {
         let view = usage_view(&days, at("2026-11-05", 12), Some(rule));
         assert_eq!(view.first_value_at, Some(time::at(at("2026-11-02", 11))));
         assert_eq!(view.first_seen_at, Some(time::at(at("2026-11-01", 9))));
+    }
+
+    #[test]
+    fn a_day_keeps_its_fingerprints_two_days_after_it_ends_then_counts_them() {
+        let d = day("2026-11-02");
+        let days = BTreeMap::from([
+            (day("2026-10-20"), usage(&[], &["u1"], 0)),
+            (day("2026-10-25"), usage(&["x"], &["u1"], 0)),
+            (day("2026-10-30"), usage(&["y", "z"], &["u1"], 0)),
+            (d, usage(&["a", "b", "c"], &["u1"], 0)),
+        ]);
+        let end_of_grace = time::day_start(d) + 3 * DAY;
+        let due = |now| days_to_settle(&days, now).into_iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>();
+        assert_eq!(due(end_of_grace - 1), ["2026-10-25", "2026-10-30"], "oldest first, two a sweep");
+        let mut only_recent = days.clone();
+        only_recent.retain(|day, _| *day == d);
+        assert!(days_to_settle(&only_recent, end_of_grace - 1).is_empty(), "a redelivery can still come");
+        assert_eq!(days_to_settle(&only_recent, end_of_grace), [(d, 3)]);
+
+        let now = end_of_grace + 3600;
+        let before = usage_view(&days, now, None);
+        let mut settled = days.clone();
+        for usage in settled.values_mut() {
+            settle(usage);
+        }
+        assert!(settled.values().all(|u| u.message_ids.is_empty()));
+        assert!(days_to_settle(&settled, now).is_empty(), "nothing left to drop");
+        let after = usage_view(&settled, now, None);
+        assert_eq!(after, before, "the view counts settled events as it counted fingerprints");
+        assert_eq!(after.events_30d, 6);
+        assert_eq!(
+            after.first_seen_at,
+            Some(time::at(time::day_start(day("2026-10-25")))),
+            "a settled day is a day of use"
+        );
+
+        // A late message for a settled day is counted with it, and settles in its turn.
+        let mut late = settled[&d].clone();
+        late.absorb(&usage(&["d"], &[], 0));
+        assert_eq!((late.events(), late.settled_events), (4, 3));
+        settled.insert(d, late);
+        assert_eq!(days_to_settle(&settled, now), [(d, 1)]);
     }
 }

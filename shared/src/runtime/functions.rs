@@ -48,6 +48,7 @@ impl HealthSweepFunction {
         SweepPorts {
             scanner: &self.store,
             accounts: &self.store,
+            usage: &self.store,
             outbox: &self.outbox,
             notifications: &self.notifications,
             progress: &self.outbox,

@@ -209,6 +209,7 @@ fn number_set(item: &HashMap<String, AttributeValue>, name: &str) -> std::collec
 fn usage_from_item(item: &HashMap<String, AttributeValue>) -> UsageDay {
     UsageDay {
         message_ids: string_set(item, "mids"),
+        settled_events: item.get("n").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0),
         users: string_set(item, "users"),
         features: string_set(item, "feat"),
         first_value_at: number_set(item, "fv"),
@@ -736,6 +737,12 @@ impl UsageStore for DynamoStore {
             b.names.insert(format!("#{name}"), name.into());
             b.values.insert(format!(":{name}"), AttributeValue::Ns(set.iter().map(i64::to_string).collect()));
         }
+        // Settled events come only from a merged account's days (the fold adds fingerprints).
+        if usage.settled_events > 0 {
+            adds.push("#n :n".into());
+            b.names.insert("#n".into(), "n".into());
+            b.values.insert(":n".into(), AttributeValue::N(usage.settled_events.to_string()));
+        }
         let mut expression = b.expression();
         if !adds.is_empty() {
             expression = format!("{expression} ADD {}", adds.join(", "));
@@ -756,6 +763,39 @@ impl UsageStore for DynamoStore {
             Err(_) => self.meter.record_write(None),
         }
         out.map(|_| ()).map_err(|e| dynamo_error("UpdateItem", e))
+    }
+
+    async fn settle_day(&self, account_id: &str, day: NaiveDate, fingerprints: u64) -> Result<bool, StoreError> {
+        // The condition keeps a message added since the sweep read the day: its fingerprint
+        // would otherwise go uncounted (the next sweep settles the day with it).
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(usage_key(account_id, day)))
+            .update_expression("SET #n = if_not_exists(#n, :zero) + :count REMOVE #mids")
+            .condition_expression("size(#mids) = :count")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_names("#mids", "mids")
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":count", AttributeValue::N(fingerprints.to_string()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                self.meter.record_write(o.consumed_capacity());
+                Ok(true)
+            }
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                self.meter.record_write(None);
+                Ok(false)
+            }
+            Err(e) => {
+                self.meter.record_write(None);
+                Err(dynamo_error("UpdateItem", e))
+            }
+        }
     }
 }
 

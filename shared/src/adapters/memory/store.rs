@@ -251,6 +251,18 @@ impl UsageStore for MemoryStore {
         account.usage.entry(day).or_default().absorb(usage);
         Ok(())
     }
+
+    async fn settle_day(&self, account_id: &str, day: NaiveDate, fingerprints: u64) -> Result<bool, StoreError> {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let usage = accounts.get_mut(account_id).and_then(|a| a.usage.get_mut(&day));
+        match usage {
+            Some(usage) if usage.message_ids.len() as u64 == fingerprints && fingerprints > 0 => {
+                crate::domain::usage::settle(usage);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 #[async_trait]

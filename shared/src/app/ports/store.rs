@@ -125,6 +125,11 @@ pub trait UsageStore: Send + Sync {
     /// Adds a day's usage sets to an account in one write; adding the same sets again changes
     /// nothing. Read back with [`AccountStore::get`].
     async fn add_usage(&self, account_id: &str, day: NaiveDate, usage: &UsageDay) -> Result<(), StoreError>;
+
+    /// Drops a day's message fingerprints and adds their number to its settled events
+    /// ([`crate::domain::usage::settle`]), if the day still holds exactly `fingerprints` of them;
+    /// `false` (nothing written) if a message was added since it was read.
+    async fn settle_day(&self, account_id: &str, day: NaiveDate, fingerprints: u64) -> Result<bool, StoreError>;
 }
 
 /// Identity links: external id of a source → account id.
