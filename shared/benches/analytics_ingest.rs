@@ -9,6 +9,7 @@
 use foresight_shared::adapters::memory::MemoryUsageBacklog;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::usage_fold::{fold, FoldPorts, BATCHES_PER_ROUND};
+use foresight_shared::app::ports::store::{AccountLister, UsageStore};
 use foresight_shared::domain::usage::AnalyticsConfig;
 use foresight_shared::sources::segment::signature;
 use http::{HeaderMap, HeaderValue};
@@ -62,7 +63,12 @@ fn spread_message(j: usize, a: usize, today: i64) -> serde_json::Value {
 /// With `folds` > 0 the webhook holds each batch's usage (`UsageFoldSchedule`) and the usage fold
 /// runs `folds` times over the day, evenly spaced (1: once a day, 24: hourly); the figures are
 /// then the fold's writes, and the last is its largest write of an account.
-async fn spread_day(accounts: usize, per_account: usize, per_batch: usize, folds: usize) -> (f64, f64, f64, f64) {
+async fn spread_day(
+    accounts: usize,
+    per_account: usize,
+    per_batch: usize,
+    folds: usize,
+) -> (f64, f64, f64, f64, f64, f64) {
     let store =
         foresight_shared::testkit::dynamodb_local_store(&format!("bench-analytics-spread-{per_batch}-{folds}")).await;
     let meter = store.meter();
@@ -105,7 +111,27 @@ async fn spread_day(accounts: usize, per_account: usize, per_batch: usize, folds
     }
     let r = meter.reading();
     let messages = (accounts * per_account) as f64;
-    (r.write_requests as f64 / messages, r.write_units / messages, last_write_units, usage_item_bytes(&store).await)
+    let day_bytes = usage_item_bytes(&store).await;
+    // Then the health sweep's settling of each day two days later: its write, and what a day
+    // weighs after it (what the sweeps read from then on).
+    let before = meter.reading();
+    let mut settled = 0;
+    for account in store.list().await.expect("accounts") {
+        for (day, usage) in &account.usage {
+            let fingerprints = usage.message_ids.len() as u64;
+            settled += usize::from(store.settle_day(&account.account_id, *day, fingerprints).await.expect("settled"));
+        }
+    }
+    let settle_wcu = (meter.reading().write_units - before.write_units) / settled.max(1) as f64;
+    let settled_bytes = usage_item_bytes(&store).await;
+    (
+        r.write_requests as f64 / messages,
+        r.write_units / messages,
+        last_write_units,
+        day_bytes,
+        settled_bytes,
+        settle_wcu,
+    )
 }
 
 /// The mean size of the table's usage-day items by DynamoDB's rules: what every sweep's scan
@@ -188,7 +214,7 @@ fn main() {
     // messages of an account; 20 accounts stand for all of them (each write touches one).
     println!("analytics, a day of 333 messages an account, batches spread over the accounts, per message:");
     for per_batch in [1, 10, 333] {
-        let (writes, wcu, last, _) = runtime.block_on(spread_day(20, 333, per_batch, 0));
+        let (writes, wcu, last, ..) = runtime.block_on(spread_day(20, 333, per_batch, 0));
         println!(
             "  {per_batch:>3} messages of an account a batch: {writes:.3} write requests, {wcu:.3} WCU \
              (the day's last write of an account: {last:.0} WCU)"
@@ -200,10 +226,11 @@ fn main() {
     // The same day held and folded (`UsageFoldSchedule`): once a day, every 6 hours, hourly.
     println!("analytics held for the usage fold, the same day (1 message of an account a batch), per message:");
     for folds in [1, 4, 24] {
-        let (writes, wcu, last, day_bytes) = runtime.block_on(spread_day(20, 333, 1, folds));
+        let (writes, wcu, last, day_bytes, settled_bytes, settle_wcu) = runtime.block_on(spread_day(20, 333, 1, folds));
         println!(
             "  folded {folds:>2} times a day: {writes:.4} write requests, {wcu:.4} WCU \
-             (the fold's largest write of an account: {last:.0} WCU; a usage day's item: {day_bytes:.0} bytes)"
+             (the fold's largest write of an account: {last:.0} WCU; a usage day's item: {day_bytes:.0} bytes, \
+             {settled_bytes:.0} once the sweep settled it, by a write of {settle_wcu:.0} WCU)"
         );
         println!(
             "{{\"impl\":\"foresight-analytics-folded\",\"per_account_day\":333,\"folds_per_day\":{folds},\"write_requests_per_message\":{writes:.5},\"wcu_per_message\":{wcu:.5},\"last_write_wcu\":{last:.1}}}"
