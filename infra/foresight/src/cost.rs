@@ -154,6 +154,13 @@ pub struct Figures {
     pub usage_day_bytes: f64,
     /// Usage days an account keeps, which every sweep reads again (`FORESIGHT_USAGE_RETENTION_DAYS`).
     pub usage_days_kept: f64,
+    /// Of those, the days that still hold their message fingerprints: today and the
+    /// `usage::FINGERPRINT_DAYS` (2) before it. The sweep settles an older day (one write, billed
+    /// by the day's size then) and from then on it weighs [`Self::settled_day_bytes`].
+    pub fingerprinted_days: f64,
+    /// A settled usage day (`cargo bench --bench analytics_ingest`: 199 bytes, its users,
+    /// features and times without the fingerprints).
+    pub settled_day_bytes: f64,
     /// The share of the first sweep of a day's writes that also change the account's card in
     /// the `portfolio` index, one more WCU each (`tests/sweep_scale.rs`, DynamoDB Local: 374 of
     /// 10,000; the item itself measured 2 WCU there, its 1,166 bytes). A later hour's sweep
@@ -204,6 +211,8 @@ impl Default for Figures {
             sweep_measured_bytes_per_account: 2113.0,
             usage_day_bytes: 4195.0,
             usage_days_kept: 35.0,
+            fingerprinted_days: 3.0,
+            settled_day_bytes: 199.0,
             first_sweep_card_share: 0.0374,
             index_wcu_per_card_write: 1.0,
             crm_sync_rcu_per_1000: 100.0 * 1000.0 / 4096.0 * 0.5,
@@ -352,9 +361,15 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
         (0.0, 0.0)
     };
     let changed_writes = DAYS * accounts * s.changed_per_sweep * (s.sweeps_per_day.saturating_sub(1)) as f64;
-    let sweep_writes = DAYS * accounts + changed_writes;
+    // A usage day of each active account a day settled: one write, billed by the day's size.
+    let usage_day_bytes = f.usage_day_bytes * s.messages_per_account_day() / f.analytics_measured_day;
+    let active_accounts = accounts.min(s.analytics_events as f64 / DAYS);
+    let settle_writes = DAYS * active_accounts;
+    let settle_wcu = settle_writes * (usage_day_bytes / 1024.0).ceil().max(1.0);
+    let sweep_writes = DAYS * accounts + changed_writes + settle_writes;
     let sweep_wcu = DAYS * accounts * (item_wcu + f.first_sweep_card_share * f.index_wcu_per_card_write)
-        + changed_writes * (item_wcu + f.index_wcu_per_card_write);
+        + changed_writes * (item_wcu + f.index_wcu_per_card_write)
+        + settle_wcu;
     // The CRM sync (hourly by default, `CrmSyncSchedule`): one write clearing the mark of each
     // account whose CRM health changed, bounded by the accounts each sweep changed.
     let crm_writes = if s.crm { DAYS * s.sweeps_per_day as f64 * accounts * s.changed_per_sweep } else { 0.0 };
@@ -371,14 +386,20 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
         analytics_requests * accounts_per_batch
     };
     let reads = (s.events as f64 + analytics_link_reads) * f.event_read_units;
-    // Every sweep scans each account's item and all its kept usage days.
-    let usage_day_bytes = f.usage_day_bytes * s.messages_per_account_day() / f.analytics_measured_day;
-    let scanned_bytes = item_bytes + f.usage_days_kept * usage_day_bytes;
+    // Every sweep scans each account's item and all its kept usage days: the last few with their
+    // fingerprints, the others settled.
+    let fingerprinted = f.fingerprinted_days.min(f.usage_days_kept);
+    let settled_day_bytes = f.settled_day_bytes.min(usage_day_bytes);
+    let scanned_bytes =
+        item_bytes + fingerprinted * usage_day_bytes + (f.usage_days_kept - fingerprinted) * settled_day_bytes;
     let sweep_rcu = sweeps * accounts / 1000.0 * f.sweep_rcu_per_1000 * scanned_bytes
         / f.sweep_measured_bytes_per_account
         + crm_rcu;
-    // Storage: the accounts, and 35 days of usage days (the longest window read).
-    let stored_gb = (accounts * item_bytes + s.analytics_events as f64 / DAYS * 35.0 * f.bytes_per_message) / 1e9;
+    // Storage: the accounts, the fingerprints of the last days, and the settled usage days.
+    let stored_gb = (accounts * item_bytes
+        + s.analytics_events as f64 / DAYS * fingerprinted * f.bytes_per_message
+        + active_accounts * (f.usage_days_kept - fingerprinted) * settled_day_bytes)
+        / 1e9;
 
     let sweep_seconds = sweeps * accounts / f.sweep_accounts_per_second;
     let lambda_gb_s = requests * f.webhook_ms / 1000.0 * 0.125 + sweep_seconds * 0.5 + fold_seconds * 1.0;
@@ -441,7 +462,7 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{:.2} M WRU ({:.0} account writes)", sweep_wcu / million, sweep_writes),
             usd: sweep_wcu / million * p.dynamodb_write_per_million,
             free_usd: 0.0,
-            basis: "tests/sweep_scale.rs: 0 writes an unchanged hour, the changed ones (the item and the card's index copy), each account once a day; bench account_growth: the item's size",
+            basis: "tests/sweep_scale.rs: 0 writes an unchanged hour, the changed ones (the item and the card's index copy), each account once a day; bench account_growth: the item's size; a usage day settled an active account a day (bench analytics_ingest: 5 WCU at 333 messages)",
         },
         Line {
             service: "DynamoDB writes (CRM sync)",
@@ -455,14 +476,14 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{:.2} M RRU ({:.0} KB scanned an account a sweep)", (reads + sweep_rcu) / million, scanned_bytes / 1000.0),
             usd: (reads + sweep_rcu) / million * p.dynamodb_read_per_million,
             free_usd: 0.0,
-            basis: "tests/sweep_scale.rs: a sweep's scan at 0.5 RCU per 4 KB of each account's item and kept usage days (bench analytics_ingest: a usage day's size); 0.5 RCU per link read; the CRM sync's card reads",
+            basis: "tests/sweep_scale.rs: a sweep's scan at 0.5 RCU per 4 KB of each account's item and kept usage days (bench analytics_ingest: a usage day's size, 3 with their fingerprints, the others settled); 0.5 RCU per link read; the CRM sync's card reads",
         },
         Line {
             service: "DynamoDB storage",
             usage: format!("{stored_gb:.2} GB"),
             usd: stored_gb * p.dynamodb_gb_month,
             free_usd: stored_gb.min(25.0) * p.dynamodb_gb_month,
-            basis: "bench account_growth's item size; 12 bytes per message id for 35 days (25 GB always free)",
+            basis: "bench account_growth's item size; 12 bytes per message id for 3 days, settled usage days of 199 bytes (25 GB always free)",
         },
         Line {
             service: "SQS",
@@ -600,16 +621,19 @@ mod tests {
         let per_message = 0.293 * (0.015f64 / 0.293).powf(2.5f64.ln() / 33.3f64.ln());
         assert_usd("DynamoDB writes (analytics)", 1_000_000.0 * per_message * 0.625 / 1e6);
         // 30 days × 1,000 first writes of 5 WCU and 3.74% of an index copy = 151,122, and
-        // 30 × 1,000 × 0.1 × 1 later writes of 5 + 1 = 18,000: 169,122 WRU.
-        assert_usd("DynamoDB writes (sweeps)", 169_122.0 * 0.625 / 1e6);
+        // 30 × 1,000 × 0.1 × 1 later writes of 5 + 1 = 18,000; and a usage day settled for
+        // each of the 1,000 accounts (33,333 messages a day reach all of them) a day, 30,000
+        // writes of 1 WCU (a day of 33.3 messages, 419.5 bytes): 199,122 WRU.
+        assert_usd("DynamoDB writes (sweeps)", 199_122.0 * 0.625 / 1e6);
         // CRM sync: 30 days × 2 sweeps × 1,000 × 0.1 = 6,000 marks cleared, 5 + 1 WCU each.
         assert_usd("DynamoDB writes (CRM sync)", 36_000.0 * 0.625 / 1e6);
         // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 RCU scaled from the
         // 2,113 bytes an account measured to what an account holds here: its 4,528.4-byte item
-        // and 35 usage days of 33.3 messages (4,195 bytes at 333: 419.5 each); the CRM sync 720
-        // runs × 1 × 12.2 (1,000 cards of 100 bytes: 24.4 4-KB units, halved); at $0.125 per
-        // million.
-        let scanned = (1675.0 + 2511.0 * 100.0 / 88.0) + 35.0 * 4195.0 * (1_000_000.0 / 30.0 / 1000.0) / 333.0;
+        // and 35 usage days of 33.3 messages (4,195 bytes at 333: 419.5 each), the last 3 with
+        // their fingerprints and 32 settled (199 bytes); the CRM sync 720 runs × 1 × 12.2 (1,000
+        // cards of 100 bytes: 24.4 4-KB units, halved); at $0.125 per million.
+        let scanned =
+            (1675.0 + 2511.0 * 100.0 / 88.0) + 3.0 * 4195.0 * (1_000_000.0 / 30.0 / 1000.0) / 333.0 + 32.0 * 199.0;
         let sweep_reads = 60.0 * 258.0 * scanned / 2113.0;
         assert_usd("DynamoDB reads", (70_000.0 + sweep_reads + 720.0 * 100_000.0 / 4096.0 * 0.5) * 0.125 / 1e6);
         // Metrics: 1 source every hour, no alerts: $0.30.
