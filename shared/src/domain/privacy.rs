@@ -124,9 +124,9 @@ pub const INVENTORY: [InventoryEntry; 9] = [
     InventoryEntry {
         kind: "usage",
         table: "accounts",
-        what: "one day of product use: message ids, user ids, features used, first-value and seen times",
+        what: "one day of product use: message-id fingerprints (then their count), user ids, features used, first-value and seen times",
         source: "the usage fold, from usage the analytics webhooks held (Segment spec; written at once with UsageFoldSchedule=off)",
-        retention: "TTL (expires_at): the day plus FORESIGHT_USAGE_RETENTION_DAYS (default 35: the longest window is 30 days); a day holding a first-value time is kept",
+        retention: "TTL (expires_at): the day plus FORESIGHT_USAGE_RETENTION_DAYS (default 35: the longest window is 30 days); a day holding a first-value time is kept; the message-id fingerprints go 2 days after the day ends (the health sweep keeps their count)",
     },
     InventoryEntry {
         kind: "mrr_month",
