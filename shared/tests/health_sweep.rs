@@ -200,17 +200,18 @@ async fn a_fact_expiring_during_the_day_waits_for_the_next_days_write() {
     assert!(!after.attributes.contains_key("tk#old") && after.attributes.contains_key("tk#new"));
 }
 
-/// Usage days past their redelivery window are settled by the sweep, two an account a sweep:
+/// Usage days past their fingerprint window are settled by the sweep, two an account a sweep:
 /// the record reads the same, the fingerprints are gone, and a settled account makes no more
 /// usage writes.
 #[tokio::test]
 async fn a_sweep_settles_usage_days_past_their_redelivery_window() {
     use foresight_shared::app::ports::store::UsageStore;
-    use foresight_shared::domain::usage::UsageDay;
+    use foresight_shared::domain::usage::{self, UsageDay};
     let store = MemoryStore::new();
     let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
     let ids = |day: i64, n: usize| (0..n).map(|m| format!("{day}-{m}")).collect();
-    for ago in 0..6 {
+    let window = usage::FINGERPRINT_DAYS;
+    for ago in 0..window + 4 {
         let usage = UsageDay {
             message_ids: ids(ago, 10 + ago as usize),
             users: ["u1".to_owned()].into(),
@@ -226,14 +227,14 @@ async fn a_sweep_settles_usage_days_past_their_redelivery_window() {
     let fingerprinted = |stored: &foresight_shared::domain::account::StoredAccount| {
         stored.usage.iter().filter(|(_, u)| !u.message_ids.is_empty()).map(|(d, _)| d.to_string()).collect::<Vec<_>>()
     };
-    // NOW is noon: days 3, 4 and 5 ago ended more than two days before; two go per sweep.
+    // NOW is noon: the 3 oldest days ended more than the window before; two go per sweep.
     sweep_account(&store.get("acct_1").await.unwrap().unwrap(), &ports, &settings, None, NOW).await.unwrap();
     let after = store.get("acct_1").await.unwrap().unwrap();
-    assert_eq!(fingerprinted(&after).len(), 4, "the two oldest settled");
+    assert_eq!(fingerprinted(&after).len(), window as usize + 2, "the two oldest settled");
     sweep_account(&after, &ports, &settings, None, NOW + 3_600).await.unwrap();
     let after = store.get("acct_1").await.unwrap().unwrap();
-    let recent: Vec<String> = (0..3).rev().map(|ago| time::day_key(NOW - ago * DAY)).collect();
-    assert_eq!(fingerprinted(&after), recent, "today and the two days before keep theirs");
-    assert_eq!(after.usage.values().map(UsageDay::events).sum::<u64>(), (10..16).sum::<u64>());
+    let recent: Vec<String> = (0..=window).rev().map(|ago| time::day_key(NOW - ago * DAY)).collect();
+    assert_eq!(fingerprinted(&after), recent, "today and the window's days before keep theirs");
+    assert_eq!(after.usage.values().map(UsageDay::events).sum::<u64>(), (10..10 + window as u64 + 4).sum::<u64>());
     assert_eq!(record(after), before, "the usage the record reads is unchanged");
 }

@@ -61,6 +61,7 @@ async fn a_settled_day_keeps_its_count_not_its_fingerprints(store: &dyn Store) {
     assert_eq!(settled.users.len(), 1, "only the fingerprints go");
     assert!(!store.settle_day("acct_settle", day, 3).await.unwrap(), "settled already: nothing to drop");
     assert!(!store.settle_day("acct_settle", d("2026-11-06"), 1).await.unwrap(), "no such day");
+    assert!(!store.get("acct_settle").await.unwrap().unwrap().usage.contains_key(&d("2026-11-06")), "nor made");
     // A late message is counted on top; settling again adds it.
     store.add_usage("acct_settle", day, &day_usage(&["m4"], &[], 200)).await.unwrap();
     assert!(store.settle_day("acct_settle", day, 1).await.unwrap());
@@ -71,6 +72,17 @@ async fn a_settled_day_keeps_its_count_not_its_fingerprints(store: &dyn Store) {
     assert!(store.merge("analytics-settled", "acct_settle").await.unwrap());
     let merged = store.get("acct_settle").await.unwrap().unwrap().usage[&day].clone();
     assert_eq!((merged.settled_events, merged.message_ids.len()), (5, 0));
+    // Merging again (a retry, or the other side of a race) moves nothing twice.
+    assert!(!store.merge("analytics-settled", "acct_settle").await.unwrap());
+    assert_eq!(store.get("acct_settle").await.unwrap().unwrap().usage[&day].settled_events, 5);
+    // Two merges of one provisional record at once (both may read it before either deletes it)
+    // move its count once.
+    store.add_usage("analytics-race", day, &day_usage(&["r1", "r2"], &[], 400)).await.unwrap();
+    assert!(store.settle_day("analytics-race", day, 2).await.unwrap());
+    let (a, b) =
+        futures::join!(store.merge("analytics-race", "acct_settle"), store.merge("analytics-race", "acct_settle"));
+    assert!(a.unwrap() || b.unwrap());
+    assert_eq!(store.get("acct_settle").await.unwrap().unwrap().usage[&day].settled_events, 7);
 }
 
 fn group(attribute: &str, t: i64, id: &str, value: Value) -> GuardedGroup {

@@ -155,7 +155,7 @@ pub struct Figures {
     /// Usage days an account keeps, which every sweep reads again (`FORESIGHT_USAGE_RETENTION_DAYS`).
     pub usage_days_kept: f64,
     /// Of those, the days that still hold their message fingerprints: today and the
-    /// `usage::FINGERPRINT_DAYS` (2) before it. The sweep settles an older day (one write, billed
+    /// `usage::FINGERPRINT_DAYS` (6) before it. The sweep settles an older day (one write, billed
     /// by the day's size then) and from then on it weighs [`Self::settled_day_bytes`].
     pub fingerprinted_days: f64,
     /// A settled usage day (`cargo bench --bench analytics_ingest`: 199 bytes, its users,
@@ -211,7 +211,7 @@ impl Default for Figures {
             sweep_measured_bytes_per_account: 2113.0,
             usage_day_bytes: 4195.0,
             usage_days_kept: 35.0,
-            fingerprinted_days: 3.0,
+            fingerprinted_days: 7.0,
             settled_day_bytes: 199.0,
             first_sweep_card_share: 0.0374,
             index_wcu_per_card_write: 1.0,
@@ -476,14 +476,14 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{:.2} M RRU ({:.0} KB scanned an account a sweep)", (reads + sweep_rcu) / million, scanned_bytes / 1000.0),
             usd: (reads + sweep_rcu) / million * p.dynamodb_read_per_million,
             free_usd: 0.0,
-            basis: "tests/sweep_scale.rs: a sweep's scan at 0.5 RCU per 4 KB of each account's item and kept usage days (bench analytics_ingest: a usage day's size, 3 with their fingerprints, the others settled); 0.5 RCU per link read; the CRM sync's card reads",
+            basis: "tests/sweep_scale.rs: a sweep's scan at 0.5 RCU per 4 KB of each account's item and kept usage days (bench analytics_ingest: a usage day's size, 7 with their fingerprints, the others settled); 0.5 RCU per link read; the CRM sync's card reads",
         },
         Line {
             service: "DynamoDB storage",
             usage: format!("{stored_gb:.2} GB"),
             usd: stored_gb * p.dynamodb_gb_month,
             free_usd: stored_gb.min(25.0) * p.dynamodb_gb_month,
-            basis: "bench account_growth's item size; 12 bytes per message id for 3 days, settled usage days of 199 bytes (25 GB always free)",
+            basis: "bench account_growth's item size; 12 bytes per message id for 7 days, settled usage days of 199 bytes (25 GB always free)",
         },
         Line {
             service: "SQS",
@@ -629,11 +629,11 @@ mod tests {
         assert_usd("DynamoDB writes (CRM sync)", 36_000.0 * 0.625 / 1e6);
         // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 RCU scaled from the
         // 2,113 bytes an account measured to what an account holds here: its 4,528.4-byte item
-        // and 35 usage days of 33.3 messages (4,195 bytes at 333: 419.5 each), the last 3 with
-        // their fingerprints and 32 settled (199 bytes); the CRM sync 720 runs × 1 × 12.2 (1,000
+        // and 35 usage days of 33.3 messages (4,195 bytes at 333: 419.5 each), the last 7 with
+        // their fingerprints and 28 settled (199 bytes); the CRM sync 720 runs × 1 × 12.2 (1,000
         // cards of 100 bytes: 24.4 4-KB units, halved); at $0.125 per million.
         let scanned =
-            (1675.0 + 2511.0 * 100.0 / 88.0) + 3.0 * 4195.0 * (1_000_000.0 / 30.0 / 1000.0) / 333.0 + 32.0 * 199.0;
+            (1675.0 + 2511.0 * 100.0 / 88.0) + 7.0 * 4195.0 * (1_000_000.0 / 30.0 / 1000.0) / 333.0 + 28.0 * 199.0;
         let sweep_reads = 60.0 * 258.0 * scanned / 2113.0;
         assert_usd("DynamoDB reads", (70_000.0 + sweep_reads + 720.0 * 100_000.0 / 4096.0 * 0.5) * 0.125 / 1e6);
         // Metrics: 1 source every hour, no alerts: $0.30.

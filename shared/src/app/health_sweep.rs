@@ -196,9 +196,12 @@ pub async fn sweep_account(
     }
     // Usage days past their redelivery window keep their count, not their message
     // fingerprints: every sweep reads every day an account keeps, and the fingerprints are most
-    // of their bytes. A day a message reached since it was read is left to the next sweep.
+    // of their bytes. A day a message reached since it was read is left to the next sweep, and
+    // so is one whose write failed: settling only saves bytes, so it does not fail the sweep.
     for (day, fingerprints) in usage::days_to_settle(&stored.usage, now) {
-        ports.usage.settle_day(&stored.account_id, day, fingerprints).await?;
+        if let Err(error) = ports.usage.settle_day(&stored.account_id, day, fingerprints).await {
+            tracing::warn!(account_id = %stored.account_id, %day, %error, "usage day not settled; the next sweep tries again");
+        }
     }
     Ok(AccountSwept { band: score.band, alerts: raised })
 }

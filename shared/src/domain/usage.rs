@@ -121,11 +121,16 @@ impl UsageDay {
     }
 }
 
-/// How long after its day ends a day keeps its message fingerprints: they exist to drop a
-/// redelivered message (Segment retries a batch within hours; a held batch the fold retries,
-/// within its visibility timeout), and they are most of a usage day's bytes, which every sweep
-/// reads (a day of 333 messages is 4,195 bytes with them, about 200 without).
-pub const FINGERPRINT_DAYS: i64 = 2;
+/// How long after its day ends a day keeps its message fingerprints. They exist to drop a
+/// message delivered twice, and they are most of a usage day's bytes, which every sweep reads
+/// (a day of 333 messages is 4,195 bytes with them, 199 without). A second delivery comes
+/// within hours from Segment's retries; from the usage fold, which runs daily by default
+/// (`UsageFoldSchedule`), a held batch it could not finish is received again at the next run,
+/// at most 5 times in all (the backlog's `maxReceiveCount`): up to 5 days after the day's last
+/// messages were held, the first of them folded the day after. A message whose own time is
+/// older than its arrival (an offline client) can still be counted twice if it is delivered
+/// twice after this window.
+pub const FINGERPRINT_DAYS: i64 = 6;
 
 /// At most this many days are settled per account and sweep: one a day is the steady state; an
 /// account's backlog (the first sweep after an upgrade) goes over the next sweeps.
@@ -297,20 +302,21 @@ mod tests {
     }
 
     #[test]
-    fn a_day_keeps_its_fingerprints_two_days_after_it_ends_then_counts_them() {
+    fn a_day_keeps_its_fingerprints_for_its_window_then_counts_them() {
         let d = day("2026-11-02");
         let days = BTreeMap::from([
             (day("2026-10-20"), usage(&[], &["u1"], 0)),
+            (day("2026-10-22"), usage(&["w"], &["u1"], 0)),
             (day("2026-10-25"), usage(&["x"], &["u1"], 0)),
             (day("2026-10-30"), usage(&["y", "z"], &["u1"], 0)),
             (d, usage(&["a", "b", "c"], &["u1"], 0)),
         ]);
-        let end_of_grace = time::day_start(d) + 3 * DAY;
+        let end_of_grace = time::day_start(d) + (1 + FINGERPRINT_DAYS) * DAY;
         let due = |now| days_to_settle(&days, now).into_iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>();
-        assert_eq!(due(end_of_grace - 1), ["2026-10-25", "2026-10-30"], "oldest first, two a sweep");
+        assert_eq!(due(end_of_grace - 1), ["2026-10-22", "2026-10-25"], "oldest first, two a sweep");
         let mut only_recent = days.clone();
         only_recent.retain(|day, _| *day == d);
-        assert!(days_to_settle(&only_recent, end_of_grace - 1).is_empty(), "a redelivery can still come");
+        assert!(days_to_settle(&only_recent, end_of_grace - 1).is_empty(), "a second delivery can still come");
         assert_eq!(days_to_settle(&only_recent, end_of_grace), [(d, 3)]);
 
         let now = end_of_grace + 3600;
@@ -323,10 +329,10 @@ mod tests {
         assert!(days_to_settle(&settled, now).is_empty(), "nothing left to drop");
         let after = usage_view(&settled, now, None);
         assert_eq!(after, before, "the view counts settled events as it counted fingerprints");
-        assert_eq!(after.events_30d, 6);
+        assert_eq!(after.events_30d, 7);
         assert_eq!(
             after.first_seen_at,
-            Some(time::at(time::day_start(day("2026-10-25")))),
+            Some(time::at(time::day_start(day("2026-10-22")))),
             "a settled day is a day of use"
         );
 

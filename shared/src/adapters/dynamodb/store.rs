@@ -34,9 +34,9 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, GlobalSecondaryIndex, KeySchemaElement,
+    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, Delete, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType,
+    ScalarAttributeType, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::NaiveDate;
@@ -533,7 +533,15 @@ impl AccountStore for DynamoStore {
             }
         }
         for (day, usage) in &provisional.usage {
-            self.add_usage(into, *day, usage).await?;
+            // The sets move idempotently (ADD of a set twice is the set); a settled count
+            // would not, when two merges of one provisional record race or a merge is retried
+            // after a failure: it moves in one transaction with the deletion of its day, which
+            // only the first can make.
+            let sets = UsageDay { settled_events: 0, ..usage.clone() };
+            self.add_usage(into, *day, &sets).await?;
+            if usage.settled_events > 0 {
+                self.move_settled_count(from, into, *day, usage.settled_events).await?;
+            }
         }
         let keys = std::iter::once(account_key(from)).chain(provisional.usage.keys().map(|day| usage_key(from, *day)));
         for key in keys {
@@ -550,6 +558,42 @@ impl AccountStore for DynamoStore {
         self.refresh(from).await?;
         self.refresh(into).await?;
         Ok(true)
+    }
+}
+
+impl DynamoStore {
+    /// Adds a provisional day's settled count to the account's day and deletes the provisional
+    /// day, in one transaction conditioned on the provisional day still holding that count: a
+    /// second attempt finds it gone and changes nothing.
+    async fn move_settled_count(&self, from: &str, into: &str, day: NaiveDate, count: u64) -> Result<(), StoreError> {
+        let add = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(usage_key(into, day)))
+            .update_expression("ADD #n :n")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+            .build()
+            .map_err(|e| StoreError::Dynamo { operation: "TransactWriteItems", source: e.into() })?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(usage_key(from, day)))
+            .condition_expression("#n = :n")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+            .build()
+            .map_err(|e| StoreError::Dynamo { operation: "TransactWriteItems", source: e.into() })?;
+        let out = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(add).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_transaction_canceled_exception()) => Ok(()),
+            Err(e) => Err(dynamo_error("TransactWriteItems", e)),
+        }
     }
 }
 
