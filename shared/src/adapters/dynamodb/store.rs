@@ -3,7 +3,7 @@
 //! | item     | `pk`                               | `sk`      | attributes                          |
 //! |----------|------------------------------------|-----------|-------------------------------------|
 //! | account  | `ACCOUNT#<account id>`             | `ACCOUNT` | `type`, `account_id`, groups, facts |
-//! | usage    | `ACCOUNT#<account id>`             | `USAGE#<day>` | `type`, `account_id`, `day`, sets: `mids`, `users`, `feat`, `fv`, `seen` |
+//! | usage    | `ACCOUNT#<account id>`             | `USAGE#<day>` | `type`, `account_id`, `day`, sets: `mids`, `users`, `feat`, `fv`, `seen`; `n` (the settled `mids`) |
 //! | link     | `LINK#<source>#<external id>`      | `LINK`    | `type`, `account_id`                |
 //! | sources  | `DEPLOYMENT`                       | `SOURCES` | `type`, one number per source: since |
 //!
