@@ -126,7 +126,7 @@ pub const INVENTORY: [InventoryEntry; 9] = [
         table: "accounts",
         what: "one day of product use: message-id fingerprints (then their count), user ids, features used, first-value and seen times",
         source: "the usage fold, from usage the analytics webhooks held (Segment spec; written at once with UsageFoldSchedule=off)",
-        retention: "TTL (expires_at): the day plus FORESIGHT_USAGE_RETENTION_DAYS (default 35: the longest window is 30 days); a day holding a first-value time is kept; the message-id fingerprints go 2 days after the day ends (the health sweep keeps their count)",
+        retention: "TTL (expires_at): the day plus FORESIGHT_USAGE_RETENTION_DAYS (default 35: the longest window is 30 days); a day holding a first-value time is kept; the message-id fingerprints go 6 days after the day ends (usage::FINGERPRINT_DAYS; the health sweep keeps their count)",
     },
     InventoryEntry {
         kind: "mrr_month",
@@ -183,6 +183,14 @@ pub const INVENTORY: [InventoryEntry; 9] = [
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The inventory a DPO reads says how long fingerprints are kept: the rule's own figure.
+    #[test]
+    fn the_usage_entry_states_the_fingerprint_window() {
+        let usage = INVENTORY.iter().find(|e| e.kind == "usage").expect("usage is inventoried");
+        let window = format!("fingerprints go {} days after the day ends", crate::domain::usage::FINGERPRINT_DAYS);
+        assert!(usage.retention.contains(&window), "{}", usage.retention);
+    }
 
     #[test]
     fn mentions_whole_tokens_only() {

@@ -149,7 +149,8 @@ pub fn days_to_settle(days: &BTreeMap<NaiveDate, UsageDay>, now: i64) -> Vec<(Na
         .collect()
 }
 
-/// A day with its `fingerprints` message ids dropped and counted (what the store does).
+/// Drops a day's message fingerprints and adds their number to its settled events: what a
+/// store's `settle_day` does to the day it holds.
 pub fn settle(usage: &mut UsageDay) {
     usage.settled_events += usage.message_ids.len() as u64;
     usage.message_ids.clear();
