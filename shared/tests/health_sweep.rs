@@ -238,3 +238,36 @@ async fn a_sweep_settles_usage_days_past_their_redelivery_window() {
     assert_eq!(after.usage.values().map(UsageDay::events).sum::<u64>(), (10..10 + window as u64 + 4).sum::<u64>());
     assert_eq!(record(after), before, "the usage the record reads is unchanged");
 }
+
+/// Survey answers that named no account are kept under `unlinked:surveys`, never scored; the
+/// sweep drops those past the NPS window as it does an account's (the newest stays), so the
+/// holder neither keeps respondents' comments for ever nor grows to DynamoDB's item limit.
+#[tokio::test]
+async fn the_unlinked_survey_holder_keeps_answers_for_the_nps_window_only() {
+    use foresight_shared::domain::account::UNLINKED_SURVEYS;
+    let store = MemoryStore::new();
+    let (outbox, queue) = (MemoryOutbox::new(), MemoryQueue::new());
+    let answer = |days_ago: i64| json!({"at": NOW - days_ago * DAY, "score": 3, "comment": "slow", "via": "typeform"});
+    let seed = AccountChange::new(UNLINKED_SURVEYS)
+        .with_fact("sv#tf-old", answer(200))
+        .with_fact("sv#tf-older", answer(300))
+        .with_fact("sv#tf-recent", answer(10));
+    store.apply(&seed).await.unwrap();
+    let ports = memory_ports(&store, &outbox, &queue);
+    let summary =
+        foresight_shared::app::health_sweep::run(&ports, &Settings::default(), "sweep-1", NOW, 1).await.unwrap();
+
+    assert_eq!(summary.scored, 0, "the holder is no account to score");
+    let after = store.get(UNLINKED_SURVEYS).await.unwrap().unwrap();
+    let answers: Vec<&str> =
+        after.attributes.keys().filter(|k| k.starts_with(attr::SURVEY_RESPONSE)).map(String::as_str).collect();
+    assert_eq!(answers, ["sv#tf-recent"], "answers past the 90-day window are gone");
+    assert!(!after.attributes.contains_key(attr::HEALTH), "never scored");
+
+    // Past the window, the newest answer stays (the holder's last NPS, as for any account).
+    foresight_shared::app::health_sweep::run(&ports, &Settings::default(), "sweep-2", NOW + 100 * DAY, 1)
+        .await
+        .unwrap();
+    let later = store.get(UNLINKED_SURVEYS).await.unwrap().unwrap();
+    assert!(later.attributes.contains_key("sv#tf-recent"));
+}

@@ -199,7 +199,7 @@ pub async fn run(store: StoreKind, events: Option<PathBuf>) -> Result<(), String
         // The holder of survey answers that named no account is no account: say what it holds.
         if a["account_id"] == UNLINKED_SURVEYS {
             let answers = a["surveys"]["nps_responses_90d"].as_i64().unwrap_or(0);
-            println!("  ({UNLINKED_SURVEYS}: {answers} survey answer(s) that named no account, kept until linked)");
+            println!("  ({UNLINKED_SURVEYS}: {answers} survey answer(s) that named no account, kept for the 90-day NPS window)");
             continue;
         }
         let h = &a["health"];

@@ -173,11 +173,7 @@ pub async fn sweep_account(
     // by, stops growing with the account's age. Judged at the day's start, so that a fact
     // crossing its limit later in the day does not make a later hour write; at most
     // `MAX_DROPPED_PER_WRITE` a write (an old account's backlog goes over several sweeps).
-    let day_start = now.div_euclid(DAY) * DAY;
-    let expired = retention::expired_facts(&stored.attributes, day_start);
-    for name in expired.into_iter().take(retention::MAX_DROPPED_PER_WRITE) {
-        change = change.with_expired(name);
-    }
+    change.expired.extend(facts_past_their_windows(stored, now));
     let due = alert::consolidate(alert::due(signals, &raised_before, &settings.alerts, now), &raised_before, now);
     let mut raised = Vec::new();
     if !due.is_empty() {
@@ -204,6 +200,26 @@ pub async fn sweep_account(
         }
     }
     Ok(AccountSwept { band: score.band, alerts: raised })
+}
+
+/// The facts of `stored` that no window reads any more (`retention`), judged at the start of
+/// `now`'s day, at most [`retention::MAX_DROPPED_PER_WRITE`] of them.
+fn facts_past_their_windows(stored: &StoredAccount, now: i64) -> impl Iterator<Item = String> {
+    let day_start = now.div_euclid(DAY) * DAY;
+    retention::expired_facts(&stored.attributes, day_start).into_iter().take(retention::MAX_DROPPED_PER_WRITE)
+}
+
+/// The holder of survey answers that named no account (`unlinked:surveys`) is no customer, so
+/// it is not scored; but its answers go by the windows of any account's (the newest stays).
+/// Kept for ever, they would hold respondents' comments with no account to erase them by, and
+/// the item would grow until DynamoDB refused the next answer (400 KB).
+async fn tidy_unlinked_holder(stored: &StoredAccount, ports: &SweepPorts<'_>, now: i64) -> Result<(), SweepError> {
+    let mut change = AccountChange::new(stored.account_id.clone());
+    change.expired.extend(facts_past_their_windows(stored, now));
+    if !change.expired.is_empty() {
+        ports.accounts.apply(&change).await?;
+    }
+    Ok(())
 }
 
 /// How a worker left its segment.
@@ -240,8 +256,11 @@ pub async fn run_segment(
     loop {
         let page =
             ports.scanner.scan_segment(task.segment, task.total_segments, progress.cursor.as_ref(), page_items).await?;
-        // Survey responses that named no account are kept, not scored: they are no customer.
-        for stored in page.accounts.iter().filter(|a| !account::is_unlinked_holder(&a.account_id)) {
+        for stored in &page.accounts {
+            if account::is_unlinked_holder(&stored.account_id) {
+                tidy_unlinked_holder(stored, ports, task.now).await?;
+                continue;
+            }
             let swept = sweep_account(stored, ports, settings, Some(&deployment), task.now).await?;
             progress.accounts += 1;
             progress.alerts += swept.alerts.len() as u64;
