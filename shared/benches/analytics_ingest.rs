@@ -103,7 +103,7 @@ async fn spread_day(
         webhook.handle(&store, &store, &store, &headers, &body, now).await.expect("accepted");
         let batch = first / per_batch + 1;
         if folds > 0 && (batch.is_multiple_of(fold_every) || batch == batches) {
-            fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+            fold(&ports, BATCHES_PER_ROUND, now, || true).await.expect("folded");
         }
         if folds == 0 || batch.is_multiple_of(fold_every) || batch == batches {
             last_write_units = last_write_units.max((meter.reading().write_units - before) / accounts as f64);

@@ -25,6 +25,7 @@ fn day_usage(ids: &[&str], users: &[&str], seen: i64) -> UsageDay {
         features: if ids.len() > 1 { ["Export".to_string()].into() } else { Default::default() },
         first_value_at: Default::default(),
         seen_at: [seen].into(),
+        last_added_at: None,
     }
 }
 
@@ -41,6 +42,14 @@ async fn usage_days_are_idempotent_sets_and_merge(store: &dyn Store) {
     assert_eq!(day.seen_at, [100, 200].into());
     assert_eq!(day.features.len(), 1);
     assert_eq!(stored.usage.len(), 2);
+    assert_eq!(day.last_added_at, None, "written without the time it was added");
+    // When usage was last added is kept (the window of its fingerprints counts from it).
+    let stamped = |at| UsageDay { last_added_at: Some(at), ..day_usage(&["m5"], &["u1"], 300) };
+    store.add_usage("acct_usage", d("2026-11-03"), &stamped(1_000)).await.unwrap();
+    store.add_usage("acct_usage", d("2026-11-03"), &stamped(2_000)).await.unwrap();
+    let stored = store.get("acct_usage").await.unwrap().unwrap();
+    assert_eq!(stored.usage[&d("2026-11-03")].last_added_at, Some(2_000));
+    assert_eq!(stored.usage[&d("2026-11-03")].message_ids.len(), 2);
     // A provisional group's usage joins the account when linked.
     store.add_usage("analytics-provisional", d("2026-11-02"), &day_usage(&["m3", "m9"], &["u3"], 400)).await.unwrap();
     assert!(store.merge("analytics-provisional", "acct_usage").await.unwrap());

@@ -109,11 +109,14 @@ async fn held_then_folded_usage_is_what_writing_at_once_stores_with_a_write_per_
     }
 
     let ports = FoldPorts { backlog: &queue, buffer: &queue, accounts: &folded, links: &folded, usage: &folded };
-    let report = fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+    let report = fold(&ports, BATCHES_PER_ROUND, NOW, || true).await.expect("folded");
     let after_fold = folded.meter().reading();
 
     assert_eq!(usage_of(&folded).await, usage_of(&at_once).await, "the same usage either way");
     assert!(!usage_of(&folded).await.is_empty());
+    // Each day folded is stamped with when it was added (its fingerprints' window counts from it).
+    let folded_day = folded.get("acct_0").await.unwrap().unwrap().usage.into_values().next().unwrap();
+    assert_eq!(folded_day.last_added_at, Some(NOW));
     // 15 accounts over two days (the batches cross midnight); user-late's page views before the
     // group call joined acct_3 either way.
     let pairs: usize = usage_of(&folded).await.values().map(BTreeMap::len).sum();
@@ -189,19 +192,19 @@ async fn what_a_fold_cannot_write_is_held_again_and_nothing_counts_twice() {
     let ports = FoldPorts { backlog: &backlog, buffer: &backlog, accounts: &store, links: &store, usage: &usage };
     // The first fold writes 5 (account, day) pairs; the others fail: they are held again, alone,
     // and the 12 batches are released.
-    let first = fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+    let first = fold(&ports, BATCHES_PER_ROUND, NOW, || true).await.expect("folded");
     let pairs: usize = usage_of(&at_once).await.values().map(BTreeMap::len).sum();
     assert_eq!((first.writes, first.failed), (5, pairs - 5), "{first:?}");
     assert_eq!(backlog.len(), 1, "only what failed is held, as one batch");
     // The next fold writes them.
     usage.failing.store(false, Ordering::SeqCst);
-    let second = fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+    let second = fold(&ports, BATCHES_PER_ROUND, NOW, || true).await.expect("folded");
     assert_eq!((second.writes, second.failed), (pairs - 5, 0), "{second:?}");
     assert!(backlog.is_empty());
     assert_eq!(usage_of(&store).await, usage_of(&at_once).await);
     // Everything held and folded a second time (SQS redelivers): no count grows.
     ingest_all(&store, UsageWrites::Held(&backlog)).await;
-    fold(&ports, 5, || true).await.expect("folded");
+    fold(&ports, 5, NOW, || true).await.expect("folded");
     assert_eq!(usage_of(&store).await, usage_of(&at_once).await);
 }
 
@@ -231,12 +234,12 @@ async fn a_fold_that_fails_before_releasing_is_folded_again() {
     ingest_all(&store, UsageWrites::Held(&backlog)).await;
     let links = FailingLinks { store: &store, failing: AtomicBool::new(true) };
     let ports = FoldPorts { backlog: &backlog, buffer: &backlog, accounts: &store, links: &links, usage: &store };
-    assert!(fold(&ports, BATCHES_PER_ROUND, || true).await.is_err());
+    assert!(fold(&ports, BATCHES_PER_ROUND, NOW, || true).await.is_err());
     assert_eq!(backlog.len(), 12, "nothing released");
     // SQS shows the batches again after their visibility timeout; the next fold writes them.
     backlog.give_back();
     links.failing.store(false, Ordering::SeqCst);
-    fold(&ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+    fold(&ports, BATCHES_PER_ROUND, NOW, || true).await.expect("folded");
     assert!(backlog.is_empty());
     assert_eq!(usage_of(&store).await, usage_of(&at_once).await);
 }
@@ -249,7 +252,7 @@ async fn a_fold_out_of_time_leaves_the_rest_held() {
     let ports = FoldPorts { backlog: &backlog, buffer: &backlog, accounts: &store, links: &store, usage: &store };
     // Time for the fold's first look and one take of 5 (a round asks before each take).
     let asked = std::sync::atomic::AtomicUsize::new(0);
-    let report = fold(&ports, 5, || asked.fetch_add(1, Ordering::SeqCst) < 2).await.expect("folded");
+    let report = fold(&ports, 5, NOW, || asked.fetch_add(1, Ordering::SeqCst) < 2).await.expect("folded");
     assert_eq!((report.batches, report.more_held), (5, true), "{report:?}");
     assert_eq!(backlog.len(), 7);
 }
@@ -316,7 +319,7 @@ async fn usage_held_for_an_account_erased_before_the_fold_is_dropped() {
     let ports = PrivacyPorts { tables: vec![&store], ledger: &store, tombstones: &store, log: &store };
     erase(&ports, Some(&key), "acct_3", "dpo@example.com", NOW).await.expect("erased").expect("acct_3 was held");
     let fold_ports = FoldPorts { backlog: &backlog, buffer: &backlog, accounts: &store, links: &store, usage: &store };
-    fold(&fold_ports, BATCHES_PER_ROUND, || true).await.expect("folded");
+    fold(&fold_ports, BATCHES_PER_ROUND, NOW, || true).await.expect("folded");
     assert!(backlog.is_empty());
     assert_eq!(store.get("acct_3").await.unwrap(), None, "acct_3 stays erased");
     // user-late's page views before their group call: their link went with acct_3 and their

@@ -97,6 +97,12 @@ pub struct UsageDay {
     /// The latest message time of each batch; last seen is the largest.
     #[serde(default)]
     pub seen_at: BTreeSet<i64>,
+    /// When usage was last added to the day (the writer's clock, not the messages' own times):
+    /// a message can arrive long after its day, from an offline client, and its second
+    /// delivery can follow it by as long as any other's. `None` on days written before it was
+    /// kept; those count from their day's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_added_at: Option<i64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -118,18 +124,26 @@ impl UsageDay {
         self.features.extend(other.features.iter().cloned());
         self.first_value_at.extend(other.first_value_at.iter().copied());
         self.seen_at.extend(other.seen_at.iter().copied());
+        self.last_added_at = self.last_added_at.max(other.last_added_at);
+    }
+
+    /// When the day's fingerprints may go: [`FINGERPRINT_DAYS`] after the day ends, or after
+    /// usage was last added to it if that was later.
+    pub fn settles_at(&self, day: NaiveDate) -> i64 {
+        let day_end = time::day_start(day) + DAY;
+        day_end.max(self.last_added_at.unwrap_or(day_end)) + FINGERPRINT_DAYS * DAY
     }
 }
 
-/// How long after its day ends a day keeps its message fingerprints. They exist to drop a
-/// message delivered twice, and they are most of a usage day's bytes, which every sweep reads
-/// (a day of 333 messages is 4,195 bytes with them, 199 without). A second delivery comes
-/// within hours from Segment's retries; from the usage fold, which runs daily by default
-/// (`UsageFoldSchedule`), a held batch it could not finish is received again at the next run,
-/// at most 5 times in all (the backlog's `maxReceiveCount`): up to 5 days after the day's last
-/// messages were held, the first of them folded the day after. A message whose own time is
-/// older than its arrival (an offline client) can still be counted twice if it is delivered
-/// twice after this window.
+/// How long a day keeps its message fingerprints after it ends, or after usage was last added
+/// to it if that was later ([`UsageDay::settles_at`]). They exist to drop a message delivered
+/// twice, and they are most of a usage day's bytes, which every sweep reads (a day of 333
+/// messages is 4,195 bytes with them, 199 without). A second delivery comes within hours from
+/// Segment's retries; from the usage fold, which runs daily by default (`UsageFoldSchedule`), a
+/// held batch it could not finish is received again at the next run, at most 5 times in all
+/// (the backlog's `maxReceiveCount`): up to 5 days after the first of them was folded. Counted
+/// from the last addition, a late message (an offline client's, its own time days old) keeps
+/// its day's fingerprints for as long as any other.
 pub const FINGERPRINT_DAYS: i64 = 6;
 
 /// At most this many days are settled per account and sweep: one a day is the steady state; an
@@ -141,9 +155,7 @@ pub const MAX_SETTLED_PER_SWEEP: usize = 2;
 /// day, so that a message added since is not dropped uncounted).
 pub fn days_to_settle(days: &BTreeMap<NaiveDate, UsageDay>, now: i64) -> Vec<(NaiveDate, u64)> {
     days.iter()
-        .filter(|(day, usage)| {
-            !usage.message_ids.is_empty() && time::day_start(**day) + (1 + FINGERPRINT_DAYS) * DAY <= now
-        })
+        .filter(|(day, usage)| !usage.message_ids.is_empty() && usage.settles_at(**day) <= now)
         .map(|(day, usage)| (*day, usage.message_ids.len() as u64))
         .take(MAX_SETTLED_PER_SWEEP)
         .collect()
@@ -241,6 +253,7 @@ mod tests {
             features: ["Export".to_string()].into(),
             first_value_at: [seen].into(),
             seen_at: [seen].into(),
+            last_added_at: None,
         }
     }
 
@@ -343,5 +356,32 @@ mod tests {
         assert_eq!((late.events(), late.settled_events), (4, 3));
         settled.insert(d, late);
         assert_eq!(days_to_settle(&settled, now), [(d, 1)]);
+    }
+
+    /// The window counts from when usage was last added, when that is after the day: a message
+    /// of an old day (an offline client's) keeps its fingerprint as long as any message does,
+    /// so its second delivery is still dropped.
+    #[test]
+    fn a_late_message_keeps_its_days_fingerprints_for_the_whole_window() {
+        let d = day("2026-10-01");
+        let added = time::day_start(day("2026-11-20")) + 5 * 3600;
+        let mut late = usage(&["old-offline-message"], &["u1"], 0);
+        late.last_added_at = Some(added);
+        let days = BTreeMap::from([(d, late.clone())]);
+        assert!(days_to_settle(&days, added + FINGERPRINT_DAYS * DAY - 1).is_empty());
+        assert_eq!(days_to_settle(&days, added + FINGERPRINT_DAYS * DAY), [(d, 1)]);
+
+        // Added inside its own day (an hourly fold): the window still counts from the day's end.
+        let mut same_day = usage(&["m"], &["u1"], 0);
+        same_day.last_added_at = Some(time::day_start(d) + 3600);
+        assert_eq!(same_day.settles_at(d), time::day_start(d) + (1 + FINGERPRINT_DAYS) * DAY);
+
+        // Absorbing keeps the later addition, whichever side holds it.
+        let mut earlier = usage(&["n"], &["u1"], 0);
+        earlier.last_added_at = Some(added - DAY);
+        earlier.absorb(&late);
+        assert_eq!(earlier.last_added_at, Some(added));
+        late.absorb(&usage(&["p"], &["u1"], 0));
+        assert_eq!(late.last_added_at, Some(added));
     }
 }

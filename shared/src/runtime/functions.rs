@@ -140,7 +140,8 @@ impl UsageFoldFunction {
             usage: &self.store,
         };
         let more_time = lambda::time_left_over(&event.context, Duration::from_secs(300));
-        let report = usage_fold::fold(&ports, usage_fold::BATCHES_PER_ROUND, more_time).await?;
+        let now = clock::unix_now();
+        let report = usage_fold::fold(&ports, usage_fold::BATCHES_PER_ROUND, now, more_time).await?;
         if report.failed > 0 {
             return Err(format!("{} (account, day) pairs not written, held again: {report:?}", report.failed).into());
         }

@@ -3,7 +3,7 @@
 //! | item     | `pk`                               | `sk`      | attributes                          |
 //! |----------|------------------------------------|-----------|-------------------------------------|
 //! | account  | `ACCOUNT#<account id>`             | `ACCOUNT` | `type`, `account_id`, groups, facts |
-//! | usage    | `ACCOUNT#<account id>`             | `USAGE#<day>` | `type`, `account_id`, `day`, sets: `mids`, `users`, `feat`, `fv`, `seen`; `n` (the settled `mids`) |
+//! | usage    | `ACCOUNT#<account id>`             | `USAGE#<day>` | `type`, `account_id`, `day`, sets: `mids`, `users`, `feat`, `fv`, `seen`; `n` (the settled `mids`); `w` (when usage was last added) |
 //! | link     | `LINK#<source>#<external id>`      | `LINK`    | `type`, `account_id`                |
 //! | sources  | `DEPLOYMENT`                       | `SOURCES` | `type`, one number per source: since |
 //!
@@ -214,6 +214,7 @@ fn usage_from_item(item: &HashMap<String, AttributeValue>) -> UsageDay {
         features: string_set(item, "feat"),
         first_value_at: number_set(item, "fv"),
         seen_at: number_set(item, "seen"),
+        last_added_at: item.get("w").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()),
     }
 }
 
@@ -766,6 +767,11 @@ impl UsageStore for DynamoStore {
         } else {
             b.clauses.push("#exp = :exp".into());
             b.values.insert(":exp".into(), s("kept: first value"));
+        }
+        // When usage was last added, which the fingerprints' window counts from (a merge
+        // carries the provisional day's).
+        if let Some(added) = usage.last_added_at {
+            b.set("w", "w", AttributeValue::N(added.to_string()));
         }
         // ADD on sets is idempotent; DynamoDB refuses empty sets, so those are left out.
         let strings = [("mids", &usage.message_ids), ("users", &usage.users), ("feat", &usage.features)];

@@ -271,7 +271,7 @@ pub async fn ingest(
         UsageWrites::Now(usage) => {
             let grouped = batch.usage.iter().filter_map(|((group, day), delta)| Some((group.as_deref()?, *day, delta)));
             let ungrouped = batch.ungrouped_users.iter().map(|((user, day), delta)| (user.as_str(), *day, delta));
-            write_usage(links, usage, grouped.collect(), ungrouped.collect(), &mut provisional_users).await?
+            write_usage(links, usage, grouped.collect(), ungrouped.collect(), &mut provisional_users, now).await?
         }
         UsageWrites::Held(buffer) => {
             let usage = HeldUsage {
@@ -386,17 +386,19 @@ async fn apply_group_call(
 }
 
 /// Resolves each (group or user, day) of usage to an account, merges the deltas per (account,
-/// day) and writes each pair once: the webhook's writes for one batch (the first failure fails
-/// the batch, which the sender retries). Users resolved to their provisional record join
-/// `provisional_users`.
+/// day) and writes each pair once, as added at `now`: the webhook's writes for one batch (the
+/// first failure fails the batch, which the sender retries). Users resolved to their
+/// provisional record join `provisional_users`.
 pub(crate) async fn write_usage(
     links: &dyn LinkStore,
     usage: &dyn UsageStore,
     grouped: Vec<(&str, NaiveDate, &UsageDelta)>,
     ungrouped: Vec<(&str, NaiveDate, &UsageDelta)>,
     provisional_users: &mut BTreeSet<String>,
+    now: i64,
 ) -> Result<BTreeMap<(String, NaiveDate), UsageDay>, StoreError> {
-    let per_account = resolve_usage(links, grouped, ungrouped, provisional_users).await?;
+    let mut per_account = resolve_usage(links, grouped, ungrouped, provisional_users).await?;
+    added_at(&mut per_account, now);
     // The writes are independent (one item each) and idempotent: a few at a time, so that a
     // batch of a few hundred (account, day) pairs answers well inside the webhook deadline.
     futures::stream::iter(per_account.iter().map(Ok::<_, StoreError>))
@@ -405,6 +407,14 @@ pub(crate) async fn write_usage(
         })
         .await?;
     Ok(per_account)
+}
+
+/// Stamps each (account, day) as added at `now`: its fingerprints are kept for
+/// [`crate::domain::usage::FINGERPRINT_DAYS`] after that.
+pub(crate) fn added_at(per_account: &mut BTreeMap<(String, NaiveDate), UsageDay>, now: i64) {
+    for day in per_account.values_mut() {
+        day.last_added_at = Some(now);
+    }
 }
 
 /// Writes each (account, day) of `per_account`, a few at a time, all of them whatever fails:

@@ -7,7 +7,7 @@
 //! Nothing is lost on a failure: held batches are released only after their usage is written,
 //! and a batch folded twice adds nothing the second time (every part of a usage day is a set).
 
-use super::analytics::{absorb, resolve_usage, settle_provisional, write_each};
+use super::analytics::{absorb, added_at, resolve_usage, settle_provisional, write_each};
 use crate::app::ports::queue::QueueError;
 use crate::app::ports::store::{AccountStore, LinkStore, StoreError, UsageStore};
 use crate::app::ports::usage_backlog::{HeldUsage, Taken, UsageBacklog, UsageBuffer};
@@ -62,10 +62,11 @@ pub struct FoldPorts<'a> {
 
 /// Rounds of [`fold_round`] until nothing is held, `more_time` says stop (asked before each
 /// take, so a round stops taking in time to write what it took) or a round could not write all
-/// it took.
+/// it took. `now` is when the fold runs: what it writes is stamped as added then.
 pub async fn fold(
     ports: &FoldPorts<'_>,
     batches_per_round: usize,
+    now: i64,
     more_time: impl Fn() -> bool + Sync,
 ) -> Result<FoldReport, FoldError> {
     let mut report = FoldReport::default();
@@ -74,7 +75,7 @@ pub async fn fold(
             report.more_held = true;
             return Ok(report);
         }
-        let round = fold_round(ports, batches_per_round, &more_time).await?;
+        let round = fold_round(ports, batches_per_round, now, &more_time).await?;
         if round.batches == 0 {
             return Ok(report);
         }
@@ -97,6 +98,7 @@ pub async fn fold(
 pub async fn fold_round(
     ports: &FoldPorts<'_>,
     max_batches: usize,
+    now: i64,
     more_time: &(dyn Fn() -> bool + Sync),
 ) -> Result<FoldReport, FoldError> {
     let (mut receipts, mut merged, mut pairs) = (Vec::new(), Merged::default(), 0);
@@ -123,6 +125,7 @@ pub async fn fold_round(
     for ((account, day), delta) in &merged.resolved {
         absorb(per_account.entry((account.clone(), *day)).or_default(), delta);
     }
+    added_at(&mut per_account, now);
     // A pair that cannot be written (an item past DynamoDB's 400 KB, a throttle the SDK's
     // retries did not ride out) must not hold back the others: it is held again, alone.
     let failed = write_each(ports.usage, &per_account).await;
