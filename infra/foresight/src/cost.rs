@@ -158,7 +158,7 @@ pub struct Figures {
     /// `usage::FINGERPRINT_DAYS` (6) before it. The sweep settles an older day (one write, billed
     /// by the day's size then) and from then on it weighs [`Self::settled_day_bytes`].
     pub fingerprinted_days: f64,
-    /// A settled usage day (`cargo bench --bench analytics_ingest`: 199 bytes, its users,
+    /// A settled usage day (`cargo bench --bench analytics_ingest`: 206 bytes, its users,
     /// features and times without the fingerprints).
     pub settled_day_bytes: f64,
     /// The share of the first sweep of a day's writes that also change the account's card in
@@ -204,15 +204,15 @@ impl Default for Figures {
             event_read_units: 0.5,
             analytics_wcu_per_message: [(1.0, 3.607), (10.0, 0.293), (333.0, 0.015)],
             analytics_measured_day: 333.0,
-            folded_wcu_per_message: [(1.0, 0.01502), (4.0, 0.04204), (24.0, 0.2042)],
+            folded_wcu_per_message: [(1.0, 0.01502), (4.0, 0.04204), (24.0, 0.2087)],
             held_bytes_per_pair: 29.1,
             fold_seconds_per_batch: 0.05,
             sweep_rcu_per_1000: 258.0,
             sweep_measured_bytes_per_account: 2113.0,
-            usage_day_bytes: 4195.0,
+            usage_day_bytes: 4202.0,
             usage_days_kept: 35.0,
             fingerprinted_days: 7.0,
-            settled_day_bytes: 199.0,
+            settled_day_bytes: 206.0,
             first_sweep_card_share: 0.0374,
             index_wcu_per_card_write: 1.0,
             crm_sync_rcu_per_1000: 100.0 * 1000.0 / 4096.0 * 0.5,
@@ -483,7 +483,7 @@ pub fn bill(s: &Scenario, f: &Figures, p: &Prices) -> Vec<Line> {
             usage: format!("{stored_gb:.2} GB"),
             usd: stored_gb * p.dynamodb_gb_month,
             free_usd: stored_gb.min(25.0) * p.dynamodb_gb_month,
-            basis: "bench account_growth's item size; 12 bytes per message id for 7 days, settled usage days of 199 bytes (25 GB always free)",
+            basis: "bench account_growth's item size; 12 bytes per message id for 7 days, settled usage days of 206 bytes (25 GB always free)",
         },
         Line {
             service: "SQS",
@@ -623,17 +623,17 @@ mod tests {
         // 30 days × 1,000 first writes of 5 WCU and 3.74% of an index copy = 151,122, and
         // 30 × 1,000 × 0.1 × 1 later writes of 5 + 1 = 18,000; and a usage day settled for
         // each of the 1,000 accounts (33,333 messages a day reach all of them) a day, 30,000
-        // writes of 1 WCU (a day of 33.3 messages, 419.5 bytes): 199,122 WRU.
+        // writes of 1 WCU (a day of 33.3 messages, 420.2 bytes): 199,122 WRU.
         assert_usd("DynamoDB writes (sweeps)", 199_122.0 * 0.625 / 1e6);
         // CRM sync: 30 days × 2 sweeps × 1,000 × 0.1 = 6,000 marks cleared, 5 + 1 WCU each.
         assert_usd("DynamoDB writes (CRM sync)", 36_000.0 * 0.625 / 1e6);
         // Reads: (100,000 + 10,000 × 4) × 0.5 = 70,000; sweeps 60 × 1 × 258 RCU scaled from the
         // 2,113 bytes an account measured to what an account holds here: its 4,528.4-byte item
-        // and 35 usage days of 33.3 messages (4,195 bytes at 333: 419.5 each), the last 7 with
-        // their fingerprints and 28 settled (199 bytes); the CRM sync 720 runs × 1 × 12.2 (1,000
+        // and 35 usage days of 33.3 messages (4,202 bytes at 333: 420.2 each), the last 7 with
+        // their fingerprints and 28 settled (206 bytes); the CRM sync 720 runs × 1 × 12.2 (1,000
         // cards of 100 bytes: 24.4 4-KB units, halved); at $0.125 per million.
         let scanned =
-            (1675.0 + 2511.0 * 100.0 / 88.0) + 7.0 * 4195.0 * (1_000_000.0 / 30.0 / 1000.0) / 333.0 + 28.0 * 199.0;
+            (1675.0 + 2511.0 * 100.0 / 88.0) + 7.0 * 4202.0 * (1_000_000.0 / 30.0 / 1000.0) / 333.0 + 28.0 * 206.0;
         let sweep_reads = 60.0 * 258.0 * scanned / 2113.0;
         assert_usd("DynamoDB reads", (70_000.0 + sweep_reads + 720.0 * 100_000.0 / 4096.0 * 0.5) * 0.125 / 1e6);
         // Metrics: 1 source every hour, no alerts: $0.30.
