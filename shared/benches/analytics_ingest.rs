@@ -10,7 +10,7 @@ use foresight_shared::adapters::memory::MemoryUsageBacklog;
 use foresight_shared::app::ingest::analytics::AnalyticsWebhook;
 use foresight_shared::app::ingest::usage_fold::{fold, FoldPorts, BATCHES_PER_ROUND};
 use foresight_shared::app::ports::store::{AccountLister, UsageStore};
-use foresight_shared::domain::usage::AnalyticsConfig;
+use foresight_shared::domain::usage::{AnalyticsConfig, DueDay};
 use foresight_shared::sources::segment::signature;
 use http::{HeaderMap, HeaderValue};
 use serde_json::json;
@@ -118,8 +118,9 @@ async fn spread_day(
     let mut settled = 0;
     for account in store.list().await.expect("accounts") {
         for (day, usage) in &account.usage {
-            let fingerprints = usage.message_ids.len() as u64;
-            settled += usize::from(store.settle_day(&account.account_id, *day, fingerprints).await.expect("settled"));
+            let due =
+                DueDay { day: *day, fingerprints: usage.message_ids.len() as u64, last_added_at: usage.last_added_at };
+            settled += usize::from(store.settle_day(&account.account_id, &due).await.expect("settled"));
         }
     }
     let settle_wcu = (meter.reading().write_units - before.write_units) / settled.max(1) as f64;

@@ -503,7 +503,7 @@ impl UsageStore for SimTable<'_> {
 
     /// Not simulated: the model bills settling (`foresight cost`); the simulated days are
     /// billed by their size, which the settling would not change within a simulated day.
-    async fn settle_day(&self, _: &str, _: chrono::NaiveDate, _: u64) -> Result<bool, StoreError> {
+    async fn settle_day(&self, _: &str, _: &foresight_shared::domain::usage::DueDay) -> Result<bool, StoreError> {
         Ok(false)
     }
 }

@@ -240,8 +240,9 @@ async fn a_sweep_settles_usage_days_past_their_redelivery_window() {
 }
 
 /// Survey answers that named no account are kept under `unlinked:surveys`, never scored; the
-/// sweep drops those past the NPS window as it does an account's (the newest stays), so the
-/// holder neither keeps respondents' comments for ever nor grows to DynamoDB's item limit.
+/// sweep drops those past the NPS window, the newest too (no record reads the holder's last
+/// NPS), so the holder neither keeps respondents' comments for ever nor grows to DynamoDB's
+/// item limit.
 #[tokio::test]
 async fn the_unlinked_survey_holder_keeps_answers_for_the_nps_window_only() {
     use foresight_shared::domain::account::UNLINKED_SURVEYS;
@@ -264,10 +265,14 @@ async fn the_unlinked_survey_holder_keeps_answers_for_the_nps_window_only() {
     assert_eq!(answers, ["sv#tf-recent"], "answers past the 90-day window are gone");
     assert!(!after.attributes.contains_key(attr::HEALTH), "never scored");
 
-    // Past the window, the newest answer stays (the holder's last NPS, as for any account).
-    foresight_shared::app::health_sweep::run(&ports, &Settings::default(), "sweep-2", NOW + 100 * DAY, 1)
-        .await
-        .unwrap();
+    // Once past the window, the newest answer goes too.
+    let sweep_at = |id: &'static str, now: i64| {
+        let ports = &ports;
+        async move { foresight_shared::app::health_sweep::run(ports, &Settings::default(), id, now, 1).await.unwrap() }
+    };
+    sweep_at("sweep-2", NOW + 79 * DAY).await;
+    assert!(store.get(UNLINKED_SURVEYS).await.unwrap().unwrap().attributes.contains_key("sv#tf-recent"));
+    sweep_at("sweep-3", NOW + 81 * DAY).await;
     let later = store.get(UNLINKED_SURVEYS).await.unwrap().unwrap();
-    assert!(later.attributes.contains_key("sv#tf-recent"));
+    assert!(!later.attributes.keys().any(|k| k.starts_with(attr::SURVEY_RESPONSE)), "{:?}", later.attributes);
 }

@@ -4,7 +4,7 @@ use foresight_shared::adapters::memory::MemoryStore;
 use foresight_shared::app::ports::store::{
     AccountLister, AccountStore, ApplyOutcome, LinkSource, LinkStore, UsageStore,
 };
-use foresight_shared::domain::usage::UsageDay;
+use foresight_shared::domain::usage::{DueDay, UsageDay};
 use foresight_shared::domain::{AccountChange, EventVersion, GuardedGroup};
 use foresight_shared::testkit::dynamodb_local_store;
 
@@ -50,6 +50,15 @@ async fn usage_days_are_idempotent_sets_and_merge(store: &dyn Store) {
     let stored = store.get("acct_usage").await.unwrap().unwrap();
     assert_eq!(stored.usage[&d("2026-11-03")].last_added_at, Some(2_000));
     assert_eq!(stored.usage[&d("2026-11-03")].message_ids.len(), 2);
+    // It only moves forward: an older time (another writer's clock) adds its sets, not its time,
+    // and so does a merge of a provisional day written before.
+    let older = UsageDay { last_added_at: Some(1_500), ..day_usage(&["m6"], &["u1"], 300) };
+    store.add_usage("acct_usage", d("2026-11-03"), &older).await.unwrap();
+    store.add_usage("analytics-early", d("2026-11-03"), &stamped(500)).await.unwrap();
+    assert!(store.merge("analytics-early", "acct_usage").await.unwrap());
+    let stored = store.get("acct_usage").await.unwrap().unwrap();
+    assert_eq!(stored.usage[&d("2026-11-03")].last_added_at, Some(2_000));
+    assert_eq!(stored.usage[&d("2026-11-03")].message_ids.len(), 3, "m4, m5, m6");
     // A provisional group's usage joins the account when linked.
     store.add_usage("analytics-provisional", d("2026-11-02"), &day_usage(&["m3", "m9"], &["u3"], 400)).await.unwrap();
     assert!(store.merge("analytics-provisional", "acct_usage").await.unwrap());
@@ -62,22 +71,22 @@ async fn usage_days_are_idempotent_sets_and_merge(store: &dyn Store) {
 async fn a_settled_day_keeps_its_count_not_its_fingerprints(store: &dyn Store) {
     let day = d("2026-11-05");
     store.add_usage("acct_settle", day, &day_usage(&["m1", "m2", "m3"], &["u1"], 100)).await.unwrap();
-    assert!(!store.settle_day("acct_settle", day, 2).await.unwrap(), "a message came since it was read");
+    assert!(!store.settle_day("acct_settle", &due(day, 2)).await.unwrap(), "a message came since it was read");
     assert_eq!(store.get("acct_settle").await.unwrap().unwrap().usage[&day].message_ids.len(), 3, "nothing dropped");
-    assert!(store.settle_day("acct_settle", day, 3).await.unwrap());
+    assert!(store.settle_day("acct_settle", &due(day, 3)).await.unwrap());
     let settled = store.get("acct_settle").await.unwrap().unwrap().usage[&day].clone();
     assert_eq!((settled.message_ids.len(), settled.settled_events, settled.events()), (0, 3, 3));
     assert_eq!(settled.users.len(), 1, "only the fingerprints go");
-    assert!(!store.settle_day("acct_settle", day, 3).await.unwrap(), "settled already: nothing to drop");
-    assert!(!store.settle_day("acct_settle", d("2026-11-06"), 1).await.unwrap(), "no such day");
+    assert!(!store.settle_day("acct_settle", &due(day, 3)).await.unwrap(), "settled already: nothing to drop");
+    assert!(!store.settle_day("acct_settle", &due(d("2026-11-06"), 1)).await.unwrap(), "no such day");
     assert!(!store.get("acct_settle").await.unwrap().unwrap().usage.contains_key(&d("2026-11-06")), "nor made");
     // A late message is counted on top; settling again adds it.
     store.add_usage("acct_settle", day, &day_usage(&["m4"], &[], 200)).await.unwrap();
-    assert!(store.settle_day("acct_settle", day, 1).await.unwrap());
+    assert!(store.settle_day("acct_settle", &due(day, 1)).await.unwrap());
     assert_eq!(store.get("acct_settle").await.unwrap().unwrap().usage[&day].events(), 4);
     // A merge carries the count.
     store.add_usage("analytics-settled", day, &day_usage(&["m9"], &[], 300)).await.unwrap();
-    assert!(store.settle_day("analytics-settled", day, 1).await.unwrap());
+    assert!(store.settle_day("analytics-settled", &due(day, 1)).await.unwrap());
     assert!(store.merge("analytics-settled", "acct_settle").await.unwrap());
     let merged = store.get("acct_settle").await.unwrap().unwrap().usage[&day].clone();
     assert_eq!((merged.settled_events, merged.message_ids.len()), (5, 0));
@@ -87,11 +96,27 @@ async fn a_settled_day_keeps_its_count_not_its_fingerprints(store: &dyn Store) {
     // Two merges of one provisional record at once (both may read it before either deletes it)
     // move its count once.
     store.add_usage("analytics-race", day, &day_usage(&["r1", "r2"], &[], 400)).await.unwrap();
-    assert!(store.settle_day("analytics-race", day, 2).await.unwrap());
+    assert!(store.settle_day("analytics-race", &due(day, 2)).await.unwrap());
     let (a, b) =
         futures::join!(store.merge("analytics-race", "acct_settle"), store.merge("analytics-race", "acct_settle"));
     assert!(a.unwrap() || b.unwrap());
     assert_eq!(store.get("acct_settle").await.unwrap().unwrap().usage[&day].settled_events, 7);
+
+    // A second delivery of a message the day holds, since the sweep read it, adds no
+    // fingerprint but starts the window again: the day is not settled until it is due again.
+    let day = d("2026-11-07");
+    let added_at = |at| UsageDay { last_added_at: Some(at), ..day_usage(&["m1"], &["u1"], 100) };
+    store.add_usage("acct_settle", day, &added_at(1_000)).await.unwrap();
+    let read = DueDay { day, fingerprints: 1, last_added_at: Some(1_000) };
+    store.add_usage("acct_settle", day, &added_at(9_000)).await.unwrap();
+    assert!(!store.settle_day("acct_settle", &read).await.unwrap(), "added to since it was read");
+    assert_eq!(store.get("acct_settle").await.unwrap().unwrap().usage[&day].message_ids.len(), 1);
+    assert!(store.settle_day("acct_settle", &DueDay { last_added_at: Some(9_000), ..read }).await.unwrap());
+}
+
+/// A day as a sweep read it, written without the time it was added.
+fn due(day: chrono::NaiveDate, fingerprints: u64) -> DueDay {
+    DueDay { day, fingerprints, last_added_at: None }
 }
 
 fn group(attribute: &str, t: i64, id: &str, value: Value) -> GuardedGroup {

@@ -14,7 +14,7 @@ use foresight_shared::app::ingest::usage_fold::{fold, merge, FoldPorts, BATCHES_
 use foresight_shared::app::ports::store::{AccountStore, StoreError, UsageStore};
 use foresight_shared::app::ports::store::{LinkSource, LinkStore};
 use foresight_shared::app::ports::usage_backlog::{HeldUsage, UsageBacklog, UsageBuffer};
-use foresight_shared::domain::usage::{AnalyticsConfig, UsageDay};
+use foresight_shared::domain::usage::{AnalyticsConfig, DueDay, UsageDay};
 use foresight_shared::sources::segment::{self, signature, UsageDelta};
 use http::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
@@ -175,8 +175,8 @@ impl UsageStore for FailingUsage<'_> {
         self.store.add_usage(account_id, day, usage).await
     }
 
-    async fn settle_day(&self, account_id: &str, day: NaiveDate, fingerprints: u64) -> Result<bool, StoreError> {
-        self.store.settle_day(account_id, day, fingerprints).await
+    async fn settle_day(&self, account_id: &str, due: &DueDay) -> Result<bool, StoreError> {
+        self.store.settle_day(account_id, due).await
     }
 }
 

@@ -194,9 +194,9 @@ pub async fn sweep_account(
     // fingerprints: every sweep reads every day an account keeps, and the fingerprints are most
     // of their bytes. A day a message reached since it was read is left to the next sweep, and
     // so is one whose write failed: settling only saves bytes, so it does not fail the sweep.
-    for (day, fingerprints) in usage::days_to_settle(&stored.usage, now) {
-        if let Err(error) = ports.usage.settle_day(&stored.account_id, day, fingerprints).await {
-            tracing::warn!(account_id = %stored.account_id, %day, %error, "usage day not settled; the next sweep tries again");
+    for due in usage::days_to_settle(&stored.usage, now) {
+        if let Err(error) = ports.usage.settle_day(&stored.account_id, &due).await {
+            tracing::warn!(account_id = %stored.account_id, day = %due.day, %error, "usage day not settled; the next sweep tries again");
         }
     }
     Ok(AccountSwept { band: score.band, alerts: raised })
@@ -210,15 +210,18 @@ fn facts_past_their_windows(stored: &StoredAccount, now: i64) -> impl Iterator<I
 }
 
 /// The holder of survey answers that named no account (`unlinked:surveys`) is no customer, so
-/// it is not scored; but its answers go by the windows of any account's (the newest stays).
-/// Kept for ever, they would hold respondents' comments with no account to erase them by, and
-/// the item would grow until DynamoDB refused the next answer (400 KB).
+/// it is not scored; its answers go once past the NPS window, the newest too. Kept for ever,
+/// they would hold respondents' comments with no account to erase them by, and the item would
+/// grow until DynamoDB refused the next answer (400 KB).
 async fn tidy_unlinked_holder(stored: &StoredAccount, ports: &SweepPorts<'_>, now: i64) -> Result<(), SweepError> {
-    let mut change = AccountChange::new(stored.account_id.clone());
-    change.expired.extend(facts_past_their_windows(stored, now));
-    if !change.expired.is_empty() {
-        ports.accounts.apply(&change).await?;
+    let day_start = now.div_euclid(DAY) * DAY;
+    let expired = retention::expired_unlinked_answers(&stored.attributes, day_start);
+    if expired.is_empty() {
+        return Ok(());
     }
+    let mut change = AccountChange::new(stored.account_id.clone());
+    change.expired.extend(expired.into_iter().take(retention::MAX_DROPPED_PER_WRITE));
+    ports.accounts.apply(&change).await?;
     Ok(())
 }
 

@@ -150,8 +150,9 @@ impl StoredAccount {
     }
 }
 
-/// The id under which survey responses that name no account are kept (never dropped): a record
-/// of its own that the sweep does not score.
+/// The id under which survey responses that name no account are kept rather than refused, for
+/// the NPS window (`retention::expired_unlinked_answers`): a record of its own that the sweep
+/// does not score.
 pub const UNLINKED_SURVEYS: &str = "unlinked:surveys";
 
 /// Whether an account id is a holder of data that names no account (not a customer).

@@ -119,7 +119,7 @@ pub const INVENTORY: [InventoryEntry; 9] = [
         table: "accounts",
         what: "the account record: name, billing state per subscription, ticket and CSAT state, health and its history, link ids, portfolio card",
         source: "Stripe, Zendesk and analytics webhooks; the health sweep",
-        retention: "until the account is erased; inside it, the health sweep drops tickets solved, closed or deleted before the 30-day support window, ratings older than it, survey answers older than the 90-day NPS window and the facts of invoices settled over 90 days ago (keeping the newest ticket and answer, and the invoices paid and failed last), and the marks of emails sent over 365 days ago (the longest frequency cap); survey answers that named no account (held as unlinked:surveys, never scored) go by the same 90-day rule",
+        retention: "until the account is erased; inside it, the health sweep drops tickets solved, closed or deleted before the 30-day support window, ratings older than it, survey answers older than the 90-day NPS window and the facts of invoices settled over 90 days ago (keeping the newest ticket and answer, and the invoices paid and failed last), and the marks of emails sent over 365 days ago (the longest frequency cap); survey answers that named no account (held as unlinked:surveys, never scored) go after the same 90 days, the newest too",
     },
     InventoryEntry {
         kind: "usage",

@@ -98,6 +98,16 @@ fn old_ratings(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
         .collect()
 }
 
+/// The facts of the holder of survey answers that named no account (`unlinked:surveys`) that
+/// no window reads: every answer older than the NPS window, the newest too (the holder is no
+/// account, so nothing reads its last NPS, and a respondent's comment is not kept for ever).
+pub fn expired_unlinked_answers(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
+    with_prefix(attributes, attr::SURVEY_RESPONSE)
+        .filter(|(_, _, value)| read::<SurveyResponse>(value).is_some_and(|r| now - r.at >= NPS_WINDOW_DAYS * DAY))
+        .map(|(_, name, _)| name.clone())
+        .collect()
+}
+
 /// Survey answers older than the NPS window, but the newest (the account's last NPS).
 fn old_survey_answers(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
     let mut answers: Vec<(i64, &String)> = with_prefix(attributes, attr::SURVEY_RESPONSE)

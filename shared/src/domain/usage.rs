@@ -150,15 +150,37 @@ pub const FINGERPRINT_DAYS: i64 = 6;
 /// account's backlog (the first sweep after an upgrade) goes over the next sweeps.
 pub const MAX_SETTLED_PER_SWEEP: usize = 2;
 
-/// The days whose fingerprints are due to be dropped at `now`, oldest first, each with the
-/// number of fingerprints it holds (which the store checks it still holds when it settles the
-/// day, so that a message added since is not dropped uncounted).
-pub fn days_to_settle(days: &BTreeMap<NaiveDate, UsageDay>, now: i64) -> Vec<(NaiveDate, u64)> {
+/// A day due to be settled, as the sweep read it. A store settles it only if it is still so:
+/// it holds as many fingerprints (a message added since is not dropped uncounted) and usage was
+/// last added to it at the same time (a second delivery of a message it holds adds no
+/// fingerprint, but starts the window again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DueDay {
+    pub day: NaiveDate,
+    pub fingerprints: u64,
+    pub last_added_at: Option<i64>,
+}
+
+/// The days whose fingerprints are due to be dropped at `now`, oldest first.
+pub fn days_to_settle(days: &BTreeMap<NaiveDate, UsageDay>, now: i64) -> Vec<DueDay> {
     days.iter()
         .filter(|(day, usage)| !usage.message_ids.is_empty() && usage.settles_at(**day) <= now)
-        .map(|(day, usage)| (*day, usage.message_ids.len() as u64))
+        .map(|(day, usage)| DueDay {
+            day: *day,
+            fingerprints: usage.message_ids.len() as u64,
+            last_added_at: usage.last_added_at,
+        })
         .take(MAX_SETTLED_PER_SWEEP)
         .collect()
+}
+
+impl DueDay {
+    /// Whether `usage` is still the day as it was read.
+    pub fn still_holds(&self, usage: &UsageDay) -> bool {
+        self.fingerprints > 0
+            && usage.message_ids.len() as u64 == self.fingerprints
+            && usage.last_added_at == self.last_added_at
+    }
 }
 
 /// Drops a day's message fingerprints and adds their number to its settled events: what a
@@ -261,6 +283,10 @@ mod tests {
         time::parse_day(key).unwrap()
     }
 
+    fn counts(due: Vec<DueDay>) -> Vec<(NaiveDate, u64)> {
+        due.into_iter().map(|due| (due.day, due.fingerprints)).collect()
+    }
+
     #[test]
     fn windows_and_exact_counts() {
         let now = time::day_start(day("2026-11-10")) + 3600;
@@ -326,12 +352,12 @@ mod tests {
             (d, usage(&["a", "b", "c"], &["u1"], 0)),
         ]);
         let end_of_grace = time::day_start(d) + (1 + FINGERPRINT_DAYS) * DAY;
-        let due = |now| days_to_settle(&days, now).into_iter().map(|(d, _)| d.to_string()).collect::<Vec<_>>();
+        let due = |now| days_to_settle(&days, now).into_iter().map(|due| due.day.to_string()).collect::<Vec<_>>();
         assert_eq!(due(end_of_grace - 1), ["2026-10-22", "2026-10-25"], "oldest first, two a sweep");
         let mut only_recent = days.clone();
         only_recent.retain(|day, _| *day == d);
         assert!(days_to_settle(&only_recent, end_of_grace - 1).is_empty(), "a second delivery can still come");
-        assert_eq!(days_to_settle(&only_recent, end_of_grace), [(d, 3)]);
+        assert_eq!(counts(days_to_settle(&only_recent, end_of_grace)), [(d, 3)]);
 
         let now = end_of_grace + 3600;
         let before = usage_view(&days, now, None);
@@ -355,7 +381,7 @@ mod tests {
         late.absorb(&usage(&["d"], &[], 0));
         assert_eq!((late.events(), late.settled_events), (4, 3));
         settled.insert(d, late);
-        assert_eq!(days_to_settle(&settled, now), [(d, 1)]);
+        assert_eq!(counts(days_to_settle(&settled, now)), [(d, 1)]);
     }
 
     /// The window counts from when usage was last added, when that is after the day: a message
@@ -369,7 +395,13 @@ mod tests {
         late.last_added_at = Some(added);
         let days = BTreeMap::from([(d, late.clone())]);
         assert!(days_to_settle(&days, added + FINGERPRINT_DAYS * DAY - 1).is_empty());
-        assert_eq!(days_to_settle(&days, added + FINGERPRINT_DAYS * DAY), [(d, 1)]);
+        let due = days_to_settle(&days, added + FINGERPRINT_DAYS * DAY);
+        assert_eq!(due, [DueDay { day: d, fingerprints: 1, last_added_at: Some(added) }]);
+        // A second delivery since the read: no new fingerprint, but a later addition.
+        let mut redelivered = late.clone();
+        redelivered.absorb(&UsageDay { last_added_at: Some(added + 7 * DAY), ..late.clone() });
+        assert!(!due[0].still_holds(&redelivered), "the window starts again");
+        assert!(due[0].still_holds(&late));
 
         // Added inside its own day (an hourly fold): the window still counts from the day's end.
         let mut same_day = usage(&["m"], &["u1"], 0);

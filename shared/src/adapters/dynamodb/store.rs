@@ -28,7 +28,7 @@ use crate::domain::connection::{DeploymentSources, Source};
 use crate::domain::crm;
 use crate::domain::kpi::card_attr;
 use crate::domain::time;
-use crate::domain::usage::UsageDay;
+use crate::domain::usage::{DueDay, UsageDay};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -271,19 +271,20 @@ pub(super) fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Stored
     Ok(stored)
 }
 
-/// Builds `SET` clauses for a change's layout attributes and facts, and `REMOVE` clauses for
-/// its expired facts.
+/// Builds `SET` clauses for a change's layout attributes and facts, `REMOVE` clauses for its
+/// expired facts, and `ADD` clauses for a usage day's sets.
+#[derive(Default)]
 struct UpdateBuilder {
     clauses: Vec<String>,
     removals: Vec<String>,
+    adds: Vec<String>,
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
 }
 
 impl UpdateBuilder {
     fn new(account_id: &str) -> Self {
-        let mut b =
-            UpdateBuilder { clauses: Vec::new(), removals: Vec::new(), names: HashMap::new(), values: HashMap::new() };
+        let mut b = UpdateBuilder::default();
         b.set("t", TYPE, s("account"));
         b.set("aid", ACCOUNT_ID, s(account_id));
         b
@@ -301,12 +302,14 @@ impl UpdateBuilder {
     }
 
     fn expression(&self) -> String {
-        let set = format!("SET {}", self.clauses.join(", "));
-        if self.removals.is_empty() {
-            set
-        } else {
-            format!("{set} REMOVE {}", self.removals.join(", "))
+        let mut expression = format!("SET {}", self.clauses.join(", "));
+        if !self.removals.is_empty() {
+            expression = format!("{expression} REMOVE {}", self.removals.join(", "));
         }
+        if !self.adds.is_empty() {
+            expression = format!("{expression} ADD {}", self.adds.join(", "));
+        }
+        expression
     }
 }
 
@@ -454,6 +457,73 @@ impl DynamoStore {
             Err(_) => self.meter.record_write(Some(&ConsumedCapacity::builder().capacity_units(1.0).build())),
         }
         result.map(|_| ())
+    }
+
+    /// The write that adds a day's sets, with its type, ids and expiry (not its time).
+    fn usage_update(&self, account_id: &str, day: NaiveDate, usage: &UsageDay) -> UpdateBuilder {
+        let mut b = UpdateBuilder::default();
+        b.set("t", TYPE, s("usage"));
+        b.set("aid", ACCOUNT_ID, s(account_id));
+        b.set("day", "day", s(&day.to_string()));
+        // Retention: the day expires once no window needs it — unless it holds a first-value
+        // time, which the lifecycle needs for good. TTL only acts on a number, so such a day's
+        // `expires_at` becomes a string; a later write of the same day keeps whatever is there.
+        b.names.insert("#exp".into(), EXPIRES_AT.into());
+        if usage.first_value_at.is_empty() {
+            b.clauses.push("#exp = if_not_exists(#exp, :exp)".into());
+            let expires = time::day_start(day) + self.usage_retention;
+            b.values.insert(":exp".into(), AttributeValue::N(expires.to_string()));
+        } else {
+            b.clauses.push("#exp = :exp".into());
+            b.values.insert(":exp".into(), s("kept: first value"));
+        }
+        // ADD on sets is idempotent; DynamoDB refuses empty sets, so those are left out.
+        let strings = [("mids", &usage.message_ids), ("users", &usage.users), ("feat", &usage.features)];
+        let numbers = [("fv", &usage.first_value_at), ("seen", &usage.seen_at)];
+        for (name, set) in strings.into_iter().filter(|(_, set)| !set.is_empty()) {
+            b.adds.push(format!("#{name} :{name}"));
+            b.names.insert(format!("#{name}"), name.into());
+            b.values.insert(format!(":{name}"), AttributeValue::Ss(set.iter().cloned().collect()));
+        }
+        for (name, set) in numbers.into_iter().filter(|(_, set)| !set.is_empty()) {
+            b.adds.push(format!("#{name} :{name}"));
+            b.names.insert(format!("#{name}"), name.into());
+            b.values.insert(format!(":{name}"), AttributeValue::Ns(set.iter().map(i64::to_string).collect()));
+        }
+        // Settled events come only from a merged account's days (the fold adds fingerprints).
+        if usage.settled_events > 0 {
+            b.adds.push("#n :n".into());
+            b.names.insert("#n".into(), "n".into());
+            b.values.insert(":n".into(), AttributeValue::N(usage.settled_events.to_string()));
+        }
+        b
+    }
+
+    async fn update_usage(
+        &self,
+        account_id: &str,
+        day: NaiveDate,
+        b: UpdateBuilder,
+        condition: Option<&str>,
+    ) -> Result<(), SdkError<UpdateItemError>> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(usage_key(account_id, day)))
+            .update_expression(b.expression())
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_names(Some(b.names))
+            .set_expression_attribute_values(Some(b.values))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match &out {
+            Ok(o) => self.meter.record_write(o.consumed_capacity()),
+            // As in `update`: a failed conditional write costs one unit at least.
+            Err(_) => self.meter.record_write(Some(&ConsumedCapacity::builder().capacity_units(1.0).build())),
+        }
+        out.map(|_| ())
     }
 
     fn add_facts(b: &mut UpdateBuilder, facts: &[(String, Value)]) -> Result<(), StoreError> {
@@ -751,84 +821,48 @@ impl AccountScanner for DynamoStore {
 #[async_trait]
 impl UsageStore for DynamoStore {
     async fn add_usage(&self, account_id: &str, day: NaiveDate, usage: &UsageDay) -> Result<(), StoreError> {
-        let mut b =
-            UpdateBuilder { clauses: Vec::new(), removals: Vec::new(), names: HashMap::new(), values: HashMap::new() };
-        b.set("t", TYPE, s("usage"));
-        b.set("aid", ACCOUNT_ID, s(account_id));
-        b.set("day", "day", s(&day.to_string()));
-        // Retention: the day expires once no window needs it — unless it holds a first-value
-        // time, which the lifecycle needs for good. TTL only acts on a number, so such a day's
-        // `expires_at` becomes a string; a later write of the same day keeps whatever is there.
-        b.names.insert("#exp".into(), EXPIRES_AT.into());
-        if usage.first_value_at.is_empty() {
-            b.clauses.push("#exp = if_not_exists(#exp, :exp)".into());
-            let expires = time::day_start(day) + self.usage_retention;
-            b.values.insert(":exp".into(), AttributeValue::N(expires.to_string()));
-        } else {
-            b.clauses.push("#exp = :exp".into());
-            b.values.insert(":exp".into(), s("kept: first value"));
-        }
-        // When usage was last added, which the fingerprints' window counts from (a merge
-        // carries the provisional day's).
+        // When usage was last added, which the fingerprints' window counts from, only moves
+        // forward: a merge carries the provisional day's older time, and two writers' clocks
+        // differ. A write whose time is older than the stored one adds its sets without it (the
+        // sets' ADD is idempotent, so writing them a second time is harmless).
         if let Some(added) = usage.last_added_at {
+            let mut b = self.usage_update(account_id, day, usage);
             b.set("w", "w", AttributeValue::N(added.to_string()));
+            match self.update_usage(account_id, day, b, Some("attribute_not_exists(#w) OR #w <= :w")).await {
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                out => return out.map_err(|e| dynamo_error("UpdateItem", e)),
+            }
         }
-        // ADD on sets is idempotent; DynamoDB refuses empty sets, so those are left out.
-        let strings = [("mids", &usage.message_ids), ("users", &usage.users), ("feat", &usage.features)];
-        let numbers = [("fv", &usage.first_value_at), ("seen", &usage.seen_at)];
-        let mut adds = Vec::new();
-        for (name, set) in strings.into_iter().filter(|(_, set)| !set.is_empty()) {
-            adds.push(format!("#{name} :{name}"));
-            b.names.insert(format!("#{name}"), name.into());
-            b.values.insert(format!(":{name}"), AttributeValue::Ss(set.iter().cloned().collect()));
-        }
-        for (name, set) in numbers.into_iter().filter(|(_, set)| !set.is_empty()) {
-            adds.push(format!("#{name} :{name}"));
-            b.names.insert(format!("#{name}"), name.into());
-            b.values.insert(format!(":{name}"), AttributeValue::Ns(set.iter().map(i64::to_string).collect()));
-        }
-        // Settled events come only from a merged account's days (the fold adds fingerprints).
-        if usage.settled_events > 0 {
-            adds.push("#n :n".into());
-            b.names.insert("#n".into(), "n".into());
-            b.values.insert(":n".into(), AttributeValue::N(usage.settled_events.to_string()));
-        }
-        let mut expression = b.expression();
-        if !adds.is_empty() {
-            expression = format!("{expression} ADD {}", adds.join(", "));
-        }
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(usage_key(account_id, day)))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(b.names))
-            .set_expression_attribute_values(Some(b.values))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match &out {
-            Ok(o) => self.meter.record_write(o.consumed_capacity()),
-            Err(_) => self.meter.record_write(None),
-        }
-        out.map(|_| ()).map_err(|e| dynamo_error("UpdateItem", e))
+        let b = self.usage_update(account_id, day, usage);
+        self.update_usage(account_id, day, b, None).await.map_err(|e| dynamo_error("UpdateItem", e))
     }
 
-    async fn settle_day(&self, account_id: &str, day: NaiveDate, fingerprints: u64) -> Result<bool, StoreError> {
-        // The condition keeps a message added since the sweep read the day: its fingerprint
-        // would otherwise go uncounted (the next sweep settles the day with it).
+    async fn settle_day(&self, account_id: &str, due: &DueDay) -> Result<bool, StoreError> {
+        // The condition keeps a message added since the sweep read the day (its fingerprint
+        // would otherwise go uncounted) and a second delivery since (which starts the window
+        // again): the next sweep settles the day when it is due.
+        let added_as_read = match due.last_added_at {
+            Some(_) => "#w = :w",
+            None => "attribute_not_exists(#w)",
+        };
+        let mut values = HashMap::from([
+            (":zero".to_owned(), AttributeValue::N("0".into())),
+            (":count".to_owned(), AttributeValue::N(due.fingerprints.to_string())),
+        ]);
+        if let Some(added) = due.last_added_at {
+            values.insert(":w".into(), AttributeValue::N(added.to_string()));
+        }
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(usage_key(account_id, day)))
+            .set_key(Some(usage_key(account_id, due.day)))
             .update_expression("SET #n = if_not_exists(#n, :zero) + :count REMOVE #mids")
-            .condition_expression("size(#mids) = :count")
+            .condition_expression(format!("size(#mids) = :count AND {added_as_read}"))
             .expression_attribute_names("#n", "n")
             .expression_attribute_names("#mids", "mids")
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":count", AttributeValue::N(fingerprints.to_string()))
+            .expression_attribute_names("#w", "w")
+            .set_expression_attribute_values(Some(values))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;

@@ -13,7 +13,7 @@ use crate::domain::crm;
 use crate::domain::kpi::{self, card_attr, AccountCard, LedgerMonth, MonthTotal};
 use crate::domain::privacy::{ErasureAudit, ErasureConfig, ACCOUNT_KIND};
 use crate::domain::time::rfc3339;
-use crate::domain::usage::UsageDay;
+use crate::domain::usage::{DueDay, UsageDay};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -252,11 +252,11 @@ impl UsageStore for MemoryStore {
         Ok(())
     }
 
-    async fn settle_day(&self, account_id: &str, day: NaiveDate, fingerprints: u64) -> Result<bool, StoreError> {
+    async fn settle_day(&self, account_id: &str, due: &DueDay) -> Result<bool, StoreError> {
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        let usage = accounts.get_mut(account_id).and_then(|a| a.usage.get_mut(&day));
+        let usage = accounts.get_mut(account_id).and_then(|a| a.usage.get_mut(&due.day));
         match usage {
-            Some(usage) if usage.message_ids.len() as u64 == fingerprints && fingerprints > 0 => {
+            Some(usage) if due.still_holds(usage) => {
                 crate::domain::usage::settle(usage);
                 Ok(true)
             }

@@ -1,5 +1,5 @@
 //! Typeform webhook (surveys): verify, parse the NPS answer, store it on the account the hidden
-//! field names (or, without one, under [`UNLINKED_SURVEYS`], never dropped), and raise a
+//! field names (or, without one, under [`UNLINKED_SURVEYS`] for the NPS window), and raise a
 //! detractor's alert at once — shared by `functions/typeform-webhook` and `foresight dev`.
 
 use super::analytics::response_key;

@@ -6,7 +6,7 @@ use crate::domain::account::StoredAccount;
 use crate::domain::change::{AccountChange, GuardedGroup, VERSION_FIELD};
 use crate::domain::connection::{DeploymentSources, Source};
 use crate::domain::renewal;
-use crate::domain::usage::UsageDay;
+use crate::domain::usage::{DueDay, UsageDay};
 use crate::domain::version::EventVersion;
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -127,9 +127,9 @@ pub trait UsageStore: Send + Sync {
     async fn add_usage(&self, account_id: &str, day: NaiveDate, usage: &UsageDay) -> Result<(), StoreError>;
 
     /// Drops a day's message fingerprints and adds their number to its settled events
-    /// ([`crate::domain::usage::settle`]), if the day still holds exactly `fingerprints` of them;
-    /// `false` (nothing written) if a message was added since it was read.
-    async fn settle_day(&self, account_id: &str, day: NaiveDate, fingerprints: u64) -> Result<bool, StoreError>;
+    /// ([`crate::domain::usage::settle`]), if the day is still as `due` read it
+    /// ([`DueDay::still_holds`]); `false` (nothing written) if usage was added since.
+    async fn settle_day(&self, account_id: &str, due: &DueDay) -> Result<bool, StoreError>;
 }
 
 /// Identity links: external id of a source → account id.

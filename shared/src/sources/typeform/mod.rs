@@ -93,7 +93,7 @@ pub struct TypeformUpdate {
     pub event_id: String,
     pub event_type: String,
     pub form_id: Option<String>,
-    /// The account the hidden field names (`None`: kept as unlinked, never dropped).
+    /// The account the hidden field names (`None`: kept as unlinked, for the NPS window).
     pub account_id: Option<String>,
     /// When the respondent submitted (else the time we received it).
     pub submitted_at: Option<i64>,
