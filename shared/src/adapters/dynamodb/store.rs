@@ -431,9 +431,10 @@ impl DynamoStore {
         }
     }
 
+    /// One `UpdateItem` of the item at `key` (an account's or a usage day's).
     async fn update(
         &self,
-        account_id: &str,
+        key: HashMap<String, AttributeValue>,
         b: UpdateBuilder,
         condition: Option<String>,
     ) -> Result<(), SdkError<UpdateItemError>> {
@@ -441,7 +442,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(account_key(account_id)))
+            .set_key(Some(key))
             .update_expression(b.expression())
             .set_condition_expression(condition)
             .set_expression_attribute_names(Some(b.names))
@@ -499,33 +500,6 @@ impl DynamoStore {
         b
     }
 
-    async fn update_usage(
-        &self,
-        account_id: &str,
-        day: NaiveDate,
-        b: UpdateBuilder,
-        condition: Option<&str>,
-    ) -> Result<(), SdkError<UpdateItemError>> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(usage_key(account_id, day)))
-            .update_expression(b.expression())
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names(Some(b.names))
-            .set_expression_attribute_values(Some(b.values))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match &out {
-            Ok(o) => self.meter.record_write(o.consumed_capacity()),
-            // As in `update`: a failed conditional write costs one unit at least.
-            Err(_) => self.meter.record_write(Some(&ConsumedCapacity::builder().capacity_units(1.0).build())),
-        }
-        out.map(|_| ())
-    }
-
     fn add_facts(b: &mut UpdateBuilder, facts: &[(String, Value)]) -> Result<(), StoreError> {
         for (i, (name, value)) in facts.iter().enumerate() {
             b.set(&format!("f{i}"), name, to_attribute(value)?);
@@ -543,14 +517,14 @@ impl AccountStore for DynamoStore {
             b.remove(&format!("x{i}"), name);
         }
         let Some(group) = &change.guarded else {
-            self.update(&change.account_id, b, None).await.map_err(|e| dynamo_error("UpdateItem", e))?;
+            self.update(account_key(&change.account_id), b, None).await.map_err(|e| dynamo_error("UpdateItem", e))?;
             return Ok(ApplyOutcome::Applied);
         };
         b.set("g", &group.attribute, to_attribute(&group.value)?);
         b.names.insert("#v".into(), VERSION_FIELD.into());
         b.values.insert(":v".into(), s(group.version.as_str()));
         let condition = "attribute_not_exists(#g) OR #g.#v < :v".to_owned();
-        let err = match self.update(&change.account_id, b, Some(condition)).await {
+        let err = match self.update(account_key(&change.account_id), b, Some(condition)).await {
             Ok(()) => return Ok(ApplyOutcome::Applied),
             Err(e) => e,
         };
@@ -573,7 +547,7 @@ impl AccountStore for DynamoStore {
         if !missing.is_empty() {
             let mut b = UpdateBuilder::new(&change.account_id);
             Self::add_facts(&mut b, &missing)?;
-            self.update(&change.account_id, b, None).await.map_err(|e| dynamo_error("UpdateItem", e))?;
+            self.update(account_key(&change.account_id), b, None).await.map_err(|e| dynamo_error("UpdateItem", e))?;
         }
         Ok(ApplyOutcome::Stale)
     }
@@ -823,18 +797,19 @@ impl UsageStore for DynamoStore {
     async fn add_usage(&self, account_id: &str, day: NaiveDate, usage: &UsageDay) -> Result<(), StoreError> {
         // When usage was last added, which the fingerprints' window counts from, only moves
         // forward: a merge carries the provisional day's older time, and two writers' clocks
-        // differ. A write whose time is older than the stored one adds its sets without it (the
-        // sets' ADD is idempotent, so writing them a second time is harmless).
+        // differ. A write whose time is older than the stored one is refused whole (nothing of
+        // it written) and sent again without its time.
         if let Some(added) = usage.last_added_at {
             let mut b = self.usage_update(account_id, day, usage);
             b.set("w", "w", AttributeValue::N(added.to_string()));
-            match self.update_usage(account_id, day, b, Some("attribute_not_exists(#w) OR #w <= :w")).await {
+            let forward = "attribute_not_exists(#w) OR #w <= :w".to_owned();
+            match self.update(usage_key(account_id, day), b, Some(forward)).await {
                 Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
                 out => return out.map_err(|e| dynamo_error("UpdateItem", e)),
             }
         }
         let b = self.usage_update(account_id, day, usage);
-        self.update_usage(account_id, day, b, None).await.map_err(|e| dynamo_error("UpdateItem", e))
+        self.update(usage_key(account_id, day), b, None).await.map_err(|e| dynamo_error("UpdateItem", e))
     }
 
     async fn settle_day(&self, account_id: &str, due: &DueDay) -> Result<bool, StoreError> {
