@@ -124,7 +124,7 @@ pub const INVENTORY: [InventoryEntry; 9] = [
     InventoryEntry {
         kind: "usage",
         table: "accounts",
-        what: "one day of product use: message-id fingerprints (then their count), user ids, features used, first-value and seen times",
+        what: "one day of product use: message-id fingerprints (then their count), user ids, features used, first-value and seen times, when usage was last added",
         source: "the usage fold, from usage the analytics webhooks held (Segment spec; written at once with UsageFoldSchedule=off)",
         retention: "TTL (expires_at): the day plus FORESIGHT_USAGE_RETENTION_DAYS (default 35: the longest window is 30 days); a day holding a first-value time is kept; the message-id fingerprints go 6 days after the day ends or after usage was last added to it, whichever is later (usage::FINGERPRINT_DAYS; the health sweep keeps their count)",
     },
