@@ -461,7 +461,9 @@ fn alert_mistakes_name_the_field() {
             "alerts.expansion_seat_utilisation",
             "must be above 0 (0.9 = 90% of seats)",
         ),
-        ("onboarding_days = -1", "alerts.onboarding_days", "must not be negative"),
+        ("onboarding_days = -1", "alerts.onboarding_days", "must be between 0 and 365"),
+        // Days are multiplied into seconds: a huge value would overflow.
+        ("onboarding_days = 200000000000000", "alerts.onboarding_days", "must be between 0 and 365"),
         ("usage_decline_percent = -1", "alerts.usage_decline_percent", "must be between 0 and 100"),
     ];
     for (line, field, problem) in cases {

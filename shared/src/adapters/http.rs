@@ -37,9 +37,15 @@ pub fn network_error(what: &str, e: reqwest::Error) -> DeliveryError {
     }
 }
 
-/// `Retry-After` as whole seconds (Slack and HubSpot send seconds; an HTTP date is not expected).
+/// The longest wait a `Retry-After` is taken at: 12 hours, SQS's longest visibility timeout
+/// (a larger value, or a hostile one, would overflow a deadline computed from it).
+pub const MAX_RETRY_AFTER_SECONDS: u64 = 12 * 3600;
+
+/// `Retry-After` as whole seconds (Slack and HubSpot send seconds; an HTTP date is not expected),
+/// at most [`MAX_RETRY_AFTER_SECONDS`].
 pub fn retry_after_seconds(headers: &reqwest::header::HeaderMap) -> Option<u64> {
-    headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()
+    let seconds = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    Some(seconds.min(MAX_RETRY_AFTER_SECONDS))
 }
 
 /// The classification shared by HTTP APIs: 429 is handled by each adapter; 408, 423, 425 and 5xx
@@ -63,4 +69,24 @@ pub fn trim_base(base: impl Into<String>) -> String {
         base.pop();
     }
     base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    fn retry_after(value: &str) -> Option<u64> {
+        retry_after_seconds(&HeaderMap::from_iter([(RETRY_AFTER, HeaderValue::from_str(value).unwrap())]))
+    }
+
+    /// A wait past SQS's longest visibility timeout, or one that would overflow a deadline
+    /// (the local runner adds it to an `Instant`), is taken at 12 hours.
+    #[test]
+    fn retry_after_is_read_in_seconds_and_capped() {
+        assert_eq!(retry_after(" 30 "), Some(30));
+        assert_eq!(retry_after("10000000000000000000"), Some(MAX_RETRY_AFTER_SECONDS));
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(retry_after_seconds(&HeaderMap::new()), None);
+    }
 }

@@ -214,8 +214,8 @@ impl Settings {
         if !(r.expansion_seat_utilisation > 0.0 && r.expansion_seat_utilisation <= 10.0) {
             return Err(invalid(path, "alerts.expansion_seat_utilisation", "must be above 0 (0.9 = 90% of seats)"));
         }
-        if r.onboarding_days < 0 {
-            return Err(invalid(path, "alerts.onboarding_days", "must not be negative"));
+        if !(0..=365).contains(&r.onboarding_days) {
+            return Err(invalid(path, "alerts.onboarding_days", "must be between 0 and 365"));
         }
         if !(0..=100).contains(&r.usage_decline_percent) {
             return Err(invalid(path, "alerts.usage_decline_percent", "must be between 0 and 100"));

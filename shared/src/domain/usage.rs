@@ -112,14 +112,14 @@ fn is_zero(n: &u64) -> bool {
 impl UsageDay {
     /// The day's events: those settled and those still fingerprinted.
     pub fn events(&self) -> u64 {
-        self.settled_events + self.message_ids.len() as u64
+        self.settled_events.saturating_add(self.message_ids.len() as u64)
     }
 
     /// Adds another day's usage (a batch's, or a merged account's). Settled counts add up: they
     /// come from different accounts, whose messages were different.
     pub fn absorb(&mut self, other: &UsageDay) {
         self.message_ids.extend(other.message_ids.iter().cloned());
-        self.settled_events += other.settled_events;
+        self.settled_events = self.settled_events.saturating_add(other.settled_events);
         self.users.extend(other.users.iter().cloned());
         self.features.extend(other.features.iter().cloned());
         self.first_value_at.extend(other.first_value_at.iter().copied());
@@ -131,7 +131,8 @@ impl UsageDay {
     /// usage was last added to it if that was later.
     pub fn settles_at(&self, day: NaiveDate) -> i64 {
         let day_end = time::day_start(day) + DAY;
-        day_end.max(self.last_added_at.unwrap_or(day_end)) + FINGERPRINT_DAYS * DAY
+        // Saturating: a stored time far in the future (written by hand) keeps the fingerprints.
+        day_end.max(self.last_added_at.unwrap_or(day_end)).saturating_add(FINGERPRINT_DAYS * DAY)
     }
 }
 
@@ -186,7 +187,7 @@ impl DueDay {
 /// Drops a day's message fingerprints and adds their number to its settled events: what a
 /// store's `settle_day` does to the day it holds.
 pub fn settle(usage: &mut UsageDay) {
-    usage.settled_events += usage.message_ids.len() as u64;
+    usage.settled_events = usage.settled_events.saturating_add(usage.message_ids.len() as u64);
     usage.message_ids.clear();
 }
 

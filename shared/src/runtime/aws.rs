@@ -93,13 +93,16 @@ pub async fn outbox() -> DynamoOutbox {
 /// Days an outbox record (notification, report, sweep progress) is kept; default 90.
 pub const OUTBOX_RETENTION_VAR: &str = "FORESIGHT_OUTBOX_RETENTION_DAYS";
 
+/// The longest retention a setting may ask for: 100 years (a TTL further out is no TTL).
+pub const MAX_RETENTION_DAYS: i64 = 36_500;
+
 /// A retention in days from `var`, as seconds; `None` when unset.
 pub fn retention_seconds(var: &str) -> Result<Option<i64>, String> {
     match std::env::var(var) {
         Err(_) => Ok(None),
         Ok(text) => match text.trim().parse::<i64>() {
-            Ok(days) if days > 0 => Ok(Some(days * 86_400)),
-            _ => Err(format!("{var} must be a whole number of days above 0, not {text:?}")),
+            Ok(days) if (1..=MAX_RETENTION_DAYS).contains(&days) => Ok(Some(days * 86_400)),
+            _ => Err(format!("{var} must be a whole number of days from 1 to {MAX_RETENTION_DAYS}, not {text:?}")),
         },
     }
 }
@@ -113,4 +116,26 @@ pub async fn sqs_queue(url: impl Into<String>) -> SqsQueue {
 /// The queue named by a variable the template always sets, or an error naming it.
 pub async fn required_queue(var: &str) -> Result<SqsQueue, String> {
     Ok(sqs_queue(env::required(var)?).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each case its own variable: tests run in parallel and share the environment.
+    fn retention_of(var: &str, value: &str) -> Result<Option<i64>, String> {
+        std::env::set_var(var, value);
+        retention_seconds(var)
+    }
+
+    #[test]
+    fn a_retention_is_whole_days_up_to_a_century() {
+        assert_eq!(retention_seconds("FORESIGHT_TEST_RETENTION_UNSET"), Ok(None));
+        assert_eq!(retention_of("FORESIGHT_TEST_RETENTION_35", "35"), Ok(Some(35 * 86_400)));
+        assert_eq!(retention_of("FORESIGHT_TEST_RETENTION_MAX", "36500"), Ok(Some(36_500 * 86_400)));
+        // "Keep for ever" written as a huge number would overflow the TTL arithmetic.
+        let huge = retention_of("FORESIGHT_TEST_RETENTION_HUGE", "200000000000000").unwrap_err();
+        assert!(huge.contains("FORESIGHT_TEST_RETENTION_HUGE") && huge.contains("36500"), "{huge}");
+        assert!(retention_of("FORESIGHT_TEST_RETENTION_ZERO", "0").is_err());
+    }
 }

@@ -359,6 +359,10 @@ pub fn action_view(record: &ReportRecord) -> Value {
     } else {
         record.status.as_str().to_owned()
     };
+    // A report is an object; one that is not (an item written by hand) is shown, not indexed.
+    if !view.is_object() {
+        view = json!({ "report": view });
+    }
     view["key"] = json!(record.key);
     view["status"] = json!(status);
     view["created_at"] = json!(record.created_at);

@@ -160,7 +160,7 @@ pub fn verify(
     if !matched {
         return Err(SignatureError::Mismatch);
     }
-    let age = now - parsed.timestamp;
+    let age = now.saturating_sub(parsed.timestamp);
     if tolerance > 0 && age > tolerance {
         return Err(SignatureError::Stale { age, tolerance });
     }
