@@ -102,17 +102,21 @@ fn old_ratings(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
 /// no window reads: every answer older than the NPS window, the newest too (the holder is no
 /// account, so nothing reads its last NPS, and a respondent's comment is not kept for ever).
 pub fn expired_unlinked_answers(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
-    with_prefix(attributes, attr::SURVEY_RESPONSE)
-        .filter(|(_, _, value)| read::<SurveyResponse>(value).is_some_and(|r| now - r.at >= NPS_WINDOW_DAYS * DAY))
-        .map(|(_, name, _)| name.clone())
+    survey_answers(attributes)
+        .filter(|(at, _)| now - at >= NPS_WINDOW_DAYS * DAY)
+        .map(|(_, name)| name.clone())
         .collect()
+}
+
+/// Each survey answer the record can read: when it was given, and its fact's name.
+fn survey_answers(attributes: &BTreeMap<String, Value>) -> impl Iterator<Item = (i64, &String)> {
+    with_prefix(attributes, attr::SURVEY_RESPONSE)
+        .filter_map(|(_, name, value)| Some((read::<SurveyResponse>(value)?.at, name)))
 }
 
 /// Survey answers older than the NPS window, but the newest (the account's last NPS).
 fn old_survey_answers(attributes: &BTreeMap<String, Value>, now: i64) -> Vec<String> {
-    let mut answers: Vec<(i64, &String)> = with_prefix(attributes, attr::SURVEY_RESPONSE)
-        .filter_map(|(_, name, value)| Some((read::<SurveyResponse>(value)?.at, name)))
-        .collect();
+    let mut answers: Vec<(i64, &String)> = survey_answers(attributes).collect();
     answers.sort();
     // The record names the newest answer not in the future as the last one.
     if let Some(newest) = answers.iter().rposition(|(at, _)| *at <= now + DAY) {

@@ -206,15 +206,20 @@ fn number_set(item: &HashMap<String, AttributeValue>, name: &str) -> std::collec
     item.get(name).and_then(|v| v.as_ns().ok()).into_iter().flatten().filter_map(|n| n.parse().ok()).collect()
 }
 
+/// A number attribute, if the item holds one that parses as `T`.
+fn number<T: std::str::FromStr>(item: &HashMap<String, AttributeValue>, name: &str) -> Option<T> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
 fn usage_from_item(item: &HashMap<String, AttributeValue>) -> UsageDay {
     UsageDay {
         message_ids: string_set(item, "mids"),
-        settled_events: item.get("n").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0),
+        settled_events: number(item, "n").unwrap_or(0),
         users: string_set(item, "users"),
         features: string_set(item, "feat"),
         first_value_at: number_set(item, "fv"),
         seen_at: number_set(item, "seen"),
-        last_added_at: item.get("w").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()),
+        last_added_at: number(item, "w"),
     }
 }
 
@@ -813,47 +818,27 @@ impl UsageStore for DynamoStore {
     }
 
     async fn settle_day(&self, account_id: &str, due: &DueDay) -> Result<bool, StoreError> {
+        let mut b = UpdateBuilder::default();
+        b.clauses.push("#n = if_not_exists(#n, :zero) + :count".into());
+        b.removals.push("#mids".into());
+        b.names.extend([("#n".into(), "n".into()), ("#mids".into(), "mids".into()), ("#w".into(), "w".into())]);
+        b.values.insert(":zero".into(), AttributeValue::N("0".into()));
+        b.values.insert(":count".into(), AttributeValue::N(due.fingerprints.to_string()));
         // The condition keeps a message added since the sweep read the day (its fingerprint
         // would otherwise go uncounted) and a second delivery since (which starts the window
         // again): the next sweep settles the day when it is due.
         let added_as_read = match due.last_added_at {
-            Some(_) => "#w = :w",
+            Some(added) => {
+                b.values.insert(":w".into(), AttributeValue::N(added.to_string()));
+                "#w = :w"
+            }
             None => "attribute_not_exists(#w)",
         };
-        let mut values = HashMap::from([
-            (":zero".to_owned(), AttributeValue::N("0".into())),
-            (":count".to_owned(), AttributeValue::N(due.fingerprints.to_string())),
-        ]);
-        if let Some(added) = due.last_added_at {
-            values.insert(":w".into(), AttributeValue::N(added.to_string()));
-        }
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(usage_key(account_id, due.day)))
-            .update_expression("SET #n = if_not_exists(#n, :zero) + :count REMOVE #mids")
-            .condition_expression(format!("size(#mids) = :count AND {added_as_read}"))
-            .expression_attribute_names("#n", "n")
-            .expression_attribute_names("#mids", "mids")
-            .expression_attribute_names("#w", "w")
-            .set_expression_attribute_values(Some(values))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match out {
-            Ok(o) => {
-                self.meter.record_write(o.consumed_capacity());
-                Ok(true)
-            }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                self.meter.record_write(None);
-                Ok(false)
-            }
-            Err(e) => {
-                self.meter.record_write(None);
-                Err(dynamo_error("UpdateItem", e))
-            }
+        let condition = format!("size(#mids) = :count AND {added_as_read}");
+        match self.update(usage_key(account_id, due.day), b, Some(condition)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(dynamo_error("UpdateItem", e)),
         }
     }
 }
